@@ -1,0 +1,122 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Our own targets build in Swift 6 language mode with every warning an error: the stack probe
+/// caught silent blocking-overload picks that only showed up as warnings.
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "takedown-gateway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "takedown", targets: ["takedown"]),
+        .executable(name: "takedown-bench", targets: ["takedown-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+    ],
+    targets: [
+        .target(name: "TakedownModel", swiftSettings: strict),
+        .target(name: "TakedownStore", dependencies: ["TakedownModel"], swiftSettings: strict),
+        .target(
+            name: "TakedownSQLite",
+            dependencies: ["TakedownStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TakedownSigning",
+            dependencies: ["TakedownModel", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TakedownDocuments",
+            dependencies: ["TakedownModel", .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TakedownService",
+            dependencies: [
+                "TakedownModel", "TakedownStore", "TakedownSigning", "TakedownDocuments",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TakedownAPI",
+            dependencies: [
+                "TakedownService",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TakedownServer",
+            dependencies: [
+                "TakedownAPI", "TakedownSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "takedown",
+            dependencies: [
+                "TakedownServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "takedown-bench",
+            dependencies: [
+                "TakedownServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TakedownTestSupport",
+            dependencies: ["TakedownStore", "TakedownService", "TakedownSQLite", "TakedownServer"],
+            path: "Tests/TakedownTestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "TakedownModelTests", dependencies: ["TakedownModel"], swiftSettings: strict),
+        .testTarget(
+            name: "TakedownSQLiteTests",
+            dependencies: ["TakedownSQLite", "TakedownTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TakedownSigningTests",
+            dependencies: ["TakedownSigning", "TakedownTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TakedownDocumentsTests",
+            dependencies: ["TakedownDocuments", "TakedownTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TakedownAPITests",
+            dependencies: [
+                "TakedownAPI", "TakedownTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,95 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TakedownModel
+import TakedownService
+import TakedownStore
+
+/// `/v1/cases`: analysts submit confirmed cases and follow them.
+struct CasesController {
+    let gateway: Gateway
+    let settings: APISettings
+
+    func register(on group: RouterGroup<GatewayRequestContext>) {
+        group.post("cases", use: create)
+        group.get("cases", use: list)
+        group.get("cases/{case_id}", use: show)
+        group.post("cases/{case_id}/route", use: route)
+    }
+
+    struct Listing: Encodable {
+        var cases: [Case]
+        var nextCursor: String
+    }
+
+    struct RouteRequest: Decodable {
+        var url: String?
+        var urls: [String]?
+        var partnerId: String?
+    }
+
+    @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.staff()
+        let body = try await JSONBody<CaseSubmission>.read(request, limit: settings.maxBodyBytes)
+        let key = try request.headers[.idempotencyKey].map { key in
+            guard !key.isEmpty, key.count <= 255 else {
+                throw APIError.badRequest("Idempotency-Key must be 1 to 255 characters")
+            }
+            return IdempotencyKey(key: key, body: body.bytes.readableBytesView)
+        }
+        let receipt = try await gateway.submitCase(body.value, by: principal, idempotency: key)
+        return try .json(receipt, status: .created)
+    }
+
+    @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.staff()
+        var query = CaseQuery(limit: try request.limit(default: 50, max: 500))
+        if let after = request.query("after") {
+            guard let position = Cursor.decode(after) else {
+                throw APIError.badParameter("after", "is not a cursor this gateway issued")
+            }
+            query.after = position
+        }
+        query.reference = request.query("reference")
+        query.createdFrom = try date(request, "created_from")
+        query.createdTo = try date(request, "created_to")
+        if let unrouted = request.query("unrouted") {
+            guard let flag = Bool(unrouted) else { throw APIError.badParameter("unrouted", "must be true or false") }
+            query.unroutedOnly = flag
+        }
+        let page = try await gateway.cases(query)
+        return try .json(Listing(cases: page.cases, nextCursor: page.nextCursor))
+    }
+
+    @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.staff()
+        return try .json(try await gateway.caseRecord(try context.parameters.id("case_id", as: CaseID.self)))
+    }
+
+    @Sendable func route(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.staff()
+        let id = try context.parameters.id("case_id", as: CaseID.self)
+        let body = try await JSONBody<RouteRequest>.read(request, limit: settings.maxBodyBytes)
+        var v = Validator()
+        let urls = body.value.urls ?? body.value.url.map { [$0] } ?? []
+        if urls.isEmpty { v.fail("url", "is required") }
+        let partner = v.require(body.value.partnerId, "partner_id").flatMap { text -> PartnerID? in
+            if let id = PartnerID.parse(text) { return id }
+            v.fail("partner_id", "is not a partner id")
+            return nil
+        }
+        do { try v.check() } catch { throw GatewayError.invalid(error) }
+        let notice = try await gateway.routeItems(of: id, urls: urls, to: partner!, by: principal)
+        return try .json(NoticeView(notice, gateway: gateway, for: principal), status: .created)
+    }
+
+    private func date(_ request: Request, _ name: String) throws -> Date? {
+        guard let text = request.query(name) else { return nil }
+        guard let date = Timestamp.parse(text) else { throw APIError.badParameter(name, "must be an RFC 3339 date-time") }
+        return date
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Hummingbird
+import TakedownService
+
+/// Unauthenticated routes: health, readiness, public keys and the API description.
+struct DiscoveryController {
+    let gateway: Gateway
+    let settings: APISettings
+
+    func register(on router: Router<GatewayRequestContext>) {
+        router.get("healthz", use: health)
+        router.get("readyz", use: ready)
+        router.get(".well-known/jwks.json", use: jwks)
+        router.get("openapi.json", use: openAPI)
+    }
+
+    struct Status: Encodable {
+        var status: String
+        var checks: [String: String]?
+    }
+
+    @Sendable func health(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try .json(Status(status: "ok"))
+    }
+
+    /// Ready when the store answers, a signing key is loaded and the templates parsed (they did, or the
+    /// gateway would not have started).
+    @Sendable func ready(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        var checks = ["templates": "ok"]
+        do {
+            try await gateway.store.ping()
+            checks["store"] = "ok"
+        } catch {
+            checks["store"] = "unreachable"
+        }
+        checks["keys"] = gateway.hasSigningKey ? "ok" : "no active signing key"
+        let ready = checks.values.allSatisfy { $0 == "ok" }
+        return try .json(
+            Status(status: ready ? "ready" : "not ready", checks: checks), status: ready ? .ok : .serviceUnavailable)
+    }
+
+    @Sendable func jwks(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        var response = try Response.json(gateway.jwks)
+        response.headers[.contentType] = "application/jwk-set+json"
+        response.headers[.cacheControl] = "public, max-age=300"
+        return response
+    }
+
+    @Sendable func openAPI(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let data = try? Data(contentsOf: settings.openAPIDocument) else {
+            throw APIError.notFound("the API description is not installed beside this gateway")
+        }
+        return .bytes(data, type: "application/json")
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import TakedownModel
+import TakedownService
+
+/// `/v1/notices`: providers poll and answer; staff follow and withdraw.
+struct NoticesController {
+    let gateway: Gateway
+    let settings: APISettings
+
+    func register(on group: RouterGroup<GatewayRequestContext>) {
+        group.get("notices", use: list)
+        group.get("notices/{notice_id}", use: show)
+        group.get("notices/{notice_id}/xarf", use: xarf)
+        group.post("notices/{notice_id}/acknowledge", use: acknowledge)
+        group.post("notices/{notice_id}/removal", use: removal)
+        group.post("notices/{notice_id}/unable", use: unable)
+        group.post("notices/{notice_id}/dispute", use: dispute)
+        group.post("notices/{notice_id}/withdraw", use: withdraw)
+    }
+
+    struct Listing: Encodable {
+        var notices: [NoticeView]
+        var nextCursor: String
+    }
+
+    struct RemovalRequest: Decodable {
+        var removedAt: Date?
+        var action: String?
+        var urls: [String]?
+    }
+
+    struct ReasonRequest: Decodable {
+        var reason: String?
+    }
+
+    struct Empty: Decodable {}
+
+    @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.caller()
+        let limit = try request.limit(default: 100, max: Gateway.maxPageSize)
+        let page = try await gateway.notices(after: request.query("after"), limit: limit, for: principal)
+        let views = try page.notices.map { try NoticeView($0, gateway: gateway, for: principal) }
+        return try .json(Listing(notices: views, nextCursor: page.nextCursor))
+    }
+
+    /// JSON by default; `Accept: application/jose` gives the compact JWS, `text/plain` the notice text.
+    @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.caller()
+        let notice = try await gateway.notice(try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
+        switch MediaChoice(accept: request.headers[.accept]) {
+        case .jose:
+            return .bytes(Array(notice.jws.utf8), type: "application/jose")
+        case .text:
+            let text = try gateway.text(of: notice, language: request.query("lang"))
+            return .bytes(Array(text.utf8), type: "text/plain; charset=utf-8")
+        case .json:
+            return try .json(try NoticeView(notice, gateway: gateway, for: principal))
+        case .none:
+            throw APIError.notAcceptable("a notice is served as application/json, application/jose or text/plain")
+        }
+    }
+
+    @Sendable func xarf(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.caller()
+        let notice = try await gateway.notice(try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
+        let data = try JSONSerialization.data(
+            withJSONObject: ["reports": try gateway.xarf(of: notice)], options: [.sortedKeys, .withoutEscapingSlashes])
+        return .bytes(data, type: "application/json")
+    }
+
+    @Sendable func acknowledge(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.partner()
+        _ = try await JSONBody<Empty>.read(request, limit: settings.maxBodyBytes, emptyAllowed: true)
+        return try await answer(.acknowledge, context)
+    }
+
+    @Sendable func removal(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.partner()
+        let body = try await JSONBody<RemovalRequest>.read(request, limit: settings.maxBodyBytes).value
+        var v = Validator()
+        let action: RemovalAction? = v.choice(body.action, "action")
+        if let urls = body.urls, urls.isEmpty { v.fail("urls", "must name at least one URL, or be left out for all") }
+        do { try v.check() } catch { throw GatewayError.invalid(error) }
+        return try await answer(.removal(action: action!, removedAt: body.removedAt, urls: body.urls), context)
+    }
+
+    @Sendable func unable(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.partner()
+        try await answer(.unable(reason: try await reason(request)), context)
+    }
+
+    @Sendable func dispute(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.partner()
+        try await answer(.dispute(reason: try await reason(request)), context)
+    }
+
+    @Sendable func withdraw(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.staff()
+        try await answer(.withdraw(reason: try await reason(request)), context)
+    }
+
+    private func reason(_ request: Request) async throws -> String {
+        let body = try await JSONBody<ReasonRequest>.read(request, limit: settings.maxBodyBytes).value
+        var v = Validator()
+        let reason = v.text(body.reason, "reason", max: 2000)
+        do { try v.check() } catch { throw GatewayError.invalid(error) }
+        return reason!
+    }
+
+    private func answer(_ answer: NoticeAnswer, _ context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.caller()
+        let id = try context.parameters.id("notice_id", as: NoticeID.self)
+        let notice = try await gateway.answer(id, answer, by: principal)
+        return try .json(try NoticeView(notice, gateway: gateway, for: principal))
+    }
+}
+
+/// What a client's `Accept` header asks a notice to be.
+enum MediaChoice {
+    case json, jose, text, none
+
+    init(accept: String?) {
+        guard let accept, !accept.isEmpty else {
+            self = .json
+            return
+        }
+        // First acceptable type in the client's order; q-values are rare enough here to ignore.
+        for range in accept.split(separator: ",") {
+            let type = range.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased()
+            switch type {
+            case "application/jose", "application/jwt": self = .jose
+            case "text/plain": self = .text
+            case "application/json", "application/*", "*/*": self = .json
+            default: continue
+            }
+            return
+        }
+        self = .none
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Mustache
+import TakedownModel
+
+/// The notice texts in `Templates/`, one set per language, loaded and checked at start-up.
+///
+/// Each language has `notice.LANG`, `explanation.LANG` and `good-faith.LANG`; English must exist and
+/// is the fallback for every other locale.
+public struct NoticeTemplates: Sendable {
+    public static let kinds = ["notice", "explanation", "good-faith"]
+
+    let library: MustacheLibrary
+    public let languages: [String]
+    public let legalBases: LegalBasisCatalog
+
+    /// Loads the folder; throws `TemplateError` naming what is missing or does not parse.
+    public init(directory: URL) async throws {
+        let library: MustacheLibrary
+        do {
+            library = try await MustacheLibrary(directory: directory.path)
+        } catch {
+            throw TemplateError.unreadable("\(directory.path): \(error)")
+        }
+        var languages = Set<String>()
+        for kind in Self.kinds {
+            for language in ["en", "de", "fr", "nl", "es", "it"] where library.getTemplate(named: "\(kind).\(language)") != nil {
+                languages.insert(language)
+            }
+        }
+        for language in languages {
+            for kind in Self.kinds where library.getTemplate(named: "\(kind).\(language)") == nil {
+                throw TemplateError.missing("\(kind).\(language).mustache")
+            }
+        }
+        guard languages.contains("en") else { throw TemplateError.missing("notice.en.mustache") }
+        self.library = library
+        self.languages = languages.sorted()
+        do {
+            legalBases = try LegalBasisCatalog(contentsOf: directory.appendingPathComponent("legal-bases.json"))
+        } catch {
+            throw TemplateError.unreadable("legal-bases.json: \(error)")
+        }
+    }
+
+    /// The language a locale is served in: its primary subtag when a template set exists, else English.
+    public func language(for locale: String) -> String {
+        let primary = locale.split(separator: "-").first.map { $0.lowercased() } ?? "en"
+        return languages.contains(primary) ? primary : "en"
+    }
+
+    func render(_ kind: String, language: String, context: [String: Any]) -> String {
+        let text = library.render(context, withTemplate: "\(kind).\(language)")
+            ?? library.render(context, withTemplate: "\(kind).en") ?? ""
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The human-readable notice in `language`, rendered from the signed document.
+    public func text(of document: NoticeDocument, status: NoticeStatus? = nil, language: String) -> String {
+        var context = Self.context(of: document)
+        if let status { context["status"] = status.rawValue }
+        return render("notice", language: self.language(for: language), context: context) + "\n"
+    }
+
+    static func context(of document: NoticeDocument) -> [String: Any] {
+        [
+            "id": document.id,
+            "case_reference": document.caseReference,
+            "issued_at": document.issuedAt,
+            "deadline_at": document.deadlineAt,
+            "issuer": [
+                "organisation": document.issuer.organisation, "contact_email": document.issuer.contactEmail,
+                "country": document.issuer.country,
+                "trusted_flagger": document.issuer.trustedFlagger.designated,
+                "designated_by": document.issuer.trustedFlagger.designatedBy as Any,
+            ] as [String: Any],
+            "recipient": [
+                "name": document.recipient.name, "partner_id": document.recipient.partnerId,
+                "jurisdiction": document.recipient.jurisdiction,
+            ],
+            "legal_basis": document.legalBasis.map {
+                ["jurisdiction": $0.jurisdiction, "instrument": $0.instrument, "provision": $0.provision]
+            },
+            "category": [
+                "uk_grade": document.category.ukGrade, "classification": document.category.classification as Any,
+                "xarf_classification": document.category.xarfClassification,
+            ],
+            "media_type": document.mediaType,
+            "explanation": document.explanation,
+            "good_faith_statement": document.goodFaithStatement,
+            "item_count": document.items.count,
+            "items": document.items.enumerated().map { index, item -> [String: Any] in
+                var entry: [String: Any] = [
+                    "number": index + 1, "url": item.url, "observed_at": item.observedAt, "hashes": hashLines(item.hashes),
+                ]
+                // Absent keys, not empty strings: an empty string still opens a Mustache section.
+                if let ip = item.ip { entry["ip"] = ip }
+                return entry
+            },
+            "preservation_days": document.requestedAction.preservationDays,
+            "response": [
+                "notice": document.response.notice, "acknowledge": document.response.acknowledge,
+                "removal": document.response.removal, "unable": document.response.unable,
+                "dispute": document.response.dispute,
+            ],
+            "appeal": ["route": document.appeal.route, "contact_email": document.appeal.contactEmail],
+        ]
+    }
+
+    static func hashLines(_ hashes: Hashes) -> [[String: String]] {
+        var lines: [[String: String]] = []
+        if let v = hashes.md5 { lines.append(["type": "MD5", "value": v]) }
+        if let v = hashes.sha1 { lines.append(["type": "SHA-1", "value": v]) }
+        if let v = hashes.sha256 { lines.append(["type": "SHA-256", "value": v]) }
+        if let v = hashes.pdq {
+            lines.append(["type": "PDQ", "value": hashes.pdqQuality.map { "\(v) (quality \($0))" } ?? v])
+        }
+        if let v = hashes.photodna { lines.append(["type": "PhotoDNA", "value": v]) }
+        return lines
+    }
+}
+
+public enum TemplateError: Error, CustomStringConvertible {
+    case missing(String)
+    case unreadable(String)
+
+    public var description: String {
+        switch self {
+        case .missing(let name): return "template \(name) is missing"
+        case .unreadable(let detail): return "templates cannot be loaded: \(detail)"
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+/// One signed takedown notice for one (case, provider); its document never changes after issue.
+public struct Notice: Codable, Sendable, Equatable {
+    public var id: NoticeID
+    /// Store-assigned position in issue order; the polling cursor is built from it.
+    public var position: Int64
+    public var caseId: CaseID
+    public var partnerId: PartnerID
+    public var status: NoticeStatus
+    public var issuedAt: Date
+    public var deadlineAt: Date
+    public var acknowledgedAt: Date?
+    public var removedAt: Date?
+    /// Items by URL, with their removal state.
+    public var items: [NoticeItem]
+    /// The canonical JSON of the signed payload, byte for byte.
+    public var document: Data
+    /// The compact JWS over `document`.
+    public var jws: String
+    public var timeline: [TimelineEvent]
+
+    public init(
+        id: NoticeID, position: Int64 = 0, caseId: CaseID, partnerId: PartnerID, status: NoticeStatus,
+        issuedAt: Date, deadlineAt: Date, acknowledgedAt: Date? = nil, removedAt: Date? = nil,
+        items: [NoticeItem], document: Data, jws: String, timeline: [TimelineEvent]
+    ) {
+        self.id = id
+        self.position = position
+        self.caseId = caseId
+        self.partnerId = partnerId
+        self.status = status
+        self.issuedAt = issuedAt
+        self.deadlineAt = deadlineAt
+        self.acknowledgedAt = acknowledgedAt
+        self.removedAt = removedAt
+        self.items = items
+        self.document = document
+        self.jws = jws
+        self.timeline = timeline
+    }
+}
+
+/// An item as the notice tracks it: the URL and when (and how) the provider reported it gone.
+public struct NoticeItem: Codable, Sendable, Equatable {
+    public var url: String
+    public var removedAt: Date?
+    public var action: RemovalAction?
+
+    public init(url: String, removedAt: Date? = nil, action: RemovalAction? = nil) {
+        self.url = url
+        self.removedAt = removedAt
+        self.action = action
+    }
+}
+
+public enum RemovalAction: String, Codable, Sendable, CaseIterable {
+    case removed
+    case disabled
+}
+
+public enum NoticeStatus: String, Codable, Sendable, CaseIterable {
+    case issued
+    case delivered
+    case acknowledged
+    case removed
+    case verified
+    case unable
+    case disputed
+    case withdrawn
+    case expired
+
+    /// Still waiting for the provider to act.
+    public var isOpen: Bool {
+        switch self {
+        case .issued, .delivered, .acknowledged, .unable, .disputed: return true
+        case .removed, .verified, .withdrawn, .expired: return false
+        }
+    }
+}
+
+/// A timestamped step on a notice's timeline.
+public struct TimelineEvent: Codable, Sendable, Equatable {
+    public var at: Date
+    public var event: String
+    public var actor: String
+    public var detail: String?
+
+    public init(at: Date, event: String, actor: String, detail: String? = nil) {
+        self.at = at
+        self.event = event
+        self.actor = actor
+        self.detail = detail
+    }
+}

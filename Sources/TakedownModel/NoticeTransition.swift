@@ -1,0 +1,138 @@
+import Foundation
+
+/// Something a provider or staff member says about a notice.
+public enum NoticeAnswer: Sendable, Equatable {
+    case retrieved
+    case acknowledge
+    /// `urls` nil means every item.
+    case removal(action: RemovalAction, removedAt: Date?, urls: [String]?)
+    case unable(reason: String)
+    case dispute(reason: String)
+    case withdraw(reason: String)
+
+    var name: String {
+        switch self {
+        case .retrieved: return "retrieve"
+        case .acknowledge: return "acknowledge"
+        case .removal: return "removal"
+        case .unable: return "unable"
+        case .dispute: return "dispute"
+        case .withdraw: return "withdraw"
+        }
+    }
+}
+
+/// Why an answer cannot apply to a notice in its current state.
+public enum TransitionError: Error, Equatable, Sendable {
+    case forbidden(from: NoticeStatus, answer: String)
+    case unknownURLs([String])
+}
+
+extension Notice {
+    /// Applies an answer, returning whether anything changed. Repeating an answer changes nothing;
+    /// a step the state machine forbids throws.
+    public mutating func apply(_ answer: NoticeAnswer, at now: Date, actor: String) throws(TransitionError) -> Bool {
+        switch answer {
+        case .retrieved:
+            guard status == .issued else { return false }
+            status = .delivered
+            record("delivered", at: now, actor: actor, detail: "retrieved by the recipient")
+            return true
+
+        case .acknowledge:
+            switch status {
+            case .issued, .delivered:
+                status = .acknowledged
+                acknowledgedAt = now
+                record("acknowledged", at: now, actor: actor)
+                return true
+            case .acknowledged, .removed, .verified:
+                return false
+            case .unable, .disputed, .withdrawn, .expired:
+                throw .forbidden(from: status, answer: answer.name)
+            }
+
+        case .removal(let action, let removedAt, let urls):
+            switch status {
+            case .issued, .delivered, .acknowledged, .unable, .disputed, .removed:
+                return try markRemoved(urls: urls, action: action, at: removedAt ?? now, now: now, actor: actor)
+            case .verified:
+                return false
+            case .withdrawn, .expired:
+                throw .forbidden(from: status, answer: answer.name)
+            }
+
+        case .unable(let reason):
+            switch status {
+            case .issued, .delivered, .acknowledged:
+                status = .unable
+                record("unable", at: now, actor: actor, detail: reason)
+                return true
+            case .unable:
+                return false
+            case .removed, .verified, .disputed, .withdrawn, .expired:
+                throw .forbidden(from: status, answer: answer.name)
+            }
+
+        case .dispute(let reason):
+            switch status {
+            case .issued, .delivered, .acknowledged, .unable:
+                status = .disputed
+                record("disputed", at: now, actor: actor, detail: reason)
+                return true
+            case .disputed:
+                return false
+            case .removed, .verified, .withdrawn, .expired:
+                throw .forbidden(from: status, answer: answer.name)
+            }
+
+        case .withdraw(let reason):
+            switch status {
+            case .issued, .delivered, .acknowledged, .unable, .disputed:
+                status = .withdrawn
+                record("withdrawn", at: now, actor: actor, detail: reason)
+                return true
+            case .withdrawn:
+                return false
+            case .removed, .verified, .expired:
+                throw .forbidden(from: status, answer: answer.name)
+            }
+        }
+    }
+
+    private mutating func markRemoved(
+        urls: [String]?, action: RemovalAction, at removedTime: Date, now: Date, actor: String
+    ) throws(TransitionError) -> Bool {
+        let wanted = Set(urls ?? items.map(\.url))
+        let unknown = wanted.subtracting(items.map(\.url))
+        guard unknown.isEmpty else { throw .unknownURLs(unknown.sorted()) }
+
+        var newlyRemoved: [String] = []
+        for index in items.indices where wanted.contains(items[index].url) && items[index].removedAt == nil {
+            items[index].removedAt = removedTime
+            items[index].action = action
+            newlyRemoved.append(items[index].url)
+        }
+        guard !newlyRemoved.isEmpty else { return false }
+
+        // A removal report implies the provider has seen the notice.
+        if acknowledgedAt == nil { acknowledgedAt = now }
+        if items.allSatisfy({ $0.removedAt != nil }) {
+            status = .removed
+            removedAt = items.compactMap(\.removedAt).max()
+            record("removed", at: now, actor: actor, detail: "\(action.rawValue): \(newlyRemoved.count) item(s)")
+        } else {
+            if status == .issued || status == .delivered || status == .unable || status == .disputed {
+                status = .acknowledged
+            }
+            record(
+                "removal_reported", at: now, actor: actor,
+                detail: "\(action.rawValue): \(newlyRemoved.count) of \(items.count) item(s)")
+        }
+        return true
+    }
+
+    private mutating func record(_ event: String, at: Date, actor: String, detail: String? = nil) {
+        timeline.append(TimelineEvent(at: at, event: event, actor: actor, detail: detail))
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// A hosting provider, law-enforcement agency or peer hotline that receives notices.
+public struct Partner: Codable, Sendable, Equatable {
+    public var id: PartnerID
+    public var name: String
+    public var kind: PartnerKind
+    public var contactEmail: String
+    public var locale: String
+    public var jurisdiction: String
+    public var routing: RoutingRules
+    public var delivery: DeliveryChannels
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: PartnerID, name: String, kind: PartnerKind, contactEmail: String, locale: String,
+        jurisdiction: String, routing: RoutingRules, delivery: DeliveryChannels, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.contactEmail = contactEmail
+        self.locale = locale
+        self.jurisdiction = jurisdiction
+        self.routing = routing
+        self.delivery = delivery
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+public enum PartnerKind: String, Codable, Sendable, CaseIterable {
+    case hostingProvider = "hosting_provider"
+    case lawEnforcement = "law_enforcement"
+    case hotline
+}
+
+/// Which URLs a hosting provider answers for: domains (with subdomains), IP ranges and ASNs.
+public struct RoutingRules: Codable, Sendable, Equatable {
+    public var domains: [String]
+    public var ipRanges: [String]
+    public var asns: [Int]
+
+    public init(domains: [String] = [], ipRanges: [String] = [], asns: [Int] = []) {
+        self.domains = domains
+        self.ipRanges = ipRanges
+        self.asns = asns
+    }
+}
+
+/// Where notices are pushed; a partner with neither channel polls.
+public struct DeliveryChannels: Codable, Sendable, Equatable {
+    public var webhookUrl: String?
+    public var email: String?
+
+    public init(webhookUrl: String? = nil, email: String? = nil) {
+        self.webhookUrl = webhookUrl
+        self.email = email
+    }
+}

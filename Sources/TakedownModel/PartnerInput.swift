@@ -1,0 +1,110 @@
+import Foundation
+
+/// `POST /v1/partners` and `PATCH /v1/partners/{id}` as sent, before any check.
+public struct PartnerInput: Codable, Sendable {
+    public struct RoutingInput: Codable, Sendable {
+        public var domains: [String]?
+        public var ipRanges: [String]?
+        public var asns: [Int]?
+    }
+
+    public struct DeliveryInput: Codable, Sendable {
+        public var webhookUrl: String?
+        public var email: String?
+    }
+
+    public var name: String?
+    public var kind: String?
+    public var contactEmail: String?
+    public var locale: String?
+    public var jurisdiction: String?
+    public var routing: RoutingInput?
+    public var delivery: DeliveryInput?
+
+    /// A new partner from a complete input.
+    public func created(id: PartnerID, at now: Date) throws(ValidationError) -> Partner {
+        var v = Validator()
+        _ = v.require(name, "name")
+        _ = v.require(kind, "kind")
+        _ = v.require(contactEmail, "contact_email")
+        _ = v.require(jurisdiction, "jurisdiction")
+        try v.check()
+        let blank = Partner(
+            id: id, name: "", kind: .hostingProvider, contactEmail: "", locale: "en", jurisdiction: "",
+            routing: RoutingRules(), delivery: DeliveryChannels(), createdAt: now, updatedAt: now)
+        return try applied(to: blank, at: now)
+    }
+
+    /// The partner with every field this input names replaced, checked as a whole.
+    public func applied(to partner: Partner, at now: Date) throws(ValidationError) -> Partner {
+        var v = Validator()
+        var result = partner
+        if name != nil, let name = v.text(name, "name", max: 200) { result.name = name }
+        if kind != nil, let kind: PartnerKind = v.choice(kind, "kind") { result.kind = kind }
+        if let contactEmail {
+            if Syntax.isEmail(contactEmail) { result.contactEmail = contactEmail } else {
+                v.fail("contact_email", "must be an email address")
+            }
+        }
+        if let locale {
+            if Syntax.isLocale(locale) { result.locale = locale } else {
+                v.fail("locale", "must be a language tag such as en, de or fr-CA")
+            }
+        }
+        if let jurisdiction {
+            if Syntax.isCountryCode(jurisdiction) { result.jurisdiction = jurisdiction.uppercased() } else {
+                v.fail("jurisdiction", "must be an ISO 3166-1 alpha-2 country code")
+            }
+        }
+        if let routing { result.routing = routing.validated(over: result.routing, into: &v) }
+        if let delivery {
+            if let url = delivery.webhookUrl {
+                if url.isEmpty { result.delivery.webhookUrl = nil } else if Syntax.isWebURL(url) {
+                    result.delivery.webhookUrl = url
+                } else {
+                    v.fail("delivery.webhook_url", "must be an absolute http or https URL")
+                }
+            }
+            if let email = delivery.email {
+                if email.isEmpty { result.delivery.email = nil } else if Syntax.isEmail(email) {
+                    result.delivery.email = email
+                } else {
+                    v.fail("delivery.email", "must be an email address")
+                }
+            }
+        }
+        try v.check()
+        result.updatedAt = now
+        return result
+    }
+}
+
+extension PartnerInput.RoutingInput {
+    func validated(over current: RoutingRules, into v: inout Validator) -> RoutingRules {
+        var rules = current
+        if let domains {
+            rules.domains = []
+            for (index, domain) in domains.enumerated() {
+                let name = domain.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+                if Syntax.isHostname(name) { rules.domains.append(name) } else {
+                    v.fail("routing.domains[\(index)]", "must be a domain name")
+                }
+            }
+        }
+        if let ipRanges {
+            rules.ipRanges = []
+            for (index, text) in ipRanges.enumerated() {
+                if let range = IPRange(text) { rules.ipRanges.append(range.description) } else {
+                    v.fail("routing.ip_ranges[\(index)]", "must be an IP address or CIDR range")
+                }
+            }
+        }
+        if let asns {
+            for (index, asn) in asns.enumerated() where !(1...4_294_967_295).contains(asn) {
+                v.fail("routing.asns[\(index)]", "must be an AS number between 1 and 4294967295")
+            }
+            rules.asns = asns
+        }
+        return rules
+    }
+}

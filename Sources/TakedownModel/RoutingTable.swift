@@ -1,0 +1,47 @@
+import Foundation
+
+/// Decides which hosting provider answers for a URL: the longest matching domain rule, else the
+/// narrowest IP range that holds the item's address.
+public struct RoutingTable: Sendable {
+    private var domains: [String: PartnerID] = [:]
+    private var ranges: [(IPRange, PartnerID)] = []
+
+    public init(partners: [Partner]) {
+        for partner in partners where partner.kind == .hostingProvider {
+            for domain in partner.routing.domains { domains[domain.lowercased()] = partner.id }
+            for text in partner.routing.ipRanges {
+                if let range = IPRange(text) { ranges.append((range, partner.id)) }
+            }
+        }
+        ranges.sort { $0.0.prefixLength > $1.0.prefixLength }
+    }
+
+    /// The partner for this item, or the reason nobody matched.
+    public func route(url: String, ip: String?) -> Result<PartnerID, UnroutedReason> {
+        if let host = URLComponents(string: url)?.host?.lowercased() {
+            var candidate = host.hasSuffix(".") ? String(host.dropLast()) : host
+            while true {
+                if let partner = domains[candidate] { return .success(partner) }
+                guard let dot = candidate.firstIndex(of: ".") else { break }
+                candidate = String(candidate[candidate.index(after: dot)...])
+            }
+            // A URL whose host is an address literal routes by that address.
+            let literal = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            if ip == nil, let address = IPAddress(literal), let partner = match(address) { return .success(partner) }
+        }
+        guard let ip else { return .failure(.noMatchingDomain) }
+        guard let address = IPAddress(ip), let partner = match(address) else { return .failure(.noMatchingPartner) }
+        return .success(partner)
+    }
+
+    private func match(_ address: IPAddress) -> PartnerID? {
+        ranges.first { $0.0.contains(address) }?.1
+    }
+}
+
+public enum UnroutedReason: String, Error, Sendable {
+    /// No domain rule matched and the item carries no IP to try.
+    case noMatchingDomain = "no_matching_domain"
+    /// Neither a domain nor an IP rule matched.
+    case noMatchingPartner = "no_matching_partner"
+}

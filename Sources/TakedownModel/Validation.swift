@@ -1,0 +1,128 @@
+import Foundation
+
+/// One field at fault in a request, named by its JSON path (`items[2].hashes.md5`).
+public struct FieldError: Codable, Sendable, Equatable {
+    public var name: String
+    public var reason: String
+
+    public init(name: String, reason: String) {
+        self.name = name
+        self.reason = reason
+    }
+}
+
+/// Every field at fault in one request; nothing is changed when this is thrown.
+public struct ValidationError: Error, Sendable, Equatable {
+    public var errors: [FieldError]
+
+    public init(_ errors: [FieldError]) { self.errors = errors }
+}
+
+/// Collects field errors while a request is checked.
+public struct Validator: Sendable {
+    public private(set) var errors: [FieldError] = []
+
+    public init() {}
+
+    public mutating func fail(_ name: String, _ reason: String) {
+        errors.append(FieldError(name: name, reason: reason))
+    }
+
+    /// A required value, or an error naming it.
+    public mutating func require<T>(_ value: T?, _ name: String) -> T? {
+        if value == nil { fail(name, "is required") }
+        return value
+    }
+
+    /// A required enum value parsed from its wire name.
+    public mutating func choice<E: RawRepresentable & CaseIterable>(
+        _ raw: String?, _ name: String, required: Bool = true
+    ) -> E? where E.RawValue == String {
+        guard let raw else {
+            if required { fail(name, "is required") }
+            return nil
+        }
+        guard let value = E(rawValue: raw) else {
+            fail(name, "must be one of: " + E.allCases.map(\.rawValue).joined(separator: ", "))
+            return nil
+        }
+        return value
+    }
+
+    /// A required string, trimmed, within a length.
+    public mutating func text(_ raw: String?, _ name: String, max: Int, required: Bool = true) -> String? {
+        guard let raw else {
+            if required { fail(name, "is required") }
+            return nil
+        }
+        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty {
+            fail(name, "must not be empty")
+            return nil
+        }
+        if trimmed.count > max {
+            fail(name, "must be at most \(max) characters")
+            return nil
+        }
+        return trimmed
+    }
+
+    public func check() throws(ValidationError) {
+        if !errors.isEmpty { throw ValidationError(errors) }
+    }
+}
+
+/// Syntax checks shared by every request type.
+public enum Syntax {
+    /// An absolute http(s) URL with a host, at most 2,048 characters.
+    public static func isWebURL(_ text: String) -> Bool {
+        guard text.count <= 2048, let components = URLComponents(string: text),
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
+        else { return false }
+        return !text.contains(where: { $0.isWhitespace })
+    }
+
+    /// A plain address check: one `@`, a dotted domain, no spaces. Deliverability is the mail relay's business.
+    public static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, text.count <= 254,
+            !text.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" })
+        else { return false }
+        return isHostname(String(parts[1]))
+    }
+
+    /// A DNS name of letters, digits and hyphens, with at least one dot.
+    public static func isHostname(_ text: String) -> Bool {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, text.count <= 253 else { return false }
+        return labels.allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
+
+    public static func isHex(_ text: String, length: Int) -> Bool {
+        text.count == length && text.allSatisfy(\.isHexDigit)
+    }
+
+    public static func isBase64(_ text: String) -> Bool {
+        !text.isEmpty && text.count % 4 == 0 && Data(base64Encoded: text) != nil
+    }
+
+    /// ISO 3166-1 alpha-2: two ASCII letters (case folded by the caller).
+    public static func isCountryCode(_ text: String) -> Bool {
+        text.count == 2 && text.allSatisfy { $0.isASCII && $0.isLetter }
+    }
+
+    /// A BCP 47 language tag of the simple kind notices use: `en`, `de`, `fr-CA`, `pt-BR`.
+    public static func isLocale(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard let first = parts.first, (2...3).contains(first.count),
+            first.allSatisfy({ $0.isASCII && $0.isLetter })
+        else { return false }
+        return parts.dropFirst().allSatisfy { part in
+            (2...8).contains(part.count) && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        }
+    }
+}

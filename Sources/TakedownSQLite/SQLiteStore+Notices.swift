@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import TakedownModel
+import TakedownStore
+
+extension SQLiteStore {
+    public func notice(_ id: NoticeID) async throws -> Notice? {
+        try await guarded {
+            try await pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM notices WHERE id = ?", arguments: [id.rawValue])
+                    .map { try Self.notice(from: $0, db) }
+            }
+        }
+    }
+
+    public func notices(after position: Int64, limit: Int, partner: PartnerID?) async throws -> [Notice] {
+        try await guarded {
+            try await pool.read { db in
+                let rows: [Row]
+                if let partner {
+                    rows = try Row.fetchAll(
+                        db, sql: "SELECT * FROM notices WHERE partner_id = ? AND position > ? ORDER BY position LIMIT ?",
+                        arguments: [partner.rawValue, position, limit])
+                } else {
+                    rows = try Row.fetchAll(
+                        db, sql: "SELECT * FROM notices WHERE position > ? ORDER BY position LIMIT ?",
+                        arguments: [position, limit])
+                }
+                return try rows.map { try Self.notice(from: $0, db) }
+            }
+        }
+    }
+
+    public func updateNotices(
+        _ ids: [NoticeID], _ change: @Sendable (inout Notice) throws -> Bool
+    ) async throws -> [Notice] {
+        try await guarded {
+            try await pool.write { db in
+                var result: [Notice] = []
+                for id in ids {
+                    guard let row = try Row.fetchOne(db, sql: "SELECT * FROM notices WHERE id = ?", arguments: [id.rawValue])
+                    else { continue }
+                    var notice = try Self.notice(from: row, db)
+                    let known = notice.timeline.count
+                    if try change(&notice) {
+                        try db.execute(
+                            sql: """
+                                UPDATE notices SET status = ?, acknowledged_at = ?, removed_at = ?, items = ?
+                                WHERE id = ?
+                                """,
+                            arguments: [
+                                notice.status.rawValue, notice.acknowledgedAt?.storedValue, notice.removedAt?.storedValue,
+                                try StoredJSON.encode(notice.items), id.rawValue,
+                            ])
+                        for event in notice.timeline.dropFirst(known) { try Self.insert(event, for: id, db) }
+                    }
+                    result.append(notice)
+                }
+                return result
+            }
+        }
+    }
+
+    /// Inserts a notice and its timeline, returning its position.
+    @discardableResult
+    static func insert(_ notice: Notice, items: String, _ db: Database) throws -> Int64 {
+        try db.execute(
+            sql: """
+                INSERT INTO notices (id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at,
+                                     removed_at, items, document, jws)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                notice.id.rawValue, notice.caseId.rawValue, notice.partnerId.rawValue, notice.status.rawValue,
+                notice.issuedAt.storedValue, notice.deadlineAt.storedValue, notice.acknowledgedAt?.storedValue,
+                notice.removedAt?.storedValue, items, notice.document, notice.jws,
+            ])
+        let position = db.lastInsertedRowID
+        for event in notice.timeline { try insert(event, for: notice.id, db) }
+        return position
+    }
+
+    static func insert(_ event: TimelineEvent, for id: NoticeID, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: "INSERT INTO notice_events (notice_id, at, event, actor, detail) VALUES (?, ?, ?, ?, ?)"
+        ).execute(arguments: [id.rawValue, event.at.storedValue, event.event, event.actor, event.detail])
+    }
+
+    static func notice(from row: Row, _ db: Database) throws -> Notice {
+        let id: String = row["id"]
+        let timeline = try Row.fetchAll(
+            db, sql: "SELECT * FROM notice_events WHERE notice_id = ? ORDER BY id", arguments: [id]
+        ).map { event in
+            TimelineEvent(
+                at: Date(stored: event["at"]), event: event["event"], actor: event["actor"], detail: event["detail"])
+        }
+        return Notice(
+            id: NoticeID(rawValue: id), position: row["position"], caseId: CaseID(rawValue: row["case_id"]),
+            partnerId: PartnerID(rawValue: row["partner_id"]),
+            status: NoticeStatus(rawValue: row["status"]) ?? .issued, issuedAt: Date(stored: row["issued_at"]),
+            deadlineAt: Date(stored: row["deadline_at"]),
+            acknowledgedAt: (row["acknowledged_at"] as Double?).map(Date.init(stored:)),
+            removedAt: (row["removed_at"] as Double?).map(Date.init(stored:)),
+            items: try StoredJSON.decode([NoticeItem].self, row["items"]), document: row["document"], jws: row["jws"],
+            timeline: timeline)
+    }
+}

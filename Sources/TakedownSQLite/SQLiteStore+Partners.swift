@@ -1,0 +1,74 @@
+import Foundation
+import GRDB
+import TakedownModel
+import TakedownStore
+
+extension SQLiteStore {
+    public func insertPartner(_ partner: Partner, token: TokenRecord) async throws {
+        let routing = try StoredJSON.encode(partner.routing)
+        let delivery = try StoredJSON.encode(partner.delivery)
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO partners (id, name, kind, contact_email, locale, jurisdiction, routing, delivery,
+                                              created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        partner.id.rawValue, partner.name, partner.kind.rawValue, partner.contactEmail, partner.locale,
+                        partner.jurisdiction, routing, delivery, partner.createdAt.storedValue,
+                        partner.updatedAt.storedValue,
+                    ])
+                try Self.insert(token, db)
+            }
+        }
+    }
+
+    public func partner(_ id: PartnerID) async throws -> Partner? {
+        try await guarded {
+            try await pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM partners WHERE id = ?", arguments: [id.rawValue])
+                    .map(Self.partner(from:))
+            }
+        }
+    }
+
+    public func partners() async throws -> [Partner] {
+        try await guarded {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM partners ORDER BY position").map(Self.partner(from:))
+            }
+        }
+    }
+
+    public func updatePartner(_ partner: Partner) async throws {
+        let routing = try StoredJSON.encode(partner.routing)
+        let delivery = try StoredJSON.encode(partner.delivery)
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE partners SET name = ?, kind = ?, contact_email = ?, locale = ?, jurisdiction = ?,
+                               routing = ?, delivery = ?, updated_at = ?
+                        WHERE id = ?
+                        """,
+                    arguments: [
+                        partner.name, partner.kind.rawValue, partner.contactEmail, partner.locale, partner.jurisdiction,
+                        routing, delivery, partner.updatedAt.storedValue, partner.id.rawValue,
+                    ])
+                if db.changesCount == 0 { throw StoreError.notFound }
+            }
+        }
+    }
+
+    static func partner(from row: Row) throws -> Partner {
+        Partner(
+            id: PartnerID(rawValue: row["id"]), name: row["name"],
+            kind: PartnerKind(rawValue: row["kind"]) ?? .hostingProvider, contactEmail: row["contact_email"],
+            locale: row["locale"], jurisdiction: row["jurisdiction"],
+            routing: try StoredJSON.decode(RoutingRules.self, row["routing"]),
+            delivery: try StoredJSON.decode(DeliveryChannels.self, row["delivery"]),
+            createdAt: Date(stored: row["created_at"]), updatedAt: Date(stored: row["updated_at"]))
+    }
+}

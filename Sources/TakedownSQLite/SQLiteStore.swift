@@ -1,0 +1,80 @@
+import Foundation
+import GRDB
+import TakedownModel
+import TakedownStore
+
+/// The embedded default store: one SQLite file in WAL mode, reached through a GRDB pool.
+public final class SQLiteStore: GatewayStore, Sendable {
+    let pool: DatabasePool
+
+    /// Opens (creating when missing) the database file at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // WAL with NORMAL: a commit survives a process crash; an OS crash may lose the last few.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw StoreError.unavailable("cannot open \(path): \(error)")
+        }
+    }
+
+    public func migrate() async throws {
+        try await guarded { try Self.migrator.migrate(pool) }
+    }
+
+    public func ping() async throws {
+        try await guarded { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } }
+    }
+
+    /// Applied migrations, by name, for `takedown migrate` to report.
+    public func appliedMigrations() async throws -> [String] {
+        try await guarded { try await pool.read { db in try Array(Self.migrator.appliedIdentifiers(db)) }.sorted() }
+    }
+
+    /// Runs a store operation, turning GRDB errors into `StoreError`.
+    func guarded<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DatabaseError {
+            if error.resultCode == .SQLITE_CONSTRAINT {
+                throw StoreError.conflict(error.message ?? "constraint failed")
+            }
+            throw StoreError.unavailable(error.description)
+        }
+    }
+}
+
+extension Date {
+    /// Seconds since 1970 as stored in SQLite REAL columns.
+    var storedValue: Double { timeIntervalSince1970 }
+
+    init(stored value: Double) { self.init(timeIntervalSince1970: value) }
+}
+
+enum StoredJSON {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        encoder.dateEncodingStrategy = .secondsSince1970
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return decoder
+    }()
+
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try decoder.decode(type, from: Data(text.utf8))
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import TakedownDocuments
+
+/// Every setting of a gateway process, resolved as flag over `TAKEDOWN_*` environment over default.
+public struct ServerSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./data"
+    public var databaseURL: String?
+    public var publicURL: String?
+    public var bootstrapAdminToken: String?
+    public var templatesDirectory = "Templates"
+    public var schemasDirectory = "Schemas"
+    public var logLevel = Logger.Level.info
+    public var maxBodyBytes = 5 * 1024 * 1024
+    public var defaultDeadlineHours = 24.0
+    public var issuer = IssuerProfile()
+
+    /// Defaults overlaid with the environment; flags are applied by the caller afterwards.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let env = { (name: String) -> String? in
+            guard let value = environment["TAKEDOWN_\(name)"], !value.isEmpty else { return nil }
+            return value
+        }
+        if let value = env("HOST") { host = value }
+        if let value = env("PORT") {
+            guard let port = Int(value), (0...65535).contains(port) else { throw SettingsError("TAKEDOWN_PORT", value) }
+            self.port = port
+        }
+        if let value = env("DATA_DIR") { dataDirectory = value }
+        databaseURL = env("DATABASE_URL")
+        publicURL = env("PUBLIC_URL")
+        bootstrapAdminToken = env("BOOTSTRAP_ADMIN_TOKEN")
+        if let value = env("TEMPLATES_DIR") { templatesDirectory = value }
+        if let value = env("SCHEMAS_DIR") { schemasDirectory = value }
+        if let value = env("LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: value.lowercased()) else { throw SettingsError("TAKEDOWN_LOG_LEVEL", value) }
+            logLevel = level
+        }
+        if let value = env("MAX_BODY_BYTES") {
+            guard let bytes = Int(value), bytes > 0 else { throw SettingsError("TAKEDOWN_MAX_BODY_BYTES", value) }
+            maxBodyBytes = bytes
+        }
+        if let value = env("DEFAULT_DEADLINE_HOURS") {
+            guard let hours = Double(value), hours > 0 else { throw SettingsError("TAKEDOWN_DEFAULT_DEADLINE_HOURS", value) }
+            defaultDeadlineHours = hours
+        }
+        if let value = env("ISSUER_NAME") { issuer.organisation = value }
+        if let value = env("ISSUER_EMAIL") { issuer.contactEmail = value }
+        if let value = env("ISSUER_COUNTRY") { issuer.country = value.uppercased() }
+        if let value = env("ISSUER_WEBSITE") { issuer.website = value }
+        issuer.trustedFlaggerDesignatedBy = env("TRUSTED_FLAGGER_DESIGNATED_BY")
+        issuer.trustedFlaggerScope = env("TRUSTED_FLAGGER_SCOPE")
+    }
+
+    /// The base URL notices name: `TAKEDOWN_PUBLIC_URL`, else where the API listens.
+    public var resolvedPublicURL: String {
+        publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
+    public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("takedown.sqlite") }
+    public var keysDirectory: URL { URL(fileURLWithPath: dataDirectory).appendingPathComponent("keys") }
+}
+
+public struct SettingsError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ name: String, _ value: String) {
+        description = "\(name) has an invalid value: \(value)"
+    }
+
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import TakedownModel
+import TakedownStore
+
+/// The answer to `POST /v1/cases`: the notices issued and the items nobody hosts.
+public struct CaseReceipt: Codable, Sendable, Equatable {
+    public struct IssuedNotice: Codable, Sendable, Equatable {
+        public var id: NoticeID
+        public var partnerId: PartnerID
+        public var items: [String]
+    }
+
+    public struct Unrouted: Codable, Sendable, Equatable {
+        public var url: String
+        public var reason: String
+    }
+
+    public var id: CaseID
+    public var reference: String
+    public var notices: [IssuedNotice]
+    public var unrouted: [Unrouted]
+}
+
+/// A request's `Idempotency-Key` with the hash of its body.
+public struct IdempotencyKey: Sendable {
+    public var key: String
+    public var bodyHash: String
+
+    public init(key: String, body: some DataProtocol) {
+        self.key = key
+        self.bodyHash = sha256Hex(body)
+    }
+}
+
+extension Gateway {
+    /// Routes every item, issues and signs one notice per provider, and stores the case, its notices
+    /// and the idempotency record in one transaction. A repeated key returns the first receipt.
+    public func submitCase(
+        _ submission: CaseSubmission, by principal: Principal, idempotency: IdempotencyKey? = nil
+    ) async throws -> CaseReceipt {
+        let scope = "cases:\(principal.tokenID)"
+        if let idempotency, let earlier = try await store.idempotencyRecord(scope: scope, key: idempotency.key) {
+            return try replay(earlier, bodyHash: idempotency.bodyHash)
+        }
+        let now = clock()
+        var record = try validated { () throws(ValidationError) in
+            try submission.validated(id: .generate(), at: now, by: principal.actor)
+        }
+        let table = try await routingTable()
+
+        // Group items by recipient, keeping the order in which providers first appear.
+        var groups: [(PartnerID, [Int])] = []
+        var unrouted: [CaseReceipt.Unrouted] = []
+        for (index, item) in record.items.enumerated() {
+            switch table.route(url: item.url, ip: item.ip) {
+            case .success(let partner):
+                if let at = groups.firstIndex(where: { $0.0 == partner }) { groups[at].1.append(index) } else {
+                    groups.append((partner, [index]))
+                }
+            case .failure(let reason):
+                record.items[index].unroutedReason = reason.rawValue
+                unrouted.append(.init(url: item.url, reason: reason.rawValue))
+            }
+        }
+
+        var notices: [Notice] = []
+        for (partnerID, indices) in groups {
+            let items = indices.map { record.items[$0] }
+            let notice = try await issue(for: record, items: items, to: partnerID, at: now, actor: principal.actor)
+            for index in indices { record.items[index].noticeId = notice.id }
+            notices.append(notice)
+        }
+
+        let receipt = CaseReceipt(
+            id: record.id, reference: record.reference,
+            notices: notices.map { .init(id: $0.id, partnerId: $0.partnerId, items: $0.items.map(\.url)) },
+            unrouted: unrouted)
+        let stored = try idempotency.map {
+            IdempotencyRecord(
+                scope: scope, key: $0.key, requestHash: $0.bodyHash, status: 201,
+                body: try WireFormat.encoder().encode(receipt), createdAt: now)
+        }
+        if let earlier = try await store.insertCase(record, notices: notices, idempotency: stored), let idempotency {
+            return try replay(earlier, bodyHash: idempotency.bodyHash)
+        }
+        logger.info(
+            "case submitted",
+            metadata: ["case_id": "\(record.id)", "notices": "\(notices.count)", "unrouted": "\(unrouted.count)"])
+        return receipt
+    }
+
+    public func caseRecord(_ id: CaseID) async throws -> Case {
+        guard let record = try await store.caseRecord(id) else { throw GatewayError.notFound("case \(id)") }
+        return record
+    }
+
+    /// A page of cases in submission order, and the cursor after it.
+    public func cases(_ query: CaseQuery) async throws -> (cases: [Case], nextCursor: String) {
+        let page = try await store.cases(query)
+        return (page.map(\.record), Cursor.encode(page.last?.position ?? query.after))
+    }
+
+    /// Issues a notice for items that had no recipient, to a provider named by staff.
+    public func routeItems(
+        of caseID: CaseID, urls: [String], to partnerID: PartnerID, by principal: Principal
+    ) async throws -> Notice {
+        let record = try await caseRecord(caseID)
+        let partner = try await store.partner(partnerID)
+        var v = Validator()
+        if partner == nil { v.fail("partner_id", "no such partner") }
+        if urls.isEmpty { v.fail("url", "is required") }
+        var items: [CaseItem] = []
+        for url in urls {
+            guard let item = record.items.first(where: { $0.url == url }) else {
+                v.fail("url", "is not an item of case \(caseID)")
+                continue
+            }
+            if let notice = item.noticeId { v.fail("url", "is already carried by notice \(notice)") }
+            items.append(item)
+        }
+        do { try v.check() } catch { throw GatewayError.invalid(error) }
+        let notice = try await issue(for: record, items: items, to: partnerID, at: clock(), actor: principal.actor)
+        do {
+            return try await store.routeItems(of: caseID, urls: urls, notice: notice)
+        } catch StoreError.conflict(let detail) {
+            throw GatewayError.conflict(detail)
+        }
+    }
+
+    /// Composes, canonicalises and signs one notice.
+    func issue(for record: Case, items: [CaseItem], to partnerID: PartnerID, at now: Date, actor: String) async throws
+        -> Notice
+    {
+        guard let partner = try await store.partner(partnerID) else { throw GatewayError.notFound("partner \(partnerID)") }
+        let id = NoticeID.generate()
+        let deadline = now.addingTimeInterval(configuration.defaultDeadline)
+        let document = composer.document(
+            id: id, for: record, items: items, recipient: partner, issuedAt: now, deadlineAt: deadline)
+        let payload = try document.canonicalJSON()
+        return Notice(
+            id: id, caseId: record.id, partnerId: partnerID, status: .issued, issuedAt: now, deadlineAt: deadline,
+            items: items.map { NoticeItem(url: $0.url) }, document: payload, jws: try sign(payload),
+            timeline: [TimelineEvent(at: now, event: "issued", actor: actor, detail: "to \(partnerID)")])
+    }
+
+    func replay(_ record: IdempotencyRecord, bodyHash: String) throws -> CaseReceipt {
+        guard record.requestHash == bodyHash else { throw GatewayError.idempotencyMismatch }
+        return try WireFormat.decoder().decode(CaseReceipt.self, from: record.body)
+    }
+}

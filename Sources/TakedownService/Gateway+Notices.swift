@@ -1,0 +1,99 @@
+import Foundation
+import TakedownDocuments
+import TakedownModel
+import TakedownStore
+
+extension Gateway {
+    public static let maxPageSize = 500
+
+    /// Notices after a cursor in issue order: a partner sees only its own. A partner's first read marks
+    /// a notice delivered.
+    public func notices(after cursor: String?, limit: Int, for principal: Principal) async throws
+        -> (notices: [Notice], nextCursor: String)
+    {
+        var position: Int64 = 0
+        if let cursor {
+            guard let decoded = Cursor.decode(cursor) else {
+                throw GatewayError.badParameter(name: "after", reason: "is not a cursor this gateway issued")
+            }
+            position = decoded
+        }
+        guard (1...Self.maxPageSize).contains(limit) else {
+            throw GatewayError.badParameter(name: "limit", reason: "must be between 1 and \(Self.maxPageSize)")
+        }
+        var page = try await store.notices(after: position, limit: limit, partner: principal.partnerID)
+        page = try await markRetrieved(page, by: principal)
+        return (page, Cursor.encode(page.last?.position ?? position))
+    }
+
+    /// One notice; another partner's is reported as not found.
+    public func notice(_ id: NoticeID, for principal: Principal) async throws -> Notice {
+        guard let notice = try await store.notice(id), principal.isStaff || notice.partnerId == principal.partnerID
+        else { throw GatewayError.notFound("notice \(id)") }
+        return try await markRetrieved([notice], by: principal)[0]
+    }
+
+    /// Applies a provider's or staff member's answer. Repeating it changes nothing; a forbidden step is a
+    /// conflict.
+    public func answer(_ id: NoticeID, _ answer: NoticeAnswer, by principal: Principal) async throws -> Notice {
+        switch answer {
+        case .withdraw:
+            guard principal.isStaff else { throw GatewayError.forbidden("only staff withdraw notices") }
+        case .retrieved, .acknowledge, .removal, .unable, .dispute:
+            guard !principal.isStaff else {
+                throw GatewayError.forbidden("only the recipient answers a notice")
+            }
+        }
+        // Check visibility first, so another partner's notice is a 404 and never a 409.
+        _ = try await notice(id, for: principal)
+        if case .removal(_, let removedAt?, _) = answer, removedAt > clock().addingTimeInterval(300) {
+            throw GatewayError.invalid(ValidationError([FieldError(name: "removed_at", reason: "is in the future")]))
+        }
+        let now = clock()
+        let actor = principal.actor
+        do {
+            let updated = try await store.updateNotices([id]) { notice in
+                try notice.apply(answer, at: now, actor: actor)
+            }
+            guard let notice = updated.first else { throw GatewayError.notFound("notice \(id)") }
+            return notice
+        } catch let error as TransitionError {
+            switch error {
+            case .forbidden(let from, let name):
+                throw GatewayError.conflict("a notice that is \(from.rawValue) cannot take \(name)")
+            case .unknownURLs(let urls):
+                throw GatewayError.invalid(
+                    ValidationError(urls.map { FieldError(name: "urls", reason: "\($0) is not an item of this notice") }))
+            }
+        }
+    }
+
+    /// The canonical document of a notice, decoded.
+    public func document(of notice: Notice) throws -> NoticeDocument {
+        try NoticeDocument.decode(notice.document)
+    }
+
+    /// The notice text in a language (the recipient's locale unless one is asked for).
+    public func text(of notice: Notice, language: String?) throws -> String {
+        let document = try document(of: notice)
+        return templates.text(of: document, status: notice.status, language: language ?? document.language)
+    }
+
+    /// The notice as XARF v4 reports, one per item.
+    public func xarf(of notice: Notice) throws -> [[String: Any]] {
+        XARFReport.reports(for: try document(of: notice), items: notice.items, issuer: configuration.issuer)
+    }
+
+    private func markRetrieved(_ notices: [Notice], by principal: Principal) async throws -> [Notice] {
+        guard case .partner = principal else { return notices }
+        let fresh = notices.filter { $0.status == .issued }.map(\.id)
+        guard !fresh.isEmpty else { return notices }
+        let now = clock()
+        let actor = principal.actor
+        let changed = try await store.updateNotices(fresh) { notice in
+            try notice.apply(.retrieved, at: now, actor: actor)
+        }
+        let byID = Dictionary(changed.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        return notices.map { byID[$0.id] ?? $0 }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import TakedownModel
+import TakedownStore
+
+extension Gateway {
+    /// A new partner and its first API token, written together.
+    public func createPartner(_ input: PartnerInput) async throws -> (Partner, IssuedToken) {
+        let now = clock()
+        let partner = try validated { () throws(ValidationError) in try input.created(id: .generate(), at: now) }
+        try await checkRoutingIsFree(partner)
+        let token = Self.newToken(role: .partner, name: "\(partner.name) (first token)", partner: partner.id, at: now)
+        try await store.insertPartner(partner, token: token.record)
+        invalidateRouting()
+        return (partner, token)
+    }
+
+    public func partner(_ id: PartnerID) async throws -> Partner {
+        guard let partner = try await store.partner(id) else { throw GatewayError.notFound("partner \(id)") }
+        return partner
+    }
+
+    public func partners() async throws -> [Partner] {
+        try await store.partners()
+    }
+
+    public func updatePartner(_ id: PartnerID, with input: PartnerInput) async throws -> Partner {
+        let current = try await partner(id)
+        let now = clock()
+        let updated = try validated { () throws(ValidationError) in try input.applied(to: current, at: now) }
+        try await checkRoutingIsFree(updated)
+        try await store.updatePartner(updated)
+        invalidateRouting()
+        return updated
+    }
+
+    /// Another token for a partner; earlier ones stay valid until revoked.
+    public func createPartnerToken(_ id: PartnerID, name: String?) async throws -> IssuedToken {
+        let partner = try await partner(id)
+        let token = Self.newToken(role: .partner, name: name ?? "\(partner.name) token", partner: id, at: clock())
+        try await store.insertToken(token.record)
+        return token
+    }
+
+    /// A domain or range belongs to one provider only, so a URL never has two recipients.
+    func checkRoutingIsFree(_ partner: Partner) async throws {
+        var v = Validator()
+        for other in try await store.partners() where other.id != partner.id && other.kind == .hostingProvider {
+            for (index, domain) in partner.routing.domains.enumerated() where other.routing.domains.contains(domain) {
+                v.fail("routing.domains[\(index)]", "is already routed to \(other.id)")
+            }
+            for (index, range) in partner.routing.ipRanges.enumerated() where other.routing.ipRanges.contains(range) {
+                v.fail("routing.ip_ranges[\(index)]", "is already routed to \(other.id)")
+            }
+        }
+        do { try v.check() } catch { throw GatewayError.invalid(error) }
+    }
+
+    func routingTable() async throws -> RoutingTable {
+        let now = clock()
+        if let cached = routing.withLock({ $0 }), now.timeIntervalSince(cached.readAt) < configuration.routingCacheSeconds {
+            return cached.table
+        }
+        let table = RoutingTable(partners: try await store.partners())
+        routing.withLock { $0 = (table, now) }
+        return table
+    }
+
+    func invalidateRouting() {
+        routing.withLock { $0 = nil }
+    }
+
+    /// Runs a validating step, turning its error into the gateway's.
+    func validated<T>(_ body: () throws(ValidationError) -> T) throws -> T {
+        do { return try body() } catch { throw GatewayError.invalid(error) }
+    }
+}

@@ -1,0 +1,66 @@
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+import TakedownDocuments
+import TakedownModel
+import TakedownSigning
+import TakedownStore
+
+/// The gateway's use cases: partners, tokens, cases and notices, over any store.
+public final class Gateway: Sendable {
+    public let store: any GatewayStore
+    public let configuration: GatewayConfiguration
+    public let templates: NoticeTemplates
+    let composer: NoticeComposer
+    let keys: Mutex<KeyRing>
+    let routing = Mutex<(table: RoutingTable, readAt: Date)?>(nil)
+    let clock: @Sendable () -> Date
+    let logger: Logger
+
+    public init(
+        store: any GatewayStore, keys: KeyRing, templates: NoticeTemplates, configuration: GatewayConfiguration,
+        clock: @escaping @Sendable () -> Date = Date.init, logger: Logger = Logger(label: "takedown.gateway")
+    ) {
+        self.store = store
+        self.keys = Mutex(keys)
+        self.templates = templates
+        self.configuration = configuration
+        self.composer = NoticeComposer(
+            issuer: configuration.issuer, publicURL: configuration.publicURL, templates: templates)
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Public keys for `/.well-known/jwks.json`, retired ones included.
+    public var jwks: JWKSet { keys.withLock { $0.jwks } }
+
+    /// Whether a signing key is loaded.
+    public var hasSigningKey: Bool { keys.withLock { $0.active != nil } }
+
+    /// Reads the key folder again, after `takedown keys rotate` ran beside a live server.
+    public func reloadKeys() throws {
+        let directory = keys.withLock { $0.directory }
+        let reloaded = try KeyRing(directory: directory)
+        keys.withLock { $0 = reloaded }
+    }
+
+    /// Rotates the signing key in place (tests and the admin API use this; the CLI works on the folder).
+    @discardableResult
+    public func rotateKey() throws -> String {
+        let now = clock()
+        return try keys.withLock { try $0.rotate(at: now).kid }
+    }
+
+    func sign(_ payload: Data) throws -> String {
+        guard let key = keys.withLock({ $0.active }) else {
+            throw GatewayError.conflict("no signing key is loaded; run `takedown keys create`")
+        }
+        return try JWS.sign(payload: payload, with: key)
+    }
+}
+
+/// SHA-256 in lower-case hex, for token secrets and request bodies.
+func sha256Hex<D: DataProtocol>(_ data: D) -> String {
+    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+}

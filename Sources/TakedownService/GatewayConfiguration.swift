@@ -1,0 +1,23 @@
+import Foundation
+import TakedownDocuments
+
+/// Settings the domain needs, resolved by the command line from flags, environment and defaults.
+public struct GatewayConfiguration: Sendable {
+    /// The public base URL: JWS `iss` and the response links in notices.
+    public var publicURL: String
+    public var issuer: IssuerProfile
+    /// How long a provider has to act, until SLA policies say otherwise.
+    public var defaultDeadline: TimeInterval
+    /// How long the routing table read from the store is trusted before it is read again.
+    public var routingCacheSeconds: TimeInterval
+
+    public init(
+        publicURL: String, issuer: IssuerProfile = IssuerProfile(), defaultDeadline: TimeInterval = 24 * 3600,
+        routingCacheSeconds: TimeInterval = 5
+    ) {
+        self.publicURL = publicURL
+        self.issuer = issuer
+        self.defaultDeadline = defaultDeadline
+        self.routingCacheSeconds = routingCacheSeconds
+    }
+}

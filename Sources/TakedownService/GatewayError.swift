@@ -1,0 +1,17 @@
+import TakedownModel
+
+/// What a gateway operation refuses, independent of HTTP; the API maps each case to a status once.
+public enum GatewayError: Error, Equatable, Sendable {
+    /// No such resource, or one the caller may not see (never reveal which).
+    case notFound(String)
+    /// The caller's role may not do this.
+    case forbidden(String)
+    /// The request is well-formed but contradicts the resource's state.
+    case conflict(String)
+    /// Fields at fault.
+    case invalid(ValidationError)
+    /// An `Idempotency-Key` reused with a different request body.
+    case idempotencyMismatch
+    /// A query parameter at fault (cursor, limit, filter).
+    case badParameter(name: String, reason: String)
+}

@@ -1,0 +1,49 @@
+import Crypto
+import Foundation
+
+/// Compact JWS (RFC 7515) with Ed25519 (`alg` `EdDSA`, RFC 8037).
+///
+/// Written over swift-crypto rather than taken from jwt-kit because the signed payload must be the
+/// exact canonical bytes the gateway stores at issue; jwt-kit re-serialises a `Codable` payload, and
+/// would bring X509 and CryptoExtras into the build for one signature scheme.
+public enum JWS {
+    public struct Header: Codable, Sendable, Equatable {
+        public var alg: String
+        public var kid: String
+        public var typ: String?
+    }
+
+    /// Signs `payload` as is, returning `header.payload.signature`.
+    public static func sign(payload: Data, with key: SigningKey, type: String = "JWT") throws -> String {
+        let header = Header(alg: "EdDSA", kid: key.kid, typ: type)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let signingInput = Base64URL.encode(try encoder.encode(header)) + "." + Base64URL.encode(payload)
+        let signature = try key.sign(Data(signingInput.utf8))
+        return signingInput + "." + Base64URL.encode(signature)
+    }
+
+    /// Checks a compact JWS against a key set and returns its header and payload.
+    public static func verify(_ compact: String, keys: JWKSet) throws(VerificationError) -> (Header, Data) {
+        let parts = compact.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerData = Base64URL.decode(String(parts[0])),
+            let payload = Base64URL.decode(String(parts[1])), let signature = Base64URL.decode(String(parts[2]))
+        else { throw .malformed }
+        guard let header = try? JSONDecoder().decode(Header.self, from: headerData) else { throw .malformed }
+        // RFC 9864's fully specified "Ed25519" is accepted beside the polymorphic "EdDSA".
+        guard header.alg == "EdDSA" || header.alg == "Ed25519" else { throw .unsupportedAlgorithm(header.alg) }
+        guard let jwk = keys.keys.first(where: { $0.kid == header.kid }), let key = jwk.publicKey else {
+            throw .unknownKey(header.kid)
+        }
+        let signingInput = Data(parts[0].utf8) + Data(".".utf8) + Data(parts[1].utf8)
+        guard key.isValidSignature(signature, for: signingInput) else { throw .badSignature }
+        return (header, payload)
+    }
+
+    public enum VerificationError: Error, Equatable, Sendable {
+        case malformed
+        case unsupportedAlgorithm(String)
+        case unknownKey(String)
+        case badSignature
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import TakedownModel
+
+/// Everything the gateway keeps. Each store (SQLite, PostgreSQL) implements the whole contract and
+/// passes the one conformance suite in `TakedownTestSupport`.
+public protocol GatewayStore: TokenStore, PartnerStore, CaseStore, NoticeStore {
+    /// Creates or upgrades the schema; safe to run at every start.
+    func migrate() async throws
+    /// Whether the database answers a trivial query.
+    func ping() async throws
+}
+
+/// API tokens, kept as SHA-256 hashes only.
+public protocol TokenStore: Sendable {
+    func insertToken(_ token: TokenRecord) async throws
+    func token(secretHash: String) async throws -> TokenRecord?
+    /// Marks a token revoked; false when there was no such live token.
+    func revokeToken(_ id: TokenID, at: Date) async throws -> Bool
+    /// Whether any unrevoked admin token exists.
+    func hasAdmin() async throws -> Bool
+}
+
+/// Partners and their routing rules.
+public protocol PartnerStore: Sendable {
+    /// Inserts a partner and its first token in one transaction.
+    func insertPartner(_ partner: Partner, token: TokenRecord) async throws
+    func partner(_ id: PartnerID) async throws -> Partner?
+    func partners() async throws -> [Partner]
+    /// Replaces a partner's fields; throws `notFound` when it does not exist.
+    func updatePartner(_ partner: Partner) async throws
+}
+
+/// Cases and their items.
+public protocol CaseStore: Sendable {
+    /// Writes a case, its notices (with their first timeline events) and, when given, the idempotency
+    /// record of the request, in one transaction. When the idempotency key was used before, nothing is
+    /// written and the stored response comes back instead.
+    func insertCase(_ record: Case, notices: [Notice], idempotency: IdempotencyRecord?) async throws
+        -> IdempotencyRecord?
+    func caseRecord(_ id: CaseID) async throws -> Case?
+    func cases(_ query: CaseQuery) async throws -> [CasePage.Entry]
+    /// Issues a notice for items of a case that had none, in one transaction; throws `conflict` when
+    /// one of them was routed meanwhile.
+    func routeItems(of caseID: CaseID, urls: [String], notice: Notice) async throws -> Notice
+    /// A stored answer to an earlier request with this key from this caller.
+    func idempotencyRecord(scope: String, key: String) async throws -> IdempotencyRecord?
+}
+
+/// Notices, their item states and timelines.
+public protocol NoticeStore: Sendable {
+    func notice(_ id: NoticeID) async throws -> Notice?
+    /// Notices in issue order after a position, optionally only one partner's.
+    func notices(after position: Int64, limit: Int, partner: PartnerID?) async throws -> [Notice]
+    /// Reads, changes and writes back notices in one transaction. The closure returns whether it changed
+    /// the notice; new timeline events are appended. Missing ids are skipped.
+    func updateNotices(
+        _ ids: [NoticeID], _ change: @Sendable (inout Notice) throws -> Bool
+    ) async throws -> [Notice]
+}
+
+/// The first answer to a request that carried an `Idempotency-Key`.
+public struct IdempotencyRecord: Sendable, Equatable {
+    public var scope: String
+    public var key: String
+    /// SHA-256 of the request body, so a reused key with another body is refused.
+    public var requestHash: String
+    public var status: Int
+    public var body: Data
+    public var createdAt: Date
+
+    public init(scope: String, key: String, requestHash: String, status: Int, body: Data, createdAt: Date) {
+        self.scope = scope
+        self.key = key
+        self.requestHash = requestHash
+        self.status = status
+        self.body = body
+        self.createdAt = createdAt
+    }
+}
+
+/// Filters and page of `GET /v1/cases`.
+public struct CaseQuery: Sendable, Equatable {
+    public var after: Int64
+    public var limit: Int
+    public var reference: String?
+    public var createdFrom: Date?
+    public var createdTo: Date?
+    /// Only cases with at least one item no notice carries.
+    public var unroutedOnly: Bool
+
+    public init(
+        after: Int64 = 0, limit: Int = 50, reference: String? = nil, createdFrom: Date? = nil,
+        createdTo: Date? = nil, unroutedOnly: Bool = false
+    ) {
+        self.after = after
+        self.limit = limit
+        self.reference = reference
+        self.createdFrom = createdFrom
+        self.createdTo = createdTo
+        self.unroutedOnly = unroutedOnly
+    }
+}
+
+public enum CasePage {
+    /// A case and its position in submission order (the page cursor).
+    public struct Entry: Sendable, Equatable {
+        public var position: Int64
+        public var record: Case
+
+        public init(position: Int64, record: Case) {
+            self.position = position
+            self.record = record
+        }
+    }
+}

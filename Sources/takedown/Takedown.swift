@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `takedown`: the gateway's one executable. `serve` is the default.
+@main
+struct Takedown: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "takedown",
+        abstract: "Takedown Gateway: signed takedown notices for hosting providers.",
+        subcommands: [Serve.self, Migrate.self, Keys.self, Tokens.self, Verify.self],
+        defaultSubcommand: Serve.self)
+}
