@@ -87,17 +87,17 @@ struct NoticesController {
 
     @Sendable func unable(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.partner()
-        try await answer(.unable(reason: try await reason(request)), context)
+        return try await answer(.unable(reason: try await reason(request)), context)
     }
 
     @Sendable func dispute(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.partner()
-        try await answer(.dispute(reason: try await reason(request)), context)
+        return try await answer(.dispute(reason: try await reason(request)), context)
     }
 
     @Sendable func withdraw(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        try await answer(.withdraw(reason: try await reason(request)), context)
+        return try await answer(.withdraw(reason: try await reason(request)), context)
     }
 
     private func reason(_ request: Request) async throws -> String {
