@@ -5,6 +5,11 @@ public struct CaseSubmission: Codable, Sendable {
     public struct CategoryInput: Codable, Sendable {
         public var ukGrade: String?
         public var classification: String?
+
+        public init(ukGrade: String? = nil, classification: String? = nil) {
+            self.ukGrade = ukGrade
+            self.classification = classification
+        }
     }
 
     public struct HashesInput: Codable, Sendable {
@@ -14,6 +19,15 @@ public struct CaseSubmission: Codable, Sendable {
         public var pdq: String?
         public var pdqQuality: Int?
         public var photodna: String?
+
+        public init(md5: String? = nil, sha1: String? = nil, sha256: String? = nil, pdq: String? = nil, pdqQuality: Int? = nil, photodna: String? = nil) {
+            self.md5 = md5
+            self.sha1 = sha1
+            self.sha256 = sha256
+            self.pdq = pdq
+            self.pdqQuality = pdqQuality
+            self.photodna = photodna
+        }
     }
 
     public struct ItemInput: Codable, Sendable {
@@ -21,6 +35,13 @@ public struct CaseSubmission: Codable, Sendable {
         public var observedAt: Date?
         public var ip: String?
         public var hashes: HashesInput?
+
+        public init(url: String? = nil, observedAt: Date? = nil, ip: String? = nil, hashes: HashesInput? = nil) {
+            self.url = url
+            self.observedAt = observedAt
+            self.ip = ip
+            self.hashes = hashes
+        }
     }
 
     public var reference: String?
@@ -30,6 +51,14 @@ public struct CaseSubmission: Codable, Sendable {
     public var items: [ItemInput]?
 
     public static let maxItems = 10_000
+
+    public init(reference: String? = nil, category: CategoryInput? = nil, mediaType: String? = nil, notes: String? = nil, items: [ItemInput]? = nil) {
+        self.reference = reference
+        self.category = category
+        self.mediaType = mediaType
+        self.notes = notes
+        self.items = items
+    }
 
     /// The checked case, or every field at fault.
     public func validated(id: CaseID, at now: Date, by actor: String) throws(ValidationError) -> Case {

@@ -6,11 +6,22 @@ public struct PartnerInput: Codable, Sendable {
         public var domains: [String]?
         public var ipRanges: [String]?
         public var asns: [Int]?
+
+        public init(domains: [String]? = nil, ipRanges: [String]? = nil, asns: [Int]? = nil) {
+            self.domains = domains
+            self.ipRanges = ipRanges
+            self.asns = asns
+        }
     }
 
     public struct DeliveryInput: Codable, Sendable {
         public var webhookUrl: String?
         public var email: String?
+
+        public init(webhookUrl: String? = nil, email: String? = nil) {
+            self.webhookUrl = webhookUrl
+            self.email = email
+        }
     }
 
     public var name: String?
@@ -20,6 +31,16 @@ public struct PartnerInput: Codable, Sendable {
     public var jurisdiction: String?
     public var routing: RoutingInput?
     public var delivery: DeliveryInput?
+
+    public init(name: String? = nil, kind: String? = nil, contactEmail: String? = nil, locale: String? = nil, jurisdiction: String? = nil, routing: RoutingInput? = nil, delivery: DeliveryInput? = nil) {
+        self.name = name
+        self.kind = kind
+        self.contactEmail = contactEmail
+        self.locale = locale
+        self.jurisdiction = jurisdiction
+        self.routing = routing
+        self.delivery = delivery
+    }
 
     /// A new partner from a complete input.
     public func created(id: PartnerID, at now: Date) throws(ValidationError) -> Partner {

@@ -1,0 +1,240 @@
+import Foundation
+import TakedownModel
+import TakedownStore
+import Testing
+
+/// The storage contract as tests: every store runs every check, each on a fresh, migrated store.
+public enum StoreConformance {
+    public typealias Check = @Sendable (any GatewayStore) async throws -> Void
+
+    public static let checks: [String: Check] = [
+        "tokens are found by hash and revoked once": tokensRoundTrip,
+        "a partner and its first token are written together": partnerWithToken,
+        "partners are listed in creation order and updated": partnersUpdate,
+        "a case, its notices and timelines round-trip": caseRoundTrip,
+        "a failing case write leaves nothing behind": caseAtomicity,
+        "an idempotency key returns the first answer and writes nothing": idempotency,
+        "cases filter and page by position": casePaging,
+        "unrouted items are routed once": routeItems,
+        "notices page in issue order, per partner": noticePaging,
+        "notice updates append events and roll back on error": noticeUpdates,
+        "migrations can run twice": migrateTwice,
+    ]
+
+    public static var names: [String] { checks.keys.sorted() }
+
+    static func tokensRoundTrip(_ store: any GatewayStore) async throws {
+        #expect(try await store.hasAdmin() == false)
+        let admin = Synthetic.token(role: .admin)
+        try await store.insertToken(admin)
+        #expect(try await store.hasAdmin())
+        #expect(try await store.token(secretHash: admin.secretHash) == admin)
+        #expect(try await store.token(secretHash: Synthetic.hex(64)) == nil)
+        #expect(try await store.revokeToken(admin.id, at: Synthetic.epoch))
+        #expect(try await store.revokeToken(admin.id, at: Synthetic.epoch) == false)
+        #expect(try await store.token(secretHash: admin.secretHash)?.revokedAt == Synthetic.epoch)
+        #expect(try await store.token(secretHash: admin.secretHash)?.principal == nil)
+        #expect(try await store.hasAdmin() == false)
+        await #expect(throws: StoreError.self) { try await store.insertToken(admin) }
+    }
+
+    static func partnerWithToken(_ store: any GatewayStore) async throws {
+        let partner = Synthetic.partner()
+        let token = Synthetic.token(partner: partner.id)
+        try await store.insertPartner(partner, token: token)
+        #expect(try await store.partner(partner.id) == partner)
+        #expect(try await store.token(secretHash: token.secretHash)?.principal == .partner(token.id, partner.id))
+
+        // A second partner whose token clashes must not be stored half-way.
+        let other = Synthetic.partner("Other", domains: ["other.test"])
+        await #expect(throws: StoreError.self) { try await store.insertPartner(other, token: token) }
+        #expect(try await store.partner(other.id) == nil)
+    }
+
+    static func partnersUpdate(_ store: any GatewayStore) async throws {
+        let first = Synthetic.partner("First", domains: ["first.test"])
+        let second = Synthetic.partner("Second", domains: ["second.test"], ranges: ["198.51.100.0/24"])
+        try await store.insertPartner(first, token: Synthetic.token(partner: first.id))
+        try await store.insertPartner(second, token: Synthetic.token(partner: second.id))
+        #expect(try await store.partners().map(\.id) == [first.id, second.id])
+
+        var changed = second
+        changed.name = "Second, renamed"
+        changed.delivery.webhookUrl = "https://hooks.second.test/notices"
+        changed.updatedAt = Synthetic.epoch.addingTimeInterval(60)
+        try await store.updatePartner(changed)
+        #expect(try await store.partner(second.id) == changed)
+        await #expect(throws: StoreError.notFound) { try await store.updatePartner(Synthetic.partner("Ghost")) }
+    }
+
+    static func caseRoundTrip(_ store: any GatewayStore) async throws {
+        let partner = try await insertedPartner(store)
+        var record = Synthetic.caseRecord(urls: ["https://a.example.com/1", "https://b.example.com/2", "https://x.test/3"])
+        record.items[1].hashes = Hashes(pdq: Synthetic.hex(64), pdqQuality: 87, photodna: "AAEC")
+        let notice = Synthetic.notice(for: record, partner: partner.id, urls: ["https://a.example.com/1", "https://b.example.com/2"])
+        record.items[0].noticeId = notice.id
+        record.items[1].noticeId = notice.id
+        record.items[2].unroutedReason = "no_matching_domain"
+        #expect(try await store.insertCase(record, notices: [notice], idempotency: nil) == nil)
+
+        #expect(try await store.caseRecord(record.id) == record)
+        let stored = try #require(try await store.notice(notice.id))
+        #expect(stored.position > 0)
+        var expected = notice
+        expected.position = stored.position
+        #expect(stored == expected)
+        #expect(try await store.caseRecord(CaseID.generate()) == nil)
+        #expect(try await store.notice(NoticeID.generate()) == nil)
+    }
+
+    static func caseAtomicity(_ store: any GatewayStore) async throws {
+        let partner = try await insertedPartner(store)
+        let record = Synthetic.caseRecord(urls: ["https://a.example.com/1"])
+        let notice = Synthetic.notice(for: record, partner: partner.id)
+        var clash = Synthetic.notice(for: record, partner: partner.id)
+        clash.id = notice.id
+        await #expect(throws: StoreError.self) {
+            _ = try await store.insertCase(record, notices: [notice, clash], idempotency: nil)
+        }
+        #expect(try await store.caseRecord(record.id) == nil)
+        #expect(try await store.notice(notice.id) == nil)
+        #expect(try await store.cases(CaseQuery()).isEmpty)
+    }
+
+    static func idempotency(_ store: any GatewayStore) async throws {
+        let partner = try await insertedPartner(store)
+        let first = Synthetic.caseRecord(urls: ["https://a.example.com/1"])
+        let key = IdempotencyRecord(
+            scope: "cases:tok_1", key: "k-1", requestHash: "h1", status: 201, body: Data("{\"first\":1}".utf8),
+            createdAt: Synthetic.epoch)
+        #expect(try await store.insertCase(first, notices: [Synthetic.notice(for: first, partner: partner.id)], idempotency: key) == nil)
+        #expect(try await store.idempotencyRecord(scope: "cases:tok_1", key: "k-1") == key)
+        #expect(try await store.idempotencyRecord(scope: "cases:tok_2", key: "k-1") == nil)
+
+        let second = Synthetic.caseRecord(urls: ["https://a.example.com/2"])
+        var again = key
+        again.body = Data("{\"second\":1}".utf8)
+        let replayed = try await store.insertCase(second, notices: [Synthetic.notice(for: second, partner: partner.id)], idempotency: again)
+        #expect(replayed == key)
+        #expect(try await store.caseRecord(second.id) == nil)
+        #expect(try await store.notices(after: 0, limit: 10, partner: nil).count == 1)
+    }
+
+    static func casePaging(_ store: any GatewayStore) async throws {
+        var records: [Case] = []
+        for index in 0..<5 {
+            var record = Synthetic.caseRecord(
+                urls: ["https://x.test/\(index)"], reference: index == 3 ? "REF-3" : "REF-\(Synthetic.hex(4))",
+                at: Synthetic.epoch.addingTimeInterval(Double(index) * 60))
+            if index % 2 == 0 { record.items[0].unroutedReason = "no_matching_domain" } else {
+                record.items[0].noticeId = .generate()
+            }
+            _ = try await store.insertCase(record, notices: [], idempotency: nil)
+            records.append(record)
+        }
+        let page1 = try await store.cases(CaseQuery(limit: 2))
+        #expect(page1.map(\.record.id) == records[0..<2].map(\.id))
+        let page2 = try await store.cases(CaseQuery(after: page1.last!.position, limit: 10))
+        #expect(page2.map(\.record.id) == records[2...].map(\.id))
+        #expect(try await store.cases(CaseQuery(reference: "REF-3")).map(\.record.id) == [records[3].id])
+        #expect(try await store.cases(CaseQuery(unroutedOnly: true)).map(\.record.id) == [0, 2, 4].map { records[$0].id })
+        let window = CaseQuery(createdFrom: Synthetic.epoch.addingTimeInterval(60), createdTo: Synthetic.epoch.addingTimeInterval(180))
+        #expect(try await store.cases(window).map(\.record.id) == [records[1].id, records[2].id])
+    }
+
+    static func routeItems(_ store: any GatewayStore) async throws {
+        let partner = try await insertedPartner(store)
+        var record = Synthetic.caseRecord(urls: ["https://nowhere.test/1", "https://nowhere.test/2"])
+        record.items[0].unroutedReason = "no_matching_domain"
+        record.items[1].unroutedReason = "no_matching_domain"
+        _ = try await store.insertCase(record, notices: [], idempotency: nil)
+
+        let notice = Synthetic.notice(for: record, partner: partner.id, urls: ["https://nowhere.test/1"])
+        let stored = try await store.routeItems(of: record.id, urls: ["https://nowhere.test/1"], notice: notice)
+        #expect(stored.position > 0)
+        let after = try #require(try await store.caseRecord(record.id))
+        #expect(after.items[0].noticeId == notice.id)
+        #expect(after.items[0].unroutedReason == nil)
+        #expect(after.items[1].noticeId == nil)
+
+        let twice = Synthetic.notice(for: record, partner: partner.id, urls: ["https://nowhere.test/1"])
+        await #expect(throws: StoreError.self) {
+            _ = try await store.routeItems(of: record.id, urls: ["https://nowhere.test/1"], notice: twice)
+        }
+        #expect(try await store.notice(twice.id) == nil)
+    }
+
+    static func noticePaging(_ store: any GatewayStore) async throws {
+        let a = try await insertedPartner(store, domains: ["a.test"])
+        let b = try await insertedPartner(store, domains: ["b.test"])
+        var issued: [Notice] = []
+        for index in 0..<6 {
+            let record = Synthetic.caseRecord(urls: ["https://x.test/\(index)"])
+            let notice = Synthetic.notice(for: record, partner: index % 3 == 0 ? b.id : a.id)
+            _ = try await store.insertCase(record, notices: [notice], idempotency: nil)
+            issued.append(notice)
+        }
+        let all = try await store.notices(after: 0, limit: 100, partner: nil)
+        #expect(all.map(\.id) == issued.map(\.id))
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0.position < $1.position })
+
+        let ownA = try await store.notices(after: 0, limit: 2, partner: a.id)
+        #expect(ownA.map(\.id) == [issued[1].id, issued[2].id])
+        let restA = try await store.notices(after: ownA.last!.position, limit: 100, partner: a.id)
+        #expect(restA.map(\.id) == [issued[4].id, issued[5].id])
+        #expect(try await store.notices(after: restA.last!.position, limit: 100, partner: a.id).isEmpty)
+        #expect(try await store.notices(after: 0, limit: 100, partner: b.id).map(\.id) == [issued[0].id, issued[3].id])
+    }
+
+    static func noticeUpdates(_ store: any GatewayStore) async throws {
+        let partner = try await insertedPartner(store)
+        let record = Synthetic.caseRecord(urls: ["https://a.example.com/1", "https://a.example.com/2"])
+        let notice = Synthetic.notice(for: record, partner: partner.id)
+        _ = try await store.insertCase(record, notices: [notice], idempotency: nil)
+        let later = Synthetic.epoch.addingTimeInterval(600)
+
+        let changed = try await store.updateNotices([notice.id, NoticeID.generate()]) { notice in
+            try notice.apply(.removal(action: .disabled, removedAt: nil, urls: ["https://a.example.com/1"]), at: later, actor: "partner:x")
+        }
+        #expect(changed.count == 1)
+        var stored = try #require(try await store.notice(notice.id))
+        #expect(stored.status == .acknowledged)
+        #expect(stored.acknowledgedAt == later)
+        #expect(stored.items[0] == NoticeItem(url: "https://a.example.com/1", removedAt: later, action: .disabled))
+        #expect(stored.timeline.map(\.event) == ["issued", "removal_reported"])
+
+        // No change: nothing written.
+        _ = try await store.updateNotices([notice.id]) { _ in false }
+        #expect(try await store.notice(notice.id) == stored)
+
+        // A throwing change rolls back everything it did.
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            _ = try await store.updateNotices([notice.id]) { notice in
+                notice.status = .withdrawn
+                notice.timeline.append(TimelineEvent(at: later, event: "withdrawn", actor: "x"))
+                throw Boom()
+            }
+        }
+        #expect(try await store.notice(notice.id) == stored)
+
+        _ = try await store.updateNotices([notice.id]) { notice in
+            try notice.apply(.removal(action: .removed, removedAt: later, urls: nil), at: later, actor: "partner:x")
+        }
+        stored = try #require(try await store.notice(notice.id))
+        #expect(stored.status == .removed)
+        #expect(stored.removedAt == later)
+        #expect(stored.timeline.map(\.event) == ["issued", "removal_reported", "removed"])
+    }
+
+    static func migrateTwice(_ store: any GatewayStore) async throws {
+        try await store.migrate()
+        try await store.ping()
+    }
+
+    static func insertedPartner(_ store: any GatewayStore, domains: [String] = ["example.com"]) async throws -> Partner {
+        let partner = Synthetic.partner(domains: domains)
+        try await store.insertPartner(partner, token: Synthetic.token(partner: partner.id))
+        return partner
+    }
+}
