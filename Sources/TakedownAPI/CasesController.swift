@@ -35,7 +35,9 @@ struct CasesController {
             guard !key.isEmpty, key.count <= 255 else {
                 throw APIError.badRequest("Idempotency-Key must be 1 to 255 characters")
             }
-            return IdempotencyKey(key: key, body: body.bytes.readableBytesView)
+            // Hash the decoded request re-encoded with sorted keys, so whitespace or key order in a retry
+            // does not count as a different request.
+            return IdempotencyKey(key: key, body: try WireFormat.encoder().encode(body.value))
         }
         let receipt = try await gateway.submitCase(body.value, by: principal, idempotency: key)
         return try .json(receipt, status: .created)

@@ -47,8 +47,12 @@ struct NoticesController {
     /// JSON by default; `Accept: application/jose` gives the compact JWS, `text/plain` the notice text.
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
+        let choice = MediaChoice(accept: request.headers[.accept])
+        if choice == .none {
+            throw APIError.notAcceptable("a notice is served as application/json, application/jose or text/plain")
+        }
         let notice = try await gateway.notice(try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
-        switch MediaChoice(accept: request.headers[.accept]) {
+        switch choice {
         case .jose:
             return .bytes(Array(notice.jws.utf8), type: "application/jose")
         case .text:

@@ -63,7 +63,8 @@ struct Problem: Encodable {
             case .contentTooLarge: detail = "the request body is larger than this gateway accepts"
             default: detail = status.reasonPhrase
             }
-            self.init(status, Self.slug(status), status.reasonPhrase, detail)
+            let phrase = status.reasonPhrase
+            self.init(status, Self.slug(status), phrase.prefix(1) + phrase.dropFirst().lowercased(), detail)
         default:
             logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
             self.init(.internalServerError, "internal", "Internal error", "the gateway failed; the request id is logged")

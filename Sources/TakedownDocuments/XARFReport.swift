@@ -11,7 +11,7 @@ public enum XARFReport {
             "org": issuer.organisation, "contact": issuer.contactEmail, "domain": issuer.domain,
         ]
         return document.items.enumerated().map { index, item in
-            let host = URLComponents(string: item.url)?.host?.lowercased() ?? ""
+            let host = Syntax.routingHost(of: item.url) ?? ""
             var report: [String: Any] = [
                 "xarf_version": version,
                 "report_id": reportID(notice: document.id, index: index),

@@ -95,13 +95,17 @@ public struct CaseSubmission: Codable, Sendable {
 extension CaseSubmission.ItemInput {
     func validated(path: String, into v: inout Validator) -> CaseItem? {
         let before = v.errors.count
-        if let url = v.require(url, "\(path).url"), !Syntax.isWebURL(url) {
-            v.fail("\(path).url", "must be an absolute http or https URL of at most 2048 characters")
+        var normalised: String?
+        if let url = v.require(url, "\(path).url") {
+            normalised = Syntax.normalisedWebURL(url)
+            if normalised == nil {
+                v.fail("\(path).url", "must be an absolute http or https URL of at most 2048 characters")
+            }
         }
         let observed = v.require(observedAt, "\(path).observed_at")
         if let ip, IPAddress(ip) == nil { v.fail("\(path).ip", "must be an IPv4 or IPv6 address") }
         let hashes = v.require(hashes, "\(path).hashes").flatMap { $0.validated(path: "\(path).hashes", into: &v) }
-        guard v.errors.count == before, let url, let observed, let hashes else { return nil }
+        guard v.errors.count == before, let url = normalised, let observed, let hashes else { return nil }
         return CaseItem(url: url, observedAt: observed, ip: ip.flatMap { IPAddress($0)?.description }, hashes: hashes)
     }
 }

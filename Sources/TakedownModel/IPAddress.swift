@@ -8,6 +8,8 @@ import Darwin
 public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     public let bytes: [UInt8]
 
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
     public init?(_ text: String) {
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
@@ -48,7 +50,15 @@ public struct IPRange: Sendable, Hashable, CustomStringConvertible {
         } else {
             prefixLength = maxLength
         }
-        self.base = base
+        // Keep the network address only: `192.0.2.1/24` is the range `192.0.2.0/24`.
+        var bytes = base.bytes
+        var remaining = prefixLength
+        for index in bytes.indices {
+            let bits = max(0, min(8, remaining))
+            bytes[index] &= UInt8(truncatingIfNeeded: 0xFF << (8 - bits))
+            remaining -= bits
+        }
+        self.base = IPAddress(bytes: bytes)
     }
 
     public func contains(_ address: IPAddress) -> Bool {

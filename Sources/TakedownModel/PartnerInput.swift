@@ -106,8 +106,7 @@ extension PartnerInput.RoutingInput {
         if let domains {
             rules.domains = []
             for (index, domain) in domains.enumerated() {
-                let name = domain.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
-                if Syntax.isHostname(name) { rules.domains.append(name) } else {
+                if let name = Syntax.asciiDomain(domain) { rules.domains.append(name) } else {
                     v.fail("routing.domains[\(index)]", "must be a domain name")
                 }
             }

@@ -18,16 +18,15 @@ public struct RoutingTable: Sendable {
 
     /// The partner for this item, or the reason nobody matched.
     public func route(url: String, ip: String?) -> Result<PartnerID, UnroutedReason> {
-        if let host = URLComponents(string: url)?.host?.lowercased() {
-            var candidate = host.hasSuffix(".") ? String(host.dropLast()) : host
+        if let host = Syntax.routingHost(of: url) {
+            var candidate = host
             while true {
                 if let partner = domains[candidate] { return .success(partner) }
                 guard let dot = candidate.firstIndex(of: ".") else { break }
                 candidate = String(candidate[candidate.index(after: dot)...])
             }
             // A URL whose host is an address literal routes by that address.
-            let literal = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-            if ip == nil, let address = IPAddress(literal), let partner = match(address) { return .success(partner) }
+            if ip == nil, let address = IPAddress(host), let partner = match(address) { return .success(partner) }
         }
         guard let ip else { return .failure(.noMatchingDomain) }
         guard let address = IPAddress(ip), let partner = match(address) else { return .failure(.noMatchingPartner) }

@@ -102,8 +102,36 @@ public enum Syntax {
         }
     }
 
+    /// ASCII hexadecimal only: `Character.isHexDigit` also accepts full-width digits.
     public static func isHex(_ text: String, length: Int) -> Bool {
-        text.count == length && text.allSatisfy(\.isHexDigit)
+        text.utf8.count == length && text.utf8.allSatisfy { (48...57).contains($0) || (65...70).contains($0) || (97...102).contains($0) }
+    }
+
+    /// The URI form of a web URL: an internationalised host in punycode, other non-ASCII characters
+    /// percent-encoded (RFC 3987 §3.1), so notices and XARF carry plain URIs. Nil when it is no web URL.
+    public static func normalisedWebURL(_ text: String) -> String? {
+        guard isWebURL(text), let url = URL(string: text) else { return nil }
+        let uri = url.absoluteString
+        guard uri.utf8.allSatisfy({ $0 < 0x80 }), uri.utf8.count <= 2048, isWebURL(uri) else { return nil }
+        return uri
+    }
+
+    /// The host of a URL as routing and XARF compare it: ASCII (punycode), lower case, no brackets.
+    public static func routingHost(of url: String) -> String? {
+        guard let host = URLComponents(string: url)?.encodedHost, !host.isEmpty else { return nil }
+        var result = host.lowercased()
+        if result.hasPrefix("["), result.hasSuffix("]") { result = String(result.dropFirst().dropLast()) }
+        if result.hasSuffix(".") { result.removeLast() }
+        return result
+    }
+
+    /// A routing domain in its ASCII form: `bücher.test` becomes `xn--bcher-kva.test`.
+    public static func asciiDomain(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: CharacterSet(charactersIn: ".")).lowercased()
+        guard !trimmed.contains("/"), !trimmed.contains(":"), !trimmed.contains("@"),
+            let host = URLComponents(string: "https://\(trimmed)/")?.encodedHost?.lowercased(), isHostname(host)
+        else { return nil }
+        return host
     }
 
     public static func isBase64(_ text: String) -> Bool {

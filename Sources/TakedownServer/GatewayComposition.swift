@@ -35,6 +35,7 @@ public enum GatewayComposition {
         _ settings: ServerSettings, store: any GatewayStore, clock: @escaping @Sendable () -> Date = Date.init,
         logger: Logger
     ) async throws -> Gateway {
+        try settings.validate()
         let templates = try await NoticeTemplates(directory: URL(fileURLWithPath: settings.templatesDirectory))
         let configuration = GatewayConfiguration(
             publicURL: settings.resolvedPublicURL, issuer: settings.issuer,

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TakedownDocuments
+import TakedownModel
 
 /// Every setting of a gateway process, resolved as flag over `TAKEDOWN_*` environment over default.
 public struct ServerSettings: Sendable {
@@ -52,6 +53,22 @@ public struct ServerSettings: Sendable {
         if let value = env("ISSUER_WEBSITE") { issuer.website = value }
         issuer.trustedFlaggerDesignatedBy = env("TRUSTED_FLAGGER_DESIGNATED_BY")
         issuer.trustedFlaggerScope = env("TRUSTED_FLAGGER_SCOPE")
+    }
+
+    /// Refuses settings that would put invalid data into signed notices.
+    public func validate() throws {
+        guard Syntax.isEmail(issuer.contactEmail) else {
+            throw SettingsError("TAKEDOWN_ISSUER_EMAIL is not an email address: \(issuer.contactEmail)")
+        }
+        guard Syntax.isCountryCode(issuer.country) else {
+            throw SettingsError("TAKEDOWN_ISSUER_COUNTRY is not an ISO 3166-1 alpha-2 code: \(issuer.country)")
+        }
+        if let website = issuer.website, Syntax.normalisedWebURL(website) == nil {
+            throw SettingsError("TAKEDOWN_ISSUER_WEBSITE is not an http(s) URL: \(website)")
+        }
+        if let url = publicURL, Syntax.normalisedWebURL(url) == nil {
+            throw SettingsError("TAKEDOWN_PUBLIC_URL is not an http(s) URL: \(url)")
+        }
     }
 
     /// The base URL notices name: `TAKEDOWN_PUBLIC_URL`, else where the API listens.

@@ -107,7 +107,13 @@ extension Gateway {
         let record = try await caseRecord(caseID)
         let partner = try await store.partner(partnerID)
         var v = Validator()
-        if partner == nil { v.fail("partner_id", "no such partner") }
+        if let partner {
+            if partner.kind == .lawEnforcement {
+                v.fail("partner_id", "is a law-enforcement partner; takedown notices go to providers and hotlines")
+            }
+        } else {
+            v.fail("partner_id", "no such partner")
+        }
         if urls.isEmpty { v.fail("url", "is required") }
         var items: [CaseItem] = []
         for url in urls {

@@ -45,9 +45,20 @@ extension Gateway {
             }
         }
         // Check visibility first, so another partner's notice is a 404 and never a 409.
-        _ = try await notice(id, for: principal)
-        if case .removal(_, let removedAt?, _) = answer, removedAt > clock().addingTimeInterval(300) {
-            throw GatewayError.invalid(ValidationError([FieldError(name: "removed_at", reason: "is in the future")]))
+        let current = try await notice(id, for: principal)
+        if case .removal(_, let removedAt?, _) = answer {
+            if removedAt > clock().addingTimeInterval(300) {
+                throw GatewayError.invalid(ValidationError([FieldError(name: "removed_at", reason: "is in the future")]))
+            }
+            // Time to removal counts from issue; an earlier time would make the figures negative.
+            if removedAt < current.issuedAt {
+                throw GatewayError.invalid(
+                    ValidationError([
+                        FieldError(
+                            name: "removed_at",
+                            reason: "is before the notice was issued (\(Timestamp.format(current.issuedAt))); give the issue time or later")
+                    ]))
+            }
         }
         let now = clock()
         let actor = principal.actor

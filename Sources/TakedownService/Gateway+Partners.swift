@@ -36,7 +36,10 @@ extension Gateway {
     /// Another token for a partner; earlier ones stay valid until revoked.
     public func createPartnerToken(_ id: PartnerID, name: String?) async throws -> IssuedToken {
         let partner = try await partner(id)
-        let token = Self.newToken(role: .partner, name: name ?? "\(partner.name) token", partner: id, at: clock())
+        var v = Validator()
+        let checked = name == nil ? "\(partner.name) token" : v.text(name, "name", max: 100)
+        do { try v.check() } catch { throw GatewayError.invalid(error) }
+        let token = Self.newToken(role: .partner, name: checked!, partner: id, at: clock())
         try await store.insertToken(token.record)
         return token
     }

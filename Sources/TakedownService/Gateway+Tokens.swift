@@ -34,17 +34,28 @@ extension Gateway {
 
     /// A new staff token (admin or analyst).
     public func createStaffToken(role: TokenRole, name: String) async throws -> IssuedToken {
+        try await Self.createStaffToken(role: role, name: name, in: store, at: clock())
+    }
+
+    public func revokeToken(_ id: TokenID) async throws {
+        try await Self.revokeToken(id, in: store, at: clock())
+    }
+
+    /// Token work needs only the store, so `takedown tokens` runs without templates or keys.
+    public static func createStaffToken(role: TokenRole, name: String, in store: any TokenStore, at now: Date)
+        async throws -> IssuedToken
+    {
         guard role != .partner else { throw GatewayError.forbidden("partner tokens are made through the partner") }
         var v = Validator()
         let name = v.text(name, "name", max: 100)
-        try v.check()
-        let issued = Self.newToken(role: role, name: name!, partner: nil, at: clock())
+        do { try v.check() } catch { throw GatewayError.invalid(error) }
+        let issued = newToken(role: role, name: name!, partner: nil, at: now)
         try await store.insertToken(issued.record)
         return issued
     }
 
-    public func revokeToken(_ id: TokenID) async throws {
-        guard try await store.revokeToken(id, at: clock()) else { throw GatewayError.notFound("token \(id)") }
+    public static func revokeToken(_ id: TokenID, in store: any TokenStore, at now: Date) async throws {
+        guard try await store.revokeToken(id, at: now) else { throw GatewayError.notFound("token \(id)") }
     }
 
     /// 256 random bits, base64url, behind a `tdk_` prefix that secret scanners can match.

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import TakedownModel
 import TakedownServer
 import TakedownService
@@ -20,16 +19,10 @@ struct Tokens: AsyncParsableCommand {
             guard let role = TokenRole(rawValue: role), role != .partner else {
                 throw ValidationError("--role must be admin or analyst")
             }
-            let gateway = try await Self.gateway(store)
-            let issued = try await gateway.createStaffToken(role: role, name: name)
+            let opened = try await GatewayComposition.store(try store.settings())
+            let issued = try await TakedownService.Gateway.createStaffToken(role: role, name: name, in: opened, at: Date())
             FileHandle.standardError.write(Data("created \(issued.record.id) (\(role.rawValue), \(name))\n".utf8))
             print(issued.secret)
-        }
-
-        static func gateway(_ options: StoreOptions) async throws -> TakedownService.Gateway {
-            let settings = try options.settings()
-            let store = try await GatewayComposition.store(settings)
-            return try await GatewayComposition.gateway(settings, store: store, logger: Logger(label: "takedown.tokens"))
         }
     }
 
@@ -40,7 +33,8 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             guard let id = TokenID.parse(id) else { throw ValidationError("\(self.id) is not a token id") }
-            try await Create.gateway(store).revokeToken(id)
+            let opened = try await GatewayComposition.store(try store.settings())
+            try await TakedownService.Gateway.revokeToken(id, in: opened, at: Date())
             print("revoked \(id)")
         }
     }

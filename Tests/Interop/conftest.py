@@ -11,6 +11,7 @@ when a test fails; its log is attached to the report of a failing test.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import os
@@ -26,6 +27,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -76,6 +80,46 @@ def tamper_payload(compact: str, **changes: Any) -> str:
     return ".".join([header, forged, signature])
 
 
+# --- JSON Schema ------------------------------------------------------------------------------------
+
+FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+XARF_FILES = [XARF_DIR / "xarf-core.json", XARF_DIR / "xarf-v4-master.json", *sorted((XARF_DIR / "types").glob("*.json"))]
+
+
+def load_registry(files: list[Path]) -> Registry:
+    """Every schema file keyed by its `$id` (and by its file URI, for schemas without one)."""
+    resources = []
+    for path in files:
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(contents, dict) and "openapi" in contents:
+            continue  # an OpenAPI document, not a schema
+        resource = Resource.from_contents(contents, default_specification=DRAFT202012)
+        resources.append((path.resolve().as_uri(), resource))
+        if isinstance(contents, dict) and contents.get("$id"):
+            resources.append((contents["$id"], resource))
+    return Registry().with_resources(resources)
+
+
+def make_validator(schema_path: Path, registry: Registry) -> Draft202012Validator:
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    if "$id" not in schema:
+        schema = {**schema, "$id": schema_path.resolve().as_uri()}
+    return Draft202012Validator(schema, registry=registry, format_checker=FORMAT_CHECKER)
+
+
+def errors_of(validator: Draft202012Validator, instance) -> list[str]:
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
+        for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+
+
+def assert_valid(validator: Draft202012Validator, instance, what: str) -> None:
+    problems = errors_of(validator, instance)
+    assert not problems, f"{what} does not validate:\n" + "\n".join(problems[:30])
+
+
 # --- synthetic data ---------------------------------------------------------------------------------
 
 
@@ -109,6 +153,16 @@ def tag() -> str:
 
 class GatewayError(AssertionError):
     pass
+
+
+_LIVE: set["Gateway"] = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """Last resort if pytest itself is killed between a start and its finalizer."""
+    for gateway in list(_LIVE):
+        gateway.stop()
 
 
 class Gateway:
@@ -166,6 +220,7 @@ class Gateway:
                 stderr=subprocess.STDOUT,
             )
             self.port = chosen
+            _LIVE.add(self)
             if self._wait_ready():
                 return
             rc = self.proc.poll()
@@ -210,6 +265,7 @@ class Gateway:
             self.proc.kill()
             self.proc.wait(timeout=STOP_TIMEOUT)
         self.proc = None
+        _LIVE.discard(self)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None

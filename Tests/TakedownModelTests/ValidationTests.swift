@@ -139,3 +139,36 @@ struct ValidationTests {
         #expect(patched.updatedAt == Date(timeIntervalSince1970: 60))
     }
 }
+
+@Suite("URL and hash normal forms")
+struct NormalFormTests {
+    @Test("full-width digits are not hexadecimal")
+    func fullWidthHex() {
+        #expect(!Syntax.isHex(String(repeating: "ａ", count: 32), length: 32))
+        #expect(Syntax.isHex(String(repeating: "aF09", count: 8), length: 32))
+    }
+
+    @Test("internationalised URLs become plain URIs; hosts compare in punycode")
+    func internationalised() {
+        #expect(Syntax.normalisedWebURL("https://bücher.test/bild-ü.jpg") == "https://xn--bcher-kva.test/bild-%C3%BC.jpg")
+        #expect(Syntax.normalisedWebURL("https://example.com/a%20b") == "https://example.com/a%20b")
+        #expect(Syntax.routingHost(of: "https://[2001:DB8::5]/x") == "2001:db8::5")
+        #expect(Syntax.routingHost(of: "https://Example.COM./x") == "example.com")
+        #expect(Syntax.asciiDomain("Bücher.test.") == "xn--bcher-kva.test")
+        #expect(Syntax.asciiDomain("https://x.test/") == nil)
+        let partner = Partner(
+            id: .generate(), name: "p", kind: .hostingProvider, contactEmail: "a@b.test", locale: "en", jurisdiction: "DE",
+            routing: RoutingRules(domains: ["xn--bcher-kva.test"]), delivery: DeliveryChannels(), createdAt: Date(),
+            updatedAt: Date())
+        let table = RoutingTable(partners: [partner])
+        #expect((try? table.route(url: "https://xn--bcher-kva.test/x.jpg", ip: nil).get()) == partner.id)
+        #expect((try? table.route(url: "https://cdn.bücher.test/x.jpg", ip: nil).get()) == partner.id)
+    }
+
+    @Test("a range is kept as its network address")
+    func networkAddress() {
+        #expect(IPRange("192.0.2.77/24")?.description == "192.0.2.0/24")
+        #expect(IPRange("2001:db8::1/32")?.description == "2001:db8::/32")
+        #expect(IPRange("0.0.0.0/0")?.contains(IPAddress("203.0.113.1")!) == true)
+    }
+}
