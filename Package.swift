@@ -82,7 +82,8 @@ let package = Package(
         .executableTarget(
             name: "takedown-bench",
             dependencies: [
-                "TakedownServer",
+                "TakedownSigning",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

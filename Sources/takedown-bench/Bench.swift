@@ -1,1 +1,91 @@
-@main struct Bench { static func main() async throws {} }
+import Foundation
+
+/// `takedown-bench`: starts a real gateway on a fresh SQLite store and measures it through its HTTP API,
+/// beside the ceilings it cannot beat on this machine. Prints figures; asserts nothing.
+@main
+struct Bench {
+    static func main() async throws {
+        let options = try BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
+        print("takedown-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(options)")
+        print("")
+        print("Ceilings (same machine, same run)")
+        let ceilings = try await Ceilings.measure(seconds: options.ceilingSeconds)
+        print(String(format: "  Ed25519 signatures/s (1 thread, %d-byte notice)   %10.0f", ceilings.noticeBytes, ceilings.signaturesPerSecond))
+        print(String(format: "  SQLite single-row commits/s (blocking, WAL)      %10.0f", ceilings.blockingCommitsPerSecond))
+        print(String(format: "  SQLite single-row commits/s (await pool.write)   %10.0f", ceilings.asyncCommitsPerSecond))
+
+        let server = try await GatewayProcess.start(options: options)
+        defer { server.stop() }
+        let load = try await IssuanceLoad(server: server, options: options)
+        let trivial = try await load.trivialRoute()
+        print(String(format: "  trivial HTTP route (GET /healthz) requests/s     %10.0f", trivial))
+        print("")
+        print("Issuance: \(options.cases) cases x 1 item, \(options.concurrency) concurrent clients, \(options.partners) providers")
+        let issuance = try await load.submitCases()
+        print(String(format: "  notices issued/s                                 %10.0f", issuance.perSecond))
+        print(String(format: "  POST /v1/cases latency p50 / p99 (ms)            %10.2f / %.2f", issuance.p50, issuance.p99))
+        print("")
+        print("Polling: each provider pages through its notices, limit \(options.pageSize)")
+        let polling = try await load.poll()
+        print(String(format: "  notices read/s                                   %10.0f", polling.perSecond))
+        print(String(format: "  GET /v1/notices latency p50 / p99 (ms)           %10.2f / %.2f", polling.p50, polling.p99))
+        print("")
+        try await load.client.shutdown()
+        print(String(format: "Issuance reaches %.0f%% of the trivial route and %.0f%% of single-row SQLite commits.",
+                     100 * issuance.perSecond / trivial, 100 * issuance.perSecond / ceilings.asyncCommitsPerSecond))
+    }
+}
+
+struct BenchOptions: CustomStringConvertible {
+    var cases = 20_000
+    var concurrency = 32
+    var partners = 10
+    var pageSize = 200
+    var ceilingSeconds = 2.0
+
+    init(arguments: [String]) throws {
+        var iterator = arguments.makeIterator()
+        while let flag = iterator.next() {
+            guard let value = iterator.next(), let number = Double(value) else {
+                throw BenchError("usage: takedown-bench [--cases N] [--concurrency N] [--partners N] [--page N] [--ceiling-seconds S]")
+            }
+            switch flag {
+            case "--cases": cases = Int(number)
+            case "--concurrency": concurrency = Int(number)
+            case "--partners": partners = Int(number)
+            case "--page": pageSize = Int(number)
+            case "--ceiling-seconds": ceilingSeconds = number
+            default: throw BenchError("unknown option \(flag)")
+            }
+        }
+    }
+
+    var description: String {
+        "cases=\(cases) concurrency=\(concurrency) partners=\(partners) page=\(pageSize)"
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Latency samples in seconds, reported in milliseconds.
+struct Samples {
+    var values: [Double] = []
+
+    mutating func add(_ value: Double) { values.append(value) }
+
+    func percentile(_ p: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        let rank = Int((p / 100 * Double(sorted.count - 1)).rounded())
+        return sorted[rank] * 1000
+    }
+}
+
+struct Throughput {
+    var perSecond: Double
+    var p50: Double
+    var p99: Double
+}

@@ -1,0 +1,39 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// A pooled HTTP/1.1 client sized for the load (the default pool has only 8 connections per host).
+struct BenchClient: Sendable {
+    let client: HTTPClient
+    let baseURL: String
+
+    init(baseURL: String, connections: Int) {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(connections, 8))
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.baseURL = baseURL
+    }
+
+    struct Answer {
+        var status: UInt
+        var body: Data
+    }
+
+    func request(_ method: String, _ path: String, token: String? = nil, json: Data? = nil) async throws -> Answer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .init(rawValue: method)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: json))
+        }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return Answer(status: response.status.code, body: Data(body.readableBytesView))
+    }
+
+    func shutdown() async throws {
+        try await client.shutdown()
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// The release `takedown` binary beside this one, serving a fresh data folder on a loopback port.
+final class GatewayProcess: @unchecked Sendable {
+    let process: Process
+    let baseURL: String
+    let adminToken: String
+    let directory: URL
+
+    private init(process: Process, baseURL: String, adminToken: String, directory: URL) {
+        self.process = process
+        self.baseURL = baseURL
+        self.adminToken = adminToken
+        self.directory = directory
+    }
+
+    static func start(options: BenchOptions) async throws -> GatewayProcess {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("takedown")
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw BenchError("no takedown binary at \(executable.path); build both products in one configuration")
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("takedown-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let port = Int.random(in: 20_000..<40_000)
+        let token = "tdk_bench-admin-" + UUID().uuidString.lowercased()
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", directory.path]
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TAKEDOWN_") }
+        environment["TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN"] = token
+        environment["TAKEDOWN_LOG_LEVEL"] = "warning"
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let server = GatewayProcess(
+            process: process, baseURL: "http://127.0.0.1:\(port)", adminToken: token, directory: directory)
+        try await server.waitUntilReady()
+        return server
+    }
+
+    func waitUntilReady() async throws {
+        let client = BenchClient(baseURL: baseURL, connections: 1)
+        for _ in 0..<200 {
+            if (try? await client.request("GET", "/readyz").status) == 200 {
+                try await client.shutdown()
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await client.shutdown()
+        throw BenchError("the gateway did not become ready at \(baseURL)")
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
