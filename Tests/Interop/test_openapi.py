@@ -1,0 +1,881 @@
+"""Every live response against Schemas/openapi.json, and the inlined notice schema against notice.schema.json.
+
+One scenario drives every operation of the API (partners, tokens, cases, notices and their answers, the
+discovery endpoints, and the error statuses 400, 401, 403, 404, 406, 409, 413, 415 and 422). Each response
+is looked up in the OpenAPI document by method and templated path: its status must be documented (a
+4xx may not hide behind `default`, which the document reserves for 500/503), its Content-Type must be one
+the response lists, and its body must validate (jsonschema, Draft 2020-12, with the format checker)
+against the listed schema, `#/components/...` references resolving through a `referencing` registry
+that holds the whole OpenAPI document. Request bodies the server accepted must validate against the
+documented request schema too, so the document never rejects what the server takes. Every operation
+in the document must be exercised, so a new route cannot go untested.
+
+The document also carries a copy of notice.schema.json (`components/schemas/NoticeDocument`, for clients
+that only read /openapi.json); real notices and systematic mutations of them must get the same verdict
+from both.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import quote
+
+import pytest
+import requests
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from conftest import (
+    FORMAT_CHECKER,
+    HTTP_TIMEOUT,
+    SCHEMAS_DIR,
+    Gateway,
+    GatewayError,
+    errors_of,
+    item,
+    jws_parts,
+    load_registry,
+    make_validator,
+    tag,
+)
+
+OPENAPI_PATH = SCHEMAS_DIR / "openapi.json"
+NOTICE_SCHEMA_PATH = SCHEMAS_DIR / "notice.schema.json"
+# The URI the OpenAPI document is registered under; its `#/components/...` references resolve against it.
+OPENAPI_URI = "https://takedown-gateway.example/openapi.json"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# Small enough to provoke a 413 cheaply, large enough for every realistic body of the scenario.
+MAX_BODY_BYTES = 64 * 1024
+NOTHING = object()
+
+
+def escape(segment: str) -> str:
+    """One JSON Pointer reference token (RFC 6901)."""
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+def is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+# --- the OpenAPI document ---------------------------------------------------------------------------
+
+
+class OpenAPI:
+    def __init__(self, path: Path) -> None:
+        self.document = json.loads(path.read_text(encoding="utf-8"))
+        self.registry = Registry().with_resource(OPENAPI_URI, DRAFT202012.create_resource(self.document))
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    def operations(self) -> set[tuple[str, str]]:
+        return {
+            (method.upper(), template)
+            for template, path_item in self.document["paths"].items()
+            for method in path_item
+            if method in HTTP_METHODS
+        }
+
+    def at(self, pointer: str) -> Any:
+        node = self.document
+        for token in pointer.split("/")[1:]:
+            token = token.replace("~1", "/").replace("~0", "~")
+            node = node[int(token)] if isinstance(node, list) else node[token]
+        return node
+
+    def follow(self, pointer: str) -> tuple[Any, str]:
+        """The object at `pointer` after following its (local) `$ref`s, and where it really is."""
+        node = self.at(pointer)
+        for _ in range(20):
+            if not (isinstance(node, dict) and "$ref" in node):
+                return node, pointer
+            ref = node["$ref"]
+            assert ref.startswith("#/"), f"{pointer}: only local references are expected, not {ref}"
+            pointer = ref[1:]
+            node = self.at(pointer)
+        raise AssertionError(f"{pointer}: $ref loop")
+
+    def validator(self, pointer: str) -> Draft202012Validator:
+        """A validator for the schema at `pointer`, resolving its references inside the whole document."""
+        validator = self._validators.get(pointer)
+        if validator is None:
+            schema = {"$ref": f"{OPENAPI_URI}#{quote(pointer, safe='/~')}"}
+            validator = Draft202012Validator(schema, registry=self.registry, format_checker=FORMAT_CHECKER)
+            self._validators[pointer] = validator
+        return validator
+
+    def match(self, method: str, path: str) -> tuple[str | None, str | None]:
+        """The path template matching `path` (literal segments beat parameters) and its operation's pointer."""
+        segments = path.split("/")
+        best: tuple[int, str] | None = None
+        for template in self.document["paths"]:
+            pattern = template.split("/")
+            if len(pattern) != len(segments):
+                continue
+            literal = 0
+            for expected, actual in zip(pattern, segments):
+                if expected.startswith("{") and expected.endswith("}"):
+                    if not actual:
+                        break
+                elif expected == actual:
+                    literal += 1
+                else:
+                    break
+            else:
+                if best is None or literal > best[0]:
+                    best = (literal, template)
+        if best is None:
+            return None, None
+        template = best[1]
+        if method.lower() not in self.document["paths"][template]:
+            return template, None
+        return template, f"/paths/{escape(template)}/{method.lower()}"
+
+
+@pytest.fixture(scope="module")
+def openapi() -> OpenAPI:
+    return OpenAPI(OPENAPI_PATH)
+
+
+def test_openapi_document_is_valid_openapi_3_1(openapi: OpenAPI):
+    validate(openapi.document)  # raises with the first problem
+    assert openapi.document["openapi"].startswith("3.1"), openapi.document["openapi"]
+    Draft202012Validator.check_schema(openapi.document["components"]["schemas"]["NoticeDocument"])
+
+
+# --- a client that checks every response ------------------------------------------------------------
+
+
+class CheckedClient:
+    """Sends requests to a gateway and checks each response against the OpenAPI document."""
+
+    def __init__(self, gateway: Gateway, spec: OpenAPI) -> None:
+        self.gateway = gateway
+        self.spec = spec
+        self.problems: list[str] = []
+        self.exercised: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self.responses = 0
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: int,
+        token: str | None = None,
+        body: Any = NOTHING,
+        raw: bytes | None = None,
+        content_type: str | None = None,
+        accept: str | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        unknown_route: bool = False,
+    ) -> requests.Response:
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        if accept is not None:
+            sent["Accept"] = accept
+        data = raw
+        if body is not NOTHING:
+            data = json.dumps(body).encode("utf-8")
+        if data is not None:
+            sent["Content-Type"] = content_type or "application/json"
+        response = self.gateway.http.request(
+            method, self.gateway.url + path, headers=sent, data=data, params=params, timeout=HTTP_TIMEOUT
+        )
+        self.responses += 1
+        self.check(method, path, response, body, unknown_route)
+        if response.status_code != expect:
+            raise GatewayError(
+                f"{method} {path}: expected {expect}, got {response.status_code}\n{response.text[:3000]}"
+            )
+        return response
+
+    def fail(self, label: str, message: str) -> None:
+        self.problems.append(f"{label}: {message}")
+
+    def check(self, method: str, path: str, response: requests.Response, body: Any, unknown_route: bool) -> None:
+        status = response.status_code
+        label = f"{method} {path} -> {status}"
+        spec = self.spec
+        template, operation = spec.match(method, path)
+        if unknown_route:
+            # No operation describes a route that does not exist; the document promises the NotFound problem.
+            if operation is not None:
+                self.fail(label, f"meant as an unknown route, but {method} {template} is documented")
+            if status != 404:
+                self.fail(label, "an unknown route must be a 404")
+            response_pointer = "/components/responses/NotFound"
+        else:
+            if template is None:
+                return self.fail(label, "no path of openapi.json matches")
+            if operation is None:
+                return self.fail(label, f"{template} documents no {method} operation")
+            self.exercised[(method, template)].add(status)
+            label = f"{method} {path} ({template}) -> {status}"
+            responses = spec.at(f"{operation}/responses")
+            key = next((k for k in (str(status), f"{str(status)[0]}XX") if k in responses), None)
+            if key is None:
+                if "default" not in responses:
+                    return self.fail(label, f"status {status} is not documented and there is no default response")
+                if status < 500:
+                    # `default` is the server-error response (500/503) in this document.
+                    return self.fail(label, f"status {status} is not documented (only `default` would match)")
+                key = "default"
+            response_pointer = f"{operation}/responses/{escape(key)}"
+            if 200 <= status < 300 and body is not NOTHING:
+                self.check_request_body(label, operation, body)
+        description, response_pointer = spec.follow(response_pointer)
+
+        # headers
+        for name, header in (description.get("headers") or {}).items():
+            header, header_pointer = spec.follow(f"{response_pointer}/headers/{escape(name)}")
+            value = response.headers.get(name)
+            if value is None:
+                if header.get("required") or name.lower() == "x-request-id":
+                    self.fail(label, f"header {name} is documented but missing")
+                continue
+            if "schema" in header:
+                for problem in errors_of(spec.validator(f"{header_pointer}/schema"), value):
+                    self.fail(label, f"header {name}: {problem}")
+
+        # body
+        content = description.get("content") or {}
+        content_type = response.headers.get("content-type")
+        if not content:
+            if response.content:
+                self.fail(label, f"the response is documented without content but has a body ({content_type})")
+            return
+        if not content_type:
+            return self.fail(label, f"no Content-Type; documented: {sorted(content)}")
+        media_type = content_type.split(";")[0].strip().lower()
+        listed = {key.lower(): key for key in content}
+        if media_type not in listed:
+            return self.fail(label, f"Content-Type {content_type} is not documented; documented: {sorted(content)}")
+        media_pointer = f"{response_pointer}/content/{escape(listed[media_type])}"
+        if is_json(media_type):
+            try:
+                instance = response.json()
+            except ValueError as error:
+                return self.fail(label, f"{media_type} body is not JSON ({error}): {response.text[:200]!r}")
+        else:
+            instance = response.text
+        if "schema" in content[listed[media_type]]:
+            problems = errors_of(spec.validator(f"{media_pointer}/schema"), instance)
+            for problem in problems[:20]:
+                self.fail(label, f"body does not validate against {media_pointer}/schema: {problem}")
+        if media_type == "application/problem+json" and isinstance(instance, dict):
+            if instance.get("status") != status:
+                self.fail(label, f"problem status {instance.get('status')!r} is not the HTTP status")
+            if instance.get("instance") != path:
+                self.fail(label, f"problem instance {instance.get('instance')!r} is not the request path")
+
+    def check_request_body(self, label: str, operation: str, body: Any) -> None:
+        """A body the server accepted must be valid by the document's request schema."""
+        if "requestBody" not in self.spec.at(operation):
+            return self.fail(label, "the server accepted a body that the operation does not document")
+        request_body, pointer = self.spec.follow(f"{operation}/requestBody")
+        if "application/json" not in (request_body.get("content") or {}):
+            return self.fail(label, "the server accepted a JSON body that the operation does not document")
+        for problem in errors_of(self.spec.validator(f"{pointer}/content/application~1json/schema"), body)[:20]:
+            self.fail(label, f"the accepted request body does not validate against the documented schema: {problem}")
+
+
+class SmallBodyGateway(Gateway):
+    """A gateway with a small TAKEDOWN_MAX_BODY_BYTES, so a 413 costs little."""
+
+    def environment(self) -> dict[str, str]:
+        return {**super().environment(), "TAKEDOWN_MAX_BODY_BYTES": str(MAX_BODY_BYTES)}
+
+
+class NoSchemasGateway(Gateway):
+    """A gateway whose TAKEDOWN_SCHEMAS_DIR is empty: /openapi.json is not installed."""
+
+    def environment(self) -> dict[str, str]:
+        empty = self.workdir / "no-schemas"
+        empty.mkdir(exist_ok=True)
+        return {**super().environment(), "TAKEDOWN_SCHEMAS_DIR": str(empty)}
+
+
+# --- the scenario -----------------------------------------------------------------------------------
+
+
+def just_now_in_paris() -> str:
+    """Now, as RFC 3339 with a +01:00 offset and no fractional seconds (requests may send any RFC 3339 time)."""
+    moment = datetime.now(timezone(timedelta(hours=1))) + timedelta(seconds=1)
+    return moment.isoformat(timespec="seconds")
+
+
+def partner_body(*, name: str, locale: str | None, jurisdiction: str, domains: list[str], **extra: Any) -> dict:
+    body: dict[str, Any] = {
+        "name": name,
+        "kind": "hosting_provider",
+        "contact_email": f"abuse@{domains[0] if domains else 'partner.test'}",
+        "jurisdiction": jurisdiction,
+        "routing": {"domains": domains, "ip_ranges": []},
+    }
+    if locale is not None:
+        body["locale"] = locale
+    body.update(extra)
+    return body
+
+
+class Scenario:
+    def __init__(self, client: CheckedClient) -> None:
+        self.c = client
+        self.gateway = client.gateway
+        self.admin = client.gateway.admin_token
+        self.notice_documents: list[dict] = []
+
+    def run(self) -> None:
+        self.discovery()
+        self.tokens()
+        self.partners()
+        self.partner_tokens()
+        self.cases()
+        self.notices()
+        self.answers()
+        self.errors()
+        self.collect_documents()
+
+    # discovery ------------------------------------------------------------------------------------
+
+    def discovery(self) -> None:
+        c = self.c
+        c.call("GET", "/healthz", expect=200)
+        c.call("GET", "/readyz", expect=200)
+        jwks = c.call("GET", "/.well-known/jwks.json", expect=200).json()
+        assert jwks["keys"], jwks
+        served = c.call("GET", "/openapi.json", expect=200).json()
+        assert served == json.loads(OPENAPI_PATH.read_text(encoding="utf-8")), "GET /openapi.json does not serve Schemas/openapi.json"
+
+    # staff tokens ---------------------------------------------------------------------------------
+
+    def tokens(self) -> None:
+        c, admin = self.c, self.admin
+        analyst = c.call("POST", "/v1/tokens", token=admin, body={"role": "analyst", "name": f"openapi analyst {tag()}"}, expect=201).json()
+        self.analyst = analyst["token"]
+        second = c.call("POST", "/v1/tokens", token=admin, body={"role": "admin", "name": "second admin"}, expect=201).json()
+        self.second_admin = second["token"]
+        c.call("POST", "/v1/tokens", token=admin, body={"role": "partner", "name": " "}, expect=422)
+        c.call("POST", "/v1/tokens", token=admin, body={"role": 3, "name": "x"}, expect=400)
+        c.call("POST", "/v1/tokens", token=self.analyst, body={"role": "analyst", "name": "x"}, expect=403)
+        c.call("POST", "/v1/tokens", body={"role": "analyst", "name": "x"}, expect=401)
+        c.call("POST", "/v1/tokens", token="tdk_" + "A" * 43, body={"role": "analyst", "name": "x"}, expect=401)
+        c.call("POST", "/v1/tokens", token=admin, raw=b'{"role": "analyst", "name": "x"}', content_type="text/plain", expect=415)
+
+    # partners -------------------------------------------------------------------------------------
+
+    def partners(self) -> None:
+        c, admin = self.c, self.admin
+        suffix = tag()
+        self.de = c.call(
+            "POST", "/v1/partners", token=admin, expect=201,
+            body=partner_body(name=f"Hoster DE {suffix}", locale="de", jurisdiction="de", domains=["hoster-de.test"],
+                              routing={"domains": ["hoster-de.test"], "ip_ranges": ["192.0.2.0/25"]}),
+        ).json()
+        self.fr = c.call(
+            "POST", "/v1/partners", token=admin, expect=201,
+            body=partner_body(name=f"Hoster FR {suffix}", locale="fr-CA", jurisdiction="FR", domains=["hoster-fr.test"],
+                              routing={"domains": ["hoster-fr.test"], "asns": [64500]},
+                              delivery={"email": "notices@hoster-fr.test", "webhook_url": "https://hooks.hoster-fr.test/in"}),
+        ).json()
+        self.nl = c.call(
+            "POST", "/v1/partners", token=admin, expect=201,
+            body=partner_body(name=f"Hoster NL {suffix}", locale=None, jurisdiction="NL", domains=["hoster-nl.test"]),
+        ).json()
+        self.police = c.call(
+            "POST", "/v1/partners", token=admin, expect=201,
+            body={"name": f"Police {suffix}", "kind": "law_enforcement", "contact_email": "cyber@police.test", "jurisdiction": "GB", "notes": "ignored"},
+        ).json()
+        assert self.de["locale"] == "de" and self.de["jurisdiction"] == "DE", self.de
+
+        c.call("POST", "/v1/partners", token=admin, body={}, expect=422)
+        c.call("POST", "/v1/partners", token=admin, body=partner_body(name="Dup", locale="en", jurisdiction="GB", domains=["hoster-de.test"]), expect=422)
+        c.call("POST", "/v1/partners", token=admin, body={"name": 7}, expect=400)
+        c.call("POST", "/v1/partners", token=admin, raw=b'{"name":', expect=400)
+        c.call("POST", "/v1/partners", token=admin, raw=b'{}', content_type="text/plain", expect=415)
+        c.call("POST", "/v1/partners", token=self.de["token"], body={"name": "x"}, expect=403)
+        c.call("POST", "/v1/partners", body={"name": "x"}, expect=401)
+
+        c.call("GET", "/v1/partners", token=admin, expect=200)
+        c.call("GET", "/v1/partners", token=self.analyst, expect=200)
+        c.call("GET", "/v1/partners", token=self.de["token"], expect=403)
+        c.call("GET", "/v1/partners", expect=401)
+        c.call("GET", f"/v1/partners/{self.de['id']}", token=self.de["token"], expect=200)
+        c.call("GET", f"/v1/partners/{self.de['id']}", token=self.analyst, expect=200)
+        c.call("GET", f"/v1/partners/{self.fr['id']}", token=self.de["token"], expect=404)
+        c.call("GET", "/v1/partners/ptn_00000000000000000000000000", token=admin, expect=404)
+        c.call("GET", "/v1/partners/nonsense", token=admin, expect=404)
+        c.call("GET", f"/v1/partners/{self.de['id']}", expect=401)
+
+        patched = c.call(
+            "PATCH", f"/v1/partners/{self.fr['id']}", token=admin, expect=200,
+            body={"locale": "fr", "name": None, "delivery": {"webhook_url": ""}, "routing": {"domains": ["hoster-fr.test", "Hoster-FR.example."]}},
+        ).json()
+        assert patched["locale"] == "fr" and "webhook_url" not in patched["delivery"], patched
+        c.call("PATCH", f"/v1/partners/{self.nl['id']}", token=admin, body={"routing": {"asns": [64501]}}, expect=200)
+        c.call("PATCH", f"/v1/partners/{self.fr['id']}", token=admin, body={"kind": "isp"}, expect=422)
+        c.call("PATCH", f"/v1/partners/{self.nl['id']}", token=admin, body={"routing": {"domains": ["hoster-de.test"]}}, expect=422)
+        c.call("PATCH", f"/v1/partners/{self.fr['id']}", token=admin, raw=b"", expect=400)
+        c.call("PATCH", f"/v1/partners/{self.fr['id']}", token=admin, body={"name": ["x"]}, expect=400)
+        c.call("PATCH", f"/v1/partners/{self.fr['id']}", token=admin, raw=b'{"name": "x"}', content_type="text/plain", expect=415)
+        c.call("PATCH", f"/v1/partners/{self.fr['id']}", token=self.analyst, body={"name": "x"}, expect=403)
+        c.call("PATCH", f"/v1/partners/{self.fr['id']}", body={"name": "x"}, expect=401)
+        c.call("PATCH", "/v1/partners/ptn_00000000000000000000000000", token=admin, body={"name": "x"}, expect=404)
+
+    def partner_tokens(self) -> None:
+        c, admin = self.c, self.admin
+        de_id = self.de["id"]
+        first = c.call("POST", f"/v1/partners/{de_id}/tokens", token=admin, expect=201).json()
+        second = c.call("POST", f"/v1/partners/{de_id}/tokens", token=admin, body={"name": "ops"}, expect=201).json()
+        assert first["partner_id"] == de_id and second["name"] == "ops", (first, second)
+        c.call("POST", f"/v1/partners/{de_id}/tokens", token=admin, raw=b"[]", expect=400)
+        c.call("POST", f"/v1/partners/{de_id}/tokens", token=admin, raw=b"{}", content_type="text/plain", expect=415)
+        c.call("POST", f"/v1/partners/{de_id}/tokens", token=self.analyst, expect=403)
+        c.call("POST", f"/v1/partners/{de_id}/tokens", expect=401)
+        c.call("POST", "/v1/partners/ptn_00000000000000000000000000/tokens", token=admin, expect=404)
+
+        c.call("GET", f"/v1/partners/{de_id}", token=second["token"], expect=200)
+        c.call("DELETE", f"/v1/tokens/{second['id']}", token=admin, expect=204)
+        c.call("GET", f"/v1/partners/{de_id}", token=second["token"], expect=401)  # revoked
+        c.call("DELETE", f"/v1/tokens/{second['id']}", token=admin, expect=404)
+        c.call("DELETE", f"/v1/tokens/{first['id']}", token=self.analyst, expect=403)
+        c.call("DELETE", f"/v1/tokens/{first['id']}", token=self.de["token"], expect=403)
+        c.call("DELETE", f"/v1/tokens/{first['id']}", expect=401)
+        c.call("DELETE", "/v1/tokens/tok_00000000000000000000000000", token=admin, expect=404)
+
+    # cases ----------------------------------------------------------------------------------------
+
+    def cases(self) -> None:
+        c, analyst = self.c, self.analyst
+        self.unrouted_domain = f"https://unrouted-{tag()}.test/d.jpg"
+        self.unrouted_ip = f"https://elsewhere-{tag()}.test/e.jpg"
+        self.case_a = {
+            "reference": f"OPENAPI-A-{tag()}",
+            "category": {"uk_grade": "A", "classification": "A1"},
+            "media_type": "image",
+            "notes": "found by proactive search",
+            "items": [
+                item(f"https://cdn.hoster-de.test/a/{tag()}.jpg", ip="192.0.2.10"),
+                item(f"https://files.hoster-de.test/b/{tag()}.jpg", full=False),
+                item(f"https://img.hoster-fr.test/c/{tag()}.jpg", ip="203.0.113.5"),
+                item(self.unrouted_domain),
+                item(self.unrouted_ip, ip="198.51.100.7"),
+            ],
+        }
+        key = {"Idempotency-Key": f"openapi-{tag()}"}
+        receipt = c.call("POST", "/v1/cases", token=analyst, body=self.case_a, headers=key, expect=201).json()
+        replay = c.call("POST", "/v1/cases", token=analyst, body=self.case_a, headers=key, expect=201).json()
+        assert replay == receipt, "an Idempotency-Key replay did not return the first receipt"
+        c.call("POST", "/v1/cases", token=analyst, body={**self.case_a, "reference": "OTHER"}, headers=key, expect=422)
+        c.call("POST", "/v1/cases", token=analyst, body=self.case_a, headers={"Idempotency-Key": "k" * 256}, expect=400)
+        self.receipt_a = receipt
+        assert {u["url"] for u in receipt["unrouted"]} == {self.unrouted_domain, self.unrouted_ip}, receipt
+
+        self.case_b = {
+            "reference": f"OPENAPI-B-{tag()}",
+            "category": {"uk_grade": "B", "classification": None},
+            "media_type": "video",
+            "notes": None,
+            "items": [
+                item(f"https://media.hoster-de.test/v/{tag()}.mp4", observed_at="2026-11-28T10:00:00+02:00"),
+                item(f"https://media.hoster-de.test/w/{tag()}.mp4", ip="192.0.2.99", observed_at="2026-11-28T10:00:00.5Z", full=False),
+                item(f"https://hoster-nl.test/x/{tag()}.mp4", full=False),
+            ],
+        }
+        self.receipt_b = c.call("POST", "/v1/cases", token=self.admin, body=self.case_b, expect=201).json()
+
+        c.call("POST", "/v1/cases", token=analyst, body={"reference": "R", "items": [{"url": "https://a.test/", "hashes": {"md5": "zz", "pdq_quality": 200}}]}, expect=422)
+        c.call("POST", "/v1/cases", token=analyst, body={"items": [{"observed_at": "yesterday"}]}, expect=400)
+        c.call("POST", "/v1/cases", token=analyst, raw=b"{\"reference\": ", expect=400)
+        c.call("POST", "/v1/cases", token=analyst, raw=json.dumps(self.case_a).encode(), content_type="text/plain", expect=415)
+        c.call("POST", "/v1/cases", token=self.de["token"], body=self.case_a, expect=403)
+        c.call("POST", "/v1/cases", body=self.case_a, expect=401)
+
+        # listing and reading
+        page = c.call("GET", "/v1/cases", token=analyst, params={"limit": "1"}, expect=200).json()
+        for _ in range(10):
+            if not page["cases"]:
+                break
+            page = c.call("GET", "/v1/cases", token=analyst, params={"limit": "1", "after": page["next_cursor"]}, expect=200).json()
+        assert not page["cases"], "the case cursor never reached the end"
+        filtered = c.call(
+            "GET", "/v1/cases", token=self.admin, expect=200,
+            params={"reference": self.case_a["reference"], "unrouted": "true", "created_from": "2020-01-01T00:00:00Z", "created_to": "2099-01-01T00:00:00Z"},
+        ).json()
+        assert [case["id"] for case in filtered["cases"]] == [receipt["id"]], filtered
+        c.call("GET", "/v1/cases", token=analyst, params={"after": "%%%"}, expect=400)
+        c.call("GET", "/v1/cases", token=analyst, params={"limit": "501"}, expect=400)
+        c.call("GET", "/v1/cases", token=self.de["token"], expect=403)
+        c.call("GET", "/v1/cases", expect=401)
+        case = c.call("GET", f"/v1/cases/{receipt['id']}", token=analyst, expect=200).json()
+        assert case["notes"] == self.case_a["notes"]
+        c.call("GET", f"/v1/cases/{self.receipt_b['id']}", token=self.admin, expect=200)
+        c.call("GET", "/v1/cases/case_00000000000000000000000000", token=analyst, expect=404)
+        c.call("GET", f"/v1/cases/{receipt['id']}", token=self.de["token"], expect=403)
+        c.call("GET", f"/v1/cases/{receipt['id']}", expect=401)
+
+        # routing the unrouted items later
+        route = f"/v1/cases/{receipt['id']}/route"
+        self.routed_nl = c.call("POST", route, token=analyst, body={"urls": [self.unrouted_domain], "partner_id": self.nl["id"]}, expect=201).json()
+        c.call("POST", route, token=analyst, body={"url": self.unrouted_domain, "partner_id": self.nl["id"]}, expect=422)  # already carried
+        c.call("POST", route, token=analyst, body={"url": self.unrouted_ip, "partner_id": "ptn_00000000000000000000000000"}, expect=422)
+        c.call("POST", route, token=analyst, body={}, expect=422)
+        c.call("POST", route, token=analyst, body={"url": 5, "partner_id": self.nl["id"]}, expect=400)
+        c.call("POST", route, token=analyst, raw=b"{}", content_type="text/plain", expect=415)
+        c.call("POST", route, token=self.de["token"], body={"url": self.unrouted_ip, "partner_id": self.de["id"]}, expect=403)
+        c.call("POST", route, body={"url": self.unrouted_ip, "partner_id": self.de["id"]}, expect=401)
+        c.call("POST", "/v1/cases/case_00000000000000000000000000/route", token=analyst, body={"url": self.unrouted_ip, "partner_id": self.de["id"]}, expect=404)
+        self.routed_de = c.call("POST", route, token=self.admin, body={"url": self.unrouted_ip, "partner_id": self.de["id"]}, expect=201).json()
+        case = c.call("GET", f"/v1/cases/{receipt['id']}", token=analyst, expect=200).json()
+        assert all("notice_id" in i for i in case["items"]), case
+
+    # notices --------------------------------------------------------------------------------------
+
+    def notice_of(self, receipt: dict, partner: dict) -> str:
+        ids = [n["id"] for n in receipt["notices"] if n["partner_id"] == partner["id"]]
+        assert len(ids) == 1, (receipt, partner["id"])
+        return ids[0]
+
+    def notices(self) -> None:
+        c = self.c
+        de_token, fr_token = self.de["token"], self.fr["token"]
+        self.n_de = self.notice_of(self.receipt_a, self.de)
+        self.n_de_b = self.notice_of(self.receipt_b, self.de)
+        self.n_fr = self.notice_of(self.receipt_a, self.fr)
+        self.n_nl_b = self.notice_of(self.receipt_b, self.nl)
+
+        # a partner polls with the cursor until the page is empty
+        seen: list[str] = []
+        page = c.call("GET", "/v1/notices", token=de_token, params={"limit": "1"}, expect=200).json()
+        for _ in range(20):
+            seen += [n["id"] for n in page["notices"]]
+            if not page["notices"]:
+                break
+            page = c.call("GET", "/v1/notices", token=de_token, params={"limit": "1", "after": page["next_cursor"]}, expect=200).json()
+        assert set(seen) == {self.n_de, self.n_de_b, self.routed_de["id"]}, seen
+        c.call("GET", "/v1/notices", token=self.analyst, params={"limit": "500"}, expect=200)
+        c.call("GET", "/v1/notices", token=self.admin, expect=200)
+        c.call("GET", "/v1/notices", token=self.analyst, params={"after": "zzzz"}, expect=400)
+        c.call("GET", "/v1/notices", token=self.analyst, params={"limit": "0"}, expect=400)
+        c.call("GET", "/v1/notices", expect=401)
+
+        one = f"/v1/notices/{self.n_de}"
+        c.call("GET", one, token=de_token, expect=200)
+        c.call("GET", one, token=self.analyst, expect=200)
+        jose = c.call("GET", one, token=de_token, accept="application/jose", expect=200)
+        assert jws_parts(jose.text.strip())[1]["id"] == self.n_de
+        c.call("GET", one, token=de_token, accept="application/jwt", expect=200)
+        text = c.call("GET", one, token=de_token, accept="text/plain", expect=200)
+        assert text.text.strip(), "empty text notice"
+        c.call("GET", one, token=de_token, accept="text/plain, application/json", params={"lang": "en"}, expect=200)
+        c.call("GET", one, token=de_token, accept="*/*", expect=200)
+        c.call("GET", one, token=de_token, accept="image/png", expect=406)
+        c.call("GET", one, token=fr_token, expect=404)  # another partner's notice
+        c.call("GET", one, expect=401)
+        c.call("GET", "/v1/notices/ntc_00000000000000000000000000", token=self.analyst, expect=404)
+
+        c.call("GET", f"{one}/xarf", token=de_token, expect=200)
+        c.call("GET", f"{one}/xarf", token=self.admin, expect=200)
+        c.call("GET", f"{one}/xarf", token=fr_token, expect=404)
+        c.call("GET", f"{one}/xarf", expect=401)
+
+    def answers(self) -> None:
+        c = self.c
+        de_token, fr_token, nl_token = self.de["token"], self.fr["token"], self.nl["token"]
+        de = f"/v1/notices/{self.n_de}"
+        urls = [i["url"] for i in self.case_a["items"] if ".hoster-de.test/" in i["url"]]
+
+        # acknowledge, partial removal, full removal, then `unable` is a conflict
+        assert c.call("POST", f"{de}/acknowledge", token=de_token, expect=200).json()["status"] == "acknowledged"
+        c.call("POST", f"{de}/acknowledge", token=de_token, body={}, expect=200)
+        c.call("POST", f"{de}/acknowledge", token=de_token, raw=b"[", expect=400)
+        c.call("POST", f"{de}/acknowledge", token=de_token, raw=b"{}", content_type="text/plain", expect=415)
+        c.call("POST", f"{de}/acknowledge", token=self.analyst, expect=403)
+        c.call("POST", f"{de}/acknowledge", expect=401)
+        c.call("POST", f"/v1/notices/{self.n_fr}/acknowledge", token=de_token, expect=404)
+        partial = c.call("POST", f"{de}/removal", token=de_token, body={"action": "removed", "urls": urls[:1]}, expect=200).json()
+        assert partial["status"] == "acknowledged", partial
+        c.call("POST", f"{de}/removal", token=de_token, body={"action": "gone"}, expect=422)
+        c.call("POST", f"{de}/removal", token=de_token, body={"action": "removed", "urls": ["https://not-in.notice.test/"]}, expect=422)
+        c.call("POST", f"{de}/removal", token=de_token, body={"action": 1}, expect=400)
+        c.call("POST", f"{de}/removal", token=de_token, raw=b'{"action": "removed"}', content_type="text/plain", expect=415)
+        c.call("POST", f"{de}/removal", token=self.analyst, body={"action": "removed"}, expect=403)
+        c.call("POST", f"{de}/removal", body={"action": "removed"}, expect=401)
+        c.call("POST", f"/v1/notices/{self.n_fr}/removal", token=de_token, body={"action": "removed"}, expect=404)
+        full = c.call("POST", f"{de}/removal", token=de_token, body={"action": "disabled", "removed_at": just_now_in_paris()}, expect=200).json()
+        assert full["status"] == "removed", full
+        c.call("POST", f"{de}/removal", token=de_token, body={"action": "disabled"}, expect=200)  # changes nothing
+        c.call("POST", f"{de}/unable", token=de_token, body={"reason": "too late"}, expect=409)
+        c.call("POST", f"{de}/dispute", token=de_token, body={"reason": "too late"}, expect=409)
+        c.call("POST", f"{de}/withdraw", token=self.analyst, body={"reason": "too late"}, expect=409)
+
+        # unable, dispute and withdraw on other notices
+        fr = f"/v1/notices/{self.n_fr}"
+        c.call("POST", f"{fr}/unable", token=fr_token, body={"reason": "  "}, expect=422)
+        c.call("POST", f"{fr}/unable", token=fr_token, body={"reason": 5}, expect=400)
+        c.call("POST", f"{fr}/unable", token=fr_token, raw=b'{"reason": "x"}', content_type="text/plain", expect=415)
+        c.call("POST", f"{fr}/unable", token=self.analyst, body={"reason": "x"}, expect=403)
+        c.call("POST", f"{fr}/unable", body={"reason": "x"}, expect=401)
+        c.call("POST", f"{fr}/unable", token=de_token, body={"reason": "x"}, expect=404)
+        c.call("POST", f"{fr}/unable", token=fr_token, body={"reason": "the customer left"}, expect=200)
+        c.call("POST", f"{fr}/dispute", token=fr_token, body={"reason": ""}, expect=422)
+        c.call("POST", f"{fr}/dispute", token=fr_token, body={"reason": []}, expect=400)
+        c.call("POST", f"{fr}/dispute", token=fr_token, raw=b"{}", content_type="text/plain", expect=415)
+        c.call("POST", f"{fr}/dispute", token=self.analyst, body={"reason": "x"}, expect=403)
+        c.call("POST", f"{fr}/dispute", body={"reason": "x"}, expect=401)
+        c.call("POST", f"{fr}/dispute", token=de_token, body={"reason": "x"}, expect=404)
+        assert c.call("POST", f"{fr}/dispute", token=fr_token, body={"reason": "not what the notice says"}, expect=200).json()["status"] == "disputed"
+        c.call("POST", f"{fr}/acknowledge", token=fr_token, expect=409)
+        c.call("POST", f"{fr}/withdraw", token=fr_token, body={"reason": "x"}, expect=403)
+        c.call("POST", f"{fr}/withdraw", token=self.analyst, body={"reason": " "}, expect=422)
+        c.call("POST", f"{fr}/withdraw", token=self.analyst, body={"reason": None}, expect=422)
+        c.call("POST", f"{fr}/withdraw", token=self.analyst, body={"reason": {}}, expect=400)
+        c.call("POST", f"{fr}/withdraw", token=self.analyst, raw=b"{}", content_type="text/plain", expect=415)
+        c.call("POST", f"{fr}/withdraw", body={"reason": "x"}, expect=401)
+        c.call("POST", "/v1/notices/ntc_00000000000000000000000000/withdraw", token=self.analyst, body={"reason": "x"}, expect=404)
+        assert c.call("POST", f"{fr}/withdraw", token=self.analyst, body={"reason": "reviewed: mistaken"}, expect=200).json()["status"] == "withdrawn"
+        c.call("POST", f"{fr}/withdraw", token=self.second_admin, body={"reason": "again"}, expect=200)
+        c.call("POST", f"{fr}/removal", token=fr_token, body={"action": "removed"}, expect=409)
+        c.call("POST", f"{fr}/acknowledge", token=fr_token, expect=409)
+        c.call("POST", f"{fr}/unable", token=fr_token, body={"reason": "x"}, expect=409)
+        c.call("POST", f"{fr}/dispute", token=fr_token, body={"reason": "x"}, expect=409)
+
+        # the notice routed later: read (delivered), then removal in the future is refused
+        nl = f"/v1/notices/{self.routed_nl['id']}"
+        c.call("GET", nl, token=nl_token, expect=200)
+        c.call("POST", f"{nl}/removal", token=nl_token, body={"action": "removed", "removed_at": "2099-01-01T00:00:00Z"}, expect=422)
+        c.call("POST", f"{nl}/removal", token=nl_token, body={"action": "removed", "removed_at": "soon"}, expect=400)
+        c.call("POST", f"/v1/notices/{self.n_nl_b}/removal", token=nl_token, body={"action": "removed"}, expect=200)
+        # staff withdraw a notice that was never read
+        c.call("POST", f"/v1/notices/{self.n_de_b}/withdraw", token=self.admin, body={"reason": "duplicate"}, expect=200)
+
+    # errors not tied to one resource --------------------------------------------------------------
+
+    def errors(self) -> None:
+        c = self.c
+        c.call("GET", "/v1/nope", token=self.admin, expect=404, unknown_route=True)
+        c.call("GET", "/nope", expect=404, unknown_route=True)
+        c.call("GET", f"/v1/notices/{self.n_de}/nope", token=self.admin, expect=404, unknown_route=True)
+        c.call("PUT", "/v1/partners", token=self.admin, body={"name": "x"}, expect=404, unknown_route=True)  # not 405
+        # 413: a body larger than TAKEDOWN_MAX_BODY_BYTES, on every operation that takes one
+        padding = "x" * (MAX_BODY_BYTES + 1)
+        big_case = {**self.case_a, "reference": f"BIG-{tag()}", "notes": padding}
+        c.call("POST", "/v1/cases", token=self.analyst, body=big_case, expect=413)
+        c.call("POST", f"/v1/cases/{self.receipt_a['id']}/route", token=self.analyst, body={"urls": [padding], "partner_id": self.de["id"]}, expect=413)
+        c.call("POST", "/v1/partners", token=self.admin, body={"name": padding}, expect=413)
+        c.call("PATCH", f"/v1/partners/{self.nl['id']}", token=self.admin, body={"name": padding}, expect=413)
+        c.call("POST", f"/v1/partners/{self.nl['id']}/tokens", token=self.admin, body={"name": padding}, expect=413)
+        c.call("POST", "/v1/tokens", token=self.admin, body={"role": "analyst", "name": padding}, expect=413)
+        notice, nl_token = f"/v1/notices/{self.routed_nl['id']}", self.nl["token"]
+        c.call("POST", f"{notice}/acknowledge", token=nl_token, body={"padding": padding}, expect=413)
+        c.call("POST", f"{notice}/removal", token=nl_token, body={"action": "removed", "note": padding}, expect=413)
+        for answer in ("unable", "dispute"):
+            c.call("POST", f"{notice}/{answer}", token=nl_token, body={"reason": padding}, expect=413)
+        c.call("POST", f"{notice}/withdraw", token=self.analyst, body={"reason": padding}, expect=413)
+
+    def collect_documents(self) -> None:
+        c = self.c
+        after: str | None = None
+        for _ in range(100):
+            params = {"limit": "3", **({"after": after} if after else {})}
+            page = c.call("GET", "/v1/notices", token=self.admin, params=params, expect=200).json()
+            if not page["notices"]:
+                break
+            for view in page["notices"]:
+                self.notice_documents.append(view["document"])
+                self.notice_documents.append(jws_parts(view["jws"])[1])
+            after = page["next_cursor"]
+        assert len(self.notice_documents) >= 10, len(self.notice_documents)
+
+
+@pytest.fixture(scope="module")
+def scenario(openapi: OpenAPI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    gateway = SmallBodyGateway(tmp_path_factory.mktemp("openapi"), name="openapi")
+    try:
+        gateway.start()
+        run = Scenario(CheckedClient(gateway, openapi))
+        try:
+            run.run()
+        except Exception as error:  # a fixture error has no log attached otherwise
+            problems = "\n".join(run.c.problems)
+            raise GatewayError(
+                f"the scenario stopped: {error}\n\nproblems so far:\n{problems}\n\nlog:\n{gateway.log_tail(60)}"
+            ) from error
+        yield run
+    finally:
+        gateway.stop()
+
+
+# --- tests ------------------------------------------------------------------------------------------
+
+
+def test_every_response_matches_the_openapi_document(scenario: Scenario):
+    client = scenario.c
+    assert client.responses > 150, client.responses
+    assert not client.problems, (
+        f"{len(client.problems)} of {client.responses} responses contradict Schemas/openapi.json:\n"
+        + "\n".join(client.problems)
+    )
+
+
+def test_every_operation_is_exercised(scenario: Scenario, openapi: OpenAPI):
+    missing = sorted(openapi.operations() - set(scenario.c.exercised), key=lambda op: (op[1], op[0]))
+    assert not missing, "operations of openapi.json the scenario never called:\n" + "\n".join(f"{m} {p}" for m, p in missing)
+    # and the scenario reached the error statuses it is meant to cover
+    statuses = set().union(*scenario.c.exercised.values())
+    assert {200, 201, 204, 400, 401, 403, 404, 406, 409, 413, 415, 422} <= statuses, sorted(statuses)
+
+
+def test_missing_openapi_json_is_the_documented_404(openapi: OpenAPI, tmp_path: Path):
+    gateway = NoSchemasGateway(tmp_path / "no-schemas", name="no-schemas")
+    try:
+        gateway.start()
+        client = CheckedClient(gateway, openapi)
+        client.call("GET", "/openapi.json", expect=404)
+        client.call("GET", "/healthz", expect=200)
+        assert not client.problems, "\n".join(client.problems)
+    finally:
+        gateway.stop()
+
+
+def test_the_validator_really_checks(openapi: OpenAPI, scenario: Scenario):
+    """Guards the checker itself: references resolve and formats are checked."""
+    view_pointer = "/components/schemas/NoticeView"
+    problem = openapi.validator("/components/schemas/Problem")
+    assert errors_of(problem, {"type": "x"}), "an incomplete problem validated"
+    document = openapi.validator("/components/schemas/NoticeDocument")
+    broken = copy.deepcopy(scenario.notice_documents[0])
+    broken["issued_at"] = "2026-13-45T00:00:00.000Z"  # matches the pattern; only the format checker objects
+    assert errors_of(document, broken), "an impossible date validated: formats are not checked"
+    assert errors_of(openapi.validator(view_pointer), {"id": "ntc_x"}), "a NoticeView without its members validated"
+
+
+# --- the inlined notice schema ----------------------------------------------------------------------
+
+
+def _replace(root: Any, path: tuple, value: Any) -> Any:
+    value = copy.deepcopy(value)  # the mutant shares nothing with the original
+    if not path:
+        return value
+    copied = copy.deepcopy(root)
+    node = copied
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return copied
+
+
+def _delete(root: Any, path: tuple) -> Any:
+    copied = copy.deepcopy(root)
+    node = copied
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return copied
+
+
+def mutations(document: Any) -> Iterator[tuple[str, Any]]:
+    """(description, changed copy) for every node of `document`: removed, nulled, retyped, extended."""
+    return _mutations(document, document, ())
+
+
+def _mutations(root: Any, node: Any, path: tuple) -> Iterator[tuple[str, Any]]:
+    where = "/" + "/".join(map(str, path))
+    if path:
+        yield f"delete {where}", _delete(root, path)
+        yield f"null at {where}", _replace(root, path, None)
+    if isinstance(node, dict):
+        yield f"extra member in {where}", _replace(root, path, {**node, "x_extra": "surplus"})
+        yield f"array for the object {where}", _replace(root, path, [node])
+        for key, value in node.items():
+            yield from _mutations(root, value, (*path, key))
+    elif isinstance(node, list):
+        yield f"empty list at {where}", _replace(root, path, [])
+        yield f"string for the list {where}", _replace(root, path, "a")
+        if node:
+            yield f"duplicated entry in {where}", _replace(root, path, [*node, copy.deepcopy(node[0])])
+        for index, value in enumerate(node):
+            yield from _mutations(root, value, (*path, index))
+    elif isinstance(node, bool):
+        yield f"flipped {where}", _replace(root, path, not node)
+        yield f"string for the boolean {where}", _replace(root, path, "true")
+    elif isinstance(node, (int, float)):
+        yield f"string for the number {where}", _replace(root, path, str(node))
+        yield f"negative {where}", _replace(root, path, -1 - node)
+        yield f"large {where}", _replace(root, path, 10**12)
+        yield f"fraction {where}", _replace(root, path, node + 0.5)
+    elif isinstance(node, str):
+        yield f"number for the string {where}", _replace(root, path, 1)
+        yield f"empty {where}", _replace(root, path, "")
+        yield f"upper case {where}", _replace(root, path, node.upper())
+        yield f"suffixed {where}", _replace(root, path, node + "!")
+        yield f"surrounded by spaces {where}", _replace(root, path, f" {node} ")
+
+
+def targeted_mutations(document: dict, required: list[str]) -> Iterator[tuple[str, Any]]:
+    """Named breakages every notice must fail: an extra field, each required field missing, bad hashes and times."""
+    hashes = ("items", 0, "hashes")
+    yield "extra top-level field", {**document, "extra": 1}
+    for key in required:
+        yield f"missing required field {key}", _delete(document, (key,))
+    yield "bad hash: upper-case sha256", _replace(document, (*hashes, "sha256"), "A" * 64)
+    yield "bad hash: short sha256", _replace(document, (*hashes, "sha256"), "ab" * 31)
+    yield "bad hash: md5 not hex", _replace(document, (*hashes, "md5"), "z" * 32)
+    yield "bad hash: no hash at all", _replace(document, hashes, {})
+    yield "bad hash: pdq_quality without pdq", _replace(document, hashes, {"sha256": "a" * 64, "pdq_quality": 50})
+    yield "bad hash: photodna not base64", _replace(document, (*hashes, "photodna"), "not base64!")
+    yield "bad hash: unknown algorithm", _replace(document, (*hashes, "ssdeep"), "3:abc")
+    yield "bad timestamp: no milliseconds", _replace(document, ("issued_at",), "2026-11-29T08:00:57Z")
+    yield "bad timestamp: offset", _replace(document, ("issued_at",), "2026-11-29T08:00:57.000+01:00")
+    yield "bad timestamp: month 13", _replace(document, ("issued_at",), "2026-13-29T08:00:57.000Z")
+    yield "bad timestamp: February 30", _replace(document, ("deadline_at",), "2026-02-30T08:00:57.000Z")
+    yield "bad timestamp: words", _replace(document, ("issued_at",), "yesterday")
+    yield "bad item timestamp", _replace(document, ("items", 0, "observed_at"), "2026-11-29 08:00:57.000Z")
+
+
+def test_inlined_notice_schema_agrees_with_notice_schema(scenario: Scenario, openapi: OpenAPI):
+    standalone = make_validator(NOTICE_SCHEMA_PATH, load_registry(sorted(SCHEMAS_DIR.glob("*.json"))))
+    inlined = openapi.validator("/components/schemas/NoticeDocument")
+
+    documents = scenario.notice_documents
+    languages = {d.get("language") for d in documents}
+    assert "de" in languages and "en" in languages, languages
+
+    disagreements: list[str] = []
+    verdicts = {"valid": 0, "invalid": 0}
+
+    def compare(label: str, instance: Any) -> bool:
+        a = errors_of(standalone, instance)
+        b = errors_of(inlined, instance)
+        if bool(a) != bool(b):
+            disagreements.append(
+                f"{label}: notice.schema.json says {'invalid: ' + a[0] if a else 'valid'}; "
+                f"openapi.json#/components/schemas/NoticeDocument says {'invalid: ' + b[0] if b else 'valid'}"
+            )
+        verdicts["invalid" if a else "valid"] += 1
+        return not a
+
+    for index, document in enumerate(documents):
+        label = f"notice {document.get('id')} ({'document' if index % 2 == 0 else 'JWS payload'})"
+        assert compare(label, document), f"{label} is not valid by notice.schema.json: {errors_of(standalone, document)[:5]}"
+        for name, mutant in targeted_mutations(document, standalone.schema["required"]):
+            accepted = compare(f"{label}, {name}", mutant)
+            assert not accepted, f"{label}, {name}: notice.schema.json accepts it"
+
+    # every node of two documents (the richest and the poorest), changed every way
+    by_size = sorted(documents, key=lambda d: len(json.dumps(d)))
+    for document in (by_size[0], by_size[-1]):
+        for name, mutant in mutations(document):
+            compare(f"notice {document.get('id')}, {name}", mutant)
+
+    assert verdicts["valid"] >= len(documents) and verdicts["invalid"] > 200, verdicts
+    assert not disagreements, f"{len(disagreements)} verdicts differ:\n" + "\n".join(disagreements[:50])
