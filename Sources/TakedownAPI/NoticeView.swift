@@ -4,6 +4,9 @@ import TakedownModel
 import TakedownService
 
 /// A notice as the API shows it: the signed document, its JWS, and the state around it.
+///
+/// The document is spliced in as the stored canonical bytes rather than decoded and encoded again:
+/// that halves the cost of a page of notices, and shows the provider exactly the bytes that were signed.
 struct NoticeView: Encodable {
     var id: NoticeID
     var status: NoticeStatus
@@ -15,12 +18,16 @@ struct NoticeView: Encodable {
     var acknowledgedAt: Date?
     var removedAt: Date?
     var items: [NoticeItem]
-    var document: NoticeDocument
     var jws: String
     var timeline: [TimelineEvent]
     var cursor: String
+    private var document: Data
 
-    init(_ notice: Notice, gateway: Gateway, for principal: Principal) throws {
+    private enum CodingKeys: String, CodingKey {
+        case id, status, partnerId, caseId, issuedAt, deadlineAt, acknowledgedAt, removedAt, items, jws, timeline, cursor
+    }
+
+    init(_ notice: Notice, for principal: Principal) {
         id = notice.id
         status = notice.status
         partnerId = notice.partnerId
@@ -30,9 +37,35 @@ struct NoticeView: Encodable {
         acknowledgedAt = notice.acknowledgedAt
         removedAt = notice.removedAt
         items = notice.items
-        document = try gateway.document(of: notice)
+        document = notice.document
         jws = notice.jws
         timeline = notice.timeline
         cursor = Cursor.encode(notice.position)
+    }
+}
+
+extension NoticeView {
+    /// `{"document":<canonical bytes>,…the other members…}`.
+    func json(encoder: JSONEncoder = WireFormat.encoder()) throws -> Data {
+        let rest = try encoder.encode(self)
+        var data = Data("{\"document\":".utf8)
+        data.append(document)
+        if rest.count > 2 { data.append(UInt8(ascii: ",")) }
+        data.append(rest.dropFirst())
+        return data
+    }
+
+    /// `{"next_cursor":"…","notices":[…]}` for a page of notices.
+    static func page(_ views: [NoticeView], nextCursor: String) throws -> Data {
+        let encoder = WireFormat.encoder()
+        var data = Data("{\"next_cursor\":".utf8)
+        data.append(try encoder.encode(nextCursor))
+        data.append(contentsOf: Array(",\"notices\":[".utf8))
+        for (index, view) in views.enumerated() {
+            if index > 0 { data.append(UInt8(ascii: ",")) }
+            data.append(try view.json(encoder: encoder))
+        }
+        data.append(contentsOf: Array("]}".utf8))
+        return data
     }
 }

@@ -19,11 +19,6 @@ struct NoticesController {
         group.post("notices/{notice_id}/withdraw", use: withdraw)
     }
 
-    struct Listing: Encodable {
-        var notices: [NoticeView]
-        var nextCursor: String
-    }
-
     struct RemovalRequest: Decodable {
         var removedAt: Date?
         var action: String?
@@ -40,8 +35,8 @@ struct NoticesController {
         let principal = try context.caller()
         let limit = try request.limit(default: 100, max: Gateway.maxPageSize)
         let page = try await gateway.notices(after: request.query("after"), limit: limit, for: principal)
-        let views = try page.notices.map { try NoticeView($0, gateway: gateway, for: principal) }
-        return try .json(Listing(notices: views, nextCursor: page.nextCursor))
+        let views = page.notices.map { NoticeView($0, for: principal) }
+        return .bytes(try NoticeView.page(views, nextCursor: page.nextCursor), type: "application/json")
     }
 
     /// JSON by default; `Accept: application/jose` gives the compact JWS, `text/plain` the notice text.
@@ -59,7 +54,7 @@ struct NoticesController {
             let text = try gateway.text(of: notice, language: request.query("lang"))
             return .bytes(Array(text.utf8), type: "text/plain; charset=utf-8")
         case .json:
-            return try .json(try NoticeView(notice, gateway: gateway, for: principal))
+            return .bytes(try NoticeView(notice, for: principal).json(), type: "application/json")
         case .none:
             throw APIError.notAcceptable("a notice is served as application/json, application/jose or text/plain")
         }
@@ -116,7 +111,7 @@ struct NoticesController {
         let principal = try context.caller()
         let id = try context.parameters.id("notice_id", as: NoticeID.self)
         let notice = try await gateway.answer(id, answer, by: principal)
-        return try .json(try NoticeView(notice, gateway: gateway, for: principal))
+        return .bytes(try NoticeView(notice, for: principal).json(), type: "application/json")
     }
 }
 

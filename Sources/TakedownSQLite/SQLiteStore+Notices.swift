@@ -26,7 +26,7 @@ extension SQLiteStore {
                         db, sql: "SELECT * FROM notices WHERE position > ? ORDER BY position LIMIT ?",
                         arguments: [position, limit])
                 }
-                return try rows.map { try Self.notice(from: $0, db) }
+                return try Self.notices(from: rows, db)
             }
         }
     }
@@ -34,20 +34,24 @@ extension SQLiteStore {
     public func updateNotices(
         _ ids: [NoticeID], _ change: @Sendable (inout Notice) throws -> Bool
     ) async throws -> [Notice] {
-        try await guarded {
+        guard !ids.isEmpty else { return [] }
+        return try await guarded {
             try await pool.write { db in
                 var result: [Notice] = []
-                for id in ids {
-                    guard let row = try Row.fetchOne(db, sql: "SELECT * FROM notices WHERE id = ?", arguments: [id.rawValue])
-                    else { continue }
-                    var notice = try Self.notice(from: row, db)
+                let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM notices WHERE id IN (\(placeholders)) ORDER BY position",
+                    arguments: StatementArguments(ids.map(\.rawValue)))
+                for var notice in try Self.notices(from: rows, db) {
+                    let id = notice.id
                     let known = notice.timeline.count
                     if try change(&notice) {
-                        try db.execute(
+                        try db.cachedStatement(
                             sql: """
                                 UPDATE notices SET status = ?, acknowledged_at = ?, removed_at = ?, items = ?
                                 WHERE id = ?
-                                """,
+                                """
+                        ).execute(
                             arguments: [
                                 notice.status.rawValue, notice.acknowledgedAt?.storedValue, notice.removedAt?.storedValue,
                                 try StoredJSON.encode(notice.items), id.rawValue,
@@ -87,13 +91,28 @@ extension SQLiteStore {
     }
 
     static func notice(from row: Row, _ db: Database) throws -> Notice {
-        let id: String = row["id"]
-        let timeline = try Row.fetchAll(
-            db, sql: "SELECT * FROM notice_events WHERE notice_id = ? ORDER BY id", arguments: [id]
-        ).map { event in
-            TimelineEvent(
-                at: Date(stored: event["at"]), event: event["event"], actor: event["actor"], detail: event["detail"])
+        try notices(from: [row], db)[0]
+    }
+
+    /// Notices from their rows, with every timeline read in one query.
+    static func notices(from rows: [Row], _ db: Database) throws -> [Notice] {
+        guard !rows.isEmpty else { return [] }
+        let ids: [String] = rows.map { $0["id"] }
+        var timelines: [String: [TimelineEvent]] = [:]
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
+        for event in try Row.fetchAll(
+            db, sql: "SELECT * FROM notice_events WHERE notice_id IN (\(placeholders)) ORDER BY id",
+            arguments: StatementArguments(ids))
+        {
+            timelines[event["notice_id"], default: []].append(
+                TimelineEvent(
+                    at: Date(stored: event["at"]), event: event["event"], actor: event["actor"], detail: event["detail"]))
         }
+        return try rows.map { try notice(from: $0, timeline: timelines[$0["id"]] ?? []) }
+    }
+
+    static func notice(from row: Row, timeline: [TimelineEvent]) throws -> Notice {
+        let id: String = row["id"]
         return Notice(
             id: NoticeID(rawValue: id), position: row["position"], caseId: CaseID(rawValue: row["case_id"]),
             partnerId: PartnerID(rawValue: row["partner_id"]),

@@ -46,7 +46,8 @@ extension Gateway {
         var record = try validated { () throws(ValidationError) in
             try submission.validated(id: .generate(), at: now, by: principal.actor)
         }
-        let table = try await routingTable()
+        let snapshot = try await routingSnapshot()
+        let table = snapshot.table
 
         // Group items by recipient, keeping the order in which providers first appear.
         var groups: [(PartnerID, [Int])] = []
@@ -66,7 +67,8 @@ extension Gateway {
         var notices: [Notice] = []
         for (partnerID, indices) in groups {
             let items = indices.map { record.items[$0] }
-            let notice = try await issue(for: record, items: items, to: partnerID, at: now, actor: principal.actor)
+            guard let partner = snapshot.partners[partnerID] else { throw GatewayError.notFound("partner \(partnerID)") }
+            let notice = try issue(for: record, items: items, to: partner, at: now, actor: principal.actor)
             for index in indices { record.items[index].noticeId = notice.id }
             notices.append(notice)
         }
@@ -125,7 +127,7 @@ extension Gateway {
             items.append(item)
         }
         do { try v.check() } catch { throw GatewayError.invalid(error) }
-        let notice = try await issue(for: record, items: items, to: partnerID, at: clock(), actor: principal.actor)
+        let notice = try issue(for: record, items: items, to: partner!, at: clock(), actor: principal.actor)
         do {
             return try await store.routeItems(of: caseID, urls: urls, notice: notice)
         } catch StoreError.conflict(let detail) {
@@ -134,10 +136,8 @@ extension Gateway {
     }
 
     /// Composes, canonicalises and signs one notice.
-    func issue(for record: Case, items: [CaseItem], to partnerID: PartnerID, at now: Date, actor: String) async throws
-        -> Notice
-    {
-        guard let partner = try await store.partner(partnerID) else { throw GatewayError.notFound("partner \(partnerID)") }
+    func issue(for record: Case, items: [CaseItem], to partner: Partner, at now: Date, actor: String) throws -> Notice {
+        let partnerID = partner.id
         let id = NoticeID.generate()
         let deadline = now.addingTimeInterval(configuration.defaultDeadline)
         let document = composer.document(

@@ -58,14 +58,19 @@ extension Gateway {
         do { try v.check() } catch { throw GatewayError.invalid(error) }
     }
 
-    func routingTable() async throws -> RoutingTable {
+    /// The routing table and the partners behind it, read again after `routingCacheSeconds` or a local
+    /// change, so that issuing does not read every partner for every case.
+    func routingSnapshot() async throws -> RoutingSnapshot {
         let now = clock()
         if let cached = routing.withLock({ $0 }), now.timeIntervalSince(cached.readAt) < configuration.routingCacheSeconds {
-            return cached.table
+            return cached
         }
-        let table = RoutingTable(partners: try await store.partners())
-        routing.withLock { $0 = (table, now) }
-        return table
+        let partners = try await store.partners()
+        let snapshot = RoutingSnapshot(
+            table: RoutingTable(partners: partners),
+            partners: Dictionary(partners.map { ($0.id, $0) }, uniquingKeysWith: { $1 }), readAt: now)
+        routing.withLock { $0 = snapshot }
+        return snapshot
     }
 
     func invalidateRouting() {
@@ -76,4 +81,11 @@ extension Gateway {
     func validated<T>(_ body: () throws(ValidationError) -> T) throws -> T {
         do { return try body() } catch { throw GatewayError.invalid(error) }
     }
+}
+
+/// A routing table with the partners it was built from, and when they were read.
+struct RoutingSnapshot: Sendable {
+    var table: RoutingTable
+    var partners: [PartnerID: Partner]
+    var readAt: Date
 }

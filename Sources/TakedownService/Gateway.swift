@@ -14,7 +14,7 @@ public final class Gateway: Sendable {
     public let templates: NoticeTemplates
     let composer: NoticeComposer
     let keys: Mutex<KeyRing>
-    let routing = Mutex<(table: RoutingTable, readAt: Date)?>(nil)
+    let routing = Mutex<RoutingSnapshot?>(nil)
     let clock: @Sendable () -> Date
     let logger: Logger
 

@@ -10,7 +10,8 @@ struct Bench {
         print("")
         print("Ceilings (same machine, same run)")
         let ceilings = try await Ceilings.measure(seconds: options.ceilingSeconds)
-        print(String(format: "  Ed25519 signatures/s (1 thread, %d-byte notice)   %10.0f", ceilings.noticeBytes, ceilings.signaturesPerSecond))
+        print(String(format: "  Ed25519 signatures/s (1 thread, %d-byte payload)  %10.0f", ceilings.noticeBytes, ceilings.rawSignaturesPerSecond))
+        print(String(format: "  compact JWS signed/s (same payload, 1 thread)    %10.0f", ceilings.signaturesPerSecond))
         print(String(format: "  SQLite single-row commits/s (blocking, WAL)      %10.0f", ceilings.blockingCommitsPerSecond))
         print(String(format: "  SQLite single-row commits/s (await pool.write)   %10.0f", ceilings.asyncCommitsPerSecond))
 
