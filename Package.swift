@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(name: "TakedownModel", swiftSettings: strict),
@@ -39,8 +42,10 @@ let package = Package(
         ),
         .target(
             name: "TakedownDocuments",
-            dependencies: ["TakedownModel", .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "Crypto", package: "swift-crypto"),],
+            dependencies: [
+                "TakedownModel", .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -62,9 +67,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "TakedownOutbox",
+            dependencies: [
+                "TakedownModel", "TakedownStore", "TakedownSigning",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TakedownServer",
             dependencies: [
-                "TakedownAPI", "TakedownSQLite",
+                "TakedownAPI", "TakedownSQLite", "TakedownOutbox",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -73,7 +92,8 @@ let package = Package(
         .executableTarget(
             name: "takedown",
             dependencies: [
-                "TakedownServer",
+                "TakedownServer", "TakedownOutbox",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -109,6 +129,14 @@ let package = Package(
         .testTarget(
             name: "TakedownDocumentsTests",
             dependencies: ["TakedownDocuments", "TakedownTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TakedownOutboxTests",
+            dependencies: [
+                "TakedownOutbox", "TakedownTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

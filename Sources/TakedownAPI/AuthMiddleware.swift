@@ -12,7 +12,8 @@ struct AuthMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization] else { throw APIError.unauthorized }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let principal = try await gateway.authenticate(secret: String(parts[1]).trimmingCharacters(in: .whitespaces))
+            let principal = try await gateway.authenticate(
+                secret: String(parts[1]).trimmingCharacters(in: .whitespaces))
         else { throw APIError.unauthorized }
         var context = context
         context.principal = principal

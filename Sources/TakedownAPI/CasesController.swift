@@ -87,7 +87,9 @@ struct CasesController {
 
     private func date(_ request: Request, _ name: String) throws -> Date? {
         guard let text = request.query(name) else { return nil }
-        guard let date = Timestamp.parse(text) else { throw APIError.badParameter(name, "must be an RFC 3339 date-time") }
+        guard let date = Timestamp.parse(text) else {
+            throw APIError.badParameter(name, "must be an RFC 3339 date-time")
+        }
         return date
     }
 }

@@ -12,6 +12,13 @@ struct DiscoveryController {
         router.get("readyz", use: ready)
         router.get(".well-known/jwks.json", use: jwks)
         router.get("openapi.json", use: openAPI)
+        router.get("metrics", use: metrics)
+    }
+
+    /// Prometheus text exposition.
+    @Sendable func metrics(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let metrics = settings.metrics else { throw APIError.notFound("metrics are not enabled in this process") }
+        return .bytes(Array(await metrics().utf8), type: "text/plain; version=0.0.4; charset=utf-8")
     }
 
     struct Status: Encodable {

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import TakedownService
 
 /// Builds the router and the application; the command line and the tests share this.
@@ -13,15 +14,16 @@ public enum GatewayAPI {
         TokensController(gateway: gateway, settings: settings).register(on: v1)
         CasesController(gateway: gateway, settings: settings).register(on: v1)
         NoticesController(gateway: gateway, settings: settings).register(on: v1)
+        DeliveriesController(gateway: gateway, settings: settings).register(on: v1)
         return router
     }
 
     public static func application(
-        gateway: Gateway, settings: APISettings, host: String, port: Int, logger: Logger
+        gateway: Gateway, settings: APISettings, host: String, port: Int, services: [any Service] = [], logger: Logger
     ) -> some ApplicationProtocol {
         Application(
             router: router(gateway: gateway, settings: settings),
             configuration: .init(address: .hostname(host, port: port), serverName: "takedown-gateway"),
-            logger: logger)
+            services: services, logger: logger)
     }
 }

@@ -10,8 +10,12 @@ public struct APISettings: Sendable {
     public var maxBodyBytes: Int
     /// The OpenAPI document served at `/openapi.json`.
     public var openAPIDocument: URL
+    /// The Prometheus text served at `/metrics`.
+    public var metrics: (@Sendable () async -> String)?
 
-    public init(maxBodyBytes: Int = 5 * 1024 * 1024, openAPIDocument: URL = URL(fileURLWithPath: "Schemas/openapi.json")) {
+    public init(
+        maxBodyBytes: Int = 5 * 1024 * 1024, openAPIDocument: URL = URL(fileURLWithPath: "Schemas/openapi.json")
+    ) {
         self.maxBodyBytes = maxBodyBytes
         self.openAPIDocument = openAPIDocument
     }
@@ -119,7 +123,8 @@ extension Response {
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try WireFormat.encoder().encode(value)
         return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     /// A body in any media type.

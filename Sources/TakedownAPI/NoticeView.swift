@@ -24,7 +24,8 @@ struct NoticeView: Encodable {
     private var document: Data
 
     private enum CodingKeys: String, CodingKey {
-        case id, status, partnerId, caseId, issuedAt, deadlineAt, acknowledgedAt, removedAt, items, jws, timeline, cursor
+        case id, status, partnerId, caseId, issuedAt, deadlineAt, acknowledgedAt, removedAt, items, jws, timeline,
+            cursor
     }
 
     init(_ notice: Notice, for principal: Principal) {

@@ -14,21 +14,30 @@ struct PartnersController {
         group.get("partners/{partner_id}", use: show)
         group.patch("partners/{partner_id}", use: update)
         group.post("partners/{partner_id}/tokens", use: createToken)
+        group.post("partners/{partner_id}/webhook-secret", use: rotateSecret)
     }
 
-    /// A partner with the one-time token it was created with.
-    struct Created: Encodable {
+    /// A partner with the secrets shown once: its first token, its new webhook secret.
+    struct WithSecrets: Encodable {
         var partner: Partner
-        var token: IssuedToken
+        var token: IssuedToken?
+        var webhookSecret: String?
 
-        enum Keys: String, CodingKey { case token, tokenId }
+        enum Keys: String, CodingKey { case token, tokenId, webhookSecret }
 
         func encode(to encoder: any Encoder) throws {
             try partner.encode(to: encoder)
             var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(token.secret, forKey: .token)
-            try container.encode(token.record.id, forKey: .tokenId)
+            try container.encodeIfPresent(token?.secret, forKey: .token)
+            try container.encodeIfPresent(token?.record.id, forKey: .tokenId)
+            try container.encodeIfPresent(webhookSecret, forKey: .webhookSecret)
         }
+    }
+
+    struct SecretRotated: Encodable {
+        var partnerId: PartnerID
+        var webhookSecret: String
+        var previousValidUntil: Date
     }
 
     struct TokenCreated: Encodable {
@@ -56,8 +65,8 @@ struct PartnersController {
     @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
         let body = try await JSONBody<PartnerInput>.read(request, limit: settings.maxBodyBytes)
-        let (partner, token) = try await gateway.createPartner(body.value)
-        return try .json(Created(partner: partner, token: token), status: .created)
+        let (partner, token, secret) = try await gateway.createPartner(body.value)
+        return try .json(WithSecrets(partner: partner, token: token, webhookSecret: secret), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -68,7 +77,9 @@ struct PartnersController {
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        guard principal.isStaff || principal.partnerID == id else { throw APIError.notFound("partner \(id) does not exist") }
+        guard principal.isStaff || principal.partnerID == id else {
+            throw APIError.notFound("partner \(id) does not exist")
+        }
         return try .json(try await gateway.partner(id))
     }
 
@@ -76,13 +87,27 @@ struct PartnersController {
         _ = try context.admin()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
         let body = try await JSONBody<PartnerInput>.read(request, limit: settings.maxBodyBytes)
-        return try .json(try await gateway.updatePartner(id, with: body.value))
+        let (partner, secret) = try await gateway.updatePartner(id, with: body.value)
+        return try .json(WithSecrets(partner: partner, webhookSecret: secret))
+    }
+
+    /// A new webhook secret; the old one keeps signing beside it for the overlap.
+    @Sendable func rotateSecret(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.admin()
+        let id = try context.parameters.id("partner_id", as: PartnerID.self)
+        let secret = try await gateway.rotateWebhookSecret(id)
+        return try .json(
+            SecretRotated(
+                partnerId: id, webhookSecret: secret,
+                previousValidUntil: Date().addingTimeInterval(gateway.configuration.webhookSecretOverlap)),
+            status: .created)
     }
 
     @Sendable func createToken(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
         let body = try await JSONBody<TokenRequest>.read(request, limit: settings.maxBodyBytes, emptyAllowed: true)
-        return try .json(TokenCreated(try await gateway.createPartnerToken(id, name: body.value.name)), status: .created)
+        return try .json(
+            TokenCreated(try await gateway.createPartnerToken(id, name: body.value.name)), status: .created)
     }
 }

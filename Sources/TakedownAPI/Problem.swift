@@ -54,7 +54,8 @@ struct Problem: Encodable {
             self.init(.conflict, "conflict", "Conflicts with the current state", detail)
         case StoreError.unavailable(let detail):
             logger.error("store unavailable", metadata: ["error": "\(detail)"])
-            self.init(.serviceUnavailable, "unavailable", "Storage unavailable", "the store did not answer; retry later")
+            self.init(
+                .serviceUnavailable, "unavailable", "Storage unavailable", "the store did not answer; retry later")
         case let error as any HTTPResponseError:
             let status = error.status
             let detail: String
@@ -67,7 +68,8 @@ struct Problem: Encodable {
             self.init(status, Self.slug(status), phrase.prefix(1) + phrase.dropFirst().lowercased(), detail)
         default:
             logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
-            self.init(.internalServerError, "internal", "Internal error", "the gateway failed; the request id is logged")
+            self.init(
+                .internalServerError, "internal", "Internal error", "the gateway failed; the request id is logged")
         }
     }
 
@@ -90,6 +92,7 @@ struct Problem: Encodable {
         var headers = extraHeaders
         headers[.contentType] = "application/problem+json"
         return Response(
-            status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: HTTPResponse.Status(code: status), headers: headers,
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -27,7 +27,8 @@ public struct NoticeComposer: Sendable {
                 organisation: issuer.organisation, contactEmail: issuer.contactEmail, country: issuer.country,
                 website: issuer.website,
                 trustedFlagger: .init(
-                    designated: issuer.trustedFlaggerDesignatedBy != nil, designatedBy: issuer.trustedFlaggerDesignatedBy,
+                    designated: issuer.trustedFlaggerDesignatedBy != nil,
+                    designatedBy: issuer.trustedFlaggerDesignatedBy,
                     scope: issuer.trustedFlaggerScope)),
             recipient: .init(
                 partnerId: recipient.id.rawValue, name: recipient.name, contactEmail: recipient.contactEmail,

@@ -23,7 +23,8 @@ public struct NoticeTemplates: Sendable {
         }
         var languages = Set<String>()
         for kind in Self.kinds {
-            for language in ["en", "de", "fr", "nl", "es", "it"] where library.getTemplate(named: "\(kind).\(language)") != nil {
+            for language in ["en", "de", "fr", "nl", "es", "it"]
+            where library.getTemplate(named: "\(kind).\(language)") != nil {
                 languages.insert(language)
             }
         }
@@ -49,7 +50,8 @@ public struct NoticeTemplates: Sendable {
     }
 
     func render(_ kind: String, language: String, context: [String: Any]) -> String {
-        let text = library.render(context, withTemplate: "\(kind).\(language)")
+        let text =
+            library.render(context, withTemplate: "\(kind).\(language)")
             ?? library.render(context, withTemplate: "\(kind).en") ?? ""
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -90,7 +92,8 @@ public struct NoticeTemplates: Sendable {
             "item_count": document.items.count,
             "items": document.items.enumerated().map { index, item -> [String: Any] in
                 var entry: [String: Any] = [
-                    "number": index + 1, "url": item.url, "observed_at": item.observedAt, "hashes": hashLines(item.hashes),
+                    "number": index + 1, "url": item.url, "observed_at": item.observedAt,
+                    "hashes": hashLines(item.hashes),
                 ]
                 // Absent keys, not empty strings: an empty string still opens a Mustache section.
                 if let ip = item.ip { entry["ip"] = ip }

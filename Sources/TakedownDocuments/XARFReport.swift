@@ -6,7 +6,9 @@ import TakedownModel
 public enum XARFReport {
     public static let version = "4.2.0"
 
-    public static func reports(for document: NoticeDocument, items: [NoticeItem], issuer: IssuerProfile) -> [[String: Any]] {
+    public static func reports(for document: NoticeDocument, items: [NoticeItem], issuer: IssuerProfile) -> [[String:
+        Any]]
+    {
         let contact: [String: Any] = [
             "org": issuer.organisation, "contact": issuer.contactEmail, "domain": issuer.domain,
         ]
@@ -53,14 +55,17 @@ public enum XARFReport {
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
         let hex = bytes.map { String(format: "%02x", $0) }.joined()
         let i = hex.startIndex
-        func slice(_ from: Int, _ to: Int) -> Substring { hex[hex.index(i, offsetBy: from)..<hex.index(i, offsetBy: to)] }
+        func slice(_ from: Int, _ to: Int) -> Substring {
+            hex[hex.index(i, offsetBy: from)..<hex.index(i, offsetBy: to)]
+        }
         return "\(slice(0, 8))-\(slice(8, 12))-\(slice(12, 16))-\(slice(16, 20))-\(slice(20, 32))"
     }
 
     /// XARF's domain pattern: lower-case dotted labels ending in a letters-only top-level domain.
     static func isXARFDomain(_ host: String) -> Bool {
         let labels = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count >= 2, let tld = labels.last, tld.count >= 2, tld.allSatisfy({ $0 >= "a" && $0 <= "z" }) else {
+        guard labels.count >= 2, let tld = labels.last, tld.count >= 2, tld.allSatisfy({ $0 >= "a" && $0 <= "z" })
+        else {
             return false
         }
         return labels.dropLast().allSatisfy { label in

@@ -20,7 +20,10 @@ public struct CaseSubmission: Codable, Sendable {
         public var pdqQuality: Int?
         public var photodna: String?
 
-        public init(md5: String? = nil, sha1: String? = nil, sha256: String? = nil, pdq: String? = nil, pdqQuality: Int? = nil, photodna: String? = nil) {
+        public init(
+            md5: String? = nil, sha1: String? = nil, sha256: String? = nil, pdq: String? = nil, pdqQuality: Int? = nil,
+            photodna: String? = nil
+        ) {
             self.md5 = md5
             self.sha1 = sha1
             self.sha256 = sha256
@@ -52,7 +55,10 @@ public struct CaseSubmission: Codable, Sendable {
 
     public static let maxItems = 10_000
 
-    public init(reference: String? = nil, category: CategoryInput? = nil, mediaType: String? = nil, notes: String? = nil, items: [ItemInput]? = nil) {
+    public init(
+        reference: String? = nil, category: CategoryInput? = nil, mediaType: String? = nil, notes: String? = nil,
+        items: [ItemInput]? = nil
+    ) {
         self.reference = reference
         self.category = category
         self.mediaType = mediaType

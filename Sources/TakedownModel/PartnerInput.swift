@@ -32,7 +32,10 @@ public struct PartnerInput: Codable, Sendable {
     public var routing: RoutingInput?
     public var delivery: DeliveryInput?
 
-    public init(name: String? = nil, kind: String? = nil, contactEmail: String? = nil, locale: String? = nil, jurisdiction: String? = nil, routing: RoutingInput? = nil, delivery: DeliveryInput? = nil) {
+    public init(
+        name: String? = nil, kind: String? = nil, contactEmail: String? = nil, locale: String? = nil,
+        jurisdiction: String? = nil, routing: RoutingInput? = nil, delivery: DeliveryInput? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.contactEmail = contactEmail
@@ -63,31 +66,41 @@ public struct PartnerInput: Codable, Sendable {
         if name != nil, let name = v.text(name, "name", max: 200) { result.name = name }
         if kind != nil, let kind: PartnerKind = v.choice(kind, "kind") { result.kind = kind }
         if let contactEmail {
-            if Syntax.isEmail(contactEmail) { result.contactEmail = contactEmail } else {
+            if Syntax.isEmail(contactEmail) {
+                result.contactEmail = contactEmail
+            } else {
                 v.fail("contact_email", "must be an email address")
             }
         }
         if let locale {
-            if Syntax.isLocale(locale) { result.locale = locale } else {
+            if Syntax.isLocale(locale) {
+                result.locale = locale
+            } else {
                 v.fail("locale", "must be a language tag such as en, de or fr-CA")
             }
         }
         if let jurisdiction {
-            if Syntax.isCountryCode(jurisdiction) { result.jurisdiction = jurisdiction.uppercased() } else {
+            if Syntax.isCountryCode(jurisdiction) {
+                result.jurisdiction = jurisdiction.uppercased()
+            } else {
                 v.fail("jurisdiction", "must be an ISO 3166-1 alpha-2 country code")
             }
         }
         if let routing { result.routing = routing.validated(over: result.routing, into: &v) }
         if let delivery {
             if let url = delivery.webhookUrl {
-                if url.isEmpty { result.delivery.webhookUrl = nil } else if Syntax.isWebURL(url) {
+                if url.isEmpty {
+                    result.delivery.webhookUrl = nil
+                } else if Syntax.isWebURL(url) {
                     result.delivery.webhookUrl = url
                 } else {
                     v.fail("delivery.webhook_url", "must be an absolute http or https URL")
                 }
             }
             if let email = delivery.email {
-                if email.isEmpty { result.delivery.email = nil } else if Syntax.isEmail(email) {
+                if email.isEmpty {
+                    result.delivery.email = nil
+                } else if Syntax.isEmail(email) {
                     result.delivery.email = email
                 } else {
                     v.fail("delivery.email", "must be an email address")
@@ -106,7 +119,9 @@ extension PartnerInput.RoutingInput {
         if let domains {
             rules.domains = []
             for (index, domain) in domains.enumerated() {
-                if let name = Syntax.asciiDomain(domain) { rules.domains.append(name) } else {
+                if let name = Syntax.asciiDomain(domain) {
+                    rules.domains.append(name)
+                } else {
                     v.fail("routing.domains[\(index)]", "must be a domain name")
                 }
             }
@@ -114,7 +129,9 @@ extension PartnerInput.RoutingInput {
         if let ipRanges {
             rules.ipRanges = []
             for (index, text) in ipRanges.enumerated() {
-                if let range = IPRange(text) { rules.ipRanges.append(range.description) } else {
+                if let range = IPRange(text) {
+                    rules.ipRanges.append(range.description)
+                } else {
                     v.fail("routing.ip_ranges[\(index)]", "must be an IP address or CIDR range")
                 }
             }

@@ -104,7 +104,8 @@ public enum Syntax {
 
     /// ASCII hexadecimal only: `Character.isHexDigit` also accepts full-width digits.
     public static func isHex(_ text: String, length: Int) -> Bool {
-        text.utf8.count == length && text.utf8.allSatisfy { (48...57).contains($0) || (65...70).contains($0) || (97...102).contains($0) }
+        text.utf8.count == length
+            && text.utf8.allSatisfy { (48...57).contains($0) || (65...70).contains($0) || (97...102).contains($0) }
     }
 
     /// The URI form of a web URL: an internationalised host in punycode, other non-ASCII characters

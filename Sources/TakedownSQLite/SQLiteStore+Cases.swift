@@ -4,17 +4,20 @@ import TakedownModel
 import TakedownStore
 
 extension SQLiteStore {
-    public func insertCase(_ record: Case, notices: [Notice], idempotency: IdempotencyRecord?) async throws
-        -> IdempotencyRecord?
-    {
+    public func insertCase(
+        _ record: Case, notices: [Notice], deliveries: [Delivery], idempotency: IdempotencyRecord?
+    ) async throws -> IdempotencyRecord? {
         let encodedNotices = try notices.map { ($0, try StoredJSON.encode($0.items)) }
         return try await guarded {
             try await pool.write { db -> IdempotencyRecord? in
-                if let idempotency, let earlier = try Self.idempotency(scope: idempotency.scope, key: idempotency.key, db) {
+                if let idempotency,
+                    let earlier = try Self.idempotency(scope: idempotency.scope, key: idempotency.key, db)
+                {
                     return earlier
                 }
                 try Self.insert(record, db)
                 for (notice, items) in encodedNotices { try Self.insert(notice, items: items, db) }
+                for delivery in deliveries { try Self.insert(delivery, db) }
                 if let idempotency { try Self.insert(idempotency, db) }
                 return nil
             }
@@ -61,18 +64,22 @@ extension SQLiteStore {
         }
     }
 
-    public func routeItems(of caseID: CaseID, urls: [String], notice: Notice) async throws -> Notice {
+    public func routeItems(of caseID: CaseID, urls: [String], notice: Notice, deliveries: [Delivery]) async throws
+        -> Notice
+    {
         let items = try StoredJSON.encode(notice.items)
         return try await guarded {
             try await pool.write { db in
                 for url in urls {
                     try db.execute(
-                        sql: "UPDATE case_items SET notice_id = ?, unrouted_reason = NULL WHERE case_id = ? AND url = ? AND notice_id IS NULL",
+                        sql:
+                            "UPDATE case_items SET notice_id = ?, unrouted_reason = NULL WHERE case_id = ? AND url = ? AND notice_id IS NULL",
                         arguments: [notice.id.rawValue, caseID.rawValue, url])
                     if db.changesCount != 1 { throw StoreError.conflict("item \(url) is already routed") }
                 }
                 var stored = notice
                 stored.position = try Self.insert(notice, items: items, db)
+                for delivery in deliveries { try Self.insert(delivery, db) }
                 return stored
             }
         }

@@ -88,6 +88,71 @@ extension SQLiteStore {
                     );
                     """)
         }
+        registerOutbox(&migrator)
         return migrator
     }()
+}
+
+extension SQLiteStore {
+    /// The outbox, attempts, endpoint health and webhook secrets.
+    static func registerOutbox(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v2-outbox") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE deliveries (
+                        position INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        notice_id TEXT NOT NULL REFERENCES notices(id),
+                        partner_id TEXT NOT NULL REFERENCES partners(id),
+                        channel TEXT NOT NULL,
+                        endpoint TEXT NOT NULL,
+                        event_type TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        payload BLOB NOT NULL,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at REAL NOT NULL,
+                        lease_token INTEGER NOT NULL DEFAULT 0,
+                        lease_owner TEXT,
+                        lease_expires_at REAL,
+                        last_error TEXT,
+                        last_status INTEGER,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    -- Claims scan only due rows; without a partial index the queue slows as history grows.
+                    CREATE INDEX deliveries_due ON deliveries(next_attempt_at, position) WHERE state IN ('pending', 'failed');
+                    CREATE INDEX deliveries_in_flight ON deliveries(partner_id, channel, endpoint) WHERE state = 'in_flight';
+                    CREATE INDEX deliveries_notice ON deliveries(notice_id);
+                    CREATE INDEX deliveries_partner ON deliveries(partner_id, created_at);
+                    CREATE TABLE delivery_attempts (
+                        delivery_id TEXT NOT NULL REFERENCES deliveries(id),
+                        number INTEGER NOT NULL,
+                        at REAL NOT NULL,
+                        status_code INTEGER,
+                        latency_ms INTEGER NOT NULL,
+                        error TEXT,
+                        response_excerpt TEXT,
+                        PRIMARY KEY (delivery_id, number)
+                    );
+                    CREATE TABLE endpoints (
+                        partner_id TEXT NOT NULL REFERENCES partners(id),
+                        channel TEXT NOT NULL,
+                        endpoint TEXT NOT NULL,
+                        failing_since REAL,
+                        last_success_at REAL,
+                        paused_at REAL,
+                        disabled_at REAL,
+                        PRIMARY KEY (partner_id, channel, endpoint)
+                    );
+                    CREATE TABLE webhook_secrets (
+                        partner_id TEXT NOT NULL REFERENCES partners(id),
+                        secret TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        expires_at REAL
+                    );
+                    CREATE INDEX webhook_secrets_partner ON webhook_secrets(partner_id, created_at);
+                    """)
+        }
+    }
 }

@@ -19,7 +19,8 @@ extension SQLiteStore {
                 let rows: [Row]
                 if let partner {
                     rows = try Row.fetchAll(
-                        db, sql: "SELECT * FROM notices WHERE partner_id = ? AND position > ? ORDER BY position LIMIT ?",
+                        db,
+                        sql: "SELECT * FROM notices WHERE partner_id = ? AND position > ? ORDER BY position LIMIT ?",
                         arguments: [partner.rawValue, position, limit])
                 } else {
                     rows = try Row.fetchAll(
@@ -32,7 +33,8 @@ extension SQLiteStore {
     }
 
     public func updateNotices(
-        _ ids: [NoticeID], _ change: @Sendable (inout Notice) throws -> Bool
+        _ ids: [NoticeID], outbox: @Sendable (Notice) throws -> [Delivery],
+        _ change: @Sendable (inout Notice) throws -> Bool
     ) async throws -> [Notice] {
         guard !ids.isEmpty else { return [] }
         return try await guarded {
@@ -53,10 +55,12 @@ extension SQLiteStore {
                                 """
                         ).execute(
                             arguments: [
-                                notice.status.rawValue, notice.acknowledgedAt?.storedValue, notice.removedAt?.storedValue,
+                                notice.status.rawValue, notice.acknowledgedAt?.storedValue,
+                                notice.removedAt?.storedValue,
                                 try StoredJSON.encode(notice.items), id.rawValue,
                             ])
                         for event in notice.timeline.dropFirst(known) { try Self.insert(event, for: id, db) }
+                        for delivery in try outbox(notice) { try Self.insert(delivery, db) }
                     }
                     result.append(notice)
                 }
@@ -106,7 +110,8 @@ extension SQLiteStore {
         {
             timelines[event["notice_id"], default: []].append(
                 TimelineEvent(
-                    at: Date(stored: event["at"]), event: event["event"], actor: event["actor"], detail: event["detail"]))
+                    at: Date(stored: event["at"]), event: event["event"], actor: event["actor"], detail: event["detail"]
+                ))
         }
         return try rows.map { try notice(from: $0, timeline: timelines[$0["id"]] ?? []) }
     }

@@ -4,7 +4,7 @@ import TakedownModel
 import TakedownStore
 
 extension SQLiteStore {
-    public func insertPartner(_ partner: Partner, token: TokenRecord) async throws {
+    public func insertPartner(_ partner: Partner, token: TokenRecord, webhookSecret: String?) async throws {
         let routing = try StoredJSON.encode(partner.routing)
         let delivery = try StoredJSON.encode(partner.delivery)
         try await guarded {
@@ -21,6 +21,9 @@ extension SQLiteStore {
                         partner.updatedAt.storedValue,
                     ])
                 try Self.insert(token, db)
+                if let webhookSecret {
+                    try Self.addWebhookSecret(partner.id, webhookSecret, now: partner.createdAt, previousUntil: partner.createdAt, db)
+                }
             }
         }
     }
@@ -42,7 +45,7 @@ extension SQLiteStore {
         }
     }
 
-    public func updatePartner(_ partner: Partner) async throws {
+    public func updatePartner(_ partner: Partner, webhookSecret: String?) async throws {
         let routing = try StoredJSON.encode(partner.routing)
         let delivery = try StoredJSON.encode(partner.delivery)
         try await guarded {
@@ -58,6 +61,9 @@ extension SQLiteStore {
                         routing, delivery, partner.updatedAt.storedValue, partner.id.rawValue,
                     ])
                 if db.changesCount == 0 { throw StoreError.notFound }
+                if let webhookSecret {
+                    try Self.addWebhookSecret(partner.id, webhookSecret, now: partner.updatedAt, previousUntil: partner.updatedAt, db)
+                }
             }
         }
     }

@@ -54,6 +54,7 @@ extension SQLiteStore {
         TokenRecord(
             id: TokenID(rawValue: row["id"]), role: TokenRole(rawValue: row["role"]) ?? .partner, name: row["name"],
             partnerID: (row["partner_id"] as String?).map(PartnerID.init(rawValue:)), secretHash: row["secret_hash"],
-            createdAt: Date(stored: row["created_at"]), revokedAt: (row["revoked_at"] as Double?).map(Date.init(stored:)))
+            createdAt: Date(stored: row["created_at"]),
+            revokedAt: (row["revoked_at"] as Double?).map(Date.init(stored:)))
     }
 }

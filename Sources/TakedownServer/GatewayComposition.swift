@@ -1,8 +1,10 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import TakedownAPI
 import TakedownDocuments
+import TakedownOutbox
 import TakedownSQLite
 import TakedownService
 import TakedownSigning
@@ -15,7 +17,8 @@ public enum GatewayComposition {
     public static func store(_ settings: ServerSettings) async throws -> any GatewayStore {
         if let url = settings.databaseURL {
             throw SettingsError(
-                "TAKEDOWN_DATABASE_URL is set (\(redacted(url))) but this build has no PostgreSQL store yet; unset it to use SQLite")
+                "TAKEDOWN_DATABASE_URL is set (\(redacted(url))) but this build has no PostgreSQL store yet; unset it to use SQLite"
+            )
         }
         try FileManager.default.createDirectory(
             atPath: settings.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -33,7 +36,7 @@ public enum GatewayComposition {
 
     public static func gateway(
         _ settings: ServerSettings, store: any GatewayStore, clock: @escaping @Sendable () -> Date = Date.init,
-        logger: Logger
+        logger: Logger, onEnqueue: @escaping @Sendable () -> Void = {}
     ) async throws -> Gateway {
         try settings.validate()
         let templates = try await NoticeTemplates(directory: URL(fileURLWithPath: settings.templatesDirectory))
@@ -42,23 +45,45 @@ public enum GatewayComposition {
             defaultDeadline: settings.defaultDeadlineHours * 3600)
         let gateway = Gateway(
             store: store, keys: try keys(settings, now: clock()), templates: templates, configuration: configuration,
-            clock: clock, logger: logger)
+            clock: clock, logger: logger, onEnqueue: onEnqueue)
         if let token = settings.bootstrapAdminToken { try await gateway.bootstrapAdmin(secret: token) }
         return gateway
     }
 
-    public static func apiSettings(_ settings: ServerSettings) -> APISettings {
-        APISettings(
+    public static func apiSettings(_ settings: ServerSettings, store: (any GatewayStore)? = nil) -> APISettings {
+        var api = APISettings(
             maxBodyBytes: settings.maxBodyBytes,
             openAPIDocument: URL(fileURLWithPath: settings.schemasDirectory).appendingPathComponent("openapi.json"))
+        if let store {
+            api.metrics = { await MetricsRegistry.exposition(store: store, now: Date()) }
+        }
+        return api
     }
 
-    /// The whole server, ready for `runService()`.
-    public static func application(_ settings: ServerSettings, logger: Logger) async throws -> some ApplicationProtocol {
+    /// The outbox worker, the lease rescuer and the shutdown of the transport they send through.
+    public static func outbox(
+        _ settings: ServerSettings, store: any GatewayStore, wakeUp: OutboxWakeUp,
+        clock: @escaping @Sendable () -> Date = Date.init, logger: Logger
+    ) -> [any Service] {
+        let webhooks = WebhookTransport(
+            timeout: settings.outbox.requestTimeout, allowPrivateTargets: settings.outbox.allowPrivateTargets)
+        let worker = OutboxWorker(
+            store: store, transports: [.webhook: webhooks], configuration: settings.outbox, wakeUp: wakeUp, clock: clock,
+            logger: logger)
+        let rescuer = LeaseRescuer(store: store, interval: settings.outbox.rescueInterval, clock: clock, logger: logger)
+        return [worker, rescuer, ClientShutdown(transport: webhooks)]
+    }
+
+    /// The whole server, API and outbox workers, ready for `runService()`.
+    public static func application(_ settings: ServerSettings, logger: Logger) async throws -> some ApplicationProtocol
+    {
+        MetricsRegistry.bootstrap()
         let store = try await store(settings)
-        let gateway = try await gateway(settings, store: store, logger: logger)
+        let wakeUp = OutboxWakeUp()
+        let gateway = try await gateway(settings, store: store, logger: logger, onEnqueue: { wakeUp.signal() })
         return GatewayAPI.application(
-            gateway: gateway, settings: apiSettings(settings), host: settings.host, port: settings.port, logger: logger)
+            gateway: gateway, settings: apiSettings(settings, store: store), host: settings.host, port: settings.port,
+            services: outbox(settings, store: store, wakeUp: wakeUp, logger: logger), logger: logger)
     }
 
     /// A database URL with its password masked, for messages.
@@ -66,5 +91,15 @@ public enum GatewayComposition {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? "<database url>"
+    }
+}
+
+/// Shuts the webhook client down once the service group stops.
+struct ClientShutdown: Service {
+    let transport: WebhookTransport
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await transport.shutdown()
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import TakedownDocuments
 import TakedownModel
+import TakedownOutbox
 
 /// Every setting of a gateway process, resolved as flag over `TAKEDOWN_*` environment over default.
 public struct ServerSettings: Sendable {
@@ -17,6 +18,9 @@ public struct ServerSettings: Sendable {
     public var maxBodyBytes = 5 * 1024 * 1024
     public var defaultDeadlineHours = 24.0
     public var issuer = IssuerProfile()
+    /// Lets webhooks and SMTP reach loopback and private addresses (tests set it).
+    public var allowPrivateTargets = false
+    public var outbox = OutboxConfiguration()
 
     /// Defaults overlaid with the environment; flags are applied by the caller afterwards.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -36,7 +40,9 @@ public struct ServerSettings: Sendable {
         if let value = env("TEMPLATES_DIR") { templatesDirectory = value }
         if let value = env("SCHEMAS_DIR") { schemasDirectory = value }
         if let value = env("LOG_LEVEL") {
-            guard let level = Logger.Level(rawValue: value.lowercased()) else { throw SettingsError("TAKEDOWN_LOG_LEVEL", value) }
+            guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                throw SettingsError("TAKEDOWN_LOG_LEVEL", value)
+            }
             logLevel = level
         }
         if let value = env("MAX_BODY_BYTES") {
@@ -44,13 +50,36 @@ public struct ServerSettings: Sendable {
             maxBodyBytes = bytes
         }
         if let value = env("DEFAULT_DEADLINE_HOURS") {
-            guard let hours = Double(value), hours > 0 else { throw SettingsError("TAKEDOWN_DEFAULT_DEADLINE_HOURS", value) }
+            guard let hours = Double(value), hours > 0 else {
+                throw SettingsError("TAKEDOWN_DEFAULT_DEADLINE_HOURS", value)
+            }
             defaultDeadlineHours = hours
         }
         if let value = env("ISSUER_NAME") { issuer.organisation = value }
         if let value = env("ISSUER_EMAIL") { issuer.contactEmail = value }
         if let value = env("ISSUER_COUNTRY") { issuer.country = value.uppercased() }
         if let value = env("ISSUER_WEBSITE") { issuer.website = value }
+        allowPrivateTargets = env("ALLOW_PRIVATE_TARGETS") == "1"
+        outbox.allowPrivateTargets = allowPrivateTargets
+        if let value = env("WEBHOOK_TIMEOUT_SECONDS") {
+            guard let seconds = Double(value), seconds > 0 else { throw SettingsError("TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS", value) }
+            outbox.requestTimeout = seconds
+        }
+        if let value = env("ENDPOINT_CONCURRENCY") {
+            guard let cap = Int(value), cap > 0 else { throw SettingsError("TAKEDOWN_ENDPOINT_CONCURRENCY", value) }
+            outbox.perEndpointCap = cap
+        }
+        if let value = env("RETRY_SCHEDULE") {
+            let delays = value.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !delays.isEmpty, delays.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+                throw SettingsError("TAKEDOWN_RETRY_SCHEDULE", value)
+            }
+            outbox.retryPolicy.schedule = delays.compactMap { $0 }
+        }
+        if let value = env("ENDPOINT_PAUSE_AFTER_HOURS") {
+            guard let hours = Double(value), hours > 0 else { throw SettingsError("TAKEDOWN_ENDPOINT_PAUSE_AFTER_HOURS", value) }
+            outbox.pauseAfter = hours * 3600
+        }
         issuer.trustedFlaggerDesignatedBy = env("TRUSTED_FLAGGER_DESIGNATED_BY")
         issuer.trustedFlaggerScope = env("TRUSTED_FLAGGER_SCOPE")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TakedownDocuments
 import TakedownModel
 import TakedownStore
 
@@ -55,7 +56,9 @@ extension Gateway {
         for (index, item) in record.items.enumerated() {
             switch table.route(url: item.url, ip: item.ip) {
             case .success(let partner):
-                if let at = groups.firstIndex(where: { $0.0 == partner }) { groups[at].1.append(index) } else {
+                if let at = groups.firstIndex(where: { $0.0 == partner }) {
+                    groups[at].1.append(index)
+                } else {
                     groups.append((partner, [index]))
                 }
             case .failure(let reason):
@@ -65,12 +68,16 @@ extension Gateway {
         }
 
         var notices: [Notice] = []
+        var deliveries: [Delivery] = []
         for (partnerID, indices) in groups {
             let items = indices.map { record.items[$0] }
-            guard let partner = snapshot.partners[partnerID] else { throw GatewayError.notFound("partner \(partnerID)") }
+            guard let partner = snapshot.partners[partnerID] else {
+                throw GatewayError.notFound("partner \(partnerID)")
+            }
             let notice = try issue(for: record, items: items, to: partner, at: now, actor: principal.actor)
             for index in indices { record.items[index].noticeId = notice.id }
             notices.append(notice)
+            deliveries += try self.deliveries(for: notice, to: partner, type: WebhookEvent.issued, at: now)
         }
 
         let receipt = CaseReceipt(
@@ -82,9 +89,12 @@ extension Gateway {
                 scope: scope, key: $0.key, requestHash: $0.bodyHash, status: 201,
                 body: try WireFormat.encoder().encode(receipt), createdAt: now)
         }
-        if let earlier = try await store.insertCase(record, notices: notices, idempotency: stored), let idempotency {
+        if let earlier = try await store.insertCase(record, notices: notices, deliveries: deliveries, idempotency: stored),
+            let idempotency
+        {
             return try replay(earlier, bodyHash: idempotency.bodyHash)
         }
+        if !deliveries.isEmpty { onEnqueue() }
         logger.info(
             "case submitted",
             metadata: ["case_id": "\(record.id)", "notices": "\(notices.count)", "unrouted": "\(unrouted.count)"])
@@ -127,9 +137,13 @@ extension Gateway {
             items.append(item)
         }
         do { try v.check() } catch { throw GatewayError.invalid(error) }
-        let notice = try issue(for: record, items: items, to: partner!, at: clock(), actor: principal.actor)
+        let now = clock()
+        let notice = try issue(for: record, items: items, to: partner!, at: now, actor: principal.actor)
+        let deliveries = try self.deliveries(for: notice, to: partner!, type: WebhookEvent.issued, at: now)
         do {
-            return try await store.routeItems(of: caseID, urls: urls, notice: notice)
+            let stored = try await store.routeItems(of: caseID, urls: urls, notice: notice, deliveries: deliveries)
+            if !deliveries.isEmpty { onEnqueue() }
+            return stored
         } catch StoreError.conflict(let detail) {
             throw GatewayError.conflict(detail)
         }

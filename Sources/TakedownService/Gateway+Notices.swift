@@ -48,7 +48,8 @@ extension Gateway {
         let current = try await notice(id, for: principal)
         if case .removal(_, let removedAt?, _) = answer {
             if removedAt > clock().addingTimeInterval(300) {
-                throw GatewayError.invalid(ValidationError([FieldError(name: "removed_at", reason: "is in the future")]))
+                throw GatewayError.invalid(
+                    ValidationError([FieldError(name: "removed_at", reason: "is in the future")]))
             }
             // Time to removal counts from issue; an earlier time would make the figures negative.
             if removedAt < current.issuedAt {
@@ -56,16 +57,26 @@ extension Gateway {
                     ValidationError([
                         FieldError(
                             name: "removed_at",
-                            reason: "is before the notice was issued (\(Timestamp.format(current.issuedAt))); give the issue time or later")
+                            reason:
+                                "is before the notice was issued (\(Timestamp.format(current.issuedAt))); give the issue time or later"
+                        )
                     ]))
             }
         }
         let now = clock()
         let actor = principal.actor
+        // A withdrawal is pushed to the provider; the other answers come from the provider itself.
+        var outbox: @Sendable (Notice) throws -> [Delivery] = { _ in [] }
+        if case .withdraw(let reason) = answer, let partner = try await store.partner(current.partnerId) {
+            outbox = { [self] notice in
+                try self.deliveries(for: notice, to: partner, type: WebhookEvent.withdrawn, at: now, reason: reason)
+            }
+        }
         do {
-            let updated = try await store.updateNotices([id]) { notice in
+            let updated = try await store.updateNotices([id], outbox: outbox) { notice in
                 try notice.apply(answer, at: now, actor: actor)
             }
+            if case .withdraw = answer { onEnqueue() }
             guard let notice = updated.first else { throw GatewayError.notFound("notice \(id)") }
             return notice
         } catch let error as TransitionError {
@@ -74,7 +85,8 @@ extension Gateway {
                 throw GatewayError.conflict("a notice that is \(from.rawValue) cannot take \(name)")
             case .unknownURLs(let urls):
                 throw GatewayError.invalid(
-                    ValidationError(urls.map { FieldError(name: "urls", reason: "\($0) is not an item of this notice") }))
+                    ValidationError(
+                        urls.map { FieldError(name: "urls", reason: "\($0) is not an item of this notice") }))
             }
         }
     }

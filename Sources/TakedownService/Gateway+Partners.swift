@@ -1,17 +1,20 @@
 import Foundation
+import TakedownSigning
 import TakedownModel
 import TakedownStore
 
 extension Gateway {
-    /// A new partner and its first API token, written together.
-    public func createPartner(_ input: PartnerInput) async throws -> (Partner, IssuedToken) {
+    /// A new partner, its first API token and, with a webhook, its signing secret, written together.
+    /// The token and the secret are returned once.
+    public func createPartner(_ input: PartnerInput) async throws -> (Partner, IssuedToken, webhookSecret: String?) {
         let now = clock()
         let partner = try validated { () throws(ValidationError) in try input.created(id: .generate(), at: now) }
         try await checkRoutingIsFree(partner)
         let token = Self.newToken(role: .partner, name: "\(partner.name) (first token)", partner: partner.id, at: now)
-        try await store.insertPartner(partner, token: token.record)
+        let secret = partner.delivery.webhookUrl == nil ? nil : WebhookSignature.newSecret()
+        try await store.insertPartner(partner, token: token.record, webhookSecret: secret)
         invalidateRouting()
-        return (partner, token)
+        return (partner, token, secret)
     }
 
     public func partner(_ id: PartnerID) async throws -> Partner {
@@ -23,14 +26,17 @@ extension Gateway {
         try await store.partners()
     }
 
-    public func updatePartner(_ id: PartnerID, with input: PartnerInput) async throws -> Partner {
+    /// Changes a partner. Setting a new `webhook_url` starts a new signing secret, returned once.
+    public func updatePartner(_ id: PartnerID, with input: PartnerInput) async throws -> (Partner, webhookSecret: String?) {
         let current = try await partner(id)
         let now = clock()
         let updated = try validated { () throws(ValidationError) in try input.applied(to: current, at: now) }
         try await checkRoutingIsFree(updated)
-        try await store.updatePartner(updated)
+        let newURL = updated.delivery.webhookUrl != nil && updated.delivery.webhookUrl != current.delivery.webhookUrl
+        let secret = newURL ? WebhookSignature.newSecret() : nil
+        try await store.updatePartner(updated, webhookSecret: secret)
         invalidateRouting()
-        return updated
+        return (updated, secret)
     }
 
     /// Another token for a partner; earlier ones stay valid until revoked.
@@ -62,7 +68,9 @@ extension Gateway {
     /// change, so that issuing does not read every partner for every case.
     func routingSnapshot() async throws -> RoutingSnapshot {
         let now = clock()
-        if let cached = routing.withLock({ $0 }), now.timeIntervalSince(cached.readAt) < configuration.routingCacheSeconds {
+        if let cached = routing.withLock({ $0 }),
+            now.timeIntervalSince(cached.readAt) < configuration.routingCacheSeconds
+        {
             return cached
         }
         let partners = try await store.partners()

@@ -22,7 +22,9 @@ extension Gateway {
         guard try await !store.hasAdmin() else { return false }
         guard secret.count >= 32 else {
             throw GatewayError.invalid(
-                ValidationError([FieldError(name: "TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN", reason: "must be at least 32 characters")]))
+                ValidationError([
+                    FieldError(name: "TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN", reason: "must be at least 32 characters")
+                ]))
         }
         let record = TokenRecord(
             id: .generate(), role: .admin, name: "bootstrap", partnerID: nil,
@@ -62,7 +64,9 @@ extension Gateway {
     static func newToken(role: TokenRole, name: String, partner: PartnerID?, at now: Date) -> IssuedToken {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let secret = "tdk_" + Data(bytes).base64EncodedString()
+        let secret =
+            "tdk_"
+            + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
         let record = TokenRecord(

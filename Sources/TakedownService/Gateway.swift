@@ -17,11 +17,15 @@ public final class Gateway: Sendable {
     let routing = Mutex<RoutingSnapshot?>(nil)
     let clock: @Sendable () -> Date
     let logger: Logger
+    /// Called after deliveries were written, to wake the outbox worker.
+    let onEnqueue: @Sendable () -> Void
 
     public init(
         store: any GatewayStore, keys: KeyRing, templates: NoticeTemplates, configuration: GatewayConfiguration,
-        clock: @escaping @Sendable () -> Date = Date.init, logger: Logger = Logger(label: "takedown.gateway")
+        clock: @escaping @Sendable () -> Date = Date.init, logger: Logger = Logger(label: "takedown.gateway"),
+        onEnqueue: @escaping @Sendable () -> Void = {}
     ) {
+        self.onEnqueue = onEnqueue
         self.store = store
         self.keys = Mutex(keys)
         self.templates = templates

@@ -10,6 +10,8 @@ public struct GatewayConfiguration: Sendable {
     public var defaultDeadline: TimeInterval
     /// How long the routing table read from the store is trusted before it is read again.
     public var routingCacheSeconds: TimeInterval
+    /// How long a rotated webhook secret keeps signing beside the new one.
+    public var webhookSecretOverlap: TimeInterval = 24 * 3600
 
     public init(
         publicURL: String, issuer: IssuerProfile = IssuerProfile(), defaultDeadline: TimeInterval = 24 * 3600,

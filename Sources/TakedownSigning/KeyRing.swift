@@ -15,7 +15,8 @@ public struct KeyRing: Sendable {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".key.json") }
         keys = try files.map { file in
-            let stored = try JSONDecoder().decode(StoredKey.self, from: Data(contentsOf: directory.appendingPathComponent(file)))
+            let stored = try JSONDecoder().decode(
+                StoredKey.self, from: Data(contentsOf: directory.appendingPathComponent(file)))
             return try stored.signingKey()
         }.sorted { $0.createdAt < $1.createdAt }
     }
@@ -51,7 +52,9 @@ public struct KeyRing: Sendable {
         let data = try JSONEncoder().encode(StoredKey(key))
         // Write to a temporary owner-only file and rename, so a crash never leaves half a key.
         let temporary = directory.appendingPathComponent(".\(key.kid).tmp")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600])
         else { throw CocoaError(.fileWriteUnknown) }
         if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
         try FileManager.default.moveItem(at: temporary, to: url)

@@ -3,7 +3,7 @@ import TakedownModel
 
 /// Everything the gateway keeps. Each store (SQLite, PostgreSQL) implements the whole contract and
 /// passes the one conformance suite in `TakedownTestSupport`.
-public protocol GatewayStore: TokenStore, PartnerStore, CaseStore, NoticeStore {
+public protocol GatewayStore: TokenStore, PartnerStore, CaseStore, NoticeStore, DeliveryStore {
     /// Creates or upgrades the schema; safe to run at every start.
     func migrate() async throws
     /// Whether the database answers a trivial query.
@@ -22,26 +22,29 @@ public protocol TokenStore: Sendable {
 
 /// Partners and their routing rules.
 public protocol PartnerStore: Sendable {
-    /// Inserts a partner and its first token in one transaction.
-    func insertPartner(_ partner: Partner, token: TokenRecord) async throws
+    /// Inserts a partner, its first token and, when it has a webhook, its first signing secret, in one
+    /// transaction.
+    func insertPartner(_ partner: Partner, token: TokenRecord, webhookSecret: String?) async throws
     func partner(_ id: PartnerID) async throws -> Partner?
     func partners() async throws -> [Partner]
-    /// Replaces a partner's fields; throws `notFound` when it does not exist.
-    func updatePartner(_ partner: Partner) async throws
+    /// Replaces a partner's fields and, when given, starts signing its webhooks with a new secret only
+    /// (earlier secrets stop at once: the endpoint changed). Throws `notFound` when it does not exist.
+    func updatePartner(_ partner: Partner, webhookSecret: String?) async throws
 }
 
 /// Cases and their items.
 public protocol CaseStore: Sendable {
-    /// Writes a case, its notices (with their first timeline events) and, when given, the idempotency
-    /// record of the request, in one transaction. When the idempotency key was used before, nothing is
-    /// written and the stored response comes back instead.
-    func insertCase(_ record: Case, notices: [Notice], idempotency: IdempotencyRecord?) async throws
-        -> IdempotencyRecord?
+    /// Writes a case, its notices (with their first timeline events), their outbox deliveries and, when
+    /// given, the idempotency record of the request, in one transaction. When the idempotency key was used
+    /// before, nothing is written and the stored response comes back instead.
+    func insertCase(
+        _ record: Case, notices: [Notice], deliveries: [Delivery], idempotency: IdempotencyRecord?
+    ) async throws -> IdempotencyRecord?
     func caseRecord(_ id: CaseID) async throws -> Case?
     func cases(_ query: CaseQuery) async throws -> [CasePage.Entry]
-    /// Issues a notice for items of a case that had none, in one transaction; throws `conflict` when
-    /// one of them was routed meanwhile.
-    func routeItems(of caseID: CaseID, urls: [String], notice: Notice) async throws -> Notice
+    /// Issues a notice (and its deliveries) for items of a case that had none, in one transaction;
+    /// throws `conflict` when one of them was routed meanwhile.
+    func routeItems(of caseID: CaseID, urls: [String], notice: Notice, deliveries: [Delivery]) async throws -> Notice
     /// A stored answer to an earlier request with this key from this caller.
     func idempotencyRecord(scope: String, key: String) async throws -> IdempotencyRecord?
 }
@@ -52,10 +55,21 @@ public protocol NoticeStore: Sendable {
     /// Notices in issue order after a position, optionally only one partner's.
     func notices(after position: Int64, limit: Int, partner: PartnerID?) async throws -> [Notice]
     /// Reads, changes and writes back notices in one transaction. The closure returns whether it changed
-    /// the notice; new timeline events are appended. Missing ids are skipped.
+    /// the notice; new timeline events are appended, and `outbox` names the deliveries each changed notice
+    /// sends (a withdrawal, say), written in the same transaction. Missing ids are skipped.
     func updateNotices(
-        _ ids: [NoticeID], _ change: @Sendable (inout Notice) throws -> Bool
+        _ ids: [NoticeID], outbox: @Sendable (Notice) throws -> [Delivery],
+        _ change: @Sendable (inout Notice) throws -> Bool
     ) async throws -> [Notice]
+}
+
+extension NoticeStore {
+    /// `updateNotices` for changes that send nothing.
+    public func updateNotices(
+        _ ids: [NoticeID], _ change: @Sendable (inout Notice) throws -> Bool
+    ) async throws -> [Notice] {
+        try await updateNotices(ids, outbox: { _ in [] }, change)
+    }
 }
 
 /// The first answer to a request that carried an `Idempotency-Key`.

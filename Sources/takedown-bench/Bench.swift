@@ -10,10 +10,16 @@ struct Bench {
         print("")
         print("Ceilings (same machine, same run)")
         let ceilings = try await Ceilings.measure(seconds: options.ceilingSeconds)
-        print(String(format: "  Ed25519 signatures/s (1 thread, %d-byte payload)  %10.0f", ceilings.noticeBytes, ceilings.rawSignaturesPerSecond))
+        print(
+            String(
+                format: "  Ed25519 signatures/s (1 thread, %d-byte payload)  %10.0f", ceilings.noticeBytes,
+                ceilings.rawSignaturesPerSecond))
         print(String(format: "  compact JWS signed/s (same payload, 1 thread)    %10.0f", ceilings.signaturesPerSecond))
-        print(String(format: "  SQLite single-row commits/s (blocking, WAL)      %10.0f", ceilings.blockingCommitsPerSecond))
-        print(String(format: "  SQLite single-row commits/s (await pool.write)   %10.0f", ceilings.asyncCommitsPerSecond))
+        print(
+            String(
+                format: "  SQLite single-row commits/s (blocking, WAL)      %10.0f", ceilings.blockingCommitsPerSecond))
+        print(
+            String(format: "  SQLite single-row commits/s (await pool.write)   %10.0f", ceilings.asyncCommitsPerSecond))
 
         let server = try await GatewayProcess.start(options: options)
         defer { server.stop() }
@@ -21,19 +27,27 @@ struct Bench {
         let trivial = try await load.trivialRoute()
         print(String(format: "  trivial HTTP route (GET /healthz) requests/s     %10.0f", trivial))
         print("")
-        print("Issuance: \(options.cases) cases x 1 item, \(options.concurrency) concurrent clients, \(options.partners) providers")
+        print(
+            "Issuance: \(options.cases) cases x 1 item, \(options.concurrency) concurrent clients, \(options.partners) providers"
+        )
         let issuance = try await load.submitCases()
         print(String(format: "  notices issued/s                                 %10.0f", issuance.perSecond))
-        print(String(format: "  POST /v1/cases latency p50 / p99 (ms)            %10.2f / %.2f", issuance.p50, issuance.p99))
+        print(
+            String(
+                format: "  POST /v1/cases latency p50 / p99 (ms)            %10.2f / %.2f", issuance.p50, issuance.p99))
         print("")
         print("Polling: each provider pages through its notices, limit \(options.pageSize)")
         let polling = try await load.poll()
         print(String(format: "  notices read/s                                   %10.0f", polling.perSecond))
-        print(String(format: "  GET /v1/notices latency p50 / p99 (ms)           %10.2f / %.2f", polling.p50, polling.p99))
+        print(
+            String(format: "  GET /v1/notices latency p50 / p99 (ms)           %10.2f / %.2f", polling.p50, polling.p99)
+        )
         print("")
         try await load.client.shutdown()
-        print(String(format: "Issuance reaches %.0f%% of the trivial route and %.0f%% of single-row SQLite commits.",
-                     100 * issuance.perSecond / trivial, 100 * issuance.perSecond / ceilings.asyncCommitsPerSecond))
+        print(
+            String(
+                format: "Issuance reaches %.0f%% of the trivial route and %.0f%% of single-row SQLite commits.",
+                100 * issuance.perSecond / trivial, 100 * issuance.perSecond / ceilings.asyncCommitsPerSecond))
     }
 }
 
@@ -48,7 +62,9 @@ struct BenchOptions: CustomStringConvertible {
         var iterator = arguments.makeIterator()
         while let flag = iterator.next() {
             guard let value = iterator.next(), let number = Double(value) else {
-                throw BenchError("usage: takedown-bench [--cases N] [--concurrency N] [--partners N] [--page N] [--ceiling-seconds S]")
+                throw BenchError(
+                    "usage: takedown-bench [--cases N] [--concurrency N] [--partners N] [--page N] [--ceiling-seconds S]"
+                )
             }
             switch flag {
             case "--cases": cases = Int(number)

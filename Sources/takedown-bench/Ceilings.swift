@@ -31,12 +31,14 @@ struct Ceilings {
         }
         let signaturesPerSecond = Double(signatures) / Date().timeIntervalSince(start)
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("takedown-bench-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "takedown-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = Configuration()
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        let pool = try DatabasePool(path: directory.appendingPathComponent("ceiling.sqlite").path, configuration: configuration)
+        let pool = try DatabasePool(
+            path: directory.appendingPathComponent("ceiling.sqlite").path, configuration: configuration)
         let row = Data(repeating: 0x62, count: 1024)
         let blocking = try blockingCommits(pool, row: row, seconds: seconds)
 
@@ -50,7 +52,8 @@ struct Ceilings {
         }
         let asynchronous = Double(commits) / Date().timeIntervalSince(start)
         return Ceilings(
-            noticeBytes: payload.count, rawSignaturesPerSecond: rawPerSecond, signaturesPerSecond: signaturesPerSecond, blockingCommitsPerSecond: blocking,
+            noticeBytes: payload.count, rawSignaturesPerSecond: rawPerSecond, signaturesPerSecond: signaturesPerSecond,
+            blockingCommitsPerSecond: blocking,
             asyncCommitsPerSecond: asynchronous)
     }
 

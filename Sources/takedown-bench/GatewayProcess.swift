@@ -20,7 +20,8 @@ final class GatewayProcess: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw BenchError("no takedown binary at \(executable.path); build both products in one configuration")
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("takedown-bench-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "takedown-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let port = Int.random(in: 20_000..<40_000)
         let token = "tdk_bench-admin-" + UUID().uuidString.lowercased()

@@ -18,7 +18,8 @@ struct IssuanceLoad {
                 "routing": ["domains": ["p\(index).test"]],
             ]
             let answer = try await client.request(
-                "POST", "/v1/partners", token: server.adminToken, json: try JSONSerialization.data(withJSONObject: body))
+                "POST", "/v1/partners", token: server.adminToken, json: try JSONSerialization.data(withJSONObject: body)
+            )
             guard answer.status == 201,
                 let object = try JSONSerialization.jsonObject(with: answer.body) as? [String: Any],
                 let token = object["token"] as? String
@@ -28,7 +29,8 @@ struct IssuanceLoad {
     }
 
     /// Runs `count` requests from `concurrency` workers and measures each.
-    func drive(count: Int, _ body: @escaping @Sendable (Int) async throws -> Int) async throws -> (Double, Samples, Int) {
+    func drive(count: Int, _ body: @escaping @Sendable (Int) async throws -> Int) async throws -> (Double, Samples, Int)
+    {
         let next = Counter()
         let start = ContinuousClock.now
         let results = try await withThrowingTaskGroup(of: (Samples, Int).self) { group in
@@ -84,7 +86,8 @@ struct IssuanceLoad {
             guard answer.status == 201 else { throw BenchError("POST /v1/cases answered \(answer.status)") }
             return 1
         }
-        return Throughput(perSecond: Double(notices) / elapsed, p50: samples.percentile(50), p99: samples.percentile(99))
+        return Throughput(
+            perSecond: Double(notices) / elapsed, p50: samples.percentile(50), p99: samples.percentile(99))
     }
 
     func poll() async throws -> Throughput {
@@ -122,8 +125,11 @@ struct IssuanceLoad {
             return (all, read)
         }
         let elapsed = (ContinuousClock.now - start).seconds
-        guard results.1 == options.cases else { throw BenchError("providers read \(results.1) of \(options.cases) notices") }
-        return Throughput(perSecond: Double(results.1) / elapsed, p50: results.0.percentile(50), p99: results.0.percentile(99))
+        guard results.1 == options.cases else {
+            throw BenchError("providers read \(results.1) of \(options.cases) notices")
+        }
+        return Throughput(
+            perSecond: Double(results.1) / elapsed, p50: results.0.percentile(50), p99: results.0.percentile(99))
     }
 
     static func hex(_ bytes: Int) -> String {

@@ -20,7 +20,8 @@ struct Tokens: AsyncParsableCommand {
                 throw ValidationError("--role must be admin or analyst")
             }
             let opened = try await GatewayComposition.store(try store.settings())
-            let issued = try await TakedownService.Gateway.createStaffToken(role: role, name: name, in: opened, at: Date())
+            let issued = try await TakedownService.Gateway.createStaffToken(
+                role: role, name: name, in: opened, at: Date())
             FileHandle.standardError.write(Data("created \(issued.record.id) (\(role.rawValue), \(name))\n".utf8))
             print(issued.secret)
         }

@@ -8,13 +8,17 @@ import TakedownSigning
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a notice's compact JWS against a JWKS file or URL.",
-        discussion: "The notice file holds the compact JWS, or the notice JSON with its `jws` field. Exit status 0 means valid.")
+        discussion:
+            "The notice file holds the compact JWS, or the notice JSON with its `jws` field. Exit status 0 means valid."
+    )
 
     @Argument(help: "Notice file (compact JWS or notice JSON); - reads standard input.") var notice: String
     @Option(help: "JWKS file path or http(s) URL.") var jwks: String
 
     func run() async throws {
-        let input = notice == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: notice))
+        let input =
+            notice == "-"
+            ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: notice))
         let compact = try Self.compactJWS(in: input)
         let keys = try JSONDecoder().decode(JWKSet.self, from: try await Self.load(jwks))
         do {

@@ -111,7 +111,8 @@ struct API: Sendable {
 
     /// Submits a case and returns its answer.
     func submit(_ urls: [String], token: String = API.admin, headers: [String: String] = [:]) async throws -> Reply {
-        try await call(.post, "/v1/cases", token: token, json: Self.caseBody(urls.map { Self.item($0) }), headers: headers)
+        try await call(
+            .post, "/v1/cases", token: token, json: Self.caseBody(urls.map { Self.item($0) }), headers: headers)
     }
 
     /// The id of the first notice a case answer lists.

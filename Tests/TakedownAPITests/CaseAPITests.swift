@@ -28,10 +28,11 @@ struct CaseAPITests {
             #expect(notices[1]["items"] as? [String] == ["https://img.cdn.example.com/b", "https://elsewhere.test/d"])
             #expect((notices[0]["id"] as? String)?.hasPrefix("ntc_") == true)
             let unrouted = try #require(reply["unrouted"] as? [[String: String]])
-            #expect(unrouted == [
-                ["url": "https://nowhere.test/e", "reason": "no_matching_domain"],
-                ["url": "https://nowhere.test/f", "reason": "no_matching_partner"],
-            ])
+            #expect(
+                unrouted == [
+                    ["url": "https://nowhere.test/e", "reason": "no_matching_domain"],
+                    ["url": "https://nowhere.test/f", "reason": "no_matching_partner"],
+                ])
 
             let shown = try await api.call(.get, "/v1/cases/\(caseID)")
             #expect(shown["notes"] as? String == "internal only")
@@ -58,7 +59,8 @@ struct CaseAPITests {
                 .post, "/v1/cases/\(caseID)/route", json: ["url": "https://nowhere.test/1", "partner_id": partner.id])
             #expect(again.isProblem(.unprocessableContent))
             let unknown = try await api.call(
-                .post, "/v1/cases/\(caseID)/route", json: ["url": "https://other.test/", "partner_id": "ptn_0000000000000000000000000a"])
+                .post, "/v1/cases/\(caseID)/route",
+                json: ["url": "https://other.test/", "partner_id": "ptn_0000000000000000000000000a"])
             #expect(unknown.invalidFields == ["partner_id", "url"])
             let police = try await api.partner("Police", domains: ["police.test"], kind: "law_enforcement")
             let toPolice = try await api.call(
@@ -81,15 +83,19 @@ struct CaseAPITests {
                 .post, "/v1/cases",
                 json: ["reference": "", "category": ["uk_grade": "Z"], "media_type": "audio", "items": [item]])
             #expect(invalid.isProblem(.unprocessableContent))
-            #expect(invalid.invalidFields == [
-                "reference", "category.uk_grade", "media_type", "items[0].url", "items[0].hashes.md5",
-                "items[0].hashes.pdq_quality", "items[0].hashes.photodna",
-            ])
+            #expect(
+                invalid.invalidFields == [
+                    "reference", "category.uk_grade", "media_type", "items[0].url", "items[0].hashes.md5",
+                    "items[0].hashes.pdq_quality", "items[0].hashes.photodna",
+                ])
             let wrongType = try await api.call(.post, "/v1/cases", json: ["reference": 12])
             #expect(wrongType.isProblem(.badRequest))
             #expect(wrongType.invalidFields == ["reference"])
             let badDate = try await api.call(
-                .post, "/v1/cases", json: API.caseBody([["url": "https://example.com/x", "observed_at": "yesterday", "hashes": ["md5": Synthetic.hex(32)]]]))
+                .post, "/v1/cases",
+                json: API.caseBody([
+                    ["url": "https://example.com/x", "observed_at": "yesterday", "hashes": ["md5": Synthetic.hex(32)]]
+                ]))
             #expect(badDate.isProblem(.badRequest))
             #expect(badDate.invalidFields == ["items[0].observed_at"])
             #expect(try await api.call(.post, "/v1/cases", raw: "{\"reference\": ").isProblem(.badRequest))
@@ -101,7 +107,10 @@ struct CaseAPITests {
 
             var fullWidth = API.item("https://example.com/fw")
             fullWidth["hashes"] = ["md5": String(repeating: "ａ", count: 32)]
-            #expect(try await api.call(.post, "/v1/cases", json: API.caseBody([fullWidth])).invalidFields == ["items[0].hashes.md5"])
+            #expect(
+                try await api.call(.post, "/v1/cases", json: API.caseBody([fullWidth])).invalidFields == [
+                    "items[0].hashes.md5"
+                ])
 
             #expect((try await api.call(.get, "/v1/cases")["cases"] as? [Any])?.isEmpty == true)
             #expect((try await api.call(.get, "/v1/notices")["notices"] as? [Any])?.isEmpty == true)
@@ -163,7 +172,8 @@ struct CaseAPITests {
             var ids: [String] = []
             for index in 0..<5 {
                 let reply = try await api.call(
-                    .post, "/v1/cases", json: API.caseBody([API.item("https://example.com/\(index)")], reference: "REF-\(index)"))
+                    .post, "/v1/cases",
+                    json: API.caseBody([API.item("https://example.com/\(index)")], reference: "REF-\(index)"))
                 ids.append(reply["id"] as? String ?? "")
             }
             let page1 = try await api.call(.get, "/v1/cases?limit=2")

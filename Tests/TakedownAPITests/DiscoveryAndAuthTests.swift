@@ -64,12 +64,17 @@ struct DiscoveryAndAuthTests {
     func roles() async throws {
         try await API.run { api async throws in
             let partner = try await api.partner()
-            let analyst = try await api.call(.post, "/v1/tokens", json: ["role": "analyst", "name": "a"])["token"] as! String
-            #expect(try await api.call(.post, "/v1/cases", token: partner.token, json: API.caseBody([])).isProblem(.forbidden))
+            let analyst =
+                try await api.call(.post, "/v1/tokens", json: ["role": "analyst", "name": "a"])["token"] as! String
+            #expect(
+                try await api.call(.post, "/v1/cases", token: partner.token, json: API.caseBody([])).isProblem(
+                    .forbidden))
             #expect(try await api.call(.get, "/v1/cases", token: partner.token).isProblem(.forbidden))
             #expect(try await api.call(.get, "/v1/partners", token: partner.token).isProblem(.forbidden))
             #expect(try await api.call(.post, "/v1/partners", token: analyst, json: [:]).isProblem(.forbidden))
-            #expect(try await api.call(.post, "/v1/tokens", token: analyst, json: ["role": "admin", "name": "x"]).isProblem(.forbidden))
+            #expect(
+                try await api.call(.post, "/v1/tokens", token: analyst, json: ["role": "admin", "name": "x"]).isProblem(
+                    .forbidden))
             #expect(try await api.call(.get, "/v1/partners", token: analyst).status == .ok)
             let bad = try await api.call(.post, "/v1/tokens", json: ["role": "partner", "name": "x"])
             #expect(bad.isProblem(.unprocessableContent))
@@ -80,8 +85,11 @@ struct DiscoveryAndAuthTests {
     @Test("the bootstrap admin is made only on a store without one")
     func bootstrap() async throws {
         try await API.run { api async throws in
-            #expect(try await api.test.gateway.bootstrapAdmin(secret: "tdk_another-admin-secret-0123456789abcdef") == false)
-            #expect(try await api.call(.get, "/v1/partners", token: "tdk_another-admin-secret-0123456789abcdef").isProblem(.unauthorized))
+            #expect(
+                try await api.test.gateway.bootstrapAdmin(secret: "tdk_another-admin-secret-0123456789abcdef") == false)
+            #expect(
+                try await api.call(.get, "/v1/partners", token: "tdk_another-admin-secret-0123456789abcdef").isProblem(
+                    .unauthorized))
         }
     }
 }

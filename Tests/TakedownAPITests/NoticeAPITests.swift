@@ -31,7 +31,8 @@ struct NoticeAPITests {
             // New notices appear after the old cursor; the cursor still works.
             let later = API.firstNotice(try await api.submit(["https://a.test/late"]))
             #expect(Self.ids(try await api.call(.get, "/v1/notices?after=\(end)", token: a.token)) == [later])
-            #expect(Self.ids(try await api.call(.get, "/v1/notices?after=\(cursor)&limit=1", token: a.token)) == [mine[2]])
+            #expect(
+                Self.ids(try await api.call(.get, "/v1/notices?after=\(cursor)&limit=1", token: a.token)) == [mine[2]])
 
             // B sees only its own; staff see all.
             let bs = Self.ids(try await api.call(.get, "/v1/notices", token: b.token))
@@ -54,10 +55,12 @@ struct NoticeAPITests {
             #expect(try await api.call(.get, "/v1/notices/\(notice)", token: b.token).isProblem(.notFound))
             #expect(try await api.call(.get, "/v1/notices/\(notice)/xarf", token: b.token).isProblem(.notFound))
             for answer in ["acknowledge", "unable", "dispute"] {
-                let reply = try await api.call(.post, "/v1/notices/\(notice)/\(answer)", token: b.token, json: ["reason": "x"])
+                let reply = try await api.call(
+                    .post, "/v1/notices/\(notice)/\(answer)", token: b.token, json: ["reason": "x"])
                 #expect(reply.isProblem(.notFound), "\(answer)")
             }
-            let removal = try await api.call(.post, "/v1/notices/\(notice)/removal", token: b.token, json: ["action": "removed"])
+            let removal = try await api.call(
+                .post, "/v1/notices/\(notice)/removal", token: b.token, json: ["action": "removed"])
             #expect(removal.isProblem(.notFound))
             let shown = try await api.call(.get, "/v1/notices/\(notice)", token: a.token)
             #expect(shown["status"] as? String == "delivered")
@@ -71,14 +74,16 @@ struct NoticeAPITests {
         try await API.run { api async throws in
             let a = try await api.partner("A", domains: ["a.test"])
             let first = API.firstNotice(try await api.submit(["https://a.test/1"]))
-            let jose = try await api.call(.get, "/v1/notices/\(first)", token: a.token, headers: ["Accept": "application/jose"])
+            let jose = try await api.call(
+                .get, "/v1/notices/\(first)", token: a.token, headers: ["Accept": "application/jose"])
             #expect(jose.contentType == "application/jose")
             let view = try await api.call(.get, "/v1/notices/\(first)", token: a.token)
             #expect(view["jws"] as? String == jose.text)
 
             try api.test.gateway.rotateKey()
             let second = API.firstNotice(try await api.submit(["https://a.test/2"]))
-            let keys = try JSONDecoder().decode(JWKSet.self, from: try await api.call(.get, "/.well-known/jwks.json", token: nil).data)
+            let keys = try JSONDecoder().decode(
+                JWKSet.self, from: try await api.call(.get, "/.well-known/jwks.json", token: nil).data)
             #expect(keys.keys.count == 2)
             var kids: [String] = []
             for id in [first, second] {
@@ -102,18 +107,24 @@ struct NoticeAPITests {
         try await API.run { api async throws in
             let a = try await api.partner("A", domains: ["a.test"], locale: "de-AT")
             let notice = API.firstNotice(try await api.submit(["https://a.test/1"]))
-            let german = try await api.call(.get, "/v1/notices/\(notice)", token: a.token, headers: ["Accept": "text/plain"])
+            let german = try await api.call(
+                .get, "/v1/notices/\(notice)", token: a.token, headers: ["Accept": "text/plain"])
             #expect(german.contentType == "text/plain; charset=utf-8")
             #expect(german.text.hasPrefix("MELDUNG ZUR ENTFERNUNG \(notice)"))
             #expect(german.text.contains("https://a.test/1"))
-            let french = try await api.call(.get, "/v1/notices/\(notice)?lang=fr", token: a.token, headers: ["Accept": "text/plain"])
+            let french = try await api.call(
+                .get, "/v1/notices/\(notice)?lang=fr", token: a.token, headers: ["Accept": "text/plain"])
             #expect(french.text.hasPrefix("NOTIFICATION DE RETRAIT"))
-            let fallback = try await api.call(.get, "/v1/notices/\(notice)?lang=pt", token: a.token, headers: ["Accept": "text/plain"])
+            let fallback = try await api.call(
+                .get, "/v1/notices/\(notice)?lang=pt", token: a.token, headers: ["Accept": "text/plain"])
             #expect(fallback.text.hasPrefix("TAKEDOWN NOTICE"))
-            let json = try await api.call(.get, "/v1/notices/\(notice)", token: a.token, headers: ["Accept": "application/json, text/plain"])
+            let json = try await api.call(
+                .get, "/v1/notices/\(notice)", token: a.token, headers: ["Accept": "application/json, text/plain"])
             #expect(json.contentType == "application/json")
             let other = API.firstNotice(try await api.submit(["https://a.test/2"]))
-            #expect(try await api.call(.get, "/v1/notices/\(other)", token: a.token, headers: ["Accept": "image/png"]).isProblem(.notAcceptable))
+            #expect(
+                try await api.call(.get, "/v1/notices/\(other)", token: a.token, headers: ["Accept": "image/png"])
+                    .isProblem(.notAcceptable))
             // Refusing the media type must not count as the provider having retrieved the notice.
             #expect(try await api.call(.get, "/v1/notices/\(other)")["status"] as? String == "issued")
         }
@@ -148,19 +159,24 @@ struct NoticeAPITests {
             #expect((again["timeline"] as? [Any])?.count == (acknowledged["timeline"] as? [Any])?.count)
 
             #expect(try await api.call(.post, "\(path)/acknowledge").isProblem(.forbidden))
-            #expect(try await api.call(.post, "\(path)/withdraw", token: a.token, json: ["reason": "x"]).isProblem(.forbidden))
+            #expect(
+                try await api.call(.post, "\(path)/withdraw", token: a.token, json: ["reason": "x"]).isProblem(
+                    .forbidden))
 
-            let noAction = try await api.call(.post, "\(path)/removal", token: a.token, json: ["urls": ["https://a.test/1"]])
+            let noAction = try await api.call(
+                .post, "\(path)/removal", token: a.token, json: ["urls": ["https://a.test/1"]])
             #expect(noAction.invalidFields == ["action"])
             let unknown = try await api.call(
                 .post, "\(path)/removal", token: a.token, json: ["action": "removed", "urls": ["https://a.test/9"]])
             #expect(unknown.isProblem(.unprocessableContent))
             let future = try await api.call(
-                .post, "\(path)/removal", token: a.token, json: ["action": "removed", "removed_at": "2099-01-01T00:00:00Z"])
+                .post, "\(path)/removal", token: a.token,
+                json: ["action": "removed", "removed_at": "2099-01-01T00:00:00Z"])
             #expect(future.invalidFields == ["removed_at"])
 
             let early = try await api.call(
-                .post, "\(path)/removal", token: a.token, json: ["action": "removed", "removed_at": "2026-11-29T07:30:00Z"])
+                .post, "\(path)/removal", token: a.token,
+                json: ["action": "removed", "removed_at": "2026-11-29T07:30:00Z"])
             #expect(early.invalidFields == ["removed_at"])
             api.test.clock.advance(by: 3600)
             let partial = try await api.call(
@@ -182,10 +198,16 @@ struct NoticeAPITests {
             #expect(actors?.last == "partner:\(a.id)")
             #expect(actors?.first == "admin:bootstrap")
 
-            #expect(try await api.call(.post, "\(path)/unable", token: a.token, json: ["reason": "gone"]).isProblem(.conflict))
-            #expect(try await api.call(.post, "\(path)/dispute", token: a.token, json: ["reason": "no"]).isProblem(.conflict))
+            #expect(
+                try await api.call(.post, "\(path)/unable", token: a.token, json: ["reason": "gone"]).isProblem(
+                    .conflict))
+            #expect(
+                try await api.call(.post, "\(path)/dispute", token: a.token, json: ["reason": "no"]).isProblem(
+                    .conflict))
             #expect(try await api.call(.post, "\(path)/withdraw", json: ["reason": "mistake"]).isProblem(.conflict))
-            #expect(try await api.call(.post, "\(path)/removal", token: a.token, json: ["action": "removed"])["status"] as? String == "removed")
+            #expect(
+                try await api.call(.post, "\(path)/removal", token: a.token, json: ["action": "removed"])["status"]
+                    as? String == "removed")
             #expect(try await api.call(.get, path, token: a.token)["status"] as? String == "removed")
         }
     }
@@ -197,14 +219,19 @@ struct NoticeAPITests {
             let notice = API.firstNotice(try await api.submit(["https://a.test/1"]))
             let path = "/v1/notices/\(notice)"
             #expect(try await api.call(.post, "\(path)/withdraw", json: [:]).invalidFields == ["reason"])
-            let disputed = try await api.call(.post, "\(path)/dispute", token: a.token, json: ["reason": "lawful content"])
+            let disputed = try await api.call(
+                .post, "\(path)/dispute", token: a.token, json: ["reason": "lawful content"])
             #expect(disputed["status"] as? String == "disputed")
             let withdrawn = try await api.call(.post, "\(path)/withdraw", json: ["reason": "dispute upheld"])
             #expect(withdrawn["status"] as? String == "withdrawn")
             #expect((withdrawn["timeline"] as? [[String: Any]])?.last?["detail"] as? String == "dispute upheld")
             #expect(try await api.call(.post, "\(path)/acknowledge", token: a.token).isProblem(.conflict))
-            #expect(try await api.call(.post, "\(path)/removal", token: a.token, json: ["action": "removed"]).isProblem(.conflict))
-            #expect(try await api.call(.post, "\(path)/withdraw", json: ["reason": "again"])["status"] as? String == "withdrawn")
+            #expect(
+                try await api.call(.post, "\(path)/removal", token: a.token, json: ["action": "removed"]).isProblem(
+                    .conflict))
+            #expect(
+                try await api.call(.post, "\(path)/withdraw", json: ["reason": "again"])["status"] as? String
+                    == "withdrawn")
         }
     }
 }

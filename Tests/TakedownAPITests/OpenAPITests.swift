@@ -21,9 +21,10 @@ struct OpenAPITests {
         #expect(document["openapi"] as? String == "3.1.0")
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         let methods = ["get", "put", "post", "delete", "patch", "head", "options"]
-        let described = Set(paths.flatMap { path, operations in
-            operations.keys.filter(methods.contains).map { "\($0.uppercased()) \(normalise(path))" }
-        })
+        let described = Set(
+            paths.flatMap { path, operations in
+                operations.keys.filter(methods.contains).map { "\($0.uppercased()) \(normalise(path))" }
+            })
         #expect(served.subtracting(described).sorted() == [], "served but not described")
         #expect(described.subtracting(served).sorted() == [], "described but not served")
         #expect(served.count > 20)

@@ -43,10 +43,12 @@ struct PartnerAPITests {
                     "delivery": ["webhook_url": "ftp://x.test/"],
                 ])
             #expect(reply.isProblem(.unprocessableContent))
-            #expect(reply.invalidFields == [
-                "name", "kind", "contact_email", "locale", "jurisdiction", "routing.domains[0]", "routing.ip_ranges[0]",
-                "delivery.webhook_url",
-            ])
+            #expect(
+                reply.invalidFields == [
+                    "name", "kind", "contact_email", "locale", "jurisdiction", "routing.domains[0]",
+                    "routing.ip_ranges[0]",
+                    "delivery.webhook_url",
+                ])
             let missing = try await api.call(.post, "/v1/partners", json: ["name": "x"])
             #expect(missing.invalidFields == ["kind", "contact_email", "jurisdiction"])
             let wrongType = try await api.call(.post, "/v1/partners", json: ["name": 5])
@@ -75,14 +77,17 @@ struct PartnerAPITests {
     func patch() async throws {
         try await API.run { api async throws in
             let partner = try await api.partner()
-            let patched = try await api.call(.patch, "/v1/partners/\(partner.id)", json: ["locale": "fr", "name": "Renamed"])
+            let patched = try await api.call(
+                .patch, "/v1/partners/\(partner.id)", json: ["locale": "fr", "name": "Renamed"])
             #expect(patched.status == .ok)
             #expect(patched["locale"] as? String == "fr")
             #expect(patched["contact_email"] as? String == "abuse@hosting.test")
             let bad = try await api.call(.patch, "/v1/partners/\(partner.id)", json: ["locale": "!!", "name": "Again"])
             #expect(bad.isProblem(.unprocessableContent))
             #expect(try await api.call(.get, "/v1/partners/\(partner.id)")["name"] as? String == "Renamed")
-            #expect(try await api.call(.patch, "/v1/partners/ptn_0000000000000000000000000a", json: ["name": "x"]).isProblem(.notFound))
+            #expect(
+                try await api.call(.patch, "/v1/partners/ptn_0000000000000000000000000a", json: ["name": "x"])
+                    .isProblem(.notFound))
         }
     }
 
@@ -93,7 +98,9 @@ struct PartnerAPITests {
             let b = try await api.partner("B", domains: ["b.test"])
             #expect(try await api.call(.get, "/v1/partners/\(a.id)", token: a.token).status == .ok)
             #expect(try await api.call(.get, "/v1/partners/\(b.id)", token: a.token).isProblem(.notFound))
-            #expect(try await api.call(.patch, "/v1/partners/\(a.id)", token: a.token, json: ["name": "x"]).isProblem(.forbidden))
+            #expect(
+                try await api.call(.patch, "/v1/partners/\(a.id)", token: a.token, json: ["name": "x"]).isProblem(
+                    .forbidden))
 
             let extra = try await api.call(.post, "/v1/partners/\(a.id)/tokens", json: ["name": "abuse desk bot"])
             #expect(extra.status == .created)
@@ -102,9 +109,11 @@ struct PartnerAPITests {
             #expect(second != a.token)
             #expect(try await api.call(.get, "/v1/notices", token: second).status == .ok)
             #expect(try await api.call(.get, "/v1/notices", token: a.token).status == .ok)
-            #expect(try await api.call(.post, "/v1/partners/\(a.id)/tokens", json: ["name": " "]).invalidFields == ["name"])
+            #expect(
+                try await api.call(.post, "/v1/partners/\(a.id)/tokens", json: ["name": " "]).invalidFields == ["name"])
             #expect(try await api.call(.post, "/v1/partners/\(a.id)/tokens", token: a.token).isProblem(.forbidden))
-            #expect(try await api.call(.post, "/v1/partners/ptn_0000000000000000000000000a/tokens").isProblem(.notFound))
+            #expect(
+                try await api.call(.post, "/v1/partners/ptn_0000000000000000000000000a/tokens").isProblem(.notFound))
         }
     }
 }

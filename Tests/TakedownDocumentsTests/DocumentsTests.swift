@@ -12,7 +12,9 @@ struct DocumentsTests {
             templates: try await NoticeTemplates(directory: Repository.templates))
     }
 
-    static func document(locale: String = "en", jurisdiction: String = "DE", classification: IndustryClassification? = .a2)
+    static func document(
+        locale: String = "en", jurisdiction: String = "DE", classification: IndustryClassification? = .a2
+    )
         async throws -> NoticeDocument
     {
         var partner = Synthetic.partner(locale: locale)
@@ -46,7 +48,9 @@ struct DocumentsTests {
         try FileManager.default.removeItem(at: directory.appendingPathComponent("good-faith.fr.mustache"))
         await #expect(throws: TemplateError.self) { _ = try await NoticeTemplates(directory: directory) }
         try FileManager.default.removeItem(at: directory.appendingPathComponent("legal-bases.json"))
-        await #expect(throws: TemplateError.self) { _ = try await NoticeTemplates(directory: Repository.templates.appendingPathComponent("missing")) }
+        await #expect(throws: TemplateError.self) {
+            _ = try await NoticeTemplates(directory: Repository.templates.appendingPathComponent("missing"))
+        }
     }
 
     @Test("the document carries the DSA Article 16 elements and the JWT claims")
@@ -66,7 +70,8 @@ struct DocumentsTests {
         #expect(document.items.count == 2)
         #expect(document.response.removal.hasSuffix("/v1/notices/\(document.id)/removal"))
         #expect(document.requestedAction.preserveEvidence)
-        #expect(try await Self.document(jurisdiction: "GB", classification: nil).category.xarfClassification == "baseline")
+        #expect(
+            try await Self.document(jurisdiction: "GB", classification: nil).category.xarfClassification == "baseline")
     }
 
     @Test("canonical JSON is stable, sorted and decodes to the same document")

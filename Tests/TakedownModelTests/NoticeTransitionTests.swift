@@ -109,10 +109,12 @@ struct NoticeTransitionTests {
         #expect(notice.removedAt == nil)
         #expect(notice.items[0].removedAt == reported)
         // Reporting the same item again changes nothing.
-        #expect(try notice.apply(.removal(action: .removed, removedAt: nil, urls: [urls[0]]), at: t1, actor: "p") == false)
+        #expect(
+            try notice.apply(.removal(action: .removed, removedAt: nil, urls: [urls[0]]), at: t1, actor: "p") == false)
 
         let t2 = Self.start.addingTimeInterval(1200)
-        #expect(try notice.apply(.removal(action: .disabled, removedAt: nil, urls: [urls[1], urls[2]]), at: t2, actor: "p"))
+        #expect(
+            try notice.apply(.removal(action: .disabled, removedAt: nil, urls: [urls[1], urls[2]]), at: t2, actor: "p"))
         #expect(notice.status == .removed)
         #expect(notice.removedAt == t2)
         #expect(notice.items.map(\.action) == [.removed, .disabled, .disabled])
@@ -123,7 +125,9 @@ struct NoticeTransitionTests {
     func unknownURL() {
         var notice = Self.notice(.issued)
         #expect(throws: TransitionError.unknownURLs(["https://elsewhere.test/"])) {
-            try notice.apply(.removal(action: .removed, removedAt: nil, urls: ["https://elsewhere.test/"]), at: Self.start, actor: "p")
+            try notice.apply(
+                .removal(action: .removed, removedAt: nil, urls: ["https://elsewhere.test/"]), at: Self.start,
+                actor: "p")
         }
         #expect(notice.status == .issued)
     }

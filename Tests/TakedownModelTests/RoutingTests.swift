@@ -20,7 +20,9 @@ struct RoutingTests {
         #expect(try table.route(url: "https://www.example.com/a", ip: nil).get() == broad.id)
         #expect(try table.route(url: "https://img.cdn.example.com/a", ip: nil).get() == narrow.id)
         #expect(try table.route(url: "https://CDN.Example.COM./a", ip: nil).get() == narrow.id)
-        #expect(throws: UnroutedReason.noMatchingDomain) { try table.route(url: "https://notexample.com/a", ip: nil).get() }
+        #expect(throws: UnroutedReason.noMatchingDomain) {
+            try table.route(url: "https://notexample.com/a", ip: nil).get()
+        }
     }
 
     @Test("without a domain match, the narrowest IP range holding the item's address wins")
@@ -33,7 +35,9 @@ struct RoutingTests {
         #expect(try table.route(url: "https://x.test/", ip: "198.51.100.200").get() == slim.id)
         #expect(try table.route(url: "https://x.test/", ip: "2001:db8:1:ffff::1").get() == v6.id)
         #expect(try table.route(url: "http://198.51.100.9/a.jpg", ip: nil).get() == wide.id)
-        #expect(throws: UnroutedReason.noMatchingPartner) { try table.route(url: "https://x.test/", ip: "203.0.113.1").get() }
+        #expect(throws: UnroutedReason.noMatchingPartner) {
+            try table.route(url: "https://x.test/", ip: "203.0.113.1").get()
+        }
     }
 
     @Test("only hosting providers receive routed notices")

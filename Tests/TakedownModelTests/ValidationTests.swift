@@ -4,10 +4,14 @@ import Testing
 
 @Suite("Case and partner validation")
 struct ValidationTests {
-    static func item(url: String? = "https://cdn.example.com/a.jpg", hashes: CaseSubmission.HashesInput? = .init(sha256: String(repeating: "AB", count: 32)))
+    static func item(
+        url: String? = "https://cdn.example.com/a.jpg",
+        hashes: CaseSubmission.HashesInput? = .init(sha256: String(repeating: "AB", count: 32))
+    )
         -> CaseSubmission.ItemInput
     {
-        CaseSubmission.ItemInput(url: url, observedAt: Date(timeIntervalSince1970: 1_800_000_000), ip: nil, hashes: hashes)
+        CaseSubmission.ItemInput(
+            url: url, observedAt: Date(timeIntervalSince1970: 1_800_000_000), ip: nil, hashes: hashes)
     }
 
     static func submission(items: [CaseSubmission.ItemInput]? = [item()]) -> CaseSubmission {
@@ -71,9 +75,18 @@ struct ValidationTests {
             (CaseSubmission.HashesInput(sha1: String(repeating: "g", count: 40)), "items[0].hashes.sha1"),
             (CaseSubmission.HashesInput(sha256: String(repeating: "a", count: 65)), "items[0].hashes.sha256"),
             (CaseSubmission.HashesInput(pdq: String(repeating: "a", count: 63)), "items[0].hashes.pdq"),
-            (CaseSubmission.HashesInput(pdq: String(repeating: "a", count: 64), pdqQuality: 101), "items[0].hashes.pdq_quality"),
-            (CaseSubmission.HashesInput(pdq: String(repeating: "a", count: 64), pdqQuality: -1), "items[0].hashes.pdq_quality"),
-            (CaseSubmission.HashesInput(sha256: String(repeating: "a", count: 64), pdqQuality: 50), "items[0].hashes.pdq_quality"),
+            (
+                CaseSubmission.HashesInput(pdq: String(repeating: "a", count: 64), pdqQuality: 101),
+                "items[0].hashes.pdq_quality"
+            ),
+            (
+                CaseSubmission.HashesInput(pdq: String(repeating: "a", count: 64), pdqQuality: -1),
+                "items[0].hashes.pdq_quality"
+            ),
+            (
+                CaseSubmission.HashesInput(sha256: String(repeating: "a", count: 64), pdqQuality: 50),
+                "items[0].hashes.pdq_quality"
+            ),
             (CaseSubmission.HashesInput(photodna: "not base64!"), "items[0].hashes.photodna"),
             (CaseSubmission.HashesInput(), "items[0].hashes"),
         ])
@@ -104,7 +117,8 @@ struct ValidationTests {
     func partnerInput() throws {
         let input = PartnerInput(
             name: "  Example Hosting ", kind: "hosting_provider", contactEmail: "abuse@example.com", locale: "de-AT",
-            jurisdiction: "de", routing: .init(domains: ["Example.COM."], ipRanges: ["192.0.2.0/24", "2001:db8::/32"], asns: [64500]),
+            jurisdiction: "de",
+            routing: .init(domains: ["Example.COM."], ipRanges: ["192.0.2.0/24", "2001:db8::/32"], asns: [64500]),
             delivery: .init(webhookUrl: "https://hooks.example.com/n", email: "notices@example.com"))
         let partner = try input.created(id: .generate(), at: Date())
         #expect(partner.name == "Example Hosting")
@@ -120,10 +134,12 @@ struct ValidationTests {
             _ = try bad.created(id: .generate(), at: Date())
             Issue.record("an invalid partner was accepted")
         } catch {
-            #expect(error.errors.map(\.name) == [
-                "name", "kind", "contact_email", "locale", "jurisdiction", "routing.domains[0]", "routing.ip_ranges[0]",
-                "routing.asns[0]", "delivery.webhook_url", "delivery.email",
-            ])
+            #expect(
+                error.errors.map(\.name) == [
+                    "name", "kind", "contact_email", "locale", "jurisdiction", "routing.domains[0]",
+                    "routing.ip_ranges[0]",
+                    "routing.asns[0]", "delivery.webhook_url", "delivery.email",
+                ])
         }
     }
 
@@ -150,14 +166,16 @@ struct NormalFormTests {
 
     @Test("internationalised URLs become plain URIs; hosts compare in punycode")
     func internationalised() {
-        #expect(Syntax.normalisedWebURL("https://bücher.test/bild-ü.jpg") == "https://xn--bcher-kva.test/bild-%C3%BC.jpg")
+        #expect(
+            Syntax.normalisedWebURL("https://bücher.test/bild-ü.jpg") == "https://xn--bcher-kva.test/bild-%C3%BC.jpg")
         #expect(Syntax.normalisedWebURL("https://example.com/a%20b") == "https://example.com/a%20b")
         #expect(Syntax.routingHost(of: "https://[2001:DB8::5]/x") == "2001:db8::5")
         #expect(Syntax.routingHost(of: "https://Example.COM./x") == "example.com")
         #expect(Syntax.asciiDomain("Bücher.test.") == "xn--bcher-kva.test")
         #expect(Syntax.asciiDomain("https://x.test/") == nil)
         let partner = Partner(
-            id: .generate(), name: "p", kind: .hostingProvider, contactEmail: "a@b.test", locale: "en", jurisdiction: "DE",
+            id: .generate(), name: "p", kind: .hostingProvider, contactEmail: "a@b.test", locale: "en",
+            jurisdiction: "DE",
             routing: RoutingRules(domains: ["xn--bcher-kva.test"]), delivery: DeliveryChannels(), createdAt: Date(),
             updatedAt: Date())
         let table = RoutingTable(partners: [partner])

@@ -40,7 +40,8 @@ struct SigningTests {
         #expect(verified == payload)
 
         let parts = jws.split(separator: ".").map(String.init)
-        let forged = [parts[0], Base64URL.encode(Data(#"{"id":"ntc_y","jti":"ntc_y"}"#.utf8)), parts[2]].joined(separator: ".")
+        let forged = [parts[0], Base64URL.encode(Data(#"{"id":"ntc_y","jti":"ntc_y"}"#.utf8)), parts[2]].joined(
+            separator: ".")
         #expect(throws: JWS.VerificationError.badSignature) { try JWS.verify(forged, keys: keys) }
         #expect(throws: JWS.VerificationError.malformed) { try JWS.verify("a.b", keys: keys) }
         let stranger = SigningKey.generate(at: Date())
@@ -72,7 +73,8 @@ struct SigningTests {
         let folder = try FileManager.default.attributesOfItem(atPath: directory.path)
         #expect((folder[.posixPermissions] as? Int) == 0o700)
         for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
-            let attributes = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(file).path)
+            let attributes = try FileManager.default.attributesOfItem(
+                atPath: directory.appendingPathComponent(file).path)
             #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(file)")
         }
     }

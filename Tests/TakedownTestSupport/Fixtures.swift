@@ -77,24 +77,41 @@ public enum Synthetic {
             delivery: DeliveryChannels(), createdAt: now, updatedAt: now)
     }
 
-    public static func token(role: TokenRole = .partner, partner: PartnerID? = nil, at now: Date = Synthetic.epoch) -> TokenRecord {
+    public static func token(role: TokenRole = .partner, partner: PartnerID? = nil, at now: Date = Synthetic.epoch)
+        -> TokenRecord
+    {
         TokenRecord(
             id: .generate(), role: role, name: "test", partnerID: partner, secretHash: hex(64), createdAt: now)
     }
 
-    public static func caseRecord(urls: [String], reference: String = "HL-\(hex(6))", at now: Date = Synthetic.epoch) -> Case {
+    public static func caseRecord(urls: [String], reference: String = "HL-\(hex(6))", at now: Date = Synthetic.epoch)
+        -> Case
+    {
         Case(
             id: .generate(), reference: reference, category: Category(ukGrade: .a, classification: .a1),
-            mediaType: .image, notes: "internal", items: urls.map {
+            mediaType: .image, notes: "internal",
+            items: urls.map {
                 CaseItem(url: $0, observedAt: now.addingTimeInterval(-3600), ip: "192.0.2.7", hashes: hashes())
             }, createdAt: now, createdBy: "analyst:test")
     }
 
-    public static func notice(for record: Case, partner: PartnerID, urls: [String]? = nil, at now: Date = Synthetic.epoch) -> Notice {
+    public static func notice(
+        for record: Case, partner: PartnerID, urls: [String]? = nil, at now: Date = Synthetic.epoch
+    ) -> Notice {
         Notice(
             id: .generate(), caseId: record.id, partnerId: partner, status: .issued, issuedAt: now,
-            deadlineAt: now.addingTimeInterval(86400), items: (urls ?? record.items.map(\.url)).map { NoticeItem(url: $0) },
+            deadlineAt: now.addingTimeInterval(86400),
+            items: (urls ?? record.items.map(\.url)).map { NoticeItem(url: $0) },
             document: Data(#"{"id":"x"}"#.utf8), jws: "a.b.c",
             timeline: [TimelineEvent(at: now, event: "issued", actor: "analyst:test")])
+    }
+
+    public static func delivery(
+        for notice: Notice, endpoint: String = "https://hooks.example.com/takedown", at now: Date = Synthetic.epoch
+    ) -> Delivery {
+        Delivery(
+            noticeId: notice.id, partnerId: notice.partnerId, channel: .webhook, endpoint: endpoint,
+            eventType: "notice.issued", eventId: "msg_" + hex(20), payload: Data(#"{"type":"notice.issued"}"#.utf8),
+            nextAttemptAt: now, createdAt: now, updatedAt: now)
     }
 }

@@ -21,7 +21,10 @@ public enum StoreConformance {
         "migrations can run twice": migrateTwice,
     ]
 
-    public static var names: [String] { checks.keys.sorted() }
+    public static var names: [String] { checks.merging(OutboxConformance.checks) { $1 }.keys.sorted() }
+
+    /// Every check, the outbox's included.
+    public static var all: [String: Check] { checks.merging(OutboxConformance.checks) { $1 } }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {
         #expect(try await store.hasAdmin() == false)
@@ -41,41 +44,44 @@ public enum StoreConformance {
     static func partnerWithToken(_ store: any GatewayStore) async throws {
         let partner = Synthetic.partner()
         let token = Synthetic.token(partner: partner.id)
-        try await store.insertPartner(partner, token: token)
+        try await store.insertPartner(partner, token: token, webhookSecret: nil)
         #expect(try await store.partner(partner.id) == partner)
         #expect(try await store.token(secretHash: token.secretHash)?.principal == .partner(token.id, partner.id))
 
         // A second partner whose token clashes must not be stored half-way.
         let other = Synthetic.partner("Other", domains: ["other.test"])
-        await #expect(throws: StoreError.self) { try await store.insertPartner(other, token: token) }
+        await #expect(throws: StoreError.self) { try await store.insertPartner(other, token: token, webhookSecret: nil) }
         #expect(try await store.partner(other.id) == nil)
     }
 
     static func partnersUpdate(_ store: any GatewayStore) async throws {
         let first = Synthetic.partner("First", domains: ["first.test"])
         let second = Synthetic.partner("Second", domains: ["second.test"], ranges: ["198.51.100.0/24"])
-        try await store.insertPartner(first, token: Synthetic.token(partner: first.id))
-        try await store.insertPartner(second, token: Synthetic.token(partner: second.id))
+        try await store.insertPartner(first, token: Synthetic.token(partner: first.id), webhookSecret: nil)
+        try await store.insertPartner(second, token: Synthetic.token(partner: second.id), webhookSecret: nil)
         #expect(try await store.partners().map(\.id) == [first.id, second.id])
 
         var changed = second
         changed.name = "Second, renamed"
         changed.delivery.webhookUrl = "https://hooks.second.test/notices"
         changed.updatedAt = Synthetic.epoch.addingTimeInterval(60)
-        try await store.updatePartner(changed)
+        try await store.updatePartner(changed, webhookSecret: nil)
         #expect(try await store.partner(second.id) == changed)
-        await #expect(throws: StoreError.notFound) { try await store.updatePartner(Synthetic.partner("Ghost")) }
+        await #expect(throws: StoreError.notFound) { try await store.updatePartner(Synthetic.partner("Ghost"), webhookSecret: nil) }
     }
 
     static func caseRoundTrip(_ store: any GatewayStore) async throws {
         let partner = try await insertedPartner(store)
-        var record = Synthetic.caseRecord(urls: ["https://a.example.com/1", "https://b.example.com/2", "https://x.test/3"])
+        var record = Synthetic.caseRecord(urls: [
+            "https://a.example.com/1", "https://b.example.com/2", "https://x.test/3",
+        ])
         record.items[1].hashes = Hashes(pdq: Synthetic.hex(64), pdqQuality: 87, photodna: "AAEC")
-        let notice = Synthetic.notice(for: record, partner: partner.id, urls: ["https://a.example.com/1", "https://b.example.com/2"])
+        let notice = Synthetic.notice(
+            for: record, partner: partner.id, urls: ["https://a.example.com/1", "https://b.example.com/2"])
         record.items[0].noticeId = notice.id
         record.items[1].noticeId = notice.id
         record.items[2].unroutedReason = "no_matching_domain"
-        #expect(try await store.insertCase(record, notices: [notice], idempotency: nil) == nil)
+        #expect(try await store.insertCase(record, notices: [notice], deliveries: [], idempotency: nil) == nil)
 
         #expect(try await store.caseRecord(record.id) == record)
         let stored = try #require(try await store.notice(notice.id))
@@ -94,7 +100,7 @@ public enum StoreConformance {
         var clash = Synthetic.notice(for: record, partner: partner.id)
         clash.id = notice.id
         await #expect(throws: StoreError.self) {
-            _ = try await store.insertCase(record, notices: [notice, clash], idempotency: nil)
+            _ = try await store.insertCase(record, notices: [notice, clash], deliveries: [], idempotency: nil)
         }
         #expect(try await store.caseRecord(record.id) == nil)
         #expect(try await store.notice(notice.id) == nil)
@@ -107,15 +113,21 @@ public enum StoreConformance {
         let key = IdempotencyRecord(
             scope: "cases:tok_1", key: "k-1", requestHash: "h1", status: 201, body: Data("{\"first\":1}".utf8),
             createdAt: Synthetic.epoch)
-        #expect(try await store.insertCase(first, notices: [Synthetic.notice(for: first, partner: partner.id)], idempotency: key) == nil)
+        #expect(
+            try await store.insertCase(
+                first, notices: [Synthetic.notice(for: first, partner: partner.id)], deliveries: [], idempotency: key)
+                == nil)
         #expect(try await store.idempotencyRecord(scope: "cases:tok_1", key: "k-1") == key)
         #expect(try await store.idempotencyRecord(scope: "cases:tok_2", key: "k-1") == nil)
 
         let second = Synthetic.caseRecord(urls: ["https://a.example.com/2"])
         var again = key
         again.body = Data("{\"second\":1}".utf8)
-        let replayed = try await store.insertCase(second, notices: [Synthetic.notice(for: second, partner: partner.id)], idempotency: again)
+        let secondNotice = Synthetic.notice(for: second, partner: partner.id)
+        let replayed = try await store.insertCase(
+            second, notices: [secondNotice], deliveries: [Synthetic.delivery(for: secondNotice)], idempotency: again)
         #expect(replayed == key)
+        #expect(try await store.deliveries(DeliveryQuery()).isEmpty)
         #expect(try await store.caseRecord(second.id) == nil)
         #expect(try await store.notices(after: 0, limit: 10, partner: nil).count == 1)
     }
@@ -126,10 +138,12 @@ public enum StoreConformance {
             var record = Synthetic.caseRecord(
                 urls: ["https://x.test/\(index)"], reference: index == 3 ? "REF-3" : "REF-\(Synthetic.hex(4))",
                 at: Synthetic.epoch.addingTimeInterval(Double(index) * 60))
-            if index % 2 == 0 { record.items[0].unroutedReason = "no_matching_domain" } else {
+            if index % 2 == 0 {
+                record.items[0].unroutedReason = "no_matching_domain"
+            } else {
                 record.items[0].noticeId = .generate()
             }
-            _ = try await store.insertCase(record, notices: [], idempotency: nil)
+            _ = try await store.insertCase(record, notices: [], deliveries: [], idempotency: nil)
             records.append(record)
         }
         let page1 = try await store.cases(CaseQuery(limit: 2))
@@ -137,8 +151,10 @@ public enum StoreConformance {
         let page2 = try await store.cases(CaseQuery(after: page1.last!.position, limit: 10))
         #expect(page2.map(\.record.id) == records[2...].map(\.id))
         #expect(try await store.cases(CaseQuery(reference: "REF-3")).map(\.record.id) == [records[3].id])
-        #expect(try await store.cases(CaseQuery(unroutedOnly: true)).map(\.record.id) == [0, 2, 4].map { records[$0].id })
-        let window = CaseQuery(createdFrom: Synthetic.epoch.addingTimeInterval(60), createdTo: Synthetic.epoch.addingTimeInterval(180))
+        #expect(
+            try await store.cases(CaseQuery(unroutedOnly: true)).map(\.record.id) == [0, 2, 4].map { records[$0].id })
+        let window = CaseQuery(
+            createdFrom: Synthetic.epoch.addingTimeInterval(60), createdTo: Synthetic.epoch.addingTimeInterval(180))
         #expect(try await store.cases(window).map(\.record.id) == [records[1].id, records[2].id])
     }
 
@@ -147,10 +163,10 @@ public enum StoreConformance {
         var record = Synthetic.caseRecord(urls: ["https://nowhere.test/1", "https://nowhere.test/2"])
         record.items[0].unroutedReason = "no_matching_domain"
         record.items[1].unroutedReason = "no_matching_domain"
-        _ = try await store.insertCase(record, notices: [], idempotency: nil)
+        _ = try await store.insertCase(record, notices: [], deliveries: [], idempotency: nil)
 
         let notice = Synthetic.notice(for: record, partner: partner.id, urls: ["https://nowhere.test/1"])
-        let stored = try await store.routeItems(of: record.id, urls: ["https://nowhere.test/1"], notice: notice)
+        let stored = try await store.routeItems(of: record.id, urls: ["https://nowhere.test/1"], notice: notice, deliveries: [])
         #expect(stored.position > 0)
         let after = try #require(try await store.caseRecord(record.id))
         #expect(after.items[0].noticeId == notice.id)
@@ -159,7 +175,7 @@ public enum StoreConformance {
 
         let twice = Synthetic.notice(for: record, partner: partner.id, urls: ["https://nowhere.test/1"])
         await #expect(throws: StoreError.self) {
-            _ = try await store.routeItems(of: record.id, urls: ["https://nowhere.test/1"], notice: twice)
+            _ = try await store.routeItems(of: record.id, urls: ["https://nowhere.test/1"], notice: twice, deliveries: [])
         }
         #expect(try await store.notice(twice.id) == nil)
     }
@@ -171,7 +187,7 @@ public enum StoreConformance {
         for index in 0..<6 {
             let record = Synthetic.caseRecord(urls: ["https://x.test/\(index)"])
             let notice = Synthetic.notice(for: record, partner: index % 3 == 0 ? b.id : a.id)
-            _ = try await store.insertCase(record, notices: [notice], idempotency: nil)
+            _ = try await store.insertCase(record, notices: [notice], deliveries: [], idempotency: nil)
             issued.append(notice)
         }
         let all = try await store.notices(after: 0, limit: 100, partner: nil)
@@ -190,11 +206,13 @@ public enum StoreConformance {
         let partner = try await insertedPartner(store)
         let record = Synthetic.caseRecord(urls: ["https://a.example.com/1", "https://a.example.com/2"])
         let notice = Synthetic.notice(for: record, partner: partner.id)
-        _ = try await store.insertCase(record, notices: [notice], idempotency: nil)
+        _ = try await store.insertCase(record, notices: [notice], deliveries: [], idempotency: nil)
         let later = Synthetic.epoch.addingTimeInterval(600)
 
         let changed = try await store.updateNotices([notice.id, NoticeID.generate()]) { notice in
-            try notice.apply(.removal(action: .disabled, removedAt: nil, urls: ["https://a.example.com/1"]), at: later, actor: "partner:x")
+            try notice.apply(
+                .removal(action: .disabled, removedAt: nil, urls: ["https://a.example.com/1"]), at: later,
+                actor: "partner:x")
         }
         #expect(changed.count == 1)
         var stored = try #require(try await store.notice(notice.id))
@@ -232,9 +250,10 @@ public enum StoreConformance {
         try await store.ping()
     }
 
-    static func insertedPartner(_ store: any GatewayStore, domains: [String] = ["example.com"]) async throws -> Partner {
+    static func insertedPartner(_ store: any GatewayStore, domains: [String] = ["example.com"]) async throws -> Partner
+    {
         let partner = Synthetic.partner(domains: domains)
-        try await store.insertPartner(partner, token: Synthetic.token(partner: partner.id))
+        try await store.insertPartner(partner, token: Synthetic.token(partner: partner.id), webhookSecret: nil)
         return partner
     }
 }

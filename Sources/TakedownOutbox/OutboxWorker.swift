@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TakedownModel
+import TakedownStore
+
+/// Claims due deliveries, checks each lease just before sending, sends, and records the outcome only
+/// while it still holds the lease. Runs as a `Service` inside `takedown serve` (or `takedown worker`).
+public final class OutboxWorker: Service, Sendable {
+    let store: any GatewayStore
+    let transports: [DeliveryChannel: any DeliveryTransport]
+    let configuration: OutboxConfiguration
+    let clock: @Sendable () -> Date
+    let random: @Sendable () -> Double
+    let logger: Logger
+    let wakeUp: OutboxWakeUp
+
+    public init(
+        store: any GatewayStore, transports: [DeliveryChannel: any DeliveryTransport], configuration: OutboxConfiguration,
+        wakeUp: OutboxWakeUp = OutboxWakeUp(), clock: @escaping @Sendable () -> Date = Date.init,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        logger: Logger = Logger(label: "takedown.outbox")
+    ) {
+        self.store = store
+        self.transports = transports
+        self.configuration = configuration
+        self.wakeUp = wakeUp
+        self.clock = clock
+        self.random = random
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info("outbox worker started", metadata: ["owner": "\(configuration.owner)"])
+        while !Task.isCancelled {
+            let sent: Int
+            do {
+                sent = try await tick()
+            } catch {
+                logger.error("outbox round failed", metadata: ["error": "\(error)"])
+                sent = 0
+            }
+            if sent == 0 {
+                await wakeUp.wait(upTo: configuration.pollInterval)
+            }
+        }
+    }
+
+    /// One round: claim, send concurrently, complete. Returns how many deliveries were attempted.
+    @discardableResult
+    public func tick() async throws -> Int {
+        let claimed = try await store.claimDeliveries(
+            owner: configuration.owner, limit: configuration.batchSize, now: clock(), lease: configuration.lease,
+            perEndpointCap: configuration.perEndpointCap)
+        guard !claimed.isEmpty else { return 0 }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for delivery in claimed {
+                group.addTask { try await self.attempt(delivery) }
+            }
+            try await group.waitForAll()
+        }
+        return claimed.count
+    }
+
+    func attempt(_ delivery: Delivery) async throws {
+        guard let transport = transports[delivery.channel] else { return }
+        // Another worker may have taken the row after our lease expired: then it is not ours to send.
+        guard try await store.holdsLease(delivery.id, token: delivery.leaseToken, now: clock()) else {
+            logger.notice("lease lost before sending", metadata: ["delivery_id": "\(delivery.id)"])
+            return
+        }
+        let secrets = delivery.channel == .webhook ? try await store.webhookSecrets(partner: delivery.partnerId, now: clock()) : []
+        let started = clock()
+        let result = await transport.send(delivery, secrets: secrets, now: started)
+        let number = delivery.attempts + 1
+        let outcome = decide(result, attempt: number, now: clock())
+        let attempt = DeliveryAttempt(
+            number: number, at: started, statusCode: result.statusCode, latencyMs: result.latencyMs, error: result.error,
+            responseExcerpt: result.responseExcerpt)
+        let recorded = try await store.completeDelivery(
+            delivery.id, token: delivery.leaseToken, outcome: outcome, attempt: attempt, now: clock(),
+            pauseAfter: configuration.pauseAfter)
+        if !recorded {
+            logger.notice("lease lost before recording", metadata: ["delivery_id": "\(delivery.id)"])
+        }
+        DeliveryMetrics.record(outcome: outcome, latencyMs: result.latencyMs)
+    }
+
+    /// The outcome of an attempt under the retry policy.
+    func decide(_ result: TransportResult, attempt: Int, now: Date) -> DeliveryOutcome {
+        if result.succeeded { return .succeeded }
+        let error = result.error ?? "failed"
+        if result.statusCode == 410 { return .endpointGone(error: "410 Gone: the endpoint is disabled") }
+        if result.refused { return .dead(error: error) }
+        guard
+            let delay = configuration.retryPolicy.delay(
+                afterAttempt: attempt, status: result.statusCode, retryAfter: result.retryAfter, unit: random())
+        else { return .dead(error: "\(error) (after \(attempt) attempts)") }
+        return .retry(at: now.addingTimeInterval(delay), error: error)
+    }
+}
+
+/// Wakes the worker when a notice was issued, so deliveries do not wait for the next poll.
+public final class OutboxWakeUp: Sendable {
+    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    public init() {}
+
+    public func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.pending = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns on a signal or after `seconds`, whichever comes first.
+    func wait(upTo seconds: TimeInterval) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let resumeNow = self.state.withLock { state -> Bool in
+                        if state.pending {
+                            state.pending = false
+                            return true
+                        }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                self.signal()
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        state.withLock { $0.pending = false }
+    }
+}

@@ -1,0 +1,353 @@
+import Foundation
+import GRDB
+import TakedownModel
+import TakedownStore
+
+extension SQLiteStore {
+    public func claimDeliveries(owner: String, limit: Int, now: Date, lease: TimeInterval, perEndpointCap: Int)
+        async throws -> [Delivery]
+    {
+        try await guarded {
+            try await pool.write { db in
+                // SQLite runs one writer at a time, so counting and claiming in one transaction keeps the cap.
+                var inFlight: [String: Int] = [:]
+                for row in try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT partner_id, channel, endpoint, COUNT(*) AS n FROM deliveries
+                        WHERE state = 'in_flight' GROUP BY partner_id, channel, endpoint
+                        """)
+                {
+                    inFlight[Self.endpointKey(row["partner_id"], row["channel"], row["endpoint"])] = row["n"]
+                }
+                let candidates = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT d.* FROM deliveries d
+                        LEFT JOIN endpoints e
+                            ON e.partner_id = d.partner_id AND e.channel = d.channel AND e.endpoint = d.endpoint
+                        WHERE d.state IN ('pending', 'failed') AND d.next_attempt_at <= ?
+                          AND e.paused_at IS NULL AND e.disabled_at IS NULL
+                        ORDER BY d.next_attempt_at, d.position
+                        LIMIT ?
+                        """,
+                    arguments: [now.storedValue, limit * 8 + 64])
+                var claimed: [Delivery] = []
+                let expires = now.addingTimeInterval(lease)
+                let update = try db.cachedStatement(
+                    sql: """
+                        UPDATE deliveries SET state = 'in_flight', lease_token = lease_token + 1, lease_owner = ?,
+                               lease_expires_at = ?, updated_at = ?
+                        WHERE id = ?
+                        """)
+                for row in candidates where claimed.count < limit {
+                    var delivery = try Self.delivery(from: row)
+                    let key = Self.endpointKey(delivery.partnerId.rawValue, delivery.channel.rawValue, delivery.endpoint)
+                    guard inFlight[key, default: 0] < perEndpointCap else { continue }
+                    inFlight[key, default: 0] += 1
+                    try update.execute(arguments: [owner, expires.storedValue, now.storedValue, delivery.id.rawValue])
+                    delivery.state = .inFlight
+                    delivery.leaseToken += 1
+                    delivery.leaseOwner = owner
+                    delivery.leaseExpiresAt = expires
+                    delivery.updatedAt = now
+                    claimed.append(delivery)
+                }
+                return claimed
+            }
+        }
+    }
+
+    public func holdsLease(_ id: DeliveryID, token: Int64, now: Date) async throws -> Bool {
+        try await guarded {
+            try await pool.read { db in
+                try Bool.fetchOne(
+                    db,
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND lease_token = ?
+                                       AND state = 'in_flight' AND lease_expires_at > ?)
+                        """,
+                    arguments: [id.rawValue, token, now.storedValue]) ?? false
+            }
+        }
+    }
+
+    public func completeDelivery(
+        _ id: DeliveryID, token: Int64, outcome: DeliveryOutcome, attempt: DeliveryAttempt, now: Date,
+        pauseAfter: TimeInterval
+    ) async throws -> Bool {
+        let (state, next, error): (DeliveryState, Date, String?) = {
+            switch outcome {
+            case .succeeded: return (.succeeded, now, nil)
+            case .retry(let at, let error): return (.failed, at, error)
+            case .dead(let error), .endpointGone(let error): return (.dead, now, error)
+            }
+        }()
+        return try await guarded {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
+                               lease_expires_at = NULL, last_error = ?, last_status = ?, updated_at = ?
+                        WHERE id = ? AND lease_token = ? AND state = 'in_flight'
+                        """,
+                    arguments: [
+                        state.rawValue, next.storedValue, error, attempt.statusCode, now.storedValue, id.rawValue, token,
+                    ])
+                guard db.changesCount == 1,
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT partner_id, channel, endpoint, attempts FROM deliveries WHERE id = ?",
+                        arguments: [id.rawValue])
+                else { return false }
+                try db.execute(
+                    sql: """
+                        INSERT INTO delivery_attempts (delivery_id, number, at, status_code, latency_ms, error, response_excerpt)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        id.rawValue, row["attempts"] as Int, attempt.at.storedValue, attempt.statusCode, attempt.latencyMs,
+                        attempt.error, attempt.responseExcerpt,
+                    ])
+                let endpoint: [(any DatabaseValueConvertible)?] = [row["partner_id"] as String, row["channel"] as String, row["endpoint"] as String]
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO endpoints (partner_id, channel, endpoint) VALUES (?, ?, ?)",
+                    arguments: StatementArguments(endpoint))
+                switch outcome {
+                case .succeeded:
+                    try db.execute(
+                        sql: """
+                            UPDATE endpoints SET failing_since = NULL, last_success_at = ?
+                            WHERE partner_id = ? AND channel = ? AND endpoint = ?
+                            """,
+                        arguments: StatementArguments([now.storedValue] + endpoint))
+                case .retry, .dead:
+                    try db.execute(
+                        sql: """
+                            UPDATE endpoints SET failing_since = COALESCE(failing_since, ?),
+                                   paused_at = CASE WHEN paused_at IS NULL AND COALESCE(failing_since, ?) <= ? THEN ? ELSE paused_at END
+                            WHERE partner_id = ? AND channel = ? AND endpoint = ?
+                            """,
+                        arguments: StatementArguments(
+                            [now.storedValue, now.storedValue, now.addingTimeInterval(-pauseAfter).storedValue, now.storedValue]
+                                + endpoint))
+                case .endpointGone:
+                    try db.execute(
+                        sql: """
+                            UPDATE endpoints SET failing_since = COALESCE(failing_since, ?), disabled_at = ?
+                            WHERE partner_id = ? AND channel = ? AND endpoint = ?
+                            """,
+                        arguments: StatementArguments([now.storedValue, now.storedValue] + endpoint))
+                }
+                return true
+            }
+        }
+    }
+
+    public func rescueExpiredLeases(now: Date) async throws -> Int {
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'failed' ELSE 'pending' END,
+                               lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?, updated_at = ?
+                        WHERE state = 'in_flight' AND lease_expires_at <= ?
+                        """,
+                    arguments: [now.storedValue, now.storedValue, now.storedValue])
+                return db.changesCount
+            }
+        }
+    }
+
+    public func deliveries(_ query: DeliveryQuery) async throws -> [DeliveryPage.Entry] {
+        var clauses = ["position > ?"]
+        var values: [(any DatabaseValueConvertible)?] = [query.after]
+        if let notice = query.notice {
+            clauses.append("notice_id = ?")
+            values.append(notice.rawValue)
+        }
+        if let partner = query.partner {
+            clauses.append("partner_id = ?")
+            values.append(partner.rawValue)
+        }
+        if let state = query.state {
+            clauses.append("state = ?")
+            values.append(state.rawValue)
+        }
+        values.append(query.limit)
+        let sql = "SELECT * FROM deliveries WHERE \(clauses.joined(separator: " AND ")) ORDER BY position LIMIT ?"
+        let arguments = StatementArguments(values)
+        return try await guarded {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: sql, arguments: arguments).map {
+                    DeliveryPage.Entry(position: $0["position"], delivery: try Self.delivery(from: $0))
+                }
+            }
+        }
+    }
+
+    public func delivery(_ id: DeliveryID) async throws -> (Delivery, [DeliveryAttempt])? {
+        try await guarded {
+            try await pool.read { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id.rawValue])
+                else { return nil }
+                let attempts = try Row.fetchAll(
+                    db, sql: "SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY number", arguments: [id.rawValue]
+                ).map { row in
+                    DeliveryAttempt(
+                        number: row["number"], at: Date(stored: row["at"]), statusCode: row["status_code"],
+                        latencyMs: row["latency_ms"], error: row["error"], responseExcerpt: row["response_excerpt"])
+                }
+                return (try Self.delivery(from: row), attempts)
+            }
+        }
+    }
+
+    public func retryDelivery(_ id: DeliveryID, now: Date) async throws -> Delivery? {
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE deliveries SET state = 'failed', next_attempt_at = ?, updated_at = ?
+                        WHERE id = ? AND state IN ('failed', 'dead')
+                        """,
+                    arguments: [now.storedValue, now.storedValue, id.rawValue])
+                guard db.changesCount == 1 else { return nil }
+                return try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id.rawValue])
+                    .map(Self.delivery(from:))
+            }
+        }
+    }
+
+    public func requeueDeliveries(partner: PartnerID, since: Date, until: Date, now: Date) async throws -> Int {
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE deliveries SET state = 'failed', next_attempt_at = ?, updated_at = ?
+                        WHERE partner_id = ? AND state IN ('failed', 'dead') AND created_at >= ? AND created_at < ?
+                        """,
+                    arguments: [now.storedValue, now.storedValue, partner.rawValue, since.storedValue, until.storedValue])
+                return db.changesCount
+            }
+        }
+    }
+
+    public func resumeEndpoints(partner: PartnerID, now: Date) async throws -> Int {
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE endpoints SET paused_at = NULL, disabled_at = NULL, failing_since = NULL
+                        WHERE partner_id = ? AND (paused_at IS NOT NULL OR disabled_at IS NOT NULL)
+                        """,
+                    arguments: [partner.rawValue])
+                return db.changesCount
+            }
+        }
+    }
+
+    public func endpointStates(partner: PartnerID?) async throws -> [EndpointState] {
+        try await guarded {
+            try await pool.read { db in
+                let rows: [Row]
+                if let partner {
+                    rows = try Row.fetchAll(
+                        db, sql: "SELECT * FROM endpoints WHERE partner_id = ? ORDER BY channel, endpoint",
+                        arguments: [partner.rawValue])
+                } else {
+                    rows = try Row.fetchAll(db, sql: "SELECT * FROM endpoints ORDER BY partner_id, channel, endpoint")
+                }
+                return rows.map { row in
+                    EndpointState(
+                        partnerId: PartnerID(rawValue: row["partner_id"]),
+                        channel: DeliveryChannel(rawValue: row["channel"]) ?? .webhook, endpoint: row["endpoint"],
+                        failingSince: (row["failing_since"] as Double?).map(Date.init(stored:)),
+                        lastSuccessAt: (row["last_success_at"] as Double?).map(Date.init(stored:)),
+                        pausedAt: (row["paused_at"] as Double?).map(Date.init(stored:)),
+                        disabledAt: (row["disabled_at"] as Double?).map(Date.init(stored:)))
+                }
+            }
+        }
+    }
+
+    public func outboxStats(now: Date) async throws -> OutboxStats {
+        try await guarded {
+            try await pool.read { db in
+                let depth =
+                    try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM deliveries WHERE state IN ('pending', 'failed', 'in_flight')") ?? 0
+                let oldest = try Double.fetchOne(
+                    db,
+                    sql: "SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN ('pending', 'failed') AND next_attempt_at <= ?",
+                    arguments: [now.storedValue])
+                return OutboxStats(depth: depth, oldestDueAge: oldest.map { max(0, now.storedValue - $0) } ?? 0)
+            }
+        }
+    }
+
+    public func addWebhookSecret(partner: PartnerID, secret: String, now: Date, previousUntil: Date) async throws {
+        try await guarded {
+            try await pool.write { db in try Self.addWebhookSecret(partner, secret, now: now, previousUntil: previousUntil, db) }
+        }
+    }
+
+    public func webhookSecrets(partner: PartnerID, now: Date) async throws -> [String] {
+        try await guarded {
+            try await pool.read { db in
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT secret FROM webhook_secrets WHERE partner_id = ? AND (expires_at IS NULL OR expires_at > ?)
+                        ORDER BY created_at DESC, rowid DESC
+                        """,
+                    arguments: [partner.rawValue, now.storedValue])
+            }
+        }
+    }
+
+    static func addWebhookSecret(_ partner: PartnerID, _ secret: String, now: Date, previousUntil: Date, _ db: Database)
+        throws
+    {
+        try db.execute(
+            sql: """
+                UPDATE webhook_secrets SET expires_at = ?
+                WHERE partner_id = ? AND (expires_at IS NULL OR expires_at > ?)
+                """,
+            arguments: [previousUntil.storedValue, partner.rawValue, previousUntil.storedValue])
+        try db.execute(
+            sql: "INSERT INTO webhook_secrets (partner_id, secret, created_at, expires_at) VALUES (?, ?, ?, NULL)",
+            arguments: [partner.rawValue, secret, now.storedValue])
+    }
+
+    static func insert(_ delivery: Delivery, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO deliveries (id, notice_id, partner_id, channel, endpoint, event_type, event_id, payload, state,
+                                        attempts, next_attempt_at, lease_token, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            delivery.id.rawValue, delivery.noticeId.rawValue, delivery.partnerId.rawValue, delivery.channel.rawValue,
+            delivery.endpoint, delivery.eventType, delivery.eventId, delivery.payload, delivery.state.rawValue,
+            delivery.attempts, delivery.nextAttemptAt.storedValue, delivery.leaseToken, delivery.createdAt.storedValue,
+            delivery.updatedAt.storedValue,
+        ])
+    }
+
+    static func delivery(from row: Row) throws -> Delivery {
+        Delivery(
+            id: DeliveryID(rawValue: row["id"]), noticeId: NoticeID(rawValue: row["notice_id"]),
+            partnerId: PartnerID(rawValue: row["partner_id"]),
+            channel: DeliveryChannel(rawValue: row["channel"]) ?? .webhook, endpoint: row["endpoint"],
+            eventType: row["event_type"], eventId: row["event_id"], payload: row["payload"],
+            state: DeliveryState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
+            nextAttemptAt: Date(stored: row["next_attempt_at"]), leaseToken: row["lease_token"],
+            leaseOwner: row["lease_owner"], leaseExpiresAt: (row["lease_expires_at"] as Double?).map(Date.init(stored:)),
+            lastError: row["last_error"], lastStatus: row["last_status"], createdAt: Date(stored: row["created_at"]),
+            updatedAt: Date(stored: row["updated_at"]))
+    }
+
+    static func endpointKey(_ partner: String, _ channel: String, _ endpoint: String) -> String {
+        "\(partner)\u{1F}\(channel)\u{1F}\(endpoint)"
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import TakedownDocuments
+import TakedownModel
+import TakedownSigning
+import TakedownStore
+
+extension Gateway {
+    /// The outbox rows an event about `notice` needs: one per push channel of the recipient.
+    /// Written in the same transaction as the change that caused them.
+    func deliveries(for notice: Notice, to partner: Partner, type: String, at now: Date, reason: String? = nil) throws
+        -> [Delivery]
+    {
+        guard let url = partner.delivery.webhookUrl else { return [] }
+        let eventID = WebhookEvent.newID()
+        let body = try WebhookEvent.body(type: type, id: eventID, createdAt: now, notice: notice, reason: reason)
+        return [
+            Delivery(
+                noticeId: notice.id, partnerId: partner.id, channel: .webhook, endpoint: url, eventType: type,
+                eventId: eventID, payload: body, nextAttemptAt: now, createdAt: now, updatedAt: now)
+        ]
+    }
+
+    /// A new webhook secret for a partner; the previous ones keep signing for the configured overlap.
+    public func rotateWebhookSecret(_ id: PartnerID) async throws -> String {
+        let partner = try await partner(id)
+        guard partner.delivery.webhookUrl != nil else {
+            throw GatewayError.conflict("partner \(id) has no webhook_url; set one first")
+        }
+        let secret = WebhookSignature.newSecret()
+        let now = clock()
+        try await store.addWebhookSecret(
+            partner: id, secret: secret, now: now, previousUntil: now.addingTimeInterval(configuration.webhookSecretOverlap))
+        return secret
+    }
+
+    public func deliveries(_ query: DeliveryQuery) async throws -> [DeliveryPage.Entry] {
+        try await store.deliveries(query)
+    }
+
+    public func delivery(_ id: DeliveryID) async throws -> (Delivery, [DeliveryAttempt]) {
+        guard let found = try await store.delivery(id) else { throw GatewayError.notFound("delivery \(id)") }
+        return found
+    }
+
+    /// Sends a dead or failed delivery again now.
+    public func retryDelivery(_ id: DeliveryID) async throws -> Delivery {
+        if let delivery = try await store.retryDelivery(id, now: clock()) {
+            onEnqueue()
+            return delivery
+        }
+        let (delivery, _) = try await self.delivery(id)
+        throw GatewayError.conflict("delivery \(id) is \(delivery.state.rawValue); only failed or dead ones are retried")
+    }
+
+    /// Re-queues a partner's failed and dead deliveries created in a window.
+    public func recoverDeliveries(partner id: PartnerID, since: Date, until: Date) async throws -> Int {
+        _ = try await partner(id)
+        guard since < until else {
+            throw GatewayError.invalid(ValidationError([FieldError(name: "until", reason: "must be after since")]))
+        }
+        let count = try await store.requeueDeliveries(partner: id, since: since, until: until, now: clock())
+        if count > 0 { onEnqueue() }
+        return count
+    }
+
+    /// Un-pauses a partner's endpoints (and re-enables those disabled by 410).
+    public func resumeEndpoints(partner id: PartnerID) async throws -> Int {
+        _ = try await partner(id)
+        let count = try await store.resumeEndpoints(partner: id, now: clock())
+        onEnqueue()
+        return count
+    }
+
+    public func endpoints(partner id: PartnerID?) async throws -> [EndpointState] {
+        if let id { _ = try await partner(id) }
+        return try await store.endpointStates(partner: id)
+    }
+}

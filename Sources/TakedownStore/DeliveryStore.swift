@@ -1,0 +1,83 @@
+import Foundation
+import TakedownModel
+
+/// The outbox: deliveries are the queue. Workers claim with a lease and a fencing token and complete
+/// only while they hold it; a rescuer returns expired leases.
+public protocol DeliveryStore: Sendable {
+    /// Claims due deliveries (pending or failed, `nextAttemptAt <= now`) of endpoints that are neither
+    /// paused nor disabled, oldest first, never letting an endpoint have more than `perEndpointCap` in
+    /// flight. Each claimed row gets a new lease token and `leaseExpiresAt = now + lease`.
+    func claimDeliveries(owner: String, limit: Int, now: Date, lease: TimeInterval, perEndpointCap: Int)
+        async throws -> [Delivery]
+    /// Whether the lease with this token is still held (checked just before sending).
+    func holdsLease(_ id: DeliveryID, token: Int64, now: Date) async throws -> Bool
+    /// Records an attempt and its outcome if, and only if, the lease token still matches. Updates the
+    /// endpoint's health: a success clears its failure window; failures lasting `pauseAfter` pause it;
+    /// `endpointGone` disables it. Returns false when the lease was lost (nothing is written).
+    func completeDelivery(
+        _ id: DeliveryID, token: Int64, outcome: DeliveryOutcome, attempt: DeliveryAttempt, now: Date,
+        pauseAfter: TimeInterval
+    ) async throws -> Bool
+    /// Returns deliveries whose lease expired to the queue, due now. Returns how many.
+    func rescueExpiredLeases(now: Date) async throws -> Int
+
+    func deliveries(_ query: DeliveryQuery) async throws -> [DeliveryPage.Entry]
+    func delivery(_ id: DeliveryID) async throws -> (Delivery, [DeliveryAttempt])?
+    /// Makes a dead or failed delivery due now; nil when there is no such delivery in those states.
+    func retryDelivery(_ id: DeliveryID, now: Date) async throws -> Delivery?
+    /// Re-queues a partner's failed and dead deliveries created in [since, until). Returns how many.
+    func requeueDeliveries(partner: PartnerID, since: Date, until: Date, now: Date) async throws -> Int
+    /// Clears the pause (and the 410 disablement) of a partner's endpoints. Returns how many.
+    func resumeEndpoints(partner: PartnerID, now: Date) async throws -> Int
+    func endpointStates(partner: PartnerID?) async throws -> [EndpointState]
+    /// Pending and failed rows, and the age of the oldest one that is due.
+    func outboxStats(now: Date) async throws -> OutboxStats
+
+    /// Stores a new webhook secret for a partner; earlier ones keep signing until `previousUntil`.
+    func addWebhookSecret(partner: PartnerID, secret: String, now: Date, previousUntil: Date) async throws
+    /// The secrets that sign a partner's webhooks now, newest first.
+    func webhookSecrets(partner: PartnerID, now: Date) async throws -> [String]
+}
+
+public struct DeliveryQuery: Sendable, Equatable {
+    public var notice: NoticeID?
+    public var partner: PartnerID?
+    public var state: DeliveryState?
+    public var after: Int64
+    public var limit: Int
+
+    public init(
+        notice: NoticeID? = nil, partner: PartnerID? = nil, state: DeliveryState? = nil, after: Int64 = 0,
+        limit: Int = 100
+    ) {
+        self.notice = notice
+        self.partner = partner
+        self.state = state
+        self.after = after
+        self.limit = limit
+    }
+}
+
+public enum DeliveryPage {
+    public struct Entry: Sendable, Equatable {
+        public var position: Int64
+        public var delivery: Delivery
+
+        public init(position: Int64, delivery: Delivery) {
+            self.position = position
+            self.delivery = delivery
+        }
+    }
+}
+
+public struct OutboxStats: Sendable, Equatable {
+    /// Deliveries waiting to be sent (pending, failed or in flight).
+    public var depth: Int
+    /// Seconds since the oldest due delivery became due; 0 when none is due.
+    public var oldestDueAge: TimeInterval
+
+    public init(depth: Int, oldestDueAge: TimeInterval) {
+        self.depth = depth
+        self.oldestDueAge = oldestDueAge
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import TakedownModel
+import TakedownStore
+import Testing
+
+/// The outbox part of the storage contract: claims, leases, fencing, rescue, caps, endpoint health.
+public enum OutboxConformance {
+    public static let checks: [String: StoreConformance.Check] = [
+        "outbox: deliveries are written with their notice, in one transaction": enqueue,
+        "outbox: claims lease due rows once, oldest first, within the endpoint cap": claims,
+        "outbox: completion is fenced by the lease token": fencing,
+        "outbox: expired leases are rescued and re-claimed with a new token": rescue,
+        "outbox: attempts are kept and failures pause, 410 disables, resume clears": endpointHealth,
+        "outbox: staff retry and recover dead deliveries": retryAndRecover,
+        "outbox: webhook secrets rotate with an overlap": secrets,
+    ]
+
+    static let t0 = Synthetic.epoch
+
+    /// A partner, one case and `count` notices, each with one webhook delivery to `endpoint`.
+    static func seed(_ store: any GatewayStore, count: Int, endpoint: String = "https://hooks.example.com/a")
+        async throws -> (Partner, [Delivery])
+    {
+        let partner = try await StoreConformance.insertedPartner(store, domains: ["\(Synthetic.hex(8)).test"])
+        var deliveries: [Delivery] = []
+        for index in 0..<count {
+            let record = Synthetic.caseRecord(urls: ["https://x.test/\(index)"])
+            let notice = Synthetic.notice(for: record, partner: partner.id)
+            let delivery = Synthetic.delivery(for: notice, endpoint: endpoint, at: t0.addingTimeInterval(Double(index)))
+            _ = try await store.insertCase(record, notices: [notice], deliveries: [delivery], idempotency: nil)
+            deliveries.append(delivery)
+        }
+        return (partner, deliveries)
+    }
+
+    static func enqueue(_ store: any GatewayStore) async throws {
+        let (_, deliveries) = try await seed(store, count: 2)
+        let page = try await store.deliveries(DeliveryQuery())
+        #expect(page.map(\.delivery) == deliveries)
+        #expect(try await store.deliveries(DeliveryQuery(notice: deliveries[1].noticeId)).map(\.delivery.id) == [deliveries[1].id])
+        #expect(try await store.outboxStats(now: t0.addingTimeInterval(10)) == OutboxStats(depth: 2, oldestDueAge: 10))
+
+        // A failing transaction leaves neither the notice nor its delivery.
+        let record = Synthetic.caseRecord(urls: ["https://x.test/z"])
+        let notice = Synthetic.notice(for: record, partner: deliveries[0].partnerId)
+        var clash = Synthetic.delivery(for: notice)
+        clash.id = deliveries[0].id
+        await #expect(throws: StoreError.self) {
+            _ = try await store.insertCase(record, notices: [notice], deliveries: [clash], idempotency: nil)
+        }
+        #expect(try await store.notice(notice.id) == nil)
+
+        // A change to a notice can enqueue in the same transaction.
+        let withdrawal = Synthetic.delivery(for: try #require(try await store.notice(deliveries[0].noticeId)))
+        _ = try await store.updateNotices([deliveries[0].noticeId], outbox: { _ in [withdrawal] }) { notice in
+            try notice.apply(.withdraw(reason: "test"), at: t0, actor: "analyst:t")
+        }
+        #expect(try await store.delivery(withdrawal.id)?.0 == withdrawal)
+        _ = try await store.updateNotices([deliveries[0].noticeId], outbox: { _ in [Synthetic.delivery(for: notice)] }) { _ in false }
+        #expect(try await store.deliveries(DeliveryQuery()).count == 3)
+    }
+
+    static func claims(_ store: any GatewayStore) async throws {
+        let (_, a) = try await seed(store, count: 3, endpoint: "https://hooks.example.com/a")
+        let (_, b) = try await seed(store, count: 2, endpoint: "https://hooks.example.com/b")
+        let now = t0.addingTimeInterval(100)
+
+        // Cap 1: one per endpoint, the oldest of each.
+        let first = try await store.claimDeliveries(owner: "w1", limit: 10, now: now, lease: 60, perEndpointCap: 1)
+        #expect(first.map(\.id) == [a[0].id, b[0].id])
+        #expect(first.allSatisfy { $0.state == .inFlight && $0.leaseToken == 1 && $0.leaseOwner == "w1" })
+        #expect(first.allSatisfy { $0.leaseExpiresAt == now.addingTimeInterval(60) })
+        // Nothing more while those are in flight.
+        #expect(try await store.claimDeliveries(owner: "w2", limit: 10, now: now, lease: 60, perEndpointCap: 1).isEmpty)
+        // A higher cap lets the rest of endpoint a through, never one twice.
+        let second = try await store.claimDeliveries(owner: "w2", limit: 10, now: now, lease: 60, perEndpointCap: 3)
+        #expect(Set(second.map(\.id)) == Set([a[1].id, a[2].id, b[1].id]))
+        // Rows not yet due are not claimed.
+        let (_, later) = try await seed(store, count: 1, endpoint: "https://hooks.example.com/c")
+        #expect(try await store.claimDeliveries(owner: "w3", limit: 10, now: t0.addingTimeInterval(-1), lease: 60, perEndpointCap: 5).isEmpty)
+        #expect(try await store.claimDeliveries(owner: "w3", limit: 10, now: now, lease: 60, perEndpointCap: 5).map(\.id) == [later[0].id])
+    }
+
+    static func fencing(_ store: any GatewayStore) async throws {
+        let (_, deliveries) = try await seed(store, count: 1)
+        let now = t0.addingTimeInterval(5)
+        let claimed = try #require(try await store.claimDeliveries(owner: "w1", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
+        #expect(try await store.holdsLease(claimed.id, token: claimed.leaseToken, now: now))
+        #expect(try await store.holdsLease(claimed.id, token: claimed.leaseToken + 1, now: now) == false)
+        #expect(try await store.holdsLease(claimed.id, token: claimed.leaseToken, now: now.addingTimeInterval(31)) == false)
+
+        let attempt = DeliveryAttempt(number: 1, at: now, statusCode: 200, latencyMs: 12, error: nil, responseExcerpt: "ok")
+        #expect(
+            try await store.completeDelivery(
+                claimed.id, token: claimed.leaseToken + 1, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 3600)
+                == false)
+        #expect(try await store.delivery(deliveries[0].id)?.0.state == .inFlight)
+        #expect(
+            try await store.completeDelivery(
+                claimed.id, token: claimed.leaseToken, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 3600))
+        let (done, attempts) = try #require(try await store.delivery(deliveries[0].id))
+        #expect(done.state == .succeeded)
+        #expect(done.attempts == 1)
+        #expect(done.leaseOwner == nil)
+        #expect(attempts == [attempt])
+        // A second completion with the same token finds no lease.
+        #expect(
+            try await store.completeDelivery(
+                claimed.id, token: claimed.leaseToken, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 3600)
+                == false)
+        #expect(try await store.outboxStats(now: now).depth == 0)
+    }
+
+    static func rescue(_ store: any GatewayStore) async throws {
+        let (_, deliveries) = try await seed(store, count: 1)
+        let now = t0.addingTimeInterval(5)
+        let first = try #require(try await store.claimDeliveries(owner: "dead", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
+        #expect(try await store.rescueExpiredLeases(now: now.addingTimeInterval(29)) == 0)
+        #expect(try await store.rescueExpiredLeases(now: now.addingTimeInterval(30)) == 1)
+        let rescued = try #require(try await store.delivery(deliveries[0].id)?.0)
+        #expect(rescued.state == .pending)
+        #expect(rescued.nextAttemptAt == now.addingTimeInterval(30))
+        let second = try #require(
+            try await store.claimDeliveries(owner: "alive", limit: 1, now: now.addingTimeInterval(31), lease: 30, perEndpointCap: 1).first)
+        #expect(second.leaseToken == first.leaseToken + 1)
+        // The dead worker's late completion is fenced off.
+        let attempt = DeliveryAttempt(number: 1, at: now, statusCode: 200, latencyMs: 1, error: nil, responseExcerpt: nil)
+        #expect(
+            try await store.completeDelivery(
+                first.id, token: first.leaseToken, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 60) == false)
+        #expect(try await store.delivery(first.id)?.1.isEmpty == true)
+    }
+
+    static func endpointHealth(_ store: any GatewayStore) async throws {
+        let (partner, deliveries) = try await seed(store, count: 3)
+        var now = t0.addingTimeInterval(10)
+        func fail(_ outcome: DeliveryOutcome) async throws {
+            let claimed = try #require(try await store.claimDeliveries(owner: "w", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
+            let attempt = DeliveryAttempt(number: claimed.attempts + 1, at: now, statusCode: 500, latencyMs: 3, error: "HTTP 500", responseExcerpt: "boom")
+            #expect(try await store.completeDelivery(claimed.id, token: claimed.leaseToken, outcome: outcome, attempt: attempt, now: now, pauseAfter: 3600))
+        }
+        try await fail(.retry(at: now.addingTimeInterval(5), error: "HTTP 500"))
+        let retried = try #require(try await store.delivery(deliveries[0].id)?.0)
+        #expect(retried.state == .failed)
+        #expect(retried.lastError == "HTTP 500")
+        #expect(retried.lastStatus == 500)
+        var endpoint = try #require(try await store.endpointStates(partner: partner.id).first)
+        #expect(endpoint.failingSince == now)
+        #expect(endpoint.pausedAt == nil)
+
+        // Still failing an hour later: the endpoint is paused and nothing of it is claimed.
+        now = now.addingTimeInterval(3600)
+        try await fail(.retry(at: now, error: "HTTP 500"))
+        endpoint = try #require(try await store.endpointStates(partner: partner.id).first)
+        #expect(endpoint.pausedAt == now)
+        #expect(try await store.claimDeliveries(owner: "w", limit: 10, now: now, lease: 30, perEndpointCap: 5).isEmpty)
+        #expect(try await store.resumeEndpoints(partner: partner.id, now: now) == 1)
+        #expect(try await store.endpointStates(partner: partner.id).first?.pausedAt == nil)
+
+        try await fail(.endpointGone(error: "410"))
+        endpoint = try #require(try await store.endpointStates(partner: partner.id).first)
+        #expect(endpoint.disabledAt == now)
+        #expect(try await store.claimDeliveries(owner: "w", limit: 10, now: now, lease: 30, perEndpointCap: 5).isEmpty)
+        #expect(try await store.resumeEndpoints(partner: partner.id, now: now) == 1)
+        #expect(try await store.claimDeliveries(owner: "w", limit: 10, now: now, lease: 30, perEndpointCap: 5).isEmpty == false)
+    }
+
+    static func retryAndRecover(_ store: any GatewayStore) async throws {
+        let (partner, deliveries) = try await seed(store, count: 2)
+        let now = t0.addingTimeInterval(10)
+        for _ in 0..<2 {
+            let claimed = try #require(try await store.claimDeliveries(owner: "w", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
+            let attempt = DeliveryAttempt(number: 1, at: now, statusCode: nil, latencyMs: 1, error: "refused", responseExcerpt: nil)
+            _ = try await store.completeDelivery(claimed.id, token: claimed.leaseToken, outcome: .dead(error: "refused"), attempt: attempt, now: now, pauseAfter: 86_400)
+        }
+        #expect(try await store.deliveries(DeliveryQuery(state: .dead)).count == 2)
+        let later = now.addingTimeInterval(60)
+        let retried = try #require(try await store.retryDelivery(deliveries[0].id, now: later))
+        #expect(retried.state == .failed)
+        #expect(retried.nextAttemptAt == later)
+        #expect(try await store.retryDelivery(deliveries[0].id, now: later)?.state == .failed)
+        #expect(try await store.retryDelivery(DeliveryID.generate(), now: later) == nil)
+
+        // Recovery takes the window of creation times: only the second delivery (created at t0+1).
+        #expect(try await store.requeueDeliveries(partner: partner.id, since: t0.addingTimeInterval(1), until: t0.addingTimeInterval(2), now: later) == 1)
+        #expect(try await store.deliveries(DeliveryQuery(state: .dead)).isEmpty)
+        #expect(try await store.requeueDeliveries(partner: PartnerID.generate(), since: t0, until: later, now: later) == 0)
+    }
+
+    static func secrets(_ store: any GatewayStore) async throws {
+        let partner = Synthetic.partner(domains: ["secrets.test"])
+        try await store.insertPartner(partner, token: Synthetic.token(partner: partner.id), webhookSecret: "whsec_first")
+        #expect(try await store.webhookSecrets(partner: partner.id, now: t0) == ["whsec_first"])
+        try await store.addWebhookSecret(partner: partner.id, secret: "whsec_second", now: t0.addingTimeInterval(10), previousUntil: t0.addingTimeInterval(100))
+        #expect(try await store.webhookSecrets(partner: partner.id, now: t0.addingTimeInterval(50)) == ["whsec_second", "whsec_first"])
+        #expect(try await store.webhookSecrets(partner: partner.id, now: t0.addingTimeInterval(100)) == ["whsec_second"])
+        var moved = partner
+        moved.updatedAt = t0.addingTimeInterval(200)
+        try await store.updatePartner(moved, webhookSecret: "whsec_third")
+        #expect(try await store.webhookSecrets(partner: partner.id, now: t0.addingTimeInterval(200)) == ["whsec_third"])
+    }
+}
