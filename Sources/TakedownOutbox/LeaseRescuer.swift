@@ -20,11 +20,24 @@ public struct LeaseRescuer: Service {
         self.logger = logger
     }
 
+    /// Returns expired leases, and at once those of processes on this host that are gone (a gateway
+    /// killed and restarted does not wait for its old leases to expire).
+    public func rescueOnce() async throws {
+        let now = clock()
+        for owner in try await store.leaseOwners() where LeaseOwner.isDeadLocalProcess(owner) {
+            let rescued = try await store.rescueLeases(of: owner, now: now)
+            if rescued > 0 {
+                logger.notice("returned leases of a dead process", metadata: ["owner": "\(owner)", "count": "\(rescued)"])
+            }
+        }
+        let rescued = try await store.rescueExpiredLeases(now: now)
+        if rescued > 0 { logger.notice("returned expired leases", metadata: ["count": "\(rescued)"]) }
+    }
+
     public func run() async throws {
         while !Task.isCancelled {
             do {
-                let rescued = try await store.rescueExpiredLeases(now: clock())
-                if rescued > 0 { logger.notice("returned expired leases", metadata: ["count": "\(rescued)"]) }
+                try await rescueOnce()
             } catch {
                 logger.error("lease rescue failed", metadata: ["error": "\(error)"])
             }

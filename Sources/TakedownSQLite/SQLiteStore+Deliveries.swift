@@ -158,6 +158,30 @@ extension SQLiteStore {
         }
     }
 
+    public func leaseOwners() async throws -> [String] {
+        try await guarded {
+            try await pool.read { db in
+                try String.fetchAll(
+                    db, sql: "SELECT DISTINCT lease_owner FROM deliveries WHERE state = 'in_flight' AND lease_owner IS NOT NULL")
+            }
+        }
+    }
+
+    public func rescueLeases(of owner: String, now: Date) async throws -> Int {
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'failed' ELSE 'pending' END,
+                               lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?, updated_at = ?
+                        WHERE state = 'in_flight' AND lease_owner = ?
+                        """,
+                    arguments: [now.storedValue, now.storedValue, owner])
+                return db.changesCount
+            }
+        }
+    }
+
     public func deliveries(_ query: DeliveryQuery) async throws -> [DeliveryPage.Entry] {
         var clauses = ["position > ?"]
         var values: [(any DatabaseValueConvertible)?] = [query.after]

@@ -20,6 +20,10 @@ public protocol DeliveryStore: Sendable {
     ) async throws -> Bool
     /// Returns deliveries whose lease expired to the queue, due now. Returns how many.
     func rescueExpiredLeases(now: Date) async throws -> Int
+    /// Who holds the leases of deliveries in flight.
+    func leaseOwners() async throws -> [String]
+    /// Returns the deliveries leased by `owner` (a process known to be dead) to the queue at once.
+    func rescueLeases(of owner: String, now: Date) async throws -> Int
 
     func deliveries(_ query: DeliveryQuery) async throws -> [DeliveryPage.Entry]
     func delivery(_ id: DeliveryID) async throws -> (Delivery, [DeliveryAttempt])?

@@ -10,6 +10,7 @@ public enum OutboxConformance {
         "outbox: claims lease due rows once, oldest first, within the endpoint cap": claims,
         "outbox: completion is fenced by the lease token": fencing,
         "outbox: expired leases are rescued and re-claimed with a new token": rescue,
+        "outbox: a dead owner's leases are returned at once": deadOwner,
         "outbox: attempts are kept and failures pause, 410 disables, resume clears": endpointHealth,
         "outbox: staff retry and recover dead deliveries": retryAndRecover,
         "outbox: webhook secrets rotate with an overlap": secrets,
@@ -129,6 +130,19 @@ public enum OutboxConformance {
             try await store.completeDelivery(
                 first.id, token: first.leaseToken, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 60) == false)
         #expect(try await store.delivery(first.id)?.1.isEmpty == true)
+    }
+
+    static func deadOwner(_ store: any GatewayStore) async throws {
+        _ = try await seed(store, count: 2, endpoint: "https://hooks.example.com/a")
+        _ = try await seed(store, count: 1, endpoint: "https://hooks.example.com/b")
+        let now = t0.addingTimeInterval(5)
+        _ = try await store.claimDeliveries(owner: "host/1/1", limit: 1, now: now, lease: 300, perEndpointCap: 1)
+        _ = try await store.claimDeliveries(owner: "host/2/2", limit: 1, now: now, lease: 300, perEndpointCap: 1)
+        #expect(Set(try await store.leaseOwners()) == ["host/1/1", "host/2/2"])
+        #expect(try await store.rescueLeases(of: "host/1/1", now: now) == 1)
+        #expect(try await store.leaseOwners() == ["host/2/2"])
+        #expect(try await store.deliveries(DeliveryQuery(state: .inFlight)).count == 1)
+        #expect(try await store.rescueLeases(of: "host/1/1", now: now) == 0)
     }
 
     static func endpointHealth(_ store: any GatewayStore) async throws {
