@@ -103,6 +103,7 @@ let package = Package(
             name: "takedown-bench",
             dependencies: [
                 "TakedownSigning",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -35,6 +35,10 @@ public struct LeaseRescuer: Service {
     }
 
     public func run() async throws {
+        try? await cancelWhenGracefulShutdown { try await self.loop() }
+    }
+
+    func loop() async throws {
         while !Task.isCancelled {
             do {
                 try await rescueOnce()

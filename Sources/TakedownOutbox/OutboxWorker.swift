@@ -31,8 +31,15 @@ public final class OutboxWorker: Service, Sendable {
         self.logger = logger
     }
 
+    /// Loops until the service group shuts down gracefully: the round in progress is cancelled, and any
+    /// delivery it held is returned by the rescuer (at once on this host) and sent again, same webhook-id.
     public func run() async throws {
         logger.info("outbox worker started", metadata: ["owner": "\(configuration.owner)"])
+        try? await cancelWhenGracefulShutdown { try await self.loop() }
+        logger.info("outbox worker stopped")
+    }
+
+    func loop() async throws {
         while !Task.isCancelled {
             let sent: Int
             do {
@@ -73,6 +80,8 @@ public final class OutboxWorker: Service, Sendable {
         let secrets = delivery.channel == .webhook ? try await store.webhookSecrets(partner: delivery.partnerId, now: clock()) : []
         let started = clock()
         let result = await transport.send(delivery, secrets: secrets, now: started)
+        // Shutting down mid-request is not the receiver's failure: leave the lease to the rescuer.
+        if Task.isCancelled { return }
         let number = delivery.attempts + 1
         let outcome = decide(result, attempt: number, now: clock())
         let attempt = DeliveryAttempt(
@@ -96,7 +105,7 @@ public final class OutboxWorker: Service, Sendable {
         guard
             let delay = configuration.retryPolicy.delay(
                 afterAttempt: attempt, status: result.statusCode, retryAfter: result.retryAfter, unit: random())
-        else { return .dead(error: "\(error) (after \(attempt) attempts)") }
+        else { return .dead(error: "\(error) (attempt \(attempt) of \(configuration.retryPolicy.maxAttempts), the last)") }
         return .retry(at: now.addingTimeInterval(delay), error: error)
     }
 }

@@ -44,6 +44,18 @@ struct Bench {
         )
         print("")
         try await load.client.shutdown()
+        server.stop()
+
+        print("")
+        print("Delivery: \(options.deliveries) notices issued and pushed to \(options.endpoints) webhook endpoints (cap \(options.endpointCap) each) on a local receiver")
+        let clean = try await DeliveryLoad.run(options: options, failHalf: false)
+        print(String(format: "  deliveries/s (issue to receipt, all received)     %10.0f", clean.perSecond))
+        print(String(format: "  issue-to-receipt latency p50 / p99 (ms)          %10.1f / %.1f", clean.p50, clean.p99))
+        print(String(format: "  duplicates                                       %10d", clean.duplicates))
+        let flaky = try await DeliveryLoad.run(options: options, failHalf: true)
+        print("  with the receiver failing the first attempt of half the notices (retry after ~1 s):")
+        print(String(format: "  deliveries/s                                     %10.0f", flaky.perSecond))
+        print(String(format: "  issue-to-receipt latency p50 / p99 (ms)          %10.1f / %.1f", flaky.p50, flaky.p99))
         print(
             String(
                 format: "Issuance reaches %.0f%% of the trivial route and %.0f%% of single-row SQLite commits.",
@@ -57,6 +69,9 @@ struct BenchOptions: CustomStringConvertible {
     var partners = 10
     var pageSize = 200
     var ceilingSeconds = 2.0
+    var deliveries = 10_000
+    var endpoints = 32
+    var endpointCap = 1
 
     init(arguments: [String]) throws {
         var iterator = arguments.makeIterator()
@@ -72,13 +87,16 @@ struct BenchOptions: CustomStringConvertible {
             case "--partners": partners = Int(number)
             case "--page": pageSize = Int(number)
             case "--ceiling-seconds": ceilingSeconds = number
+            case "--deliveries": deliveries = Int(number)
+            case "--endpoints": endpoints = Int(number)
+            case "--endpoint-cap": endpointCap = Int(number)
             default: throw BenchError("unknown option \(flag)")
             }
         }
     }
 
     var description: String {
-        "cases=\(cases) concurrency=\(concurrency) partners=\(partners) page=\(pageSize)"
+        "cases=\(cases) concurrency=\(concurrency) partners=\(partners) page=\(pageSize) deliveries=\(deliveries) endpoints=\(endpoints) cap=\(endpointCap)"
     }
 }
 

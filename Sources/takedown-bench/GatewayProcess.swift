@@ -14,7 +14,7 @@ final class GatewayProcess: @unchecked Sendable {
         self.directory = directory
     }
 
-    static func start(options: BenchOptions) async throws -> GatewayProcess {
+    static func start(options: BenchOptions, environment extra: [String: String] = [:]) async throws -> GatewayProcess {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("takedown")
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
@@ -31,6 +31,7 @@ final class GatewayProcess: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TAKEDOWN_") }
         environment["TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN"] = token
         environment["TAKEDOWN_LOG_LEVEL"] = "warning"
+        environment.merge(extra) { $1 }
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -53,7 +54,9 @@ final class GatewayProcess: @unchecked Sendable {
         throw BenchError("the gateway did not become ready at \(baseURL)")
     }
 
+    /// Stops the gateway; safe to call twice.
     func stop() {
+        guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: directory)

@@ -1,7 +1,10 @@
 """Every live response against Schemas/openapi.json, and the inlined notice schema against notice.schema.json.
 
 One scenario drives every operation of the API (partners, tokens, cases, notices and their answers, the
-discovery endpoints, and the error statuses 400, 401, 403, 404, 406, 409, 413, 415 and 422). Each response
+outbox: deliveries, retries, recovery, endpoint health and webhook secrets, the discovery endpoints and
+/metrics, and the error statuses 400, 401, 403, 404, 406, 409, 413, 415 and 422). Webhooks go to a port
+where nothing listens (they fail and, with a one-attempt retry schedule, die at once) and to a small
+receiver in this module that answers 204 or 410, so succeeded and disabled endpoints are reached too. Each response
 is looked up in the OpenAPI document by method and templated path: its status must be documented (a
 4xx may not hide behind `default`, which the document reserves for 500/503), its Content-Type must be one
 the response lists, and its body must validate (jsonschema, Draft 2020-12, with the format checker)
@@ -19,8 +22,11 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote
@@ -54,6 +60,11 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 # Small enough to provoke a 413 cheaply, large enough for every realistic body of the scenario.
 MAX_BODY_BYTES = 64 * 1024
 NOTHING = object()
+# Port 9 (discard) on loopback: nothing listens, so every attempt is refused at once.
+DEAD_WEBHOOK = "http://127.0.0.1:9/hook"
+# How long the scenario waits for the outbox worker to settle a delivery.
+DELIVERY_TIMEOUT = 30.0
+WEBHOOK_SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{43}=$"
 
 
 def escape(segment: str) -> str:
@@ -289,10 +300,19 @@ class CheckedClient:
 
 
 class SmallBodyGateway(Gateway):
-    """A gateway with a small TAKEDOWN_MAX_BODY_BYTES, so a 413 costs little."""
+    """The scenario's gateway: a small TAKEDOWN_MAX_BODY_BYTES, so a 413 costs little; webhooks allowed to
+    loopback (the dead port and the receiver below); one attempt per delivery, so a failure is dead at once;
+    a short webhook timeout, because the HTTP client keeps retrying a refused connection until its connect
+    timeout (min(timeout, 10 s)) runs out, so every attempt on the dead port takes that long."""
 
     def environment(self) -> dict[str, str]:
-        return {**super().environment(), "TAKEDOWN_MAX_BODY_BYTES": str(MAX_BODY_BYTES)}
+        return {
+            **super().environment(),
+            "TAKEDOWN_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+            "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
+            "TAKEDOWN_RETRY_SCHEDULE": "0",
+            "TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS": "2",
+        }
 
 
 class NoSchemasGateway(Gateway):
@@ -302,6 +322,51 @@ class NoSchemasGateway(Gateway):
         empty = self.workdir / "no-schemas"
         empty.mkdir(exist_ok=True)
         return {**super().environment(), "TAKEDOWN_SCHEMAS_DIR": str(empty)}
+
+
+class _HookHandler(BaseHTTPRequestHandler):
+    """POST /ok answers 204, POST /gone answers 410 Gone (which disables the endpoint), anything else 404."""
+
+    protocol_version = "HTTP/1.1"
+    ANSWERS = {"/ok": 204, "/gone": 410}
+
+    def do_POST(self) -> None:  # noqa: N802 (the http.server naming)
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                self.rfile.read(size + 2)
+                if size == 0:
+                    break
+        else:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.received.append((self.path, self.headers.get("webhook-id")))  # type: ignore[attr-defined]
+        self.send_response(self.ANSWERS.get(self.path, 404))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class HookReceiver:
+    """A webhook endpoint on 127.0.0.1 and a free port, served from a thread of this process."""
+
+    def __init__(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _HookHandler)
+        self.server.daemon_threads = True
+        self.server.received = []  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self.server.serve_forever, name="hook-receiver", daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.server.shutdown()
+        self.server.server_close()
 
 
 # --- the scenario -----------------------------------------------------------------------------------
@@ -328,9 +393,10 @@ def partner_body(*, name: str, locale: str | None, jurisdiction: str, domains: l
 
 
 class Scenario:
-    def __init__(self, client: CheckedClient) -> None:
+    def __init__(self, client: CheckedClient, receiver: HookReceiver) -> None:
         self.c = client
         self.gateway = client.gateway
+        self.receiver = receiver
         self.admin = client.gateway.admin_token
         self.notice_documents: list[dict] = []
 
@@ -342,6 +408,7 @@ class Scenario:
         self.cases()
         self.notices()
         self.answers()
+        self.outbox()
         self.errors()
         self.collect_documents()
 
@@ -355,6 +422,8 @@ class Scenario:
         assert jwks["keys"], jwks
         served = c.call("GET", "/openapi.json", expect=200).json()
         assert served == json.loads(OPENAPI_PATH.read_text(encoding="utf-8")), "GET /openapi.json does not serve Schemas/openapi.json"
+        metrics = c.call("GET", "/metrics", expect=200).text
+        assert "takedown_outbox_depth" in metrics, metrics[:2000]
 
     # staff tokens ---------------------------------------------------------------------------------
 
@@ -396,6 +465,9 @@ class Scenario:
             body={"name": f"Police {suffix}", "kind": "law_enforcement", "contact_email": "cyber@police.test", "jurisdiction": "GB", "notes": "ignored"},
         ).json()
         assert self.de["locale"] == "de" and self.de["jurisdiction"] == "DE", self.de
+        # the webhook secret is shown once, and only to a partner with a webhook
+        assert self.fr["webhook_secret"].startswith("whsec_"), self.fr
+        assert not {"webhook_secret"} & (self.de.keys() | self.nl.keys() | self.police.keys())
 
         c.call("POST", "/v1/partners", token=admin, body={}, expect=422)
         c.call("POST", "/v1/partners", token=admin, body=partner_body(name="Dup", locale="en", jurisdiction="GB", domains=["hoster-de.test"]), expect=422)
@@ -421,6 +493,7 @@ class Scenario:
             body={"locale": "fr", "name": None, "delivery": {"webhook_url": ""}, "routing": {"domains": ["hoster-fr.test", "Hoster-FR.example."]}},
         ).json()
         assert patched["locale"] == "fr" and "webhook_url" not in patched["delivery"], patched
+        assert "webhook_secret" not in patched, patched  # removing the webhook starts no secret
         c.call("PATCH", f"/v1/partners/{self.nl['id']}", token=admin, body={"routing": {"asns": [64501]}}, expect=200)
         c.call("PATCH", f"/v1/partners/{self.fr['id']}", token=admin, body={"kind": "isp"}, expect=422)
         c.call("PATCH", f"/v1/partners/{self.nl['id']}", token=admin, body={"routing": {"domains": ["hoster-de.test"]}}, expect=422)
@@ -658,6 +731,166 @@ class Scenario:
         # staff withdraw a notice that was never read
         c.call("POST", f"/v1/notices/{self.n_de_b}/withdraw", token=self.admin, body={"reason": "duplicate"}, expect=200)
 
+    # the outbox: deliveries, endpoints, webhook secrets ----------------------------------------------
+
+    def deliveries_of(self, notice_id: str) -> list[dict]:
+        return self.c.call("GET", "/v1/deliveries", token=self.analyst, params={"notice_id": notice_id}, expect=200).json()["deliveries"]
+
+    def settled(self, notice_id: str, state: str, attempts: int) -> dict:
+        """The one delivery of a notice once it is in `state` after `attempts` attempts (bounded wait)."""
+        deadline = time.monotonic() + DELIVERY_TIMEOUT
+        while True:
+            deliveries = self.deliveries_of(notice_id)
+            assert len(deliveries) == 1, deliveries
+            delivery = deliveries[0]
+            if delivery["state"] == state and delivery["attempts"] == attempts:
+                return delivery
+            if time.monotonic() > deadline:
+                raise GatewayError(f"delivery of {notice_id} not {state} after {attempts} attempts within {DELIVERY_TIMEOUT}s: {delivery}")
+            time.sleep(0.1)
+
+    def outbox(self) -> None:
+        c, admin, analyst = self.c, self.admin, self.analyst
+        suffix = tag()
+
+        # three partners with webhooks: nothing listens, the receiver answers 204, the receiver answers 410
+        def hooked_partner(name: str, domain: str, url: str) -> dict:
+            partner = c.call(
+                "POST", "/v1/partners", token=admin, expect=201,
+                body=partner_body(name=f"{name} {suffix}", locale="en", jurisdiction="NL", domains=[domain], delivery={"webhook_url": url}),
+            ).json()
+            assert partner["delivery"]["webhook_url"] == url and partner["webhook_secret"].startswith("whsec_"), partner
+            return partner
+
+        self.hooked = hooked_partner("Hooked", "hoster-hooked.test", DEAD_WEBHOOK)
+        answering = hooked_partner("Answering", "hoster-answering.test", self.receiver.url("/ok"))
+        gone = hooked_partner("Gone", "hoster-gone.test", self.receiver.url("/gone"))
+        case = {
+            "reference": f"OPENAPI-OUTBOX-{suffix}",
+            "category": {"uk_grade": "C"},
+            "media_type": "image",
+            "items": [
+                item(f"https://cdn.hoster-hooked.test/o/{tag()}.jpg"),
+                item(f"https://cdn.hoster-answering.test/o/{tag()}.jpg", full=False),
+                item(f"https://cdn.hoster-gone.test/o/{tag()}.jpg", full=False),
+            ],
+        }
+        receipt = c.call("POST", "/v1/cases", token=analyst, body=case, expect=201).json()
+        n_hooked, n_answering, n_gone = (self.notice_of(receipt, p) for p in (self.hooked, answering, gone))
+
+        # the refused webhook dies after its one attempt; the others succeed or are gone
+        dead = self.settled(n_hooked, "dead", 1)
+        assert dead["partner_id"] == self.hooked["id"] and dead["event_type"] == "notice.issued", dead
+        assert dead["endpoint"] == DEAD_WEBHOOK and dead["last_error"] and "last_status" not in dead, dead
+        succeeded = self.settled(n_answering, "succeeded", 1)
+        assert succeeded["last_status"] == 204 and "last_error" not in succeeded, succeeded
+        gone_delivery = self.settled(n_gone, "dead", 1)
+        assert gone_delivery["last_status"] == 410, gone_delivery
+        assert ("/ok", succeeded["event_id"]) in self.receiver.server.received, self.receiver.server.received  # type: ignore[attr-defined]
+
+        # listing and filters
+        everything = c.call("GET", "/v1/deliveries", token=admin, expect=200).json()
+        assert {dead["id"], succeeded["id"], gone_delivery["id"]} <= {d["id"] for d in everything["deliveries"]}, everything
+        assert all("attempt_log" not in d for d in everything["deliveries"])
+        page = c.call("GET", "/v1/deliveries", token=analyst, params={"limit": "1"}, expect=200).json()
+        for _ in range(len(everything["deliveries"]) + 1):
+            if not page["deliveries"]:
+                break
+            page = c.call("GET", "/v1/deliveries", token=analyst, params={"limit": "1", "after": page["next_cursor"]}, expect=200).json()
+        assert not page["deliveries"], "the delivery cursor never reached the end"
+        mine = c.call("GET", "/v1/deliveries", token=analyst, params={"partner_id": self.hooked["id"], "state": "dead"}, expect=200).json()
+        assert [d["id"] for d in mine["deliveries"]] == [dead["id"]], mine
+        c.call("GET", "/v1/deliveries", token=analyst, params={"notice_id": "nonsense"}, expect=400)
+        c.call("GET", "/v1/deliveries", token=analyst, params={"partner_id": "ntc_x"}, expect=400)
+        c.call("GET", "/v1/deliveries", token=analyst, params={"state": "lost"}, expect=400)
+        c.call("GET", "/v1/deliveries", token=analyst, params={"after": "%%%"}, expect=400)
+        c.call("GET", "/v1/deliveries", token=analyst, params={"limit": "501"}, expect=400)
+        c.call("GET", "/v1/deliveries", token=self.hooked["token"], expect=403)
+        c.call("GET", "/v1/deliveries", expect=401)
+
+        # one delivery with its attempts
+        one = f"/v1/deliveries/{dead['id']}"
+        shown = c.call("GET", one, token=admin, expect=200).json()
+        assert [a["number"] for a in shown["attempt_log"]] == [1] and shown["attempt_log"][0]["error"], shown
+        assert shown["event_id"].startswith("msg_"), shown
+        ok = c.call("GET", f"/v1/deliveries/{succeeded['id']}", token=analyst, expect=200).json()
+        assert ok["attempt_log"][0]["status_code"] == 204, ok
+        c.call("GET", one, token=self.hooked["token"], expect=403)
+        c.call("GET", one, expect=401)
+        c.call("GET", "/v1/deliveries/dlv_00000000000000000000000000", token=analyst, expect=404)
+        c.call("GET", "/v1/deliveries/nonsense", token=analyst, expect=404)
+
+        # retry: a dead delivery is due again and, refused again, dies after its second attempt
+        retried = c.call("POST", f"{one}/retry", token=analyst, expect=200).json()
+        assert retried["id"] == dead["id"] and retried["state"] == "failed", retried  # due now
+        assert "attempt_log" not in retried, retried
+        again = self.settled(n_hooked, "dead", 2)
+        assert again["event_id"] == dead["event_id"], (again, dead)
+        assert len(c.call("GET", one, token=analyst, expect=200).json()["attempt_log"]) == 2
+        c.call("POST", f"/v1/deliveries/{succeeded['id']}/retry", token=admin, expect=409)  # only failed or dead ones
+        c.call("POST", f"{one}/retry", token=self.hooked["token"], expect=403)
+        c.call("POST", f"{one}/retry", expect=401)
+        c.call("POST", "/v1/deliveries/dlv_00000000000000000000000000/retry", token=analyst, expect=404)
+
+        # endpoint health
+        hooked_endpoints = f"/v1/partners/{self.hooked['id']}/endpoints"
+        states = c.call("GET", hooked_endpoints, token=analyst, expect=200).json()["endpoints"]
+        assert [(e["endpoint"], "failing_since" in e) for e in states] == [(DEAD_WEBHOOK, True)], states
+        answering_states = c.call("GET", f"/v1/partners/{answering['id']}/endpoints", token=admin, expect=200).json()["endpoints"]
+        assert len(answering_states) == 1 and "last_success_at" in answering_states[0], answering_states
+        gone_endpoints = f"/v1/partners/{gone['id']}/endpoints"
+        assert "disabled_at" in c.call("GET", gone_endpoints, token=analyst, expect=200).json()["endpoints"][0]
+        assert c.call("GET", f"/v1/partners/{self.nl['id']}/endpoints", token=analyst, expect=200).json() == {"endpoints": []}
+        c.call("GET", hooked_endpoints, token=self.hooked["token"], expect=403)
+        c.call("GET", hooked_endpoints, expect=401)
+        c.call("GET", "/v1/partners/ptn_00000000000000000000000000/endpoints", token=analyst, expect=404)
+
+        # recover: the deliveries created in a window are due again
+        recover = f"{hooked_endpoints}/recover"
+        now = datetime.now(timezone(timedelta(hours=2)))
+        window = {"since": (now - timedelta(hours=1)).isoformat(timespec="seconds"), "until": (now + timedelta(hours=1)).isoformat()}
+        assert c.call("POST", recover, token=analyst, body=window, expect=200).json() == {"requeued": 1}
+        self.settled(n_hooked, "dead", 3)
+        past = {"since": "2020-01-01T00:00:00Z", "until": "2020-01-02T00:00:00.000Z", "note": "ignored"}
+        assert c.call("POST", recover, token=admin, body=past, expect=200).json() == {"requeued": 0}
+        c.call("POST", recover, token=analyst, body={"since": window["until"], "until": window["since"]}, expect=422)
+        c.call("POST", recover, token=analyst, body={"since": window["since"], "until": window["since"]}, expect=422)
+        c.call("POST", recover, token=analyst, body={}, expect=422)
+        c.call("POST", recover, token=analyst, body={"since": window["since"], "until": None}, expect=422)
+        c.call("POST", recover, token=analyst, body={"since": "yesterday", "until": window["until"]}, expect=400)
+        c.call("POST", recover, token=analyst, raw=b"", expect=400)
+        c.call("POST", recover, token=analyst, raw=json.dumps(window).encode(), content_type="text/plain", expect=415)
+        c.call("POST", recover, token=self.hooked["token"], body=window, expect=403)
+        c.call("POST", recover, body=window, expect=401)
+        c.call("POST", "/v1/partners/ptn_00000000000000000000000000/endpoints/recover", token=analyst, body=window, expect=404)
+
+        # resume: the endpoint disabled by 410 is enabled again; a merely failing one is left alone
+        assert c.call("POST", f"{gone_endpoints}/resume", token=analyst, expect=200).json() == {"resumed": 1}
+        assert "disabled_at" not in c.call("GET", gone_endpoints, token=analyst, expect=200).json()["endpoints"][0]
+        assert c.call("POST", f"{hooked_endpoints}/resume", token=admin, expect=200).json() == {"resumed": 0}
+        c.call("POST", f"{hooked_endpoints}/resume", token=self.hooked["token"], expect=403)
+        c.call("POST", f"{hooked_endpoints}/resume", expect=401)
+        c.call("POST", "/v1/partners/ptn_00000000000000000000000000/endpoints/resume", token=analyst, expect=404)
+
+        # webhook secrets: rotation, and a new one with a new webhook URL
+        rotate = f"/v1/partners/{self.hooked['id']}/webhook-secret"
+        rotated = c.call("POST", rotate, token=admin, expect=201).json()
+        assert rotated["partner_id"] == self.hooked["id"] and rotated["webhook_secret"] != self.hooked["webhook_secret"], rotated
+        c.call("POST", f"/v1/partners/{self.nl['id']}/webhook-secret", token=admin, expect=409)  # no webhook_url
+        c.call("POST", rotate, token=analyst, expect=403)
+        c.call("POST", rotate, token=self.hooked["token"], expect=403)
+        c.call("POST", rotate, expect=401)
+        c.call("POST", "/v1/partners/ptn_00000000000000000000000000/webhook-secret", token=admin, expect=404)
+        moved = c.call("PATCH", f"/v1/partners/{self.hooked['id']}", token=admin, body={"delivery": {"webhook_url": DEAD_WEBHOOK + "/v2"}}, expect=200).json()
+        assert moved["delivery"]["webhook_url"] == DEAD_WEBHOOK + "/v2" and moved["webhook_secret"] not in {rotated["webhook_secret"], self.hooked["webhook_secret"]}, moved
+        same = c.call("PATCH", f"/v1/partners/{self.hooked['id']}", token=admin, body={"delivery": {"webhook_url": DEAD_WEBHOOK + "/v2"}}, expect=200).json()
+        assert "webhook_secret" not in same, same  # the same URL again starts no secret
+        renamed = c.call("PATCH", f"/v1/partners/{answering['id']}", token=admin, body={"name": f"Answering again {suffix}"}, expect=200).json()
+        assert "webhook_secret" not in renamed, renamed
+
+        metrics = c.call("GET", "/metrics", expect=200)
+        assert "takedown_outbox_depth" in metrics.text, metrics.text[:2000]
+
     # errors not tied to one resource --------------------------------------------------------------
 
     def errors(self) -> None:
@@ -681,6 +914,8 @@ class Scenario:
         for answer in ("unable", "dispute"):
             c.call("POST", f"{notice}/{answer}", token=nl_token, body={"reason": padding}, expect=413)
         c.call("POST", f"{notice}/withdraw", token=self.analyst, body={"reason": padding}, expect=413)
+        window = {"since": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z", "padding": padding}
+        c.call("POST", f"/v1/partners/{self.hooked['id']}/endpoints/recover", token=self.analyst, body=window, expect=413)
 
     def collect_documents(self) -> None:
         c = self.c
@@ -700,9 +935,11 @@ class Scenario:
 @pytest.fixture(scope="module")
 def scenario(openapi: OpenAPI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     gateway = SmallBodyGateway(tmp_path_factory.mktemp("openapi"), name="openapi")
+    receiver = HookReceiver()
     try:
+        receiver.start()
         gateway.start()
-        run = Scenario(CheckedClient(gateway, openapi))
+        run = Scenario(CheckedClient(gateway, openapi), receiver)
         try:
             run.run()
         except Exception as error:  # a fixture error has no log attached otherwise
@@ -713,6 +950,7 @@ def scenario(openapi: OpenAPI, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield run
     finally:
         gateway.stop()
+        receiver.stop()
 
 
 # --- tests ------------------------------------------------------------------------------------------
@@ -757,6 +995,12 @@ def test_the_validator_really_checks(openapi: OpenAPI, scenario: Scenario):
     broken["issued_at"] = "2026-13-45T00:00:00.000Z"  # matches the pattern; only the format checker objects
     assert errors_of(document, broken), "an impossible date validated: formats are not checked"
     assert errors_of(openapi.validator(view_pointer), {"id": "ntc_x"}), "a NoticeView without its members validated"
+    # the one-time webhook secret: required exactly when the new partner has a webhook
+    created = openapi.validator("/components/schemas/PartnerCreated")
+    with_hook = dict(scenario.hooked)
+    assert not errors_of(created, with_hook), errors_of(created, with_hook)
+    assert errors_of(created, {k: v for k, v in with_hook.items() if k != "webhook_secret"}), "a webhook partner without its secret validated"
+    assert errors_of(created, {**with_hook, "delivery": {}}), "a secret for a partner without a webhook validated"
 
 
 # --- the inlined notice schema ----------------------------------------------------------------------

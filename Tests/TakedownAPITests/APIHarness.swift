@@ -65,7 +65,8 @@ struct API: Sendable {
     ) async throws {
         let test = try await TestGateway(configure: configure)
         defer { test.remove() }
-        let router = GatewayAPI.router(gateway: test.gateway, settings: GatewayComposition.apiSettings(test.settings))
+        let router = GatewayAPI.router(
+            gateway: test.gateway, settings: GatewayComposition.apiSettings(test.settings, store: test.store))
         let app = Application(router: router)
         try await app.test(.router) { client in
             try await body(API(client: client, test: test))

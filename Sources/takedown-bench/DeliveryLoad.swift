@@ -1,0 +1,139 @@
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// Notices pushed through the outbox to a receiver in this process, which can fail first attempts.
+struct DeliveryLoad {
+    struct Figures {
+        var perSecond: Double
+        var p50: Double
+        var p99: Double
+        var duplicates: Int
+    }
+
+    /// Records arrivals: notice id → first arrival time and issue time; fails the first attempt of half
+    /// the notices when asked.
+    final class Receiver: Sendable {
+        let failHalf: Bool
+        let state = Mutex<(arrivals: [String: (issued: Date, arrived: Date)], attempts: [String: Int], duplicates: Int)>(([:], [:], 0))
+
+        init(failHalf: Bool) { self.failHalf = failHalf }
+
+        var count: Int { state.withLock { $0.arrivals.count } }
+
+        func router() -> Router<BasicRequestContext> {
+            let router = Router()
+            router.post("hooks/{name}") { request, _ -> HTTPResponse.Status in
+                let body = try await request.body.collect(upTo: 1 << 20)
+                let now = Date()
+                guard let event = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+                    let data = event["data"] as? [String: Any], let id = data["id"] as? String,
+                    let issued = (data["issued_at"] as? String).flatMap({ try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) })
+                else { return .badRequest }
+                let fail = self.state.withLock { state -> Bool in
+                    let attempt = state.attempts[id, default: 0] + 1
+                    state.attempts[id] = attempt
+                    if self.failHalf, attempt == 1, id.hashValue & 1 == 0 { return true }
+                    if state.arrivals[id] == nil { state.arrivals[id] = (issued, now) } else { state.duplicates += 1 }
+                    return false
+                }
+                // 400, not 5xx: a 5xx would wait the one-minute floor before its retry.
+                return fail ? .badRequest : .noContent
+            }
+            return router
+        }
+    }
+
+    static func run(options: BenchOptions, failHalf: Bool) async throws -> Figures {
+        let receiver = Receiver(failHalf: failHalf)
+        let app = Application(
+            router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in PortBox.shared.set(channel.localAddress?.port ?? 0) })
+        return try await withThrowingTaskGroup(of: Figures?.self) { group -> Figures in
+            group.addTask {
+                try await app.runService(gracefulShutdownSignals: [])
+                return nil
+            }
+            let port = try await PortBox.shared.wait()
+            let server = try await GatewayProcess.start(
+                options: options,
+                environment: [
+                    "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1", "TAKEDOWN_RETRY_SCHEDULE": "0,1,5,30",
+                    "TAKEDOWN_ENDPOINT_CONCURRENCY": "\(options.endpointCap)",
+                ])
+            defer { server.stop() }
+            let figures = try await drive(server: server, receiverPort: port, receiver: receiver, options: options)
+            group.cancelAll()
+            return figures
+        }
+    }
+
+    static func drive(server: GatewayProcess, receiverPort: Int, receiver: Receiver, options: BenchOptions) async throws -> Figures {
+        let client = BenchClient(baseURL: server.baseURL, connections: options.concurrency)
+        for index in 0..<options.endpoints {
+            let body: [String: Any] = [
+                "name": "Hooked \(index)", "kind": "hosting_provider", "contact_email": "abuse@h\(index).test",
+                "jurisdiction": "GB", "routing": ["domains": ["h\(index).test"]],
+                "delivery": ["webhook_url": "http://127.0.0.1:\(receiverPort)/hooks/h\(index)"],
+            ]
+            let answer = try await client.request(
+                "POST", "/v1/partners", token: server.adminToken, json: try JSONSerialization.data(withJSONObject: body))
+            guard answer.status == 201 else { throw BenchError("partner creation answered \(answer.status)") }
+        }
+        let total = options.deliveries
+        let next = Counter()
+        let started = Date()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<options.concurrency {
+                group.addTask {
+                    while let index = next.take(below: total) {
+                        let body: [String: Any] = [
+                            "reference": "D-\(index)", "category": ["uk_grade": "A"], "media_type": "image",
+                            "items": [[
+                                "url": "https://h\(index % options.endpoints).test/\(index).jpg",
+                                "observed_at": "2026-11-29T07:00:00Z", "hashes": ["md5": IssuanceLoad.hex(16)],
+                            ]],
+                        ]
+                        let answer = try await client.request(
+                            "POST", "/v1/cases", token: server.adminToken, json: try JSONSerialization.data(withJSONObject: body))
+                        guard answer.status == 201 else { throw BenchError("POST /v1/cases answered \(answer.status)") }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await client.shutdown()
+        let deadline = Date().addingTimeInterval(300)
+        while receiver.count < total {
+            guard Date() < deadline else { throw BenchError("only \(receiver.count) of \(total) deliveries arrived") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return receiver.state.withLock { state in
+            let last = state.arrivals.values.map(\.arrived).max() ?? started
+            var latency = Samples()
+            for (issued, arrived) in state.arrivals.values { latency.add(arrived.timeIntervalSince(issued)) }
+            return Figures(
+                perSecond: Double(total) / last.timeIntervalSince(started), p50: latency.percentile(50),
+                p99: latency.percentile(99), duplicates: state.duplicates)
+        }
+    }
+}
+
+/// Hands the receiver's port from the server callback to the benchmark.
+final class PortBox: Sendable {
+    static let shared = PortBox()
+    private let port = Mutex<Int?>(nil)
+
+    func set(_ value: Int) { port.withLock { $0 = value } }
+
+    func wait() async throws -> Int {
+        for _ in 0..<500 {
+            if let value = port.withLock({ $0 }) {
+                port.withLock { $0 = nil }
+                return value
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw BenchError("the receiver did not start")
+    }
+}
