@@ -66,10 +66,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(
             name: "TakedownOutbox",
             dependencies: [
-                "TakedownModel", "TakedownStore", "TakedownSigning",
+                "TakedownModel", "TakedownStore", "TakedownSigning", "CCurl",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -15,11 +15,14 @@ public struct TransportResult: Sendable, Equatable {
     public var latencyMs: Int
     /// The target may never be contacted (private address, bad URL): retrying cannot help.
     public var refused: Bool
+    /// Set by transports whose success is not an HTTP status (SMTP's 250).
+    public var accepted: Bool?
 
     public init(
         statusCode: Int? = nil, retryAfter: TimeInterval? = nil, error: String? = nil, responseExcerpt: String? = nil,
-        latencyMs: Int = 0, refused: Bool = false
+        latencyMs: Int = 0, refused: Bool = false, accepted: Bool? = nil
     ) {
+        self.accepted = accepted
         self.statusCode = statusCode
         self.retryAfter = retryAfter
         self.error = error
@@ -28,5 +31,5 @@ public struct TransportResult: Sendable, Equatable {
         self.refused = refused
     }
 
-    public var succeeded: Bool { statusCode.map { (200...299).contains($0) } ?? false }
+    public var succeeded: Bool { accepted ?? statusCode.map { (200...299).contains($0) } ?? false }
 }

@@ -100,11 +100,14 @@ public final class OutboxWorker: Service, Sendable {
     func decide(_ result: TransportResult, attempt: Int, now: Date) -> DeliveryOutcome {
         if result.succeeded { return .succeeded }
         let error = result.error ?? "failed"
-        if result.statusCode == 410 { return .endpointGone(error: "410 Gone: the endpoint is disabled") }
+        if result.accepted == nil, result.statusCode == 410 {
+            return .endpointGone(error: "410 Gone: the endpoint is disabled")
+        }
         if result.refused { return .dead(error: error) }
         guard
             let delay = configuration.retryPolicy.delay(
-                afterAttempt: attempt, status: result.statusCode, retryAfter: result.retryAfter, unit: random())
+                afterAttempt: attempt, status: result.accepted == nil ? result.statusCode : nil,
+                retryAfter: result.retryAfter, unit: random())
         else { return .dead(error: "\(error) (attempt \(attempt) of \(configuration.retryPolicy.maxAttempts), the last)") }
         return .retry(at: now.addingTimeInterval(delay), error: error)
     }

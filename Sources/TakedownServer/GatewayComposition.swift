@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import TakedownAPI
 import TakedownDocuments
+import TakedownModel
 import TakedownOutbox
 import TakedownSQLite
 import TakedownService
@@ -40,9 +41,10 @@ public enum GatewayComposition {
     ) async throws -> Gateway {
         try settings.validate()
         let templates = try await NoticeTemplates(directory: URL(fileURLWithPath: settings.templatesDirectory))
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             publicURL: settings.resolvedPublicURL, issuer: settings.issuer,
             defaultDeadline: settings.defaultDeadlineHours * 3600)
+        configuration.emailFrom = settings.smtp?.from
         let gateway = Gateway(
             store: store, keys: try keys(settings, now: clock()), templates: templates, configuration: configuration,
             clock: clock, logger: logger, onEnqueue: onEnqueue)
@@ -67,8 +69,13 @@ public enum GatewayComposition {
     ) -> [any Service] {
         let webhooks = WebhookTransport(
             timeout: settings.outbox.requestTimeout, allowPrivateTargets: settings.outbox.allowPrivateTargets)
+        var transports: [DeliveryChannel: any DeliveryTransport] = [.webhook: webhooks]
+        if let relay = settings.smtp {
+            transports[.email] = SMTPTransport(
+                relay: relay, timeout: settings.outbox.requestTimeout, allowPrivateTargets: settings.outbox.allowPrivateTargets)
+        }
         let worker = OutboxWorker(
-            store: store, transports: [.webhook: webhooks], configuration: settings.outbox, wakeUp: wakeUp, clock: clock,
+            store: store, transports: transports, configuration: settings.outbox, wakeUp: wakeUp, clock: clock,
             logger: logger)
         let rescuer = LeaseRescuer(store: store, interval: settings.outbox.rescueInterval, clock: clock, logger: logger)
         return [worker, rescuer, ClientShutdown(transport: webhooks)]

@@ -21,6 +21,8 @@ public struct ServerSettings: Sendable {
     /// Lets webhooks and SMTP reach loopback and private addresses (tests set it).
     public var allowPrivateTargets = false
     public var outbox = OutboxConfiguration()
+    /// The mail relay (`smtp://` or `smtps://`); unset turns the email channel off.
+    public var smtp: SMTPTransport.Relay?
 
     /// Defaults overlaid with the environment; flags are applied by the caller afterwards.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -79,6 +81,15 @@ public struct ServerSettings: Sendable {
         if let value = env("ENDPOINT_PAUSE_AFTER_HOURS") {
             guard let hours = Double(value), hours > 0 else { throw SettingsError("TAKEDOWN_ENDPOINT_PAUSE_AFTER_HOURS", value) }
             outbox.pauseAfter = hours * 3600
+        }
+        if let url = env("SMTP_URL") {
+            guard let scheme = URLComponents(string: url)?.scheme, scheme == "smtp" || scheme == "smtps",
+                URLComponents(string: url)?.host != nil
+            else { throw SettingsError("TAKEDOWN_SMTP_URL must be smtp://host[:port] or smtps://host[:port]") }
+            guard let from = env("SMTP_FROM"), Syntax.isEmail(from) else {
+                throw SettingsError("TAKEDOWN_SMTP_FROM must be the sender's email address when TAKEDOWN_SMTP_URL is set")
+            }
+            smtp = SMTPTransport.Relay(url: url, from: from, user: env("SMTP_USER"), password: env("SMTP_PASSWORD"))
         }
         issuer.trustedFlaggerDesignatedBy = env("TRUSTED_FLAGGER_DESIGNATED_BY")
         issuer.trustedFlaggerScope = env("TRUSTED_FLAGGER_SCOPE")

@@ -10,14 +10,32 @@ extension Gateway {
     func deliveries(for notice: Notice, to partner: Partner, type: String, at now: Date, reason: String? = nil) throws
         -> [Delivery]
     {
-        guard let url = partner.delivery.webhookUrl else { return [] }
-        let eventID = WebhookEvent.newID()
-        let body = try WebhookEvent.body(type: type, id: eventID, createdAt: now, notice: notice, reason: reason)
-        return [
-            Delivery(
-                noticeId: notice.id, partnerId: partner.id, channel: .webhook, endpoint: url, eventType: type,
-                eventId: eventID, payload: body, nextAttemptAt: now, createdAt: now, updatedAt: now)
-        ]
+        var deliveries: [Delivery] = []
+        if let url = partner.delivery.webhookUrl {
+            let eventID = WebhookEvent.newID()
+            let body = try WebhookEvent.body(type: type, id: eventID, createdAt: now, notice: notice, reason: reason)
+            deliveries.append(
+                Delivery(
+                    noticeId: notice.id, partnerId: partner.id, channel: .webhook, endpoint: url, eventType: type,
+                    eventId: eventID, payload: body, nextAttemptAt: now, createdAt: now, updatedAt: now))
+        }
+        if let address = partner.delivery.email, let from = configuration.emailFrom {
+            let id = DeliveryID.generate()
+            let document = try self.document(of: notice)
+            var text = templates.text(of: document, status: notice.status, language: document.language)
+            if let reason, type == WebhookEvent.withdrawn { text = "WITHDRAWN: \(reason)\n\n" + text }
+            let prefix = type == WebhookEvent.withdrawn ? "Withdrawn takedown notice" : "Takedown notice"
+            let message = EmailMessage.build(
+                deliveryID: id, from: from, to: address, notice: notice, text: text,
+                subject: "\(prefix) \(notice.id) (\(document.caseReference))", date: now,
+                messageDomain: from.split(separator: "@").last.map(String.init) ?? "takedown.invalid")
+            deliveries.append(
+                Delivery(
+                    id: id, noticeId: notice.id, partnerId: partner.id, channel: .email, endpoint: address,
+                    eventType: type, eventId: "<\(id)@mail>", payload: message, nextAttemptAt: now, createdAt: now,
+                    updatedAt: now))
+        }
+        return deliveries
     }
 
     /// A new webhook secret for a partner; the previous ones keep signing for the configured overlap.

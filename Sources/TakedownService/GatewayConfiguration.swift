@@ -12,6 +12,8 @@ public struct GatewayConfiguration: Sendable {
     public var routingCacheSeconds: TimeInterval
     /// How long a rotated webhook secret keeps signing beside the new one.
     public var webhookSecretOverlap: TimeInterval = 24 * 3600
+    /// The sender of notice emails; nil when no mail relay is configured (the email channel is off).
+    public var emailFrom: String?
 
     public init(
         publicURL: String, issuer: IssuerProfile = IssuerProfile(), defaultDeadline: TimeInterval = 24 * 3600,
