@@ -54,46 +54,57 @@ public final class OutboxWorker: Service, Sendable {
         }
     }
 
-    /// One round: claim, send concurrently, complete. Returns how many deliveries were attempted.
+    /// One round: claim, re-check the leases, send concurrently, record every outcome in one transaction.
+    /// Returns how many deliveries were attempted.
     @discardableResult
     public func tick() async throws -> Int {
         let claimed = try await store.claimDeliveries(
             owner: configuration.owner, limit: configuration.batchSize, now: clock(), lease: configuration.lease,
             perEndpointCap: configuration.perEndpointCap)
         guard !claimed.isEmpty else { return 0 }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for delivery in claimed {
-                group.addTask { try await self.attempt(delivery) }
+        // Another worker may have taken a row after our lease expired: then it is not ours to send.
+        let held = try await store.heldLeases(claimed.map { DeliveryLease(id: $0.id, token: $0.leaseToken) }, now: clock())
+        let mine = claimed.filter { held.contains($0.id) && transports[$0.channel] != nil }
+        if mine.count < claimed.count {
+            logger.notice("leases lost before sending", metadata: ["count": "\(claimed.count - mine.count)"])
+        }
+        var secrets: [PartnerID: [String]] = [:]
+        for partner in Set(mine.filter { $0.channel == .webhook }.map(\.partnerId)) {
+            secrets[partner] = try await store.webhookSecrets(partner: partner, now: clock())
+        }
+        let completions = await withTaskGroup(of: DeliveryCompletion?.self) { group in
+            for delivery in mine {
+                let partnerSecrets = secrets[delivery.partnerId] ?? []
+                group.addTask { await self.attempt(delivery, secrets: partnerSecrets) }
             }
-            try await group.waitForAll()
+            var completions: [DeliveryCompletion] = []
+            for await completion in group {
+                if let completion { completions.append(completion) }
+            }
+            return completions
+        }
+        let recorded = try await store.completeDeliveries(completions, now: clock(), pauseAfter: configuration.pauseAfter)
+        if recorded.count < completions.count {
+            logger.notice("leases lost before recording", metadata: ["count": "\(completions.count - recorded.count)"])
         }
         return claimed.count
     }
 
-    func attempt(_ delivery: Delivery) async throws {
-        guard let transport = transports[delivery.channel] else { return }
-        // Another worker may have taken the row after our lease expired: then it is not ours to send.
-        guard try await store.holdsLease(delivery.id, token: delivery.leaseToken, now: clock()) else {
-            logger.notice("lease lost before sending", metadata: ["delivery_id": "\(delivery.id)"])
-            return
-        }
-        let secrets = delivery.channel == .webhook ? try await store.webhookSecrets(partner: delivery.partnerId, now: clock()) : []
+    /// Sends one delivery and decides its outcome; nil when shutting down mid-request (the lease is left
+    /// to the rescuer, and the delivery is sent again under the same webhook-id).
+    func attempt(_ delivery: Delivery, secrets: [String]) async -> DeliveryCompletion? {
+        guard let transport = transports[delivery.channel] else { return nil }
         let started = clock()
         let result = await transport.send(delivery, secrets: secrets, now: started)
-        // Shutting down mid-request is not the receiver's failure: leave the lease to the rescuer.
-        if Task.isCancelled { return }
+        if Task.isCancelled { return nil }
         let number = delivery.attempts + 1
         let outcome = decide(result, attempt: number, now: clock())
-        let attempt = DeliveryAttempt(
-            number: number, at: started, statusCode: result.statusCode, latencyMs: result.latencyMs, error: result.error,
-            responseExcerpt: result.responseExcerpt)
-        let recorded = try await store.completeDelivery(
-            delivery.id, token: delivery.leaseToken, outcome: outcome, attempt: attempt, now: clock(),
-            pauseAfter: configuration.pauseAfter)
-        if !recorded {
-            logger.notice("lease lost before recording", metadata: ["delivery_id": "\(delivery.id)"])
-        }
         DeliveryMetrics.record(outcome: outcome, latencyMs: result.latencyMs)
+        return DeliveryCompletion(
+            id: delivery.id, token: delivery.leaseToken, outcome: outcome,
+            attempt: DeliveryAttempt(
+                number: number, at: started, statusCode: result.statusCode, latencyMs: result.latencyMs,
+                error: result.error, responseExcerpt: result.responseExcerpt))
     }
 
     /// The outcome of an attempt under the retry policy.

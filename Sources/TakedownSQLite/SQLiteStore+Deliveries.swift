@@ -58,24 +58,48 @@ extension SQLiteStore {
         }
     }
 
-    public func holdsLease(_ id: DeliveryID, token: Int64, now: Date) async throws -> Bool {
-        try await guarded {
+    public func heldLeases(_ leases: [DeliveryLease], now: Date) async throws -> Set<DeliveryID> {
+        guard !leases.isEmpty else { return [] }
+        return try await guarded {
             try await pool.read { db in
-                try Bool.fetchOne(
-                    db,
+                var held = Set<DeliveryID>()
+                let statement = try db.cachedStatement(
                     sql: """
                         SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND lease_token = ?
                                        AND state = 'in_flight' AND lease_expires_at > ?)
-                        """,
-                    arguments: [id.rawValue, token, now.storedValue]) ?? false
+                        """)
+                for lease in leases
+                where try Bool.fetchOne(statement, arguments: [lease.id.rawValue, lease.token, now.storedValue]) == true {
+                    held.insert(lease.id)
+                }
+                return held
             }
         }
     }
 
-    public func completeDelivery(
-        _ id: DeliveryID, token: Int64, outcome: DeliveryOutcome, attempt: DeliveryAttempt, now: Date,
-        pauseAfter: TimeInterval
-    ) async throws -> Bool {
+    public func completeDeliveries(_ completions: [DeliveryCompletion], now: Date, pauseAfter: TimeInterval)
+        async throws -> Set<DeliveryID>
+    {
+        guard !completions.isEmpty else { return [] }
+        return try await guarded {
+            try await pool.write { db in
+                var recorded = Set<DeliveryID>()
+                for completion in completions where try Self.complete(completion, now: now, pauseAfter: pauseAfter, db) {
+                    recorded.insert(completion.id)
+                }
+                return recorded
+            }
+        }
+    }
+
+    /// Records one completion inside the caller's transaction; false when the lease is gone.
+    static func complete(_ completion: DeliveryCompletion, now: Date, pauseAfter: TimeInterval, _ db: Database) throws
+        -> Bool
+    {
+        let id = completion.id
+        let token = completion.token
+        let outcome = completion.outcome
+        let attempt = completion.attempt
         let (state, next, error): (DeliveryState, Date, String?) = {
             switch outcome {
             case .succeeded: return (.succeeded, now, nil)
@@ -83,64 +107,60 @@ extension SQLiteStore {
             case .dead(let error), .endpointGone(let error): return (.dead, now, error)
             }
         }()
-        return try await guarded {
-            try await pool.write { db in
-                try db.execute(
-                    sql: """
-                        UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
-                               lease_expires_at = NULL, last_error = ?, last_status = ?, updated_at = ?
-                        WHERE id = ? AND lease_token = ? AND state = 'in_flight'
-                        """,
-                    arguments: [
-                        state.rawValue, next.storedValue, error, attempt.statusCode, now.storedValue, id.rawValue, token,
-                    ])
-                guard db.changesCount == 1,
-                    let row = try Row.fetchOne(
-                        db, sql: "SELECT partner_id, channel, endpoint, attempts FROM deliveries WHERE id = ?",
-                        arguments: [id.rawValue])
-                else { return false }
-                try db.execute(
-                    sql: """
-                        INSERT INTO delivery_attempts (delivery_id, number, at, status_code, latency_ms, error, response_excerpt)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        id.rawValue, row["attempts"] as Int, attempt.at.storedValue, attempt.statusCode, attempt.latencyMs,
-                        attempt.error, attempt.responseExcerpt,
-                    ])
-                let endpoint: [(any DatabaseValueConvertible)?] = [row["partner_id"] as String, row["channel"] as String, row["endpoint"] as String]
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO endpoints (partner_id, channel, endpoint) VALUES (?, ?, ?)",
-                    arguments: StatementArguments(endpoint))
-                switch outcome {
-                case .succeeded:
-                    try db.execute(
-                        sql: """
-                            UPDATE endpoints SET failing_since = NULL, last_success_at = ?
-                            WHERE partner_id = ? AND channel = ? AND endpoint = ?
-                            """,
-                        arguments: StatementArguments([now.storedValue] + endpoint))
-                case .retry, .dead:
-                    try db.execute(
-                        sql: """
-                            UPDATE endpoints SET failing_since = COALESCE(failing_since, ?),
-                                   paused_at = CASE WHEN paused_at IS NULL AND COALESCE(failing_since, ?) <= ? THEN ? ELSE paused_at END
-                            WHERE partner_id = ? AND channel = ? AND endpoint = ?
-                            """,
-                        arguments: StatementArguments(
-                            [now.storedValue, now.storedValue, now.addingTimeInterval(-pauseAfter).storedValue, now.storedValue]
-                                + endpoint))
-                case .endpointGone:
-                    try db.execute(
-                        sql: """
-                            UPDATE endpoints SET failing_since = COALESCE(failing_since, ?), disabled_at = ?
-                            WHERE partner_id = ? AND channel = ? AND endpoint = ?
-                            """,
-                        arguments: StatementArguments([now.storedValue, now.storedValue] + endpoint))
-                }
-                return true
-            }
+        try db.execute(
+            sql: """
+                UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
+                       lease_expires_at = NULL, last_error = ?, last_status = ?, updated_at = ?
+                WHERE id = ? AND lease_token = ? AND state = 'in_flight'
+                """,
+            arguments: [
+                state.rawValue, next.storedValue, error, attempt.statusCode, now.storedValue, id.rawValue, token,
+            ])
+        guard db.changesCount == 1,
+            let row = try Row.fetchOne(
+                db, sql: "SELECT partner_id, channel, endpoint, attempts FROM deliveries WHERE id = ?",
+                arguments: [id.rawValue])
+        else { return false }
+        try db.execute(
+            sql: """
+                INSERT INTO delivery_attempts (delivery_id, number, at, status_code, latency_ms, error, response_excerpt)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                id.rawValue, row["attempts"] as Int, attempt.at.storedValue, attempt.statusCode, attempt.latencyMs,
+                attempt.error, attempt.responseExcerpt,
+            ])
+        let endpoint: [(any DatabaseValueConvertible)?] = [row["partner_id"] as String, row["channel"] as String, row["endpoint"] as String]
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO endpoints (partner_id, channel, endpoint) VALUES (?, ?, ?)",
+            arguments: StatementArguments(endpoint))
+        switch outcome {
+        case .succeeded:
+            try db.execute(
+                sql: """
+                    UPDATE endpoints SET failing_since = NULL, last_success_at = ?
+                    WHERE partner_id = ? AND channel = ? AND endpoint = ?
+                    """,
+                arguments: StatementArguments([now.storedValue] + endpoint))
+        case .retry, .dead:
+            try db.execute(
+                sql: """
+                    UPDATE endpoints SET failing_since = COALESCE(failing_since, ?),
+                           paused_at = CASE WHEN paused_at IS NULL AND COALESCE(failing_since, ?) <= ? THEN ? ELSE paused_at END
+                    WHERE partner_id = ? AND channel = ? AND endpoint = ?
+                    """,
+                arguments: StatementArguments(
+                    [now.storedValue, now.storedValue, now.addingTimeInterval(-pauseAfter).storedValue, now.storedValue]
+                        + endpoint))
+        case .endpointGone:
+            try db.execute(
+                sql: """
+                    UPDATE endpoints SET failing_since = COALESCE(failing_since, ?), disabled_at = ?
+                    WHERE partner_id = ? AND channel = ? AND endpoint = ?
+                    """,
+                arguments: StatementArguments([now.storedValue, now.storedValue] + endpoint))
         }
+        return true
     }
 
     public func rescueExpiredLeases(now: Date) async throws -> Int {

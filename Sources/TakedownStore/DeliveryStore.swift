@@ -9,15 +9,13 @@ public protocol DeliveryStore: Sendable {
     /// flight. Each claimed row gets a new lease token and `leaseExpiresAt = now + lease`.
     func claimDeliveries(owner: String, limit: Int, now: Date, lease: TimeInterval, perEndpointCap: Int)
         async throws -> [Delivery]
-    /// Whether the lease with this token is still held (checked just before sending).
-    func holdsLease(_ id: DeliveryID, token: Int64, now: Date) async throws -> Bool
-    /// Records an attempt and its outcome if, and only if, the lease token still matches. Updates the
-    /// endpoint's health: a success clears its failure window; failures lasting `pauseAfter` pause it;
-    /// `endpointGone` disables it. Returns false when the lease was lost (nothing is written).
-    func completeDelivery(
-        _ id: DeliveryID, token: Int64, outcome: DeliveryOutcome, attempt: DeliveryAttempt, now: Date,
-        pauseAfter: TimeInterval
-    ) async throws -> Bool
+    /// Which of these leases are still held (checked just before sending).
+    func heldLeases(_ leases: [DeliveryLease], now: Date) async throws -> Set<DeliveryID>
+    /// Records attempts and their outcomes, in one transaction, for the deliveries whose lease token still
+    /// matches; the others are skipped. Updates each endpoint's health: a success clears its failure
+    /// window; failures lasting `pauseAfter` pause it; `endpointGone` disables it. Returns the ids recorded.
+    func completeDeliveries(_ completions: [DeliveryCompletion], now: Date, pauseAfter: TimeInterval) async throws
+        -> Set<DeliveryID>
     /// Returns deliveries whose lease expired to the queue, due now. Returns how many.
     func rescueExpiredLeases(now: Date) async throws -> Int
     /// Who holds the leases of deliveries in flight.
@@ -41,6 +39,50 @@ public protocol DeliveryStore: Sendable {
     func addWebhookSecret(partner: PartnerID, secret: String, now: Date, previousUntil: Date) async throws
     /// The secrets that sign a partner's webhooks now, newest first.
     func webhookSecrets(partner: PartnerID, now: Date) async throws -> [String]
+}
+
+/// A claimed delivery and the fencing token its claim got.
+public struct DeliveryLease: Sendable, Hashable {
+    public var id: DeliveryID
+    public var token: Int64
+
+    public init(id: DeliveryID, token: Int64) {
+        self.id = id
+        self.token = token
+    }
+}
+
+/// One attempt's outcome, to record under the lease it was sent with.
+public struct DeliveryCompletion: Sendable, Equatable {
+    public var id: DeliveryID
+    public var token: Int64
+    public var outcome: DeliveryOutcome
+    public var attempt: DeliveryAttempt
+
+    public init(id: DeliveryID, token: Int64, outcome: DeliveryOutcome, attempt: DeliveryAttempt) {
+        self.id = id
+        self.token = token
+        self.outcome = outcome
+        self.attempt = attempt
+    }
+}
+
+extension DeliveryStore {
+    /// `heldLeases` for one lease.
+    public func holdsLease(_ id: DeliveryID, token: Int64, now: Date) async throws -> Bool {
+        try await heldLeases([DeliveryLease(id: id, token: token)], now: now).contains(id)
+    }
+
+    /// `completeDeliveries` for one delivery.
+    public func completeDelivery(
+        _ id: DeliveryID, token: Int64, outcome: DeliveryOutcome, attempt: DeliveryAttempt, now: Date,
+        pauseAfter: TimeInterval
+    ) async throws -> Bool {
+        try await completeDeliveries(
+            [DeliveryCompletion(id: id, token: token, outcome: outcome, attempt: attempt)], now: now,
+            pauseAfter: pauseAfter
+        ).contains(id)
+    }
 }
 
 public struct DeliveryQuery: Sendable, Equatable {
