@@ -20,10 +20,11 @@ extension SQLiteStore {
                 {
                     inFlight[Self.endpointKey(row["partner_id"], row["channel"], row["endpoint"])] = row["n"]
                 }
+                // Candidates without their bodies: a backlog scan must not read every payload.
                 let candidates = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT d.* FROM deliveries d
+                        SELECT d.id, d.partner_id, d.channel, d.endpoint FROM deliveries d
                         LEFT JOIN endpoints e
                             ON e.partner_id = d.partner_id AND e.channel = d.channel AND e.endpoint = d.endpoint
                         WHERE d.state IN ('pending', 'failed') AND d.next_attempt_at <= ?
@@ -32,7 +33,7 @@ extension SQLiteStore {
                         LIMIT ?
                         """,
                     arguments: [now.storedValue, limit * 8 + 64])
-                var claimed: [Delivery] = []
+                var claimedIDs: [String] = []
                 let expires = now.addingTimeInterval(lease)
                 let update = try db.cachedStatement(
                     sql: """
@@ -40,20 +41,20 @@ extension SQLiteStore {
                                lease_expires_at = ?, updated_at = ?
                         WHERE id = ?
                         """)
-                for row in candidates where claimed.count < limit {
-                    var delivery = try Self.delivery(from: row)
-                    let key = Self.endpointKey(delivery.partnerId.rawValue, delivery.channel.rawValue, delivery.endpoint)
+                for row in candidates where claimedIDs.count < limit {
+                    let key = Self.endpointKey(row["partner_id"], row["channel"], row["endpoint"])
                     guard inFlight[key, default: 0] < perEndpointCap else { continue }
                     inFlight[key, default: 0] += 1
-                    try update.execute(arguments: [owner, expires.storedValue, now.storedValue, delivery.id.rawValue])
-                    delivery.state = .inFlight
-                    delivery.leaseToken += 1
-                    delivery.leaseOwner = owner
-                    delivery.leaseExpiresAt = expires
-                    delivery.updatedAt = now
-                    claimed.append(delivery)
+                    let id: String = row["id"]
+                    try update.execute(arguments: [owner, expires.storedValue, now.storedValue, id])
+                    claimedIDs.append(id)
                 }
-                return claimed
+                guard !claimedIDs.isEmpty else { return [] }
+                let placeholders = Array(repeating: "?", count: claimedIDs.count).joined(separator: ",")
+                return try Row.fetchAll(
+                    db, sql: "SELECT * FROM deliveries WHERE id IN (\(placeholders)) ORDER BY next_attempt_at, position",
+                    arguments: StatementArguments(claimedIDs)
+                ).map(Self.delivery(from:))
             }
         }
     }
