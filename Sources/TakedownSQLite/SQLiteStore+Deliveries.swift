@@ -170,10 +170,10 @@ extension SQLiteStore {
                 try db.execute(
                     sql: """
                         UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'failed' ELSE 'pending' END,
-                               lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?, updated_at = ?
+                               lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
                         WHERE state = 'in_flight' AND lease_expires_at <= ?
                         """,
-                    arguments: [now.storedValue, now.storedValue, now.storedValue])
+                    arguments: [now.storedValue, now.storedValue])
                 return db.changesCount
             }
         }
@@ -194,10 +194,10 @@ extension SQLiteStore {
                 try db.execute(
                     sql: """
                         UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'failed' ELSE 'pending' END,
-                               lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?, updated_at = ?
+                               lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
                         WHERE state = 'in_flight' AND lease_owner = ?
                         """,
-                    arguments: [now.storedValue, now.storedValue, owner])
+                    arguments: [now.storedValue, owner])
                 return db.changesCount
             }
         }

@@ -90,7 +90,8 @@ public enum GatewayComposition {
         let gateway = try await gateway(settings, store: store, logger: logger, onEnqueue: { wakeUp.signal() })
         return GatewayAPI.application(
             gateway: gateway, settings: apiSettings(settings, store: store), host: settings.host, port: settings.port,
-            services: outbox(settings, store: store, wakeUp: wakeUp, logger: logger), logger: logger)
+            services: settings.runsOutbox ? outbox(settings, store: store, wakeUp: wakeUp, logger: logger) : [],
+            logger: logger)
     }
 
     /// A database URL with its password masked, for messages.

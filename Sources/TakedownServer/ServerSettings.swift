@@ -21,6 +21,8 @@ public struct ServerSettings: Sendable {
     /// Lets webhooks and SMTP reach loopback and private addresses (tests set it).
     public var allowPrivateTargets = false
     public var outbox = OutboxConfiguration()
+    /// Whether `serve` runs the outbox worker beside the API.
+    public var runsOutbox = true
     /// The mail relay (`smtp://` or `smtps://`); unset turns the email channel off.
     public var smtp: SMTPTransport.Relay?
 

@@ -16,7 +16,8 @@ public protocol DeliveryStore: Sendable {
     /// window; failures lasting `pauseAfter` pause it; `endpointGone` disables it. Returns the ids recorded.
     func completeDeliveries(_ completions: [DeliveryCompletion], now: Date, pauseAfter: TimeInterval) async throws
         -> Set<DeliveryID>
-    /// Returns deliveries whose lease expired to the queue, due now. Returns how many.
+    /// Returns deliveries whose lease expired to the queue, keeping their due time, so they go out before
+    /// later rows of the same endpoint (issue order survives a crash). Returns how many.
     func rescueExpiredLeases(now: Date) async throws -> Int
     /// Who holds the leases of deliveries in flight.
     func leaseOwners() async throws -> [String]

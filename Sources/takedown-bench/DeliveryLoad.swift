@@ -44,7 +44,9 @@ struct DeliveryLoad {
         }
     }
 
-    static func run(options: BenchOptions, failHalf: Bool) async throws -> Figures {
+    /// `drain`: the gateway issues everything with no worker, then a `takedown worker` process empties the
+    /// backlog, and the rate is counted from the worker's start.
+    static func run(options: BenchOptions, failHalf: Bool, drain: Bool = false) async throws -> Figures {
         let receiver = Receiver(failHalf: failHalf)
         let app = Application(
             router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
@@ -60,15 +62,19 @@ struct DeliveryLoad {
                 environment: [
                     "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1", "TAKEDOWN_RETRY_SCHEDULE": "0,1,5,30",
                     "TAKEDOWN_ENDPOINT_CONCURRENCY": "\(options.endpointCap)",
+                    "TAKEDOWN_OUTBOX_WORKER": drain ? "0" : "1",
                 ])
             defer { server.stop() }
-            let figures = try await drive(server: server, receiverPort: port, receiver: receiver, options: options)
+            let figures = try await drive(
+                server: server, receiverPort: port, receiver: receiver, options: options, drain: drain)
             group.cancelAll()
             return figures
         }
     }
 
-    static func drive(server: GatewayProcess, receiverPort: Int, receiver: Receiver, options: BenchOptions) async throws -> Figures {
+    static func drive(
+        server: GatewayProcess, receiverPort: Int, receiver: Receiver, options: BenchOptions, drain: Bool
+    ) async throws -> Figures {
         let client = BenchClient(baseURL: server.baseURL, connections: options.concurrency)
         for index in 0..<options.endpoints {
             let body: [String: Any] = [
@@ -103,6 +109,11 @@ struct DeliveryLoad {
             try await group.waitForAll()
         }
         try await client.shutdown()
+        var counted = started
+        if drain {
+            counted = Date()
+            try server.startWorker()
+        }
         let deadline = Date().addingTimeInterval(300)
         while receiver.count < total {
             guard Date() < deadline else { throw BenchError("only \(receiver.count) of \(total) deliveries arrived") }
@@ -113,7 +124,7 @@ struct DeliveryLoad {
             var latency = Samples()
             for (issued, arrived) in state.arrivals.values { latency.add(arrived.timeIntervalSince(issued)) }
             return Figures(
-                perSecond: Double(total) / last.timeIntervalSince(started), p50: latency.percentile(50),
+                perSecond: Double(total) / last.timeIntervalSince(counted), p50: latency.percentile(50),
                 p99: latency.percentile(99), duplicates: state.duplicates)
         }
     }

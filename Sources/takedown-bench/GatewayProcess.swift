@@ -6,8 +6,16 @@ final class GatewayProcess: @unchecked Sendable {
     let baseURL: String
     let adminToken: String
     let directory: URL
+    let executable: URL
+    let environment: [String: String]
+    var worker: Process?
 
-    private init(process: Process, baseURL: String, adminToken: String, directory: URL) {
+    private init(
+        process: Process, baseURL: String, adminToken: String, directory: URL, executable: URL,
+        environment: [String: String]
+    ) {
+        self.executable = executable
+        self.environment = environment
         self.process = process
         self.baseURL = baseURL
         self.adminToken = adminToken
@@ -36,7 +44,8 @@ final class GatewayProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         let server = GatewayProcess(
-            process: process, baseURL: "http://127.0.0.1:\(port)", adminToken: token, directory: directory)
+            process: process, baseURL: "http://127.0.0.1:\(port)", adminToken: token, directory: directory,
+            executable: executable, environment: environment)
         try await server.waitUntilReady()
         return server
     }
@@ -54,8 +63,25 @@ final class GatewayProcess: @unchecked Sendable {
         throw BenchError("the gateway did not become ready at \(baseURL)")
     }
 
+    /// Starts `takedown worker` on the same data folder (for a gateway started without its own worker).
+    func startWorker() throws {
+        let worker = Process()
+        worker.executableURL = executable
+        worker.arguments = ["worker", "--data-dir", directory.path]
+        var environment = self.environment
+        environment.removeValue(forKey: "TAKEDOWN_OUTBOX_WORKER")
+        worker.environment = environment
+        worker.standardOutput = FileHandle.nullDevice
+        try worker.run()
+        self.worker = worker
+    }
+
     /// Stops the gateway; safe to call twice.
     func stop() {
+        if let worker, worker.isRunning {
+            worker.terminate()
+            worker.waitUntilExit()
+        }
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()

@@ -168,8 +168,10 @@ def _stop_leftovers() -> None:
 class Gateway:
     """One `takedown serve` process on 127.0.0.1 with its own data directory."""
 
-    def __init__(self, workdir: Path, name: str = "gateway") -> None:
+    def __init__(self, workdir: Path, name: str = "gateway", extra_env: dict[str, str] | None = None) -> None:
         self.name = name
+        # More TAKEDOWN_* settings for this server (the webhook tests set the outbox ones here).
+        self.extra_env = dict(extra_env or {})
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = workdir / "data"
@@ -196,6 +198,7 @@ class Gateway:
             TAKEDOWN_SCHEMAS_DIR=str(SCHEMAS_DIR),
             TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN=self.admin_token,
         )
+        env.update(self.extra_env)
         return env
 
     def _note(self, text: str) -> None:
@@ -259,6 +262,16 @@ class Gateway:
         self._note(f"stopped, exit status {rc}")
         self._reap()
         return rc
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no shutdown code runs. The data directory and port stay for a restart."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=STOP_TIMEOUT)
+        self._note(f"killed with SIGKILL, exit status {self.proc.returncode}")
+        self._reap()
 
     def _reap(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -341,19 +354,19 @@ class Gateway:
         jurisdiction: str,
         domains: list[str],
         ip_ranges: list[str] | None = None,
+        webhook_url: str | None = None,
     ) -> dict:
-        partner = self.post_json(
-            "/v1/partners",
-            {
-                "name": name,
-                "kind": "hosting_provider",
-                "contact_email": f"abuse@{domains[0]}",
-                "locale": locale,
-                "jurisdiction": jurisdiction,
-                "routing": {"domains": domains, "ip_ranges": ip_ranges or []},
-            },
-            self.admin_token,
-        )
+        body: dict[str, Any] = {
+            "name": name,
+            "kind": "hosting_provider",
+            "contact_email": f"abuse@{domains[0]}",
+            "locale": locale,
+            "jurisdiction": jurisdiction,
+            "routing": {"domains": domains, "ip_ranges": ip_ranges or []},
+        }
+        if webhook_url is not None:
+            body["delivery"] = {"webhook_url": webhook_url}
+        partner = self.post_json("/v1/partners", body, self.admin_token)
         assert partner["id"].startswith("ptn_"), partner
         assert partner["token"], partner
         return partner
@@ -420,8 +433,8 @@ class GatewayFactory:
         self.root = root
         self.gateways: list[Gateway] = []
 
-    def __call__(self, name: str = "gateway", start: bool = True) -> Gateway:
-        gateway = Gateway(self.root / f"{name}-{len(self.gateways)}", name=name)
+    def __call__(self, name: str = "gateway", start: bool = True, extra_env: dict[str, str] | None = None) -> Gateway:
+        gateway = Gateway(self.root / f"{name}-{len(self.gateways)}", name=name, extra_env=extra_env)
         self.gateways.append(gateway)
         if start:
             gateway.start()
