@@ -84,7 +84,9 @@ struct DeliveriesController {
             query.notice = id
         }
         if let text = request.query("partner_id") {
-            guard let id = PartnerID.parse(text) else { throw APIError.badParameter("partner_id", "is not a partner id") }
+            guard let id = PartnerID.parse(text) else {
+                throw APIError.badParameter("partner_id", "is not a partner id")
+            }
             query.partner = id
         }
         if let text = request.query("state") {
@@ -109,7 +111,8 @@ struct DeliveriesController {
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let (delivery, attempts) = try await gateway.delivery(try context.parameters.id("delivery_id", as: DeliveryID.self))
+        let (delivery, attempts) = try await gateway.delivery(
+            try context.parameters.id("delivery_id", as: DeliveryID.self))
         return try .json(DeliveryView(delivery, attempts: attempts))
     }
 
@@ -133,7 +136,8 @@ struct DeliveriesController {
         let since = v.require(body.since, "since")
         let until = v.require(body.until, "until")
         do { try v.check() } catch { throw GatewayError.invalid(error) }
-        return try .json(Count(requeued: try await gateway.recoverDeliveries(partner: id, since: since!, until: until!)))
+        return try .json(
+            Count(requeued: try await gateway.recoverDeliveries(partner: id, since: since!, until: until!)))
     }
 
     @Sendable func resume(_ request: Request, context: GatewayRequestContext) async throws -> Response {

@@ -41,8 +41,10 @@ public enum EmailMessage {
         var lines = ["--\(boundary)", "Content-Type: \(type)", "Content-Transfer-Encoding: base64"]
         if let disposition { lines.append("Content-Disposition: \(disposition)") }
         lines.append("")
-        lines += body.base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
-            .components(separatedBy: "\r\n")
+        lines += body.base64EncodedString(options: [
+            .lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed,
+        ])
+        .components(separatedBy: "\r\n")
         return lines
     }
 

@@ -32,14 +32,17 @@ public enum WebhookEvent {
         var type: String
     }
 
-    public static func body(type: String, id: String, createdAt: Date, notice: Notice, sequence: Int = 1, reason: String? = nil)
+    public static func body(
+        type: String, id: String, createdAt: Date, notice: Notice, sequence: Int = 1, reason: String? = nil
+    )
         throws -> Data
     {
         let encoder = WireFormat.encoder()
         let summary = try encoder.encode(
             Summary(
                 id: notice.id, status: notice.status, partnerId: notice.partnerId, issuedAt: notice.issuedAt,
-                deadlineAt: notice.deadlineAt, items: notice.items, jws: notice.jws, sequence: sequence, reason: reason))
+                deadlineAt: notice.deadlineAt, items: notice.items, jws: notice.jws, sequence: sequence, reason: reason)
+        )
         var data = Data("{\"data\":{\"document\":".utf8)
         data.append(notice.document)
         data.append(UInt8(ascii: ","))

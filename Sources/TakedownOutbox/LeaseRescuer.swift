@@ -27,7 +27,8 @@ public struct LeaseRescuer: Service {
         for owner in try await store.leaseOwners() where LeaseOwner.isDeadLocalProcess(owner) {
             let rescued = try await store.rescueLeases(of: owner, now: now)
             if rescued > 0 {
-                logger.notice("returned leases of a dead process", metadata: ["owner": "\(owner)", "count": "\(rescued)"])
+                logger.notice(
+                    "returned leases of a dead process", metadata: ["owner": "\(owner)", "count": "\(rescued)"])
             }
         }
         let rescued = try await store.rescueExpiredLeases(now: now)

@@ -17,7 +17,8 @@ public final class OutboxWorker: Service, Sendable {
     let wakeUp: OutboxWakeUp
 
     public init(
-        store: any GatewayStore, transports: [DeliveryChannel: any DeliveryTransport], configuration: OutboxConfiguration,
+        store: any GatewayStore, transports: [DeliveryChannel: any DeliveryTransport],
+        configuration: OutboxConfiguration,
         wakeUp: OutboxWakeUp = OutboxWakeUp(), clock: @escaping @Sendable () -> Date = Date.init,
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         logger: Logger = Logger(label: "takedown.outbox")
@@ -63,7 +64,8 @@ public final class OutboxWorker: Service, Sendable {
             perEndpointCap: configuration.perEndpointCap)
         guard !claimed.isEmpty else { return 0 }
         // Another worker may have taken a row after our lease expired: then it is not ours to send.
-        let held = try await store.heldLeases(claimed.map { DeliveryLease(id: $0.id, token: $0.leaseToken) }, now: clock())
+        let held = try await store.heldLeases(
+            claimed.map { DeliveryLease(id: $0.id, token: $0.leaseToken) }, now: clock())
         let mine = claimed.filter { held.contains($0.id) && transports[$0.channel] != nil }
         if mine.count < claimed.count {
             logger.notice("leases lost before sending", metadata: ["count": "\(claimed.count - mine.count)"])
@@ -83,7 +85,8 @@ public final class OutboxWorker: Service, Sendable {
             }
             return completions
         }
-        let recorded = try await store.completeDeliveries(completions, now: clock(), pauseAfter: configuration.pauseAfter)
+        let recorded = try await store.completeDeliveries(
+            completions, now: clock(), pauseAfter: configuration.pauseAfter)
         if recorded.count < completions.count {
             logger.notice("leases lost before recording", metadata: ["count": "\(completions.count - recorded.count)"])
         }
@@ -119,7 +122,9 @@ public final class OutboxWorker: Service, Sendable {
             let delay = configuration.retryPolicy.delay(
                 afterAttempt: attempt, status: result.accepted == nil ? result.statusCode : nil,
                 retryAfter: result.retryAfter, unit: random())
-        else { return .dead(error: "\(error) (attempt \(attempt) of \(configuration.retryPolicy.maxAttempts), the last)") }
+        else {
+            return .dead(error: "\(error) (attempt \(attempt) of \(configuration.retryPolicy.maxAttempts), the last)")
+        }
         return .retry(at: now.addingTimeInterval(delay), error: error)
     }
 }

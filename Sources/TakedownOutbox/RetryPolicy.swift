@@ -24,7 +24,8 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// The delay before the next attempt after attempt `attempt` (1-based) failed, or nil when it was the
     /// last. `unit` is a uniform random number in [0, 1).
-    public func delay(afterAttempt attempt: Int, status: Int?, retryAfter: TimeInterval?, unit: Double) -> TimeInterval? {
+    public func delay(afterAttempt attempt: Int, status: Int?, retryAfter: TimeInterval?, unit: Double) -> TimeInterval?
+    {
         guard attempt >= 1, attempt < schedule.count else { return nil }
         let scheduled = schedule[attempt] * (1 - jitter + 2 * jitter * unit)
         var delay = scheduled

@@ -45,7 +45,9 @@ public struct SMTPTransport: DeliveryTransport {
         // libcurl blocks; run it off the cooperative pool.
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(returning: Self.perform(relay: relay, to: delivery.endpoint, message: delivery.payload, timeout: timeout))
+                continuation.resume(
+                    returning: Self.perform(
+                        relay: relay, to: delivery.endpoint, message: delivery.payload, timeout: timeout))
             }
         }
     }
@@ -99,7 +101,8 @@ public struct SMTPTransport: DeliveryTransport {
         withExtendedLifetime(upload) {}
         recipients = recipients ?? nil
         if code == CURLE_OK {
-            return TransportResult(statusCode: reply, responseExcerpt: "SMTP \(reply)", latencyMs: elapsed(), accepted: true)
+            return TransportResult(
+                statusCode: reply, responseExcerpt: "SMTP \(reply)", latencyMs: elapsed(), accepted: true)
         }
         let message = String(cString: curl_easy_strerror(code))
         // A permanent (5xx) refusal from the relay will not change on retry.

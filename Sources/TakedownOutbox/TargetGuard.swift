@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import TakedownModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Refuses targets that resolve to loopback, private, link-local (cloud metadata included), shared or
 /// reserved addresses, unless the operator allows them (`TAKEDOWN_ALLOW_PRIVATE_TARGETS=1`).
@@ -50,9 +51,14 @@ public struct TargetGuard: Sendable {
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let info = cursor {
             var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+            if getnameinfo(
+                info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST)
+                == 0
+            {
                 let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                if let address = IPAddress(text.split(separator: "%").first.map(String.init) ?? text) { addresses.append(address) }
+                if let address = IPAddress(text.split(separator: "%").first.map(String.init) ?? text) {
+                    addresses.append(address)
+                }
             }
             cursor = info.pointee.ai_next
         }

@@ -35,7 +35,9 @@ public struct WebhookTransport: DeliveryTransport {
         if let refusal = guardrail.refusal(host: host) {
             return TransportResult(error: "target refused: \(refusal)", refused: true)
         }
-        guard !secrets.isEmpty else { return TransportResult(error: "the partner has no webhook secret", refused: true) }
+        guard !secrets.isEmpty else {
+            return TransportResult(error: "the partner has no webhook secret", refused: true)
+        }
 
         let timestamp = Int(now.timeIntervalSince1970)
         var request = HTTPClientRequest(url: delivery.endpoint)

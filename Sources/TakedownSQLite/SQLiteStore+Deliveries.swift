@@ -52,7 +52,8 @@ extension SQLiteStore {
                 guard !claimedIDs.isEmpty else { return [] }
                 let placeholders = Array(repeating: "?", count: claimedIDs.count).joined(separator: ",")
                 return try Row.fetchAll(
-                    db, sql: "SELECT * FROM deliveries WHERE id IN (\(placeholders)) ORDER BY next_attempt_at, position",
+                    db,
+                    sql: "SELECT * FROM deliveries WHERE id IN (\(placeholders)) ORDER BY next_attempt_at, position",
                     arguments: StatementArguments(claimedIDs)
                 ).map(Self.delivery(from:))
             }
@@ -70,7 +71,8 @@ extension SQLiteStore {
                                        AND state = 'in_flight' AND lease_expires_at > ?)
                         """)
                 for lease in leases
-                where try Bool.fetchOne(statement, arguments: [lease.id.rawValue, lease.token, now.storedValue]) == true {
+                where try Bool.fetchOne(statement, arguments: [lease.id.rawValue, lease.token, now.storedValue]) == true
+                {
                     held.insert(lease.id)
                 }
                 return held
@@ -85,7 +87,8 @@ extension SQLiteStore {
         return try await guarded {
             try await pool.write { db in
                 var recorded = Set<DeliveryID>()
-                for completion in completions where try Self.complete(completion, now: now, pauseAfter: pauseAfter, db) {
+                for completion in completions where try Self.complete(completion, now: now, pauseAfter: pauseAfter, db)
+                {
                     recorded.insert(completion.id)
                 }
                 return recorded
@@ -131,7 +134,9 @@ extension SQLiteStore {
                 id.rawValue, row["attempts"] as Int, attempt.at.storedValue, attempt.statusCode, attempt.latencyMs,
                 attempt.error, attempt.responseExcerpt,
             ])
-        let endpoint: [(any DatabaseValueConvertible)?] = [row["partner_id"] as String, row["channel"] as String, row["endpoint"] as String]
+        let endpoint: [(any DatabaseValueConvertible)?] = [
+            row["partner_id"] as String, row["channel"] as String, row["endpoint"] as String,
+        ]
         try db.execute(
             sql: "INSERT OR IGNORE INTO endpoints (partner_id, channel, endpoint) VALUES (?, ?, ?)",
             arguments: StatementArguments(endpoint))
@@ -151,7 +156,10 @@ extension SQLiteStore {
                     WHERE partner_id = ? AND channel = ? AND endpoint = ?
                     """,
                 arguments: StatementArguments(
-                    [now.storedValue, now.storedValue, now.addingTimeInterval(-pauseAfter).storedValue, now.storedValue]
+                    [
+                        now.storedValue, now.storedValue, now.addingTimeInterval(-pauseAfter).storedValue,
+                        now.storedValue,
+                    ]
                         + endpoint))
         case .endpointGone:
             try db.execute(
@@ -165,39 +173,39 @@ extension SQLiteStore {
     }
 
     public func rescueExpiredLeases(now: Date) async throws -> Int {
-        try await guarded {
-            try await pool.write { db in
-                try db.execute(
-                    sql: """
-                        UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'failed' ELSE 'pending' END,
-                               lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-                        WHERE state = 'in_flight' AND lease_expires_at <= ?
-                        """,
-                    arguments: [now.storedValue, now.storedValue])
-                return db.changesCount
-            }
-        }
+        try await returnLeases(where: "lease_expires_at <= ?", now.storedValue, now: now)
     }
 
     public func leaseOwners() async throws -> [String] {
         try await guarded {
             try await pool.read { db in
                 try String.fetchAll(
-                    db, sql: "SELECT DISTINCT lease_owner FROM deliveries WHERE state = 'in_flight' AND lease_owner IS NOT NULL")
+                    db,
+                    sql:
+                        "SELECT DISTINCT lease_owner FROM deliveries WHERE state = 'in_flight' AND lease_owner IS NOT NULL"
+                )
             }
         }
     }
 
     public func rescueLeases(of owner: String, now: Date) async throws -> Int {
+        try await returnLeases(where: "lease_owner = ?", owner, now: now)
+    }
+
+    /// Puts in-flight rows matching `condition` back in the queue, keeping their due time (and so their
+    /// place): a failed row stays `failed`, one never attempted goes back to `pending`.
+    private func returnLeases(where condition: String, _ value: some DatabaseValueConvertible & Sendable, now: Date)
+        async throws -> Int
+    {
         try await guarded {
             try await pool.write { db in
                 try db.execute(
                     sql: """
                         UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'failed' ELSE 'pending' END,
                                lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-                        WHERE state = 'in_flight' AND lease_owner = ?
+                        WHERE state = 'in_flight' AND \(condition)
                         """,
-                    arguments: [now.storedValue, owner])
+                    arguments: [now.storedValue, value])
                 return db.changesCount
             }
         }
@@ -233,10 +241,13 @@ extension SQLiteStore {
     public func delivery(_ id: DeliveryID) async throws -> (Delivery, [DeliveryAttempt])? {
         try await guarded {
             try await pool.read { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id.rawValue])
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id.rawValue])
                 else { return nil }
                 let attempts = try Row.fetchAll(
-                    db, sql: "SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY number", arguments: [id.rawValue]
+                    db, sql: "SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY number",
+                    arguments: [id.rawValue]
                 ).map { row in
                     DeliveryAttempt(
                         number: row["number"], at: Date(stored: row["at"]), statusCode: row["status_code"],
@@ -271,7 +282,9 @@ extension SQLiteStore {
                         UPDATE deliveries SET state = 'failed', next_attempt_at = ?, updated_at = ?
                         WHERE partner_id = ? AND state IN ('failed', 'dead') AND created_at >= ? AND created_at < ?
                         """,
-                    arguments: [now.storedValue, now.storedValue, partner.rawValue, since.storedValue, until.storedValue])
+                    arguments: [
+                        now.storedValue, now.storedValue, partner.rawValue, since.storedValue, until.storedValue,
+                    ])
                 return db.changesCount
             }
         }
@@ -320,10 +333,12 @@ extension SQLiteStore {
             try await pool.read { db in
                 let depth =
                     try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM deliveries WHERE state IN ('pending', 'failed', 'in_flight')") ?? 0
+                        db, sql: "SELECT COUNT(*) FROM deliveries WHERE state IN ('pending', 'failed', 'in_flight')")
+                    ?? 0
                 let oldest = try Double.fetchOne(
                     db,
-                    sql: "SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN ('pending', 'failed') AND next_attempt_at <= ?",
+                    sql:
+                        "SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN ('pending', 'failed') AND next_attempt_at <= ?",
                     arguments: [now.storedValue])
                 return OutboxStats(depth: depth, oldestDueAge: oldest.map { max(0, now.storedValue - $0) } ?? 0)
             }
@@ -332,7 +347,9 @@ extension SQLiteStore {
 
     public func addWebhookSecret(partner: PartnerID, secret: String, now: Date, previousUntil: Date) async throws {
         try await guarded {
-            try await pool.write { db in try Self.addWebhookSecret(partner, secret, now: now, previousUntil: previousUntil, db) }
+            try await pool.write { db in
+                try Self.addWebhookSecret(partner, secret, now: now, previousUntil: previousUntil, db)
+            }
         }
     }
 
@@ -387,7 +404,8 @@ extension SQLiteStore {
             eventType: row["event_type"], eventId: row["event_id"], payload: row["payload"],
             state: DeliveryState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
             nextAttemptAt: Date(stored: row["next_attempt_at"]), leaseToken: row["lease_token"],
-            leaseOwner: row["lease_owner"], leaseExpiresAt: (row["lease_expires_at"] as Double?).map(Date.init(stored:)),
+            leaseOwner: row["lease_owner"],
+            leaseExpiresAt: (row["lease_expires_at"] as Double?).map(Date.init(stored:)),
             lastError: row["last_error"], lastStatus: row["last_status"], createdAt: Date(stored: row["created_at"]),
             updatedAt: Date(stored: row["updated_at"]))
     }

@@ -22,7 +22,8 @@ extension SQLiteStore {
                     ])
                 try Self.insert(token, db)
                 if let webhookSecret {
-                    try Self.addWebhookSecret(partner.id, webhookSecret, now: partner.createdAt, previousUntil: partner.createdAt, db)
+                    try Self.addWebhookSecret(
+                        partner.id, webhookSecret, now: partner.createdAt, previousUntil: partner.createdAt, db)
                 }
             }
         }
@@ -62,7 +63,8 @@ extension SQLiteStore {
                     ])
                 if db.changesCount == 0 { throw StoreError.notFound }
                 if let webhookSecret {
-                    try Self.addWebhookSecret(partner.id, webhookSecret, now: partner.updatedAt, previousUntil: partner.updatedAt, db)
+                    try Self.addWebhookSecret(
+                        partner.id, webhookSecret, now: partner.updatedAt, previousUntil: partner.updatedAt, db)
                 }
             }
         }

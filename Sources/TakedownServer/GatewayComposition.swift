@@ -72,7 +72,8 @@ public enum GatewayComposition {
         var transports: [DeliveryChannel: any DeliveryTransport] = [.webhook: webhooks]
         if let relay = settings.smtp {
             transports[.email] = SMTPTransport(
-                relay: relay, timeout: settings.outbox.requestTimeout, allowPrivateTargets: settings.outbox.allowPrivateTargets)
+                relay: relay, timeout: settings.outbox.requestTimeout,
+                allowPrivateTargets: settings.outbox.allowPrivateTargets)
         }
         let worker = OutboxWorker(
             store: store, transports: transports, configuration: settings.outbox, wakeUp: wakeUp, clock: clock,

@@ -66,7 +66,9 @@ public struct ServerSettings: Sendable {
         allowPrivateTargets = env("ALLOW_PRIVATE_TARGETS") == "1"
         outbox.allowPrivateTargets = allowPrivateTargets
         if let value = env("WEBHOOK_TIMEOUT_SECONDS") {
-            guard let seconds = Double(value), seconds > 0 else { throw SettingsError("TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS", value) }
+            guard let seconds = Double(value), seconds > 0 else {
+                throw SettingsError("TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS", value)
+            }
             outbox.requestTimeout = seconds
         }
         if let value = env("ENDPOINT_CONCURRENCY") {
@@ -81,7 +83,9 @@ public struct ServerSettings: Sendable {
             outbox.retryPolicy.schedule = delays.compactMap { $0 }
         }
         if let value = env("ENDPOINT_PAUSE_AFTER_HOURS") {
-            guard let hours = Double(value), hours > 0 else { throw SettingsError("TAKEDOWN_ENDPOINT_PAUSE_AFTER_HOURS", value) }
+            guard let hours = Double(value), hours > 0 else {
+                throw SettingsError("TAKEDOWN_ENDPOINT_PAUSE_AFTER_HOURS", value)
+            }
             outbox.pauseAfter = hours * 3600
         }
         if let url = env("SMTP_URL") {
@@ -89,7 +93,8 @@ public struct ServerSettings: Sendable {
                 URLComponents(string: url)?.host != nil
             else { throw SettingsError("TAKEDOWN_SMTP_URL must be smtp://host[:port] or smtps://host[:port]") }
             guard let from = env("SMTP_FROM"), Syntax.isEmail(from) else {
-                throw SettingsError("TAKEDOWN_SMTP_FROM must be the sender's email address when TAKEDOWN_SMTP_URL is set")
+                throw SettingsError(
+                    "TAKEDOWN_SMTP_FROM must be the sender's email address when TAKEDOWN_SMTP_URL is set")
             }
             smtp = SMTPTransport.Relay(url: url, from: from, user: env("SMTP_USER"), password: env("SMTP_PASSWORD"))
         }

@@ -89,7 +89,8 @@ extension Gateway {
                 scope: scope, key: $0.key, requestHash: $0.bodyHash, status: 201,
                 body: try WireFormat.encoder().encode(receipt), createdAt: now)
         }
-        if let earlier = try await store.insertCase(record, notices: notices, deliveries: deliveries, idempotency: stored),
+        if let earlier = try await store.insertCase(
+            record, notices: notices, deliveries: deliveries, idempotency: stored),
             let idempotency
         {
             return try replay(earlier, bodyHash: idempotency.bodyHash)

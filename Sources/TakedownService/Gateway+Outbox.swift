@@ -47,7 +47,8 @@ extension Gateway {
         let secret = WebhookSignature.newSecret()
         let now = clock()
         try await store.addWebhookSecret(
-            partner: id, secret: secret, now: now, previousUntil: now.addingTimeInterval(configuration.webhookSecretOverlap))
+            partner: id, secret: secret, now: now,
+            previousUntil: now.addingTimeInterval(configuration.webhookSecretOverlap))
         return secret
     }
 
@@ -67,7 +68,8 @@ extension Gateway {
             return delivery
         }
         let (delivery, _) = try await self.delivery(id)
-        throw GatewayError.conflict("delivery \(id) is \(delivery.state.rawValue); only failed or dead ones are retried")
+        throw GatewayError.conflict(
+            "delivery \(id) is \(delivery.state.rawValue); only failed or dead ones are retried")
     }
 
     /// Re-queues a partner's failed and dead deliveries created in a window.

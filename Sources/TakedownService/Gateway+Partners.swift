@@ -1,6 +1,6 @@
 import Foundation
-import TakedownSigning
 import TakedownModel
+import TakedownSigning
 import TakedownStore
 
 extension Gateway {
@@ -27,7 +27,9 @@ extension Gateway {
     }
 
     /// Changes a partner. Setting a new `webhook_url` starts a new signing secret, returned once.
-    public func updatePartner(_ id: PartnerID, with input: PartnerInput) async throws -> (Partner, webhookSecret: String?) {
+    public func updatePartner(_ id: PartnerID, with input: PartnerInput) async throws -> (
+        Partner, webhookSecret: String?
+    ) {
         let current = try await partner(id)
         let now = clock()
         let updated = try validated { () throws(ValidationError) in try input.applied(to: current, at: now) }

@@ -47,11 +47,16 @@ struct Bench {
         server.stop()
 
         print("")
-        print("Delivery: \(options.deliveries) notices issued and pushed to \(options.endpoints) webhook endpoints (cap \(options.endpointCap) each) on a local receiver")
+        print(
+            "Delivery: \(options.deliveries) notices issued and pushed to \(options.endpoints) webhook endpoints (cap \(options.endpointCap) each) on a local receiver"
+        )
         let clean = try await DeliveryLoad.run(options: options, failHalf: false)
         print(String(format: "  deliveries/s (issue to receipt, all received)     %10.0f", clean.perSecond))
         print(String(format: "  issue-to-receipt latency p50 / p99 (ms)          %10.1f / %.1f", clean.p50, clean.p99))
         print(String(format: "  duplicates                                       %10d", clean.duplicates))
+        let paced = try await DeliveryLoad.run(options: options, failHalf: false, rate: 200, count: 2000)
+        print("  2,000 notices issued at a steady 200 per second (below saturation):")
+        print(String(format: "  issue-to-receipt latency p50 / p99 (ms)          %10.1f / %.1f", paced.p50, paced.p99))
         let drained = try await DeliveryLoad.run(options: options, failHalf: false, drain: true)
         print("  a backlog of \(options.deliveries) emptied by a `takedown worker` started after issuing:")
         print(String(format: "  deliveries/s                                     %10.0f", drained.perSecond))

@@ -15,7 +15,9 @@ struct DeliveryLoad {
     /// the notices when asked.
     final class Receiver: Sendable {
         let failHalf: Bool
-        let state = Mutex<(arrivals: [String: (issued: Date, arrived: Date)], attempts: [String: Int], duplicates: Int)>(([:], [:], 0))
+        let state = Mutex<
+            (arrivals: [String: (issued: Date, arrived: Date)], attempts: [String: Int], duplicates: Int)
+        >(([:], [:], 0))
 
         init(failHalf: Bool) { self.failHalf = failHalf }
 
@@ -26,9 +28,12 @@ struct DeliveryLoad {
             router.post("hooks/{name}") { request, _ -> HTTPResponse.Status in
                 let body = try await request.body.collect(upTo: 1 << 20)
                 let now = Date()
-                guard let event = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+                guard
+                    let event = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
                     let data = event["data"] as? [String: Any], let id = data["id"] as? String,
-                    let issued = (data["issued_at"] as? String).flatMap({ try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) })
+                    let issued = (data["issued_at"] as? String).flatMap({
+                        try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0)
+                    })
                 else { return .badRequest }
                 let fail = self.state.withLock { state -> Bool in
                     let attempt = state.attempts[id, default: 0] + 1
@@ -46,7 +51,13 @@ struct DeliveryLoad {
 
     /// `drain`: the gateway issues everything with no worker, then a `takedown worker` process empties the
     /// backlog, and the rate is counted from the worker's start.
-    static func run(options: BenchOptions, failHalf: Bool, drain: Bool = false) async throws -> Figures {
+    /// `rate`: issue at this many notices per second instead of as fast as possible, to see latency
+    /// below saturation.
+    static func run(options: BenchOptions, failHalf: Bool, drain: Bool = false, rate: Double? = nil, count: Int? = nil)
+        async throws -> Figures
+    {
+        var options = options
+        if let count { options.deliveries = count }
         let receiver = Receiver(failHalf: failHalf)
         let app = Application(
             router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
@@ -66,14 +77,14 @@ struct DeliveryLoad {
                 ])
             defer { server.stop() }
             let figures = try await drive(
-                server: server, receiverPort: port, receiver: receiver, options: options, drain: drain)
+                server: server, receiverPort: port, receiver: receiver, options: options, drain: drain, rate: rate)
             group.cancelAll()
             return figures
         }
     }
 
     static func drive(
-        server: GatewayProcess, receiverPort: Int, receiver: Receiver, options: BenchOptions, drain: Bool
+        server: GatewayProcess, receiverPort: Int, receiver: Receiver, options: BenchOptions, drain: Bool, rate: Double?
     ) async throws -> Figures {
         let client = BenchClient(baseURL: server.baseURL, connections: options.concurrency)
         for index in 0..<options.endpoints {
@@ -83,7 +94,8 @@ struct DeliveryLoad {
                 "delivery": ["webhook_url": "http://127.0.0.1:\(receiverPort)/hooks/h\(index)"],
             ]
             let answer = try await client.request(
-                "POST", "/v1/partners", token: server.adminToken, json: try JSONSerialization.data(withJSONObject: body))
+                "POST", "/v1/partners", token: server.adminToken, json: try JSONSerialization.data(withJSONObject: body)
+            )
             guard answer.status == 201 else { throw BenchError("partner creation answered \(answer.status)") }
         }
         let total = options.deliveries
@@ -93,15 +105,23 @@ struct DeliveryLoad {
             for _ in 0..<options.concurrency {
                 group.addTask {
                     while let index = next.take(below: total) {
+                        if let rate {
+                            let due = started.addingTimeInterval(Double(index) / rate)
+                            let wait = due.timeIntervalSinceNow
+                            if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+                        }
                         let body: [String: Any] = [
                             "reference": "D-\(index)", "category": ["uk_grade": "A"], "media_type": "image",
-                            "items": [[
-                                "url": "https://h\(index % options.endpoints).test/\(index).jpg",
-                                "observed_at": "2026-11-29T07:00:00Z", "hashes": ["md5": IssuanceLoad.hex(16)],
-                            ]],
+                            "items": [
+                                [
+                                    "url": "https://h\(index % options.endpoints).test/\(index).jpg",
+                                    "observed_at": "2026-11-29T07:00:00Z", "hashes": ["md5": IssuanceLoad.hex(16)],
+                                ]
+                            ],
                         ]
                         let answer = try await client.request(
-                            "POST", "/v1/cases", token: server.adminToken, json: try JSONSerialization.data(withJSONObject: body))
+                            "POST", "/v1/cases", token: server.adminToken,
+                            json: try JSONSerialization.data(withJSONObject: body))
                         guard answer.status == 201 else { throw BenchError("POST /v1/cases answered \(answer.status)") }
                     }
                 }

@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import Hummingbird
 import TakedownServer
 
@@ -11,7 +11,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (TAKEDOWN_PORT, default 8080).") var port: Int?
     @Flag(
         inversion: .prefixedNo,
-        help: "Run the outbox worker in this process (TAKEDOWN_OUTBOX_WORKER=0 turns it off; run `takedown worker` elsewhere).")
+        help:
+            "Run the outbox worker in this process (TAKEDOWN_OUTBOX_WORKER=0 turns it off; run `takedown worker` elsewhere)."
+    )
     var outbox = true
     @OptionGroup var store: StoreOptions
 

@@ -5,7 +5,8 @@ import Testing
 
 @Suite("API: outbox")
 struct DeliveryAPITests {
-    func hooked(_ api: API, domain: String = "hooked.test") async throws -> (id: String, token: String, secret: String) {
+    func hooked(_ api: API, domain: String = "hooked.test") async throws -> (id: String, token: String, secret: String)
+    {
         let reply = try await api.call(
             .post, "/v1/partners",
             json: [
@@ -23,7 +24,9 @@ struct DeliveryAPITests {
             #expect(partner.secret.hasPrefix("whsec_"))
             #expect(Data(base64Encoded: String(partner.secret.dropFirst(6)))?.count == 32)
             #expect(try await api.call(.get, "/v1/partners/\(partner.id)")["webhook_secret"] == nil)
-            #expect(try await api.call(.patch, "/v1/partners/\(partner.id)", json: ["name": "Renamed"])["webhook_secret"] == nil)
+            #expect(
+                try await api.call(.patch, "/v1/partners/\(partner.id)", json: ["name": "Renamed"])["webhook_secret"]
+                    == nil)
             let moved = try await api.call(
                 .patch, "/v1/partners/\(partner.id)", json: ["delivery": ["webhook_url": "https://new.hooked.test/in"]])
             let movedSecret = try #require(moved["webhook_secret"] as? String)
@@ -32,12 +35,15 @@ struct DeliveryAPITests {
             #expect(rotated.status == .created)
             #expect((rotated["webhook_secret"] as? String)?.hasPrefix("whsec_") == true)
             #expect(rotated["previous_valid_until"] is String)
-            let secrets = try await api.test.store.webhookSecrets(partner: .init(rawValue: partner.id), now: api.test.clock.now)
+            let secrets = try await api.test.store.webhookSecrets(
+                partner: .init(rawValue: partner.id), now: api.test.clock.now)
             #expect(secrets == [rotated["webhook_secret"] as? String, movedSecret].compactMap { $0 })
 
             let plain = try await api.partner("Plain", domains: ["plain.test"])
             #expect(try await api.call(.post, "/v1/partners/\(plain.id)/webhook-secret").isProblem(.conflict))
-            #expect(try await api.call(.post, "/v1/partners/\(partner.id)/webhook-secret", token: partner.token).isProblem(.forbidden))
+            #expect(
+                try await api.call(.post, "/v1/partners/\(partner.id)/webhook-secret", token: partner.token).isProblem(
+                    .forbidden))
         }
     }
 
@@ -48,7 +54,8 @@ struct DeliveryAPITests {
             let plain = try await api.partner("Plain", domains: ["plain.test"])
             let reply = try await api.submit(["https://hooked.test/1", "https://plain.test/2"])
             let notices = try #require(reply["notices"] as? [[String: Any]])
-            let hookedNotice = try #require(notices.first { $0["partner_id"] as? String == partner.id }?["id"] as? String)
+            let hookedNotice = try #require(
+                notices.first { $0["partner_id"] as? String == partner.id }?["id"] as? String)
 
             let listed = try await api.call(.get, "/v1/deliveries")
             let rows = try #require(listed["deliveries"] as? [[String: Any]])
@@ -68,13 +75,20 @@ struct DeliveryAPITests {
             #expect(try await api.call(.get, "/v1/deliveries/dlv_0000000000000000000000000a").isProblem(.notFound))
             #expect(try await api.call(.get, "/v1/deliveries", token: partner.token).isProblem(.forbidden))
             #expect(try await api.call(.get, "/v1/deliveries?state=lost").invalidFields == ["state"])
-            #expect((try await api.call(.get, "/v1/deliveries?partner_id=\(plain.id)")["deliveries"] as? [Any])?.isEmpty == true)
-            #expect((try await api.call(.get, "/v1/deliveries?state=pending&notice_id=\(hookedNotice)")["deliveries"] as? [Any])?.count == 1)
+            #expect(
+                (try await api.call(.get, "/v1/deliveries?partner_id=\(plain.id)")["deliveries"] as? [Any])?.isEmpty
+                    == true)
+            #expect(
+                (try await api.call(.get, "/v1/deliveries?state=pending&notice_id=\(hookedNotice)")["deliveries"]
+                    as? [Any])?.count == 1)
 
             // Withdrawing pushes an event too.
             _ = try await api.call(.post, "/v1/notices/\(hookedNotice)/withdraw", json: ["reason": "issued in error"])
             let after = try await api.call(.get, "/v1/deliveries?notice_id=\(hookedNotice)")
-            #expect((after["deliveries"] as? [[String: Any]])?.compactMap { $0["event_type"] as? String } == ["notice.issued", "notice.withdrawn"])
+            #expect(
+                (after["deliveries"] as? [[String: Any]])?.compactMap { $0["event_type"] as? String } == [
+                    "notice.issued", "notice.withdrawn",
+                ])
         }
     }
 
@@ -82,14 +96,22 @@ struct DeliveryAPITests {
     func recoverAndResume() async throws {
         try await API.run { api async throws in
             let partner = try await hooked(api)
-            #expect((try await api.call(.get, "/v1/partners/\(partner.id)/endpoints")["endpoints"] as? [Any])?.isEmpty == true)
+            #expect(
+                (try await api.call(.get, "/v1/partners/\(partner.id)/endpoints")["endpoints"] as? [Any])?.isEmpty
+                    == true)
             let path = "/v1/partners/\(partner.id)/endpoints/recover"
             #expect(try await api.call(.post, path, json: ["since": "2026-11-29T00:00:00Z"]).invalidFields == ["until"])
-            #expect(try await api.call(.post, path, json: ["since": "2026-11-29T10:00:00Z", "until": "2026-11-29T09:00:00Z"]).invalidFields == ["until"])
-            let recovered = try await api.call(.post, path, json: ["since": "2026-11-29T00:00:00Z", "until": "2026-11-30T00:00:00Z"])
+            #expect(
+                try await api.call(
+                    .post, path, json: ["since": "2026-11-29T10:00:00Z", "until": "2026-11-29T09:00:00Z"]
+                ).invalidFields == ["until"])
+            let recovered = try await api.call(
+                .post, path, json: ["since": "2026-11-29T00:00:00Z", "until": "2026-11-30T00:00:00Z"])
             #expect(recovered["requeued"] as? Int == 0)
             #expect(try await api.call(.post, "/v1/partners/\(partner.id)/endpoints/resume")["resumed"] as? Int == 0)
-            #expect(try await api.call(.post, "/v1/partners/ptn_0000000000000000000000000a/endpoints/resume").isProblem(.notFound))
+            #expect(
+                try await api.call(.post, "/v1/partners/ptn_0000000000000000000000000a/endpoints/resume").isProblem(
+                    .notFound))
         }
     }
 

@@ -24,7 +24,11 @@ struct OutboxWorkerTests {
         func issue(_ path: String = "https://hooks.example.com/x") async throws -> NoticeID {
             let submission = CaseSubmission(
                 reference: "HL-\(Synthetic.hex(6))", category: .init(ukGrade: "A"), mediaType: "image",
-                items: [.init(url: "https://\(domain)/\(Synthetic.hex(8)).jpg", observedAt: Synthetic.epoch, hashes: .init(md5: Synthetic.hex(32)))])
+                items: [
+                    .init(
+                        url: "https://\(domain)/\(Synthetic.hex(8)).jpg", observedAt: Synthetic.epoch,
+                        hashes: .init(md5: Synthetic.hex(32)))
+                ])
             let receipt = try await test.gateway.submitCase(submission, by: .analyst(.generate(), name: "t"))
             return try #require(receipt.notices.first?.id)
         }
@@ -43,7 +47,8 @@ struct OutboxWorkerTests {
 
     /// A gateway whose partner's webhook points at `path` on the receiver, and a worker over it.
     static func rig(
-        _ receiver: ScriptedReceiver, base: String, path: String, schedule: [TimeInterval] = RetryPolicy.standard.schedule, timeout: TimeInterval = 2,
+        _ receiver: ScriptedReceiver, base: String, path: String,
+        schedule: [TimeInterval] = RetryPolicy.standard.schedule, timeout: TimeInterval = 2,
         allowPrivate: Bool = true, cap: Int = 1, pauseAfter: TimeInterval = 86_400
     ) async throws -> Rig {
         let test = try await TestGateway()
@@ -86,7 +91,8 @@ struct OutboxWorkerTests {
             #expect(received.headers["webhook-id"] == delivery.eventId)
             let timestamp = Int(rig.clock.now.timeIntervalSince1970)
             #expect(received.headers["webhook-timestamp"] == "\(timestamp)")
-            let expected = try WebhookSignature.sign(id: delivery.eventId, timestamp: timestamp, body: received.body, secret: rig.secret)
+            let expected = try WebhookSignature.sign(
+                id: delivery.eventId, timestamp: timestamp, body: received.body, secret: rig.secret)
             #expect(received.headers["webhook-signature"] == "v1,\(expected)")
             let event = try #require(try JSONSerialization.jsonObject(with: received.body) as? [String: Any])
             #expect(event["type"] as? String == "notice.issued")
@@ -131,7 +137,8 @@ struct OutboxWorkerTests {
     @Test("429 with Retry-After is honoured within one to two times the scheduled delay")
     func retryAfter() async throws {
         let receiver = ScriptedReceiver()
-        receiver.script("throttled", .status(429, headers: ["Retry-After": "150"]), .status(429, headers: ["Retry-After": "5000"]))
+        receiver.script(
+            "throttled", .status(429, headers: ["Retry-After": "150"]), .status(429, headers: ["Retry-After": "5000"]))
         try await receiver.run { base in
             let rig = try await Self.rig(receiver, base: base, path: "throttled", schedule: [0, 100, 100, 100])
             let notice = try await rig.issue()
@@ -277,13 +284,15 @@ struct OutboxWorkerTests {
         try await receiver.run { base in
             let rig = try await Self.rig(receiver, base: base, path: "lease")
             _ = try await rig.issue()
-            let stale = try await rig.store.claimDeliveries(owner: "other", limit: 1, now: rig.clock.now, lease: 10, perEndpointCap: 1)
+            let stale = try await rig.store.claimDeliveries(
+                owner: "other", limit: 1, now: rig.clock.now, lease: 10, perEndpointCap: 1)
             rig.clock.advance(by: 11)
             #expect(try await rig.store.rescueExpiredLeases(now: rig.clock.now) == 1)
             #expect(try await rig.worker.tick() == 1)
             #expect(receiver.received("lease").count == 1)
             // The stale claim's token no longer holds.
-            #expect(try await rig.store.holdsLease(stale[0].id, token: stale[0].leaseToken, now: rig.clock.now) == false)
+            #expect(
+                try await rig.store.holdsLease(stale[0].id, token: stale[0].leaseToken, now: rig.clock.now) == false)
         }
     }
 
@@ -294,7 +303,8 @@ struct OutboxWorkerTests {
             let rig = try await Self.rig(receiver, base: base, path: "withdrawn")
             let notice = try await rig.issue()
             try await rig.worker.tick()
-            _ = try await rig.test.gateway.answer(notice, .withdraw(reason: "issued in error"), by: .analyst(.generate(), name: "t"))
+            _ = try await rig.test.gateway.answer(
+                notice, .withdraw(reason: "issued in error"), by: .analyst(.generate(), name: "t"))
             try await rig.worker.tick()
             let types = receiver.received("withdrawn").compactMap {
                 (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any])?["type"] as? String

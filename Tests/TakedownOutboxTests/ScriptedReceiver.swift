@@ -60,7 +60,9 @@ final class ScriptedReceiver: Sendable {
             case .status(let code, let extra):
                 var fields = HTTPFields()
                 for (name, value) in extra { fields[HTTPField.Name(name)!] = value }
-                return Response(status: .init(code: code), headers: fields, body: .init(byteBuffer: ByteBuffer(string: "answer \(code)")))
+                return Response(
+                    status: .init(code: code), headers: fields,
+                    body: .init(byteBuffer: ByteBuffer(string: "answer \(code)")))
             case .slow(let seconds):
                 try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
                 return Response(status: .ok)

@@ -38,7 +38,10 @@ public enum OutboxConformance {
         let (_, deliveries) = try await seed(store, count: 2)
         let page = try await store.deliveries(DeliveryQuery())
         #expect(page.map(\.delivery) == deliveries)
-        #expect(try await store.deliveries(DeliveryQuery(notice: deliveries[1].noticeId)).map(\.delivery.id) == [deliveries[1].id])
+        #expect(
+            try await store.deliveries(DeliveryQuery(notice: deliveries[1].noticeId)).map(\.delivery.id) == [
+                deliveries[1].id
+            ])
         #expect(try await store.outboxStats(now: t0.addingTimeInterval(10)) == OutboxStats(depth: 2, oldestDueAge: 10))
 
         // A failing transaction leaves neither the notice nor its delivery.
@@ -57,7 +60,8 @@ public enum OutboxConformance {
             try notice.apply(.withdraw(reason: "test"), at: t0, actor: "analyst:t")
         }
         #expect(try await store.delivery(withdrawal.id)?.0 == withdrawal)
-        _ = try await store.updateNotices([deliveries[0].noticeId], outbox: { _ in [Synthetic.delivery(for: notice)] }) { _ in false }
+        _ = try await store.updateNotices([deliveries[0].noticeId], outbox: { _ in [Synthetic.delivery(for: notice)] })
+        { _ in false }
         #expect(try await store.deliveries(DeliveryQuery()).count == 3)
     }
 
@@ -78,27 +82,37 @@ public enum OutboxConformance {
         #expect(Set(second.map(\.id)) == Set([a[1].id, a[2].id, b[1].id]))
         // Rows not yet due are not claimed.
         let (_, later) = try await seed(store, count: 1, endpoint: "https://hooks.example.com/c")
-        #expect(try await store.claimDeliveries(owner: "w3", limit: 10, now: t0.addingTimeInterval(-1), lease: 60, perEndpointCap: 5).isEmpty)
-        #expect(try await store.claimDeliveries(owner: "w3", limit: 10, now: now, lease: 60, perEndpointCap: 5).map(\.id) == [later[0].id])
+        #expect(
+            try await store.claimDeliveries(
+                owner: "w3", limit: 10, now: t0.addingTimeInterval(-1), lease: 60, perEndpointCap: 5
+            ).isEmpty)
+        #expect(
+            try await store.claimDeliveries(owner: "w3", limit: 10, now: now, lease: 60, perEndpointCap: 5).map(\.id)
+                == [later[0].id])
     }
 
     static func fencing(_ store: any GatewayStore) async throws {
         let (_, deliveries) = try await seed(store, count: 1)
         let now = t0.addingTimeInterval(5)
-        let claimed = try #require(try await store.claimDeliveries(owner: "w1", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
+        let claimed = try #require(
+            try await store.claimDeliveries(owner: "w1", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
         #expect(try await store.holdsLease(claimed.id, token: claimed.leaseToken, now: now))
         #expect(try await store.holdsLease(claimed.id, token: claimed.leaseToken + 1, now: now) == false)
-        #expect(try await store.holdsLease(claimed.id, token: claimed.leaseToken, now: now.addingTimeInterval(31)) == false)
+        #expect(
+            try await store.holdsLease(claimed.id, token: claimed.leaseToken, now: now.addingTimeInterval(31)) == false)
 
-        let attempt = DeliveryAttempt(number: 1, at: now, statusCode: 200, latencyMs: 12, error: nil, responseExcerpt: "ok")
+        let attempt = DeliveryAttempt(
+            number: 1, at: now, statusCode: 200, latencyMs: 12, error: nil, responseExcerpt: "ok")
         #expect(
             try await store.completeDelivery(
-                claimed.id, token: claimed.leaseToken + 1, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 3600)
+                claimed.id, token: claimed.leaseToken + 1, outcome: .succeeded, attempt: attempt, now: now,
+                pauseAfter: 3600)
                 == false)
         #expect(try await store.delivery(deliveries[0].id)?.0.state == .inFlight)
         #expect(
             try await store.completeDelivery(
-                claimed.id, token: claimed.leaseToken, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 3600))
+                claimed.id, token: claimed.leaseToken, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 3600
+            ))
         let (done, attempts) = try #require(try await store.delivery(deliveries[0].id))
         #expect(done.state == .succeeded)
         #expect(done.attempts == 1)
@@ -107,7 +121,8 @@ public enum OutboxConformance {
         // A second completion with the same token finds no lease.
         #expect(
             try await store.completeDelivery(
-                claimed.id, token: claimed.leaseToken, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 3600)
+                claimed.id, token: claimed.leaseToken, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 3600
+            )
                 == false)
         #expect(try await store.outboxStats(now: now).depth == 0)
     }
@@ -115,7 +130,8 @@ public enum OutboxConformance {
     static func rescue(_ store: any GatewayStore) async throws {
         let (_, deliveries) = try await seed(store, count: 1)
         let now = t0.addingTimeInterval(5)
-        let first = try #require(try await store.claimDeliveries(owner: "dead", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
+        let first = try #require(
+            try await store.claimDeliveries(owner: "dead", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
         #expect(try await store.rescueExpiredLeases(now: now.addingTimeInterval(29)) == 0)
         #expect(try await store.rescueExpiredLeases(now: now.addingTimeInterval(30)) == 1)
         let rescued = try #require(try await store.delivery(deliveries[0].id)?.0)
@@ -123,13 +139,17 @@ public enum OutboxConformance {
         // It keeps its place in the queue: the due time it was claimed with.
         #expect(rescued.nextAttemptAt == deliveries[0].nextAttemptAt)
         let second = try #require(
-            try await store.claimDeliveries(owner: "alive", limit: 1, now: now.addingTimeInterval(31), lease: 30, perEndpointCap: 1).first)
+            try await store.claimDeliveries(
+                owner: "alive", limit: 1, now: now.addingTimeInterval(31), lease: 30, perEndpointCap: 1
+            ).first)
         #expect(second.leaseToken == first.leaseToken + 1)
         // The dead worker's late completion is fenced off.
-        let attempt = DeliveryAttempt(number: 1, at: now, statusCode: 200, latencyMs: 1, error: nil, responseExcerpt: nil)
+        let attempt = DeliveryAttempt(
+            number: 1, at: now, statusCode: 200, latencyMs: 1, error: nil, responseExcerpt: nil)
         #expect(
             try await store.completeDelivery(
-                first.id, token: first.leaseToken, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 60) == false)
+                first.id, token: first.leaseToken, outcome: .succeeded, attempt: attempt, now: now, pauseAfter: 60)
+                == false)
         #expect(try await store.delivery(first.id)?.1.isEmpty == true)
     }
 
@@ -150,9 +170,15 @@ public enum OutboxConformance {
         let (partner, deliveries) = try await seed(store, count: 3)
         var now = t0.addingTimeInterval(10)
         func fail(_ outcome: DeliveryOutcome) async throws {
-            let claimed = try #require(try await store.claimDeliveries(owner: "w", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
-            let attempt = DeliveryAttempt(number: claimed.attempts + 1, at: now, statusCode: 500, latencyMs: 3, error: "HTTP 500", responseExcerpt: "boom")
-            #expect(try await store.completeDelivery(claimed.id, token: claimed.leaseToken, outcome: outcome, attempt: attempt, now: now, pauseAfter: 3600))
+            let claimed = try #require(
+                try await store.claimDeliveries(owner: "w", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
+            let attempt = DeliveryAttempt(
+                number: claimed.attempts + 1, at: now, statusCode: 500, latencyMs: 3, error: "HTTP 500",
+                responseExcerpt: "boom")
+            #expect(
+                try await store.completeDelivery(
+                    claimed.id, token: claimed.leaseToken, outcome: outcome, attempt: attempt, now: now,
+                    pauseAfter: 3600))
         }
         try await fail(.retry(at: now.addingTimeInterval(5), error: "HTTP 500"))
         let retried = try #require(try await store.delivery(deliveries[0].id)?.0)
@@ -177,16 +203,22 @@ public enum OutboxConformance {
         #expect(endpoint.disabledAt == now)
         #expect(try await store.claimDeliveries(owner: "w", limit: 10, now: now, lease: 30, perEndpointCap: 5).isEmpty)
         #expect(try await store.resumeEndpoints(partner: partner.id, now: now) == 1)
-        #expect(try await store.claimDeliveries(owner: "w", limit: 10, now: now, lease: 30, perEndpointCap: 5).isEmpty == false)
+        #expect(
+            try await store.claimDeliveries(owner: "w", limit: 10, now: now, lease: 30, perEndpointCap: 5).isEmpty
+                == false)
     }
 
     static func retryAndRecover(_ store: any GatewayStore) async throws {
         let (partner, deliveries) = try await seed(store, count: 2)
         let now = t0.addingTimeInterval(10)
         for _ in 0..<2 {
-            let claimed = try #require(try await store.claimDeliveries(owner: "w", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
-            let attempt = DeliveryAttempt(number: 1, at: now, statusCode: nil, latencyMs: 1, error: "refused", responseExcerpt: nil)
-            _ = try await store.completeDelivery(claimed.id, token: claimed.leaseToken, outcome: .dead(error: "refused"), attempt: attempt, now: now, pauseAfter: 86_400)
+            let claimed = try #require(
+                try await store.claimDeliveries(owner: "w", limit: 1, now: now, lease: 30, perEndpointCap: 1).first)
+            let attempt = DeliveryAttempt(
+                number: 1, at: now, statusCode: nil, latencyMs: 1, error: "refused", responseExcerpt: nil)
+            _ = try await store.completeDelivery(
+                claimed.id, token: claimed.leaseToken, outcome: .dead(error: "refused"), attempt: attempt, now: now,
+                pauseAfter: 86_400)
         }
         #expect(try await store.deliveries(DeliveryQuery(state: .dead)).count == 2)
         let later = now.addingTimeInterval(60)
@@ -197,18 +229,28 @@ public enum OutboxConformance {
         #expect(try await store.retryDelivery(DeliveryID.generate(), now: later) == nil)
 
         // Recovery takes the window of creation times: only the second delivery (created at t0+1).
-        #expect(try await store.requeueDeliveries(partner: partner.id, since: t0.addingTimeInterval(1), until: t0.addingTimeInterval(2), now: later) == 1)
+        #expect(
+            try await store.requeueDeliveries(
+                partner: partner.id, since: t0.addingTimeInterval(1), until: t0.addingTimeInterval(2), now: later) == 1)
         #expect(try await store.deliveries(DeliveryQuery(state: .dead)).isEmpty)
-        #expect(try await store.requeueDeliveries(partner: PartnerID.generate(), since: t0, until: later, now: later) == 0)
+        #expect(
+            try await store.requeueDeliveries(partner: PartnerID.generate(), since: t0, until: later, now: later) == 0)
     }
 
     static func secrets(_ store: any GatewayStore) async throws {
         let partner = Synthetic.partner(domains: ["secrets.test"])
-        try await store.insertPartner(partner, token: Synthetic.token(partner: partner.id), webhookSecret: "whsec_first")
+        try await store.insertPartner(
+            partner, token: Synthetic.token(partner: partner.id), webhookSecret: "whsec_first")
         #expect(try await store.webhookSecrets(partner: partner.id, now: t0) == ["whsec_first"])
-        try await store.addWebhookSecret(partner: partner.id, secret: "whsec_second", now: t0.addingTimeInterval(10), previousUntil: t0.addingTimeInterval(100))
-        #expect(try await store.webhookSecrets(partner: partner.id, now: t0.addingTimeInterval(50)) == ["whsec_second", "whsec_first"])
-        #expect(try await store.webhookSecrets(partner: partner.id, now: t0.addingTimeInterval(100)) == ["whsec_second"])
+        try await store.addWebhookSecret(
+            partner: partner.id, secret: "whsec_second", now: t0.addingTimeInterval(10),
+            previousUntil: t0.addingTimeInterval(100))
+        #expect(
+            try await store.webhookSecrets(partner: partner.id, now: t0.addingTimeInterval(50)) == [
+                "whsec_second", "whsec_first",
+            ])
+        #expect(
+            try await store.webhookSecrets(partner: partner.id, now: t0.addingTimeInterval(100)) == ["whsec_second"])
         var moved = partner
         moved.updatedAt = t0.addingTimeInterval(200)
         try await store.updatePartner(moved, webhookSecret: "whsec_third")

@@ -50,7 +50,9 @@ public enum StoreConformance {
 
         // A second partner whose token clashes must not be stored half-way.
         let other = Synthetic.partner("Other", domains: ["other.test"])
-        await #expect(throws: StoreError.self) { try await store.insertPartner(other, token: token, webhookSecret: nil) }
+        await #expect(throws: StoreError.self) {
+            try await store.insertPartner(other, token: token, webhookSecret: nil)
+        }
         #expect(try await store.partner(other.id) == nil)
     }
 
@@ -67,7 +69,9 @@ public enum StoreConformance {
         changed.updatedAt = Synthetic.epoch.addingTimeInterval(60)
         try await store.updatePartner(changed, webhookSecret: nil)
         #expect(try await store.partner(second.id) == changed)
-        await #expect(throws: StoreError.notFound) { try await store.updatePartner(Synthetic.partner("Ghost"), webhookSecret: nil) }
+        await #expect(throws: StoreError.notFound) {
+            try await store.updatePartner(Synthetic.partner("Ghost"), webhookSecret: nil)
+        }
     }
 
     static func caseRoundTrip(_ store: any GatewayStore) async throws {
@@ -166,7 +170,8 @@ public enum StoreConformance {
         _ = try await store.insertCase(record, notices: [], deliveries: [], idempotency: nil)
 
         let notice = Synthetic.notice(for: record, partner: partner.id, urls: ["https://nowhere.test/1"])
-        let stored = try await store.routeItems(of: record.id, urls: ["https://nowhere.test/1"], notice: notice, deliveries: [])
+        let stored = try await store.routeItems(
+            of: record.id, urls: ["https://nowhere.test/1"], notice: notice, deliveries: [])
         #expect(stored.position > 0)
         let after = try #require(try await store.caseRecord(record.id))
         #expect(after.items[0].noticeId == notice.id)
@@ -175,7 +180,8 @@ public enum StoreConformance {
 
         let twice = Synthetic.notice(for: record, partner: partner.id, urls: ["https://nowhere.test/1"])
         await #expect(throws: StoreError.self) {
-            _ = try await store.routeItems(of: record.id, urls: ["https://nowhere.test/1"], notice: twice, deliveries: [])
+            _ = try await store.routeItems(
+                of: record.id, urls: ["https://nowhere.test/1"], notice: twice, deliveries: [])
         }
         #expect(try await store.notice(twice.id) == nil)
     }
