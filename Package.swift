@@ -54,6 +54,7 @@ let package = Package(
                 "TakedownModel", "TakedownStore", "TakedownSigning", "TakedownDocuments",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),

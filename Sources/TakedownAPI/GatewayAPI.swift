@@ -15,6 +15,7 @@ public enum GatewayAPI {
         CasesController(gateway: gateway, settings: settings).register(on: v1)
         NoticesController(gateway: gateway, settings: settings).register(on: v1)
         DeliveriesController(gateway: gateway, settings: settings).register(on: v1)
+        StatsController(gateway: gateway, settings: settings).register(on: v1)
         return router
     }
 

@@ -21,14 +21,17 @@ struct NoticeView: Encodable {
     var jws: String
     var timeline: [TimelineEvent]
     var cursor: String
+    /// For open notices: seconds until the deadline; negative when overdue by that much.
+    var timeLeftSeconds: Double?
     private var document: Data
 
     private enum CodingKeys: String, CodingKey {
         case id, status, partnerId, caseId, issuedAt, deadlineAt, acknowledgedAt, removedAt, items, jws, timeline,
-            cursor
+            cursor, timeLeftSeconds
     }
 
-    init(_ notice: Notice, for principal: Principal) {
+    init(_ notice: Notice, for principal: Principal, now: Date) {
+        timeLeftSeconds = notice.status.isOpen ? (notice.deadlineAt.timeIntervalSince(now) * 1000).rounded() / 1000 : nil
         id = notice.id
         status = notice.status
         partnerId = notice.partnerId

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import TakedownModel
 import TakedownService
+import TakedownStore
 
 /// `/v1/notices`: providers poll and answer; staff follow and withdraw.
 struct NoticesController {
@@ -34,8 +35,28 @@ struct NoticesController {
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
         let limit = try request.limit(default: 100, max: Gateway.maxPageSize)
-        let page = try await gateway.notices(after: request.query("after"), limit: limit, for: principal)
-        let views = page.notices.map { NoticeView($0, for: principal) }
+        var filter = NoticeFilter()
+        if let status = request.query("status") {
+            if status == "open" {
+                filter.statuses = Set(NoticeStatus.allCases.filter(\.isOpen))
+            } else if let one = NoticeStatus(rawValue: status) {
+                filter.statuses = [one]
+            } else {
+                throw APIError.badParameter(
+                    "status", "must be open or one of: " + NoticeStatus.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+        }
+        let now = gateway.now()
+        if let overdue = request.query("overdue") {
+            guard let flag = Bool(overdue) else { throw APIError.badParameter("overdue", "must be true or false") }
+            // Overdue means open and past its deadline.
+            if flag {
+                filter.deadlineBefore = now
+                filter.statuses = (filter.statuses ?? Set(NoticeStatus.allCases)).filter(\.isOpen)
+            }
+        }
+        let page = try await gateway.notices(after: request.query("after"), limit: limit, for: principal, filter: filter)
+        let views = page.notices.map { NoticeView($0, for: principal, now: now) }
         return .bytes(try NoticeView.page(views, nextCursor: page.nextCursor), type: "application/json")
     }
 
@@ -54,7 +75,7 @@ struct NoticesController {
             let text = try gateway.text(of: notice, language: request.query("lang"))
             return .bytes(Array(text.utf8), type: "text/plain; charset=utf-8")
         case .json:
-            return .bytes(try NoticeView(notice, for: principal).json(), type: "application/json")
+            return .bytes(try NoticeView(notice, for: principal, now: gateway.now()).json(), type: "application/json")
         case .none:
             throw APIError.notAcceptable("a notice is served as application/json, application/jose or text/plain")
         }
@@ -111,7 +132,7 @@ struct NoticesController {
         let principal = try context.caller()
         let id = try context.parameters.id("notice_id", as: NoticeID.self)
         let notice = try await gateway.answer(id, answer, by: principal)
-        return .bytes(try NoticeView(notice, for: principal).json(), type: "application/json")
+        return .bytes(try NoticeView(notice, for: principal, now: gateway.now()).json(), type: "application/json")
     }
 }
 

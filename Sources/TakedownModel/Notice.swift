@@ -20,6 +20,9 @@ public struct Notice: Codable, Sendable, Equatable {
     public var jws: String
     public var timeline: [TimelineEvent]
 
+    /// Seconds from issue to the last item's removal, once every item is gone.
+    public var timeToRemoval: Double? { removedAt.map { $0.timeIntervalSince(issuedAt) } }
+
     public init(
         id: NoticeID, position: Int64 = 0, caseId: CaseID, partnerId: PartnerID, status: NoticeStatus,
         issuedAt: Date, deadlineAt: Date, acknowledgedAt: Date? = nil, removedAt: Date? = nil,

@@ -13,21 +13,66 @@ extension SQLiteStore {
         }
     }
 
-    public func notices(after position: Int64, limit: Int, partner: PartnerID?) async throws -> [Notice] {
-        try await guarded {
+    public func notices(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter) async throws
+        -> [Notice]
+    {
+        var clauses = ["position > ?"]
+        var values: [(any DatabaseValueConvertible)?] = [position]
+        if let partner {
+            clauses.append("partner_id = ?")
+            values.append(partner.rawValue)
+        }
+        if let statuses = filter.statuses {
+            clauses.append("status IN (\(Array(repeating: "?", count: statuses.count).joined(separator: ",")))")
+            values += statuses.map(\.rawValue).sorted()
+        }
+        if let before = filter.deadlineBefore {
+            clauses.append("deadline_at < ?")
+            values.append(before.storedValue)
+        }
+        values.append(limit)
+        let sql = "SELECT * FROM notices WHERE \(clauses.joined(separator: " AND ")) ORDER BY position LIMIT ?"
+        let arguments = StatementArguments(values)
+        return try await guarded {
             try await pool.read { db in
-                let rows: [Row]
-                if let partner {
-                    rows = try Row.fetchAll(
-                        db,
-                        sql: "SELECT * FROM notices WHERE partner_id = ? AND position > ? ORDER BY position LIMIT ?",
-                        arguments: [partner.rawValue, position, limit])
-                } else {
-                    rows = try Row.fetchAll(
-                        db, sql: "SELECT * FROM notices WHERE position > ? ORDER BY position LIMIT ?",
-                        arguments: [position, limit])
+                try Self.notices(from: try Row.fetchAll(db, sql: sql, arguments: arguments), db)
+            }
+        }
+    }
+
+    public func removalRows(issuedFrom: Date?, issuedTo: Date?, partner: PartnerID?) async throws -> [RemovalRow] {
+        var clauses = ["1 = 1"]
+        var values: [(any DatabaseValueConvertible)?] = []
+        if let issuedFrom {
+            clauses.append("n.issued_at >= ?")
+            values.append(issuedFrom.storedValue)
+        }
+        if let issuedTo {
+            clauses.append("n.issued_at < ?")
+            values.append(issuedTo.storedValue)
+        }
+        if let partner {
+            clauses.append("n.partner_id = ?")
+            values.append(partner.rawValue)
+        }
+        let sql = """
+            SELECT n.id, n.partner_id, p.name, p.jurisdiction, n.status, n.issued_at, n.deadline_at, n.acknowledged_at,
+                   n.removed_at
+            FROM notices n JOIN partners p ON p.id = n.partner_id
+            WHERE \(clauses.joined(separator: " AND ")) ORDER BY n.position
+            """
+        let arguments = StatementArguments(values)
+        return try await guarded {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                    RemovalRow(
+                        noticeId: NoticeID(rawValue: row["id"]), partnerId: PartnerID(rawValue: row["partner_id"]),
+                        partnerName: row["name"], jurisdiction: row["jurisdiction"],
+                        status: NoticeStatus(rawValue: row["status"]) ?? .issued, issuedAt: Date(stored: row["issued_at"]),
+                        deadlineAt: Date(stored: row["deadline_at"]),
+                        acknowledgedAt: (row["acknowledged_at"] as Double?).map(Date.init(stored:)),
+                        removedAt: (row["removed_at"] as Double?).map(Date.init(stored:)))
                 }
-                return try Self.notices(from: rows, db)
             }
         }
     }

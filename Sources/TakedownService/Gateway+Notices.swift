@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import TakedownDocuments
 import TakedownModel
 import TakedownStore
@@ -8,8 +9,8 @@ extension Gateway {
 
     /// Notices after a cursor in issue order: a partner sees only its own. A partner's first read marks
     /// a notice delivered.
-    public func notices(after cursor: String?, limit: Int, for principal: Principal) async throws
-        -> (notices: [Notice], nextCursor: String)
+    public func notices(after cursor: String?, limit: Int, for principal: Principal, filter: NoticeFilter = NoticeFilter())
+        async throws -> (notices: [Notice], nextCursor: String)
     {
         var position: Int64 = 0
         if let cursor {
@@ -21,7 +22,7 @@ extension Gateway {
         guard (1...Self.maxPageSize).contains(limit) else {
             throw GatewayError.badParameter(name: "limit", reason: "must be between 1 and \(Self.maxPageSize)")
         }
-        var page = try await store.notices(after: position, limit: limit, partner: principal.partnerID)
+        var page = try await store.notices(after: position, limit: limit, partner: principal.partnerID, filter: filter)
         page = try await markRetrieved(page, by: principal)
         return (page, Cursor.encode(page.last?.position ?? position))
     }
@@ -78,6 +79,10 @@ extension Gateway {
             }
             if case .withdraw = answer { onEnqueue() }
             guard let notice = updated.first else { throw GatewayError.notFound("notice \(id)") }
+            if current.status != .removed, notice.status == .removed, let seconds = notice.timeToRemoval {
+                Timer(label: "takedown_time_to_removal_seconds", dimensions: [("partner", notice.partnerId.rawValue)])
+                    .recordNanoseconds(Int64(seconds * 1e9))
+            }
             return notice
         } catch let error as TransitionError {
             switch error {

@@ -52,8 +52,11 @@ public protocol CaseStore: Sendable {
 /// Notices, their item states and timelines.
 public protocol NoticeStore: Sendable {
     func notice(_ id: NoticeID) async throws -> Notice?
-    /// Notices in issue order after a position, optionally only one partner's.
-    func notices(after position: Int64, limit: Int, partner: PartnerID?) async throws -> [Notice]
+    /// Notices in issue order after a position, optionally only one partner's, narrowed by `filter`.
+    func notices(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter) async throws -> [Notice]
+    /// The clocks of notices issued in [from, to) (either end open), optionally of one partner, in issue
+    /// order: what the removal figures are computed from.
+    func removalRows(issuedFrom: Date?, issuedTo: Date?, partner: PartnerID?) async throws -> [RemovalRow]
     /// Reads, changes and writes back notices in one transaction. The closure returns whether it changed
     /// the notice; new timeline events are appended, and `outbox` names the deliveries each changed notice
     /// sends (a withdrawal, say), written in the same transaction. Missing ids are skipped.
@@ -63,7 +66,25 @@ public protocol NoticeStore: Sendable {
     ) async throws -> [Notice]
 }
 
+/// Narrows a notice listing.
+public struct NoticeFilter: Sendable, Equatable {
+    /// Only these statuses; nil for all.
+    public var statuses: Set<NoticeStatus>?
+    /// Only notices whose deadline is before this time (overdue ones, given now).
+    public var deadlineBefore: Date?
+
+    public init(statuses: Set<NoticeStatus>? = nil, deadlineBefore: Date? = nil) {
+        self.statuses = statuses
+        self.deadlineBefore = deadlineBefore
+    }
+}
+
 extension NoticeStore {
+    /// Every notice after a position, optionally only one partner's.
+    public func notices(after position: Int64, limit: Int, partner: PartnerID?) async throws -> [Notice] {
+        try await notices(after: position, limit: limit, partner: partner, filter: NoticeFilter())
+    }
+
     /// `updateNotices` for changes that send nothing.
     public func updateNotices(
         _ ids: [NoticeID], _ change: @Sendable (inout Notice) throws -> Bool

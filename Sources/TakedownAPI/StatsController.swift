@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import TakedownDocuments
+import TakedownModel
+import TakedownService
+
+/// Removal figures: time to acknowledgement and to removal, and the share removed within 24 h, 72 h, 7 days.
+struct StatsController {
+    let gateway: Gateway
+    let settings: APISettings
+
+    func register(on group: RouterGroup<GatewayRequestContext>) {
+        group.get("stats/removal", use: report)
+        group.get("stats/removal/notices", use: rows)
+        group.get("partners/{partner_id}/scorecard", use: scorecard)
+    }
+
+    @Sendable func report(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.staff()
+        var grouping: RemovalGrouping?
+        if let text = request.query("group_by") {
+            guard let value = RemovalGrouping(rawValue: text) else {
+                throw APIError.badParameter(
+                    "group_by", "must be one of: " + RemovalGrouping.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            grouping = value
+        }
+        let report = try await gateway.removalReport(
+            from: try date(request, "from"), to: try date(request, "to"), groupBy: grouping)
+        return try .json(report)
+    }
+
+    /// The per-notice rows behind the figures, as CSV.
+    @Sendable func rows(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.staff()
+        var partner: PartnerID?
+        if let text = request.query("partner_id") {
+            guard let id = PartnerID.parse(text) else { throw APIError.badParameter("partner_id", "is not a partner id") }
+            partner = id
+        }
+        let rows = try await gateway.removalRows(
+            from: try date(request, "from"), to: try date(request, "to"), partner: partner)
+        var response = Response.bytes(Array(RemovalCSV.render(rows).utf8), type: "text/csv; charset=utf-8")
+        response.headers[.contentDisposition] = "attachment; filename=\"removal-notices.csv\""
+        return response
+    }
+
+    /// One provider's figures; a provider may read its own.
+    @Sendable func scorecard(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.caller()
+        let id = try context.parameters.id("partner_id", as: PartnerID.self)
+        guard principal.isStaff || principal.partnerID == id else { throw APIError.notFound("partner \(id) does not exist") }
+        return try .json(try await gateway.scorecard(id))
+    }
+
+    private func date(_ request: Request, _ name: String) throws -> Date? {
+        guard let text = request.query(name) else { return nil }
+        guard let date = Timestamp.parse(text) else { throw APIError.badParameter(name, "must be an RFC 3339 date-time") }
+        return date
+    }
+}
