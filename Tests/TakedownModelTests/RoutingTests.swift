@@ -83,3 +83,21 @@ struct RoutingTests {
         #expect(Set((0..<1000).map { _ in CaseID.generate() }).count == 1000)
     }
 }
+
+@Suite("Timestamps")
+struct TimestampTests {
+    @Test("RFC 3339 with offsets, fractions and lower case; invalid dates refused")
+    func parse() {
+        let base = Date(timeIntervalSince1970: 1_800_000_000)  // 2027-01-15T08:00:00Z
+        #expect(Timestamp.parse("2027-01-15T08:00:00Z") == base)
+        #expect(Timestamp.parse("2027-01-15t08:00:00z") == base)
+        #expect(Timestamp.parse("2027-01-15T09:30:00+01:30") == base)
+        #expect(Timestamp.parse("2027-01-15T07:00:00-01:00") == base)
+        #expect(Timestamp.parse("2027-01-15T08:00:00.250Z") == base.addingTimeInterval(0.25))
+        #expect(Timestamp.format(base.addingTimeInterval(0.25)) == "2027-01-15T08:00:00.250Z")
+        for bad in ["2027-01-15", "2027-01-15T08:00:00", "2027-02-30T08:00:00Z", "2027-13-01T00:00:00Z",
+                    "2027-01-15T08:00:00.Z", "2027-01-15T08:00:00+0100", "yesterday", "2027-01-15T25:00:00Z"] {
+            #expect(Timestamp.parse(bad) == nil, "\(bad)")
+        }
+    }
+}
