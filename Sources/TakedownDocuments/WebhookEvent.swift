@@ -8,6 +8,7 @@ public enum WebhookEvent {
     public static let issued = "notice.issued"
     public static let reminder = "notice.reminder"
     public static let withdrawn = "notice.withdrawn"
+    public static let escalated = "notice.escalated"
 
     /// A new event id; it is the `webhook-id` of every attempt of the delivery.
     public static func newID() -> String {

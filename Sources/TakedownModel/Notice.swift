@@ -19,6 +19,10 @@ public struct Notice: Codable, Sendable, Equatable {
     /// The compact JWS over `document`.
     public var jws: String
     public var timeline: [TimelineEvent]
+    /// How many times the notice has been sent: 1 at issue, one more per reminder.
+    public var sequence: Int = 1
+    /// The index of the next escalation-ladder step.
+    public var ladderStep: Int = 0
 
     /// Seconds from issue to the last item's removal, once every item is gone.
     public var timeToRemoval: Double? { removedAt.map { $0.timeIntervalSince(issuedAt) } }

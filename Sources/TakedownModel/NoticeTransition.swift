@@ -115,8 +115,8 @@ extension Notice {
         }
         guard !newlyRemoved.isEmpty else { return false }
 
-        // A removal report implies the provider has seen the notice.
-        if acknowledgedAt == nil { acknowledgedAt = now }
+        // A removal report implies the provider had seen the notice by the time it removed the items.
+        if acknowledgedAt == nil { acknowledgedAt = min(now, removedTime) }
         if items.allSatisfy({ $0.removedAt != nil }) {
             status = .removed
             removedAt = items.compactMap(\.removedAt).max()

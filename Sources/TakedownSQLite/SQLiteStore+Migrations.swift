@@ -89,6 +89,15 @@ extension SQLiteStore {
                     """)
         }
         registerOutbox(&migrator)
+        migrator.registerMigration("v3-ladder") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE notices ADD COLUMN sequence INTEGER NOT NULL DEFAULT 1;
+                    ALTER TABLE notices ADD COLUMN ladder_step INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX notices_ladder ON notices(ladder_step, issued_at)
+                        WHERE status IN ('issued', 'delivered', 'acknowledged');
+                    """)
+        }
         return migrator
     }()
 }

@@ -95,14 +95,15 @@ extension SQLiteStore {
                     if try change(&notice) {
                         try db.cachedStatement(
                             sql: """
-                                UPDATE notices SET status = ?, acknowledged_at = ?, removed_at = ?, items = ?
+                                UPDATE notices SET status = ?, acknowledged_at = ?, removed_at = ?, items = ?,
+                                       sequence = ?, ladder_step = ?
                                 WHERE id = ?
                                 """
                         ).execute(
                             arguments: [
                                 notice.status.rawValue, notice.acknowledgedAt?.storedValue,
                                 notice.removedAt?.storedValue,
-                                try StoredJSON.encode(notice.items), id.rawValue,
+                                try StoredJSON.encode(notice.items), notice.sequence, notice.ladderStep, id.rawValue,
                             ])
                         for event in notice.timeline.dropFirst(known) { try Self.insert(event, for: id, db) }
                         for delivery in try outbox(notice) { try Self.insert(delivery, db) }
@@ -120,13 +121,13 @@ extension SQLiteStore {
         try db.execute(
             sql: """
                 INSERT INTO notices (id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at,
-                                     removed_at, items, document, jws)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     removed_at, items, document, jws, sequence, ladder_step)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 notice.id.rawValue, notice.caseId.rawValue, notice.partnerId.rawValue, notice.status.rawValue,
                 notice.issuedAt.storedValue, notice.deadlineAt.storedValue, notice.acknowledgedAt?.storedValue,
-                notice.removedAt?.storedValue, items, notice.document, notice.jws,
+                notice.removedAt?.storedValue, items, notice.document, notice.jws, notice.sequence, notice.ladderStep,
             ])
         let position = db.lastInsertedRowID
         for event in notice.timeline { try insert(event, for: notice.id, db) }
@@ -163,7 +164,7 @@ extension SQLiteStore {
 
     static func notice(from row: Row, timeline: [TimelineEvent]) throws -> Notice {
         let id: String = row["id"]
-        return Notice(
+        var notice = Notice(
             id: NoticeID(rawValue: id), position: row["position"], caseId: CaseID(rawValue: row["case_id"]),
             partnerId: PartnerID(rawValue: row["partner_id"]),
             status: NoticeStatus(rawValue: row["status"]) ?? .issued, issuedAt: Date(stored: row["issued_at"]),
@@ -172,5 +173,30 @@ extension SQLiteStore {
             removedAt: (row["removed_at"] as Double?).map(Date.init(stored:)),
             items: try StoredJSON.decode([NoticeItem].self, row["items"]), document: row["document"], jws: row["jws"],
             timeline: timeline)
+        notice.sequence = row["sequence"]
+        notice.ladderStep = row["ladder_step"]
+        return notice
+    }
+
+    public func dueLadderSteps(offsets: [TimeInterval], now: Date, limit: Int) async throws -> [NoticeID] {
+        guard !offsets.isEmpty else { return [] }
+        let branches = offsets.indices.map { _ in "(ladder_step = ? AND issued_at <= ?)" }.joined(separator: " OR ")
+        var values: [(any DatabaseValueConvertible)?] = []
+        for (index, offset) in offsets.enumerated() {
+            values.append(index)
+            values.append(now.addingTimeInterval(-offset).storedValue)
+        }
+        values.append(limit)
+        let sql = """
+            SELECT id FROM notices
+            WHERE status IN ('issued', 'delivered', 'acknowledged') AND (\(branches))
+            ORDER BY issued_at, position LIMIT ?
+            """
+        let arguments = StatementArguments(values)
+        return try await guarded {
+            try await pool.read { db in
+                try String.fetchAll(db, sql: sql, arguments: arguments).map(NoticeID.init(rawValue:))
+            }
+        }
     }
 }

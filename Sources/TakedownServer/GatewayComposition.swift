@@ -45,6 +45,7 @@ public enum GatewayComposition {
             publicURL: settings.resolvedPublicURL, issuer: settings.issuer,
             defaultDeadline: settings.defaultDeadlineHours * 3600)
         configuration.emailFrom = settings.smtp?.from
+        configuration.ladder = settings.ladder
         let gateway = Gateway(
             store: store, keys: try keys(settings, now: clock()), templates: templates, configuration: configuration,
             clock: clock, logger: logger, onEnqueue: onEnqueue)
@@ -91,7 +92,9 @@ public enum GatewayComposition {
         let gateway = try await gateway(settings, store: store, logger: logger, onEnqueue: { wakeUp.signal() })
         return GatewayAPI.application(
             gateway: gateway, settings: apiSettings(settings, store: store), host: settings.host, port: settings.port,
-            services: settings.runsOutbox ? outbox(settings, store: store, wakeUp: wakeUp, logger: logger) : [],
+            services: settings.runsOutbox
+                ? outbox(settings, store: store, wakeUp: wakeUp, logger: logger)
+                    + [LadderService(gateway: gateway, interval: settings.ladderInterval)] : [],
             logger: logger)
     }
 

@@ -21,8 +21,11 @@ public struct ServerSettings: Sendable {
     /// Lets webhooks and SMTP reach loopback and private addresses (tests set it).
     public var allowPrivateTargets = false
     public var outbox = OutboxConfiguration()
-    /// Whether `serve` runs the outbox worker beside the API.
+    /// Whether `serve` runs the outbox worker (and the escalation ladder) beside the API.
     public var runsOutbox = true
+    public var ladder = EscalationLadder.standard
+    /// How often the escalation ladder is checked.
+    public var ladderInterval: TimeInterval = 30
     /// The mail relay (`smtp://` or `smtps://`); unset turns the email channel off.
     public var smtp: SMTPTransport.Relay?
 
@@ -97,6 +100,26 @@ public struct ServerSettings: Sendable {
                     "TAKEDOWN_SMTP_FROM must be the sender's email address when TAKEDOWN_SMTP_URL is set")
             }
             smtp = SMTPTransport.Relay(url: url, from: from, user: env("SMTP_USER"), password: env("SMTP_PASSWORD"))
+        }
+        var escalationPartner: PartnerID?
+        if let value = env("ESCALATION_PARTNER") {
+            guard let id = PartnerID.parse(value) else { throw SettingsError("TAKEDOWN_ESCALATION_PARTNER", value) }
+            escalationPartner = id
+        }
+        if let value = env("LADDER") {
+            guard let parsed = EscalationLadder(parsing: value, escalateTo: escalationPartner) else {
+                throw SettingsError("TAKEDOWN_LADDER", value)
+            }
+            ladder = parsed
+        } else if let escalationPartner {
+            ladder.steps = ladder.steps.map { step in
+                if case .escalate = step.action { return .init(after: step.after, action: .escalate(to: escalationPartner)) }
+                return step
+            }
+        }
+        if let value = env("LADDER_INTERVAL_SECONDS") {
+            guard let seconds = Double(value), seconds > 0 else { throw SettingsError("TAKEDOWN_LADDER_INTERVAL_SECONDS", value) }
+            ladderInterval = seconds
         }
         issuer.trustedFlaggerDesignatedBy = env("TRUSTED_FLAGGER_DESIGNATED_BY")
         issuer.trustedFlaggerScope = env("TRUSTED_FLAGGER_SCOPE")

@@ -7,13 +7,14 @@ import TakedownStore
 extension Gateway {
     /// The outbox rows an event about `notice` needs: one per push channel of the recipient.
     /// Written in the same transaction as the change that caused them.
-    func deliveries(for notice: Notice, to partner: Partner, type: String, at now: Date, reason: String? = nil) throws
-        -> [Delivery]
-    {
+    func deliveries(
+        for notice: Notice, to partner: Partner, type: String, at now: Date, reason: String? = nil, sequence: Int = 1
+    ) throws -> [Delivery] {
         var deliveries: [Delivery] = []
         if let url = partner.delivery.webhookUrl {
             let eventID = WebhookEvent.newID()
-            let body = try WebhookEvent.body(type: type, id: eventID, createdAt: now, notice: notice, reason: reason)
+            let body = try WebhookEvent.body(
+                type: type, id: eventID, createdAt: now, notice: notice, sequence: sequence, reason: reason)
             deliveries.append(
                 Delivery(
                     noticeId: notice.id, partnerId: partner.id, channel: .webhook, endpoint: url, eventType: type,
@@ -24,7 +25,13 @@ extension Gateway {
             let document = try self.document(of: notice)
             var text = templates.text(of: document, status: notice.status, language: document.language)
             if let reason, type == WebhookEvent.withdrawn { text = "WITHDRAWN: \(reason)\n\n" + text }
-            let prefix = type == WebhookEvent.withdrawn ? "Withdrawn takedown notice" : "Takedown notice"
+            let prefix: String
+            switch type {
+            case WebhookEvent.withdrawn: prefix = "Withdrawn takedown notice"
+            case WebhookEvent.reminder: prefix = "Reminder \(sequence - 1): takedown notice"
+            case WebhookEvent.escalated: prefix = "Escalation: unanswered takedown notice"
+            default: prefix = "Takedown notice"
+            }
             let message = EmailMessage.build(
                 deliveryID: id, from: from, to: address, notice: notice, text: text,
                 subject: "\(prefix) \(notice.id) (\(document.caseReference))", date: now,

@@ -1,5 +1,6 @@
 import Foundation
 import TakedownDocuments
+import TakedownModel
 
 /// Settings the domain needs, resolved by the command line from flags, environment and defaults.
 public struct GatewayConfiguration: Sendable {
@@ -12,6 +13,8 @@ public struct GatewayConfiguration: Sendable {
     public var routingCacheSeconds: TimeInterval
     /// How long a rotated webhook secret keeps signing beside the new one.
     public var webhookSecretOverlap: TimeInterval = 24 * 3600
+    /// Reminders, escalation and expiry of unanswered notices, counted from issue.
+    public var ladder = EscalationLadder.standard
     /// The sender of notice emails; nil when no mail relay is configured (the email channel is off).
     public var emailFrom: String?
 

@@ -1,8 +1,10 @@
 """Every live response against Schemas/openapi.json, and the inlined notice schema against notice.schema.json.
 
-One scenario drives every operation of the API (partners, tokens, cases, notices and their answers, the
-outbox: deliveries, retries, recovery, endpoint health and webhook secrets, the discovery endpoints and
-/metrics, and the error statuses 400, 401, 403, 404, 406, 409, 413, 415 and 422). Webhooks go to a port
+One scenario drives every operation of the API (partners, tokens, cases, notices with their `status` and
+`overdue` filters and their answers, the removal figures, scorecards and their CSV rows, the outbox:
+deliveries, retries, recovery, endpoint health and webhook secrets, the discovery endpoints and /metrics,
+and the error statuses 400, 401, 403, 404, 406, 409, 413, 415 and 422); a second, short-deadline gateway
+shows overdue notices with a negative `time_left_seconds`. Webhooks go to a port
 where nothing listens (they fail and, with a one-attempt retry schedule, die at once) and to a small
 receiver in this module that answers 204 or 410, so succeeded and disabled endpoints are reached too. Each response
 is looked up in the OpenAPI document by method and templated path: its status must be documented (a
@@ -408,6 +410,7 @@ class Scenario:
         self.cases()
         self.notices()
         self.answers()
+        self.figures()
         self.outbox()
         self.errors()
         self.collect_documents()
@@ -731,6 +734,103 @@ class Scenario:
         # staff withdraw a notice that was never read
         c.call("POST", f"/v1/notices/{self.n_de_b}/withdraw", token=self.admin, body={"reason": "duplicate"}, expect=200)
 
+    # notice filters, removal figures, scorecards, CSV rows -------------------------------------------
+
+    def figures(self) -> None:
+        c, admin, analyst = self.c, self.admin, self.analyst
+        de, fr, nl = self.de, self.fr, self.nl
+        removed = {self.n_de, self.n_nl_b}
+        withdrawn = {self.n_fr, self.n_de_b}
+        still_open = {self.routed_nl["id"], self.routed_de["id"]}
+
+        # GET /v1/notices?status=&overdue= (deadlines are 24 h away here; see test_overdue_notices_... for late ones)
+        def listed(token: str, **params: str) -> list[dict]:
+            return c.call("GET", "/v1/notices", token=token, params=params, expect=200).json()["notices"]
+
+        opened = listed(analyst, status="open")
+        assert {n["id"] for n in opened} == still_open, opened
+        assert all(0 < n["time_left_seconds"] <= 24 * 3600 for n in opened), opened
+        assert {n["id"] for n in listed(admin, status="removed")} == removed
+        assert all("time_left_seconds" not in n for n in listed(admin, status="removed"))
+        assert {n["id"] for n in listed(admin, status="withdrawn")} == withdrawn
+        assert {n["id"] for n in listed(de["token"], status="open")} == {self.routed_de["id"]}
+        assert listed(admin, status="open", overdue="true") == []
+        assert listed(de["token"], overdue="true") == []
+        assert listed(admin, status="removed", overdue="true") == []  # overdue notices are open ones
+        assert {n["id"] for n in listed(admin, overdue="false", limit="500")} == removed | withdrawn | still_open
+        for params, name in (({"status": "lost"}, "status"), ({"status": "OPEN"}, "status"), ({"overdue": "maybe"}, "overdue"), ({"overdue": "1"}, "overdue")):
+            problem = c.call("GET", "/v1/notices", token=analyst, params=params, expect=400).json()
+            assert [p["name"] for p in problem.get("invalid_params", [])] == [name], problem
+
+        # GET /v1/stats/removal, in one group and by each grouping
+        stats = "/v1/stats/removal"
+        counted = len(removed | still_open)
+        everything = c.call("GET", stats, token=analyst, expect=200).json()
+        assert everything.keys() == {"groups"}, everything  # from, to and group_by only when given
+        [whole] = everything["groups"]
+        assert (whole["key"], whole["label"]) == ("all", "All notices"), whole
+        assert (whole["notices"], whole["acknowledged"], whole["removed"]) == (counted, 2, 2), whole  # withdrawn left out
+        assert whole["removed_share"] == {"within_24h": 0.5, "within_72h": 0.5, "within_7d": 0.5}, whole
+        assert whole["time_to_removal"]["count"] == 2 and whole["time_to_removal"]["median_seconds"] <= whole["time_to_removal"]["p90_seconds"], whole
+        by_partner = c.call("GET", stats, token=admin, params={"group_by": "partner"}, expect=200).json()
+        assert by_partner["group_by"] == "partner", by_partner
+        groups = {g["key"]: g for g in by_partner["groups"]}
+        assert list(groups) == sorted(groups) and set(groups) == {de["id"], fr["id"], nl["id"]}, groups
+        assert groups[de["id"]]["label"] == de["name"] and (groups[de["id"]]["notices"], groups[de["id"]]["removed"]) == (2, 1)
+        # the FR partner's one notice was withdrawn: a group with nothing counted, and no times or shares
+        assert groups[fr["id"]]["notices"] == 0 and groups[fr["id"]]["removed_share"] == {}, groups[fr["id"]]
+        assert groups[fr["id"]]["time_to_removal"] == {"count": 0}, groups[fr["id"]]
+        by_country = c.call("GET", stats, token=analyst, params={"group_by": "jurisdiction"}, expect=200).json()
+        assert [g["key"] for g in by_country["groups"]] == ["DE", "FR", "NL"], by_country
+        window = {"from": "2020-01-01T00:00:00+01:00", "to": "2099-01-01T00:00:00Z"}
+        by_month = c.call("GET", stats, token=analyst, params={"group_by": "month", **window}, expect=200).json()
+        assert (by_month["from"], by_month["to"]) == ("2019-12-31T23:00:00.000Z", "2099-01-01T00:00:00.000Z"), by_month
+        assert sum(g["notices"] for g in by_month["groups"]) == counted, by_month
+        future = {"from": "2098-01-01T00:00:00Z"}
+        assert c.call("GET", stats, token=analyst, params=future, expect=200).json()["groups"][0]["notices"] == 0
+        assert c.call("GET", stats, token=analyst, params={**future, "group_by": "partner"}, expect=200).json()["groups"] == []
+        for params, name in (
+            ({"group_by": "planet"}, "group_by"),
+            ({"from": "yesterday"}, "from"),
+            ({"to": "next week"}, "to"),
+            ({"from": "2027-02-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"}, "to"),
+            ({"from": "2027-01-01T00:00:00Z", "to": "2027-01-01T01:00:00+01:00"}, "to"),  # the same instant
+        ):
+            problem = c.call("GET", stats, token=analyst, params=params, expect=400).json()
+            assert [p["name"] for p in problem.get("invalid_params", [])] == [name], (params, problem)
+        c.call("GET", stats, token=de["token"], expect=403)
+        c.call("GET", stats, token=de["token"], params={"group_by": "planet"}, expect=403)  # the role first
+        c.call("GET", stats, expect=401)
+
+        # GET /v1/stats/removal/notices: the rows behind the figures, withdrawn notices included
+        rows = "/v1/stats/removal/notices"
+        download = c.call("GET", rows, token=analyst, expect=200)
+        assert download.headers["content-type"] == "text/csv; charset=utf-8", download.headers
+        assert download.headers["content-disposition"] == 'attachment; filename="removal-notices.csv"', download.headers
+        lines = download.content.decode("utf-8").split("\r\n")
+        assert lines[-1] == "" and lines[0].startswith("notice_id,partner_id,"), lines
+        assert {line.split(",")[0] for line in lines[1:-1]} == removed | withdrawn | still_open, lines
+        de_rows = c.call("GET", rows, token=admin, params={"partner_id": de["id"], **window}, expect=200).text.split("\r\n")
+        assert {line.split(",")[0] for line in de_rows[1:-1]} == {self.n_de, self.n_de_b, self.routed_de["id"]}, de_rows
+        assert c.call("GET", rows, token=admin, params=future, expect=200).text.split("\r\n") == [lines[0], ""]
+        for params, name in (({"partner_id": "ntc_x"}, "partner_id"), ({"from": "soon"}, "from"), ({"from": window["to"], "to": window["from"]}, "to")):
+            problem = c.call("GET", rows, token=analyst, params=params, expect=400).json()
+            assert [p["name"] for p in problem.get("invalid_params", [])] == [name], (params, problem)
+        c.call("GET", rows, token=nl["token"], expect=403)
+        c.call("GET", rows, expect=401)
+
+        # GET /v1/partners/{partner_id}/scorecard: staff, or the partner itself
+        own = c.call("GET", f"/v1/partners/{de['id']}/scorecard", token=de["token"], expect=200).json()
+        assert (own["partner_id"], own["name"]) == (de["id"], de["name"]), own
+        assert own["overall"] == {k: v for k, v in groups[de["id"]].items() if k not in {"key", "label"}}, (own, groups[de["id"]])
+        assert sum(m["notices"] for m in own["by_month"]) == 2, own
+        c.call("GET", f"/v1/partners/{fr['id']}/scorecard", token=de["token"], expect=404)  # another partner's
+        assert c.call("GET", f"/v1/partners/{nl['id']}/scorecard", token=analyst, expect=200).json()["overall"]["removed"] == 1
+        quiet = c.call("GET", f"/v1/partners/{self.police['id']}/scorecard", token=admin, expect=200).json()
+        assert quiet["overall"]["notices"] == 0 and quiet["by_month"] == [], quiet
+        c.call("GET", "/v1/partners/ptn_00000000000000000000000000/scorecard", token=admin, expect=404)
+        c.call("GET", f"/v1/partners/{de['id']}/scorecard", expect=401)
+
     # the outbox: deliveries, endpoints, webhook secrets ----------------------------------------------
 
     def deliveries_of(self, notice_id: str) -> list[dict]:
@@ -981,6 +1081,36 @@ def test_missing_openapi_json_is_the_documented_404(openapi: OpenAPI, tmp_path: 
         client.call("GET", "/openapi.json", expect=404)
         client.call("GET", "/healthz", expect=200)
         assert not client.problems, "\n".join(client.problems)
+    finally:
+        gateway.stop()
+
+
+def test_overdue_notices_match_the_document(openapi: OpenAPI, tmp_path: Path):
+    """With a deadline of about a second, open notices go overdue: `overdue=true` lists them, with a
+    negative `time_left_seconds`, until they are removed."""
+    gateway = Gateway(tmp_path / "overdue", name="overdue", extra_env={"TAKEDOWN_DEFAULT_DEADLINE_HOURS": "0.0003"})
+    try:
+        gateway.start()
+        c, admin = CheckedClient(gateway, openapi), gateway.admin_token
+        partner = c.call("POST", "/v1/partners", token=admin, expect=201,
+                         body=partner_body(name=f"Late {tag()}", locale="en", jurisdiction="NL", domains=["late.test"])).json()
+        case = {"reference": f"OVERDUE-{tag()}", "category": {"uk_grade": "C"}, "media_type": "image",
+                "items": [item(f"https://late.test/{tag()}.jpg", full=False)]}
+        [issued] = c.call("POST", "/v1/cases", token=admin, body=case, expect=201).json()["notices"]
+        time.sleep(1.5)
+        [late] = c.call("GET", "/v1/notices", token=admin, params={"status": "open", "overdue": "true"}, expect=200).json()["notices"]
+        assert late["id"] == issued["id"] and late["time_left_seconds"] < 0, late
+        [mine] = c.call("GET", "/v1/notices", token=partner["token"], params={"overdue": "true"}, expect=200).json()["notices"]
+        assert mine["status"] == "delivered" and mine["time_left_seconds"] < 0, mine
+        acknowledged = c.call("POST", f"/v1/notices/{issued['id']}/acknowledge", token=partner["token"], expect=200).json()
+        assert acknowledged["time_left_seconds"] <= late["time_left_seconds"] < 0, (acknowledged, late)
+        assert c.call("GET", "/v1/notices", token=admin, params={"status": "acknowledged", "overdue": "true"}, expect=200).json()["notices"]
+        done = c.call("POST", f"/v1/notices/{issued['id']}/removal", token=partner["token"], body={"action": "removed"}, expect=200).json()
+        assert done["status"] == "removed" and "time_left_seconds" not in done, done
+        assert c.call("GET", "/v1/notices", token=admin, params={"overdue": "true"}, expect=200).json()["notices"] == []
+        card = c.call("GET", f"/v1/partners/{partner['id']}/scorecard", token=partner["token"], expect=200).json()
+        assert card["overall"]["removed_share"] == {"within_24h": 1, "within_72h": 1, "within_7d": 1}, card
+        assert not c.problems, "\n".join(c.problems)
     finally:
         gateway.stop()
 

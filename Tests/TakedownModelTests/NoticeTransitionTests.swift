@@ -105,7 +105,7 @@ struct NoticeTransitionTests {
         let reported = Self.start.addingTimeInterval(500)
         #expect(try notice.apply(.removal(action: .removed, removedAt: reported, urls: [urls[0]]), at: t1, actor: "p"))
         #expect(notice.status == .acknowledged)
-        #expect(notice.acknowledgedAt == t1)
+        #expect(notice.acknowledgedAt == reported)
         #expect(notice.removedAt == nil)
         #expect(notice.items[0].removedAt == reported)
         // Reporting the same item again changes nothing.

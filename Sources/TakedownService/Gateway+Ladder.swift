@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TakedownDocuments
+import TakedownModel
+import TakedownStore
+
+extension Gateway {
+    /// Takes every escalation-ladder step that is due: reminders re-send the signed notice with the next
+    /// sequence, escalation tells the escalation partner, expiry ends the notice. The clock is computed
+    /// from stored times, so it survives restarts; each step is taken under a compare-and-set of the
+    /// notice's step, so it happens once however many instances run. Returns how many steps were taken.
+    @discardableResult
+    public func climbLadder(limit: Int = 500) async throws -> Int {
+        let ladder = configuration.ladder
+        let now = clock()
+        let due = try await store.dueLadderSteps(offsets: ladder.steps.map(\.after), now: now, limit: limit)
+        var taken = 0
+        for id in due {
+            guard let current = try await store.notice(id), current.ladderStep < ladder.steps.count else { continue }
+            let index = current.ladderStep
+            let step = ladder.steps[index]
+            var target: Partner?
+            switch step.action {
+            case .reminder: target = try await store.partner(current.partnerId)
+            case .escalate(let partner?): target = try await store.partner(partner)
+            case .escalate(nil), .expire: target = nil
+            }
+            let recipient = target
+            // Set inside the write transaction when this instance (and not another) took the step.
+            let took = Mutex(false)
+            _ = try await store.updateNotices(
+                [id],
+                outbox: { [self] notice in
+                    guard let recipient else { return [] }
+                    let type = step.action == .reminder ? WebhookEvent.reminder : WebhookEvent.escalated
+                    return try deliveries(for: notice, to: recipient, type: type, at: now, sequence: notice.sequence)
+                },
+                { notice in
+                    let climbed = notice.climb(step, index: index, at: now)
+                    took.withLock { $0 = climbed }
+                    return climbed
+                })
+            if took.withLock({ $0 }) { taken += 1 }
+        }
+        if taken > 0 {
+            onEnqueue()
+            logger.info("escalation ladder steps taken", metadata: ["count": "\(taken)"])
+        }
+        return taken
+    }
+}
+
+/// Runs the escalation ladder on a schedule inside `takedown serve`.
+public struct LadderService: Service {
+    let gateway: Gateway
+    let interval: TimeInterval
+
+    public init(gateway: Gateway, interval: TimeInterval) {
+        self.gateway = gateway
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await gateway.climbLadder()
+                } catch {
+                    gateway.logger.error("escalation ladder round failed", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Logging
+import TakedownModel
+import TakedownServer
+import TakedownService
+import TakedownStore
+import TakedownTestSupport
+import Testing
+
+@Suite("Escalation ladder")
+struct LadderTests {
+    static let hour: TimeInterval = 3600
+
+    /// A gateway with a webhook partner and one notice issued to it at the clock's start.
+    static func rig(escalateTo: Bool = false) async throws -> (TestGateway, Partner, NoticeID, Partner?) {
+        let test = try await TestGateway()
+        let (partner, _, _) = try await test.gateway.createPartner(
+            PartnerInput(
+                name: "Slow Hosting", kind: "hosting_provider", contactEmail: "abuse@slow.test", jurisdiction: "GB",
+                routing: .init(domains: ["slow.test"]), delivery: .init(webhookUrl: "https://hooks.slow.test/in")))
+        var police: Partner?
+        if escalateTo {
+            police = try await test.gateway.createPartner(
+                PartnerInput(
+                    name: "Police Liaison", kind: "law_enforcement", contactEmail: "liaison@police.test", jurisdiction: "GB",
+                    delivery: .init(webhookUrl: "https://hooks.police.test/in"))
+            ).0
+        }
+        let receipt = try await test.gateway.submitCase(
+            CaseSubmission(
+                reference: "HL-LADDER", category: .init(ukGrade: "A"), mediaType: "image",
+                items: [.init(url: "https://slow.test/a.jpg", observedAt: Synthetic.epoch, hashes: .init(md5: Synthetic.hex(32)))]),
+            by: .analyst(.generate(), name: "t"))
+        return (test, partner, try #require(receipt.notices.first?.id), police)
+    }
+
+    /// A second gateway over a newly opened store on the same file: a restart, or another instance.
+    static func reopened(_ test: TestGateway, ladder: EscalationLadder? = nil) async throws -> Gateway {
+        let store = try await GatewayComposition.store(test.settings)
+        var settings = test.settings
+        settings.bootstrapAdminToken = nil
+        if let ladder { settings.ladder = ladder }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return try await GatewayComposition.gateway(settings, store: store, clock: test.clock.function, logger: logger)
+    }
+
+    static func events(_ store: any GatewayStore, _ notice: NoticeID) async throws -> [String] {
+        try await store.deliveries(DeliveryQuery(notice: notice)).map(\.delivery.eventType)
+    }
+
+    @Test("the whole ladder, each step once, across a restart")
+    func wholeLadder() async throws {
+        let (test, _, notice, _) = try await Self.rig()
+        defer { test.remove() }
+        let gateway = test.gateway
+        test.clock.advance(by: 1 * Self.hour)
+        #expect(try await gateway.climbLadder() == 0)
+        test.clock.advance(by: 1 * Self.hour)  // +2 h
+        #expect(try await gateway.climbLadder() == 1)
+        #expect(try await gateway.climbLadder() == 0)
+        var stored = try #require(try await test.store.notice(notice))
+        #expect(stored.sequence == 2)
+        #expect(stored.timeline.last?.event == "reminder_sent")
+        #expect(try await Self.events(test.store, notice) == ["notice.issued", "notice.reminder"])
+        let reminder = try #require(try await test.store.deliveries(DeliveryQuery(notice: notice)).last?.delivery)
+        let body = try #require(try JSONSerialization.jsonObject(with: reminder.payload) as? [String: Any])
+        let data = try #require(body["data"] as? [String: Any])
+        #expect(data["sequence"] as? Int == 2)
+        #expect(data["jws"] as? String == stored.jws)  // the same signed notice, re-sent
+
+        // Restart: a new process on the same database carries on from the stored clock.
+        let restarted = try await Self.reopened(test)
+        test.clock.advance(by: 22 * Self.hour)  // +24 h
+        #expect(try await restarted.climbLadder() == 1)
+        test.clock.advance(by: 24 * Self.hour)  // +48 h
+        #expect(try await restarted.climbLadder() == 1)
+        test.clock.advance(by: 5 * 24 * Self.hour)  // +7 d
+        #expect(try await restarted.climbLadder() == 1)
+        #expect(try await restarted.climbLadder() == 0)
+        stored = try #require(try await test.store.notice(notice))
+        #expect(stored.status == .expired)
+        #expect(stored.sequence == 3)
+        #expect(stored.timeline.map(\.event) == ["issued", "reminder_sent", "reminder_sent", "escalated", "expired"])
+        #expect(try await Self.events(test.store, notice) == ["notice.issued", "notice.reminder", "notice.reminder"])
+    }
+
+    @Test("a catch-up after downtime takes one step per round, never skipping or repeating")
+    func catchUp() async throws {
+        let (test, _, notice, _) = try await Self.rig()
+        defer { test.remove() }
+        test.clock.advance(by: 50 * Self.hour)
+        #expect(try await test.gateway.climbLadder() == 1)
+        #expect(try await test.gateway.climbLadder() == 1)
+        #expect(try await test.gateway.climbLadder() == 1)
+        #expect(try await test.gateway.climbLadder() == 0)
+        #expect(try await test.store.notice(notice)?.timeline.map(\.event) == ["issued", "reminder_sent", "reminder_sent", "escalated"])
+    }
+
+    @Test("removal, unable, dispute and withdrawal stop the ladder; acknowledgement does not")
+    func stops() async throws {
+        let (test, partner, notice, _) = try await Self.rig()
+        defer { test.remove() }
+        let provider = Principal.partner(.generate(), partner.id)
+        _ = try await test.gateway.answer(notice, .acknowledge, by: provider)
+        test.clock.advance(by: 2 * Self.hour)
+        #expect(try await test.gateway.climbLadder() == 1)
+        _ = try await test.gateway.answer(notice, .removal(action: .removed, removedAt: nil, urls: nil), by: provider)
+        test.clock.advance(by: 7 * 24 * Self.hour)
+        #expect(try await test.gateway.climbLadder() == 0)
+        let stored = try #require(try await test.store.notice(notice))
+        #expect(stored.status == .removed)
+        #expect(stored.timeline.map(\.event).filter { $0 == "reminder_sent" || $0 == "escalated" } == ["reminder_sent"])
+
+        for answer in [NoticeAnswer.unable(reason: "not ours"), .dispute(reason: "lawful")] {
+            let (other, otherPartner, otherNotice, _) = try await Self.rig()
+            defer { other.remove() }
+            _ = try await other.gateway.answer(otherNotice, answer, by: .partner(.generate(), otherPartner.id))
+            other.clock.advance(by: 8 * 24 * Self.hour)
+            #expect(try await other.gateway.climbLadder() == 0)
+        }
+    }
+
+    @Test("two instances running the ladder at once take each step once")
+    func twoInstances() async throws {
+        let (test, _, notice, _) = try await Self.rig()
+        defer { test.remove() }
+        let first = try await Self.reopened(test)
+        let second = try await Self.reopened(test)
+        test.clock.advance(by: 2 * Self.hour)
+        async let a = first.climbLadder()
+        async let b = second.climbLadder()
+        let taken = try await a + b
+        #expect(taken == 1)
+        #expect(try await test.store.notice(notice)?.sequence == 2)
+        #expect(try await Self.events(test.store, notice) == ["notice.issued", "notice.reminder"])
+    }
+
+    @Test("escalation goes to the escalation partner through the outbox")
+    func escalation() async throws {
+        let (test, _, notice, police) = try await Self.rig(escalateTo: true)
+        defer { test.remove() }
+        let police_ = try #require(police)
+        let gateway = try await Self.reopened(
+            test, ladder: EscalationLadder(steps: [.init(after: 3600, action: .escalate(to: police_.id))]))
+        test.clock.advance(by: Self.hour)
+        #expect(try await gateway.climbLadder() == 1)
+        let rows = try await test.store.deliveries(DeliveryQuery(partner: police_.id)).map(\.delivery)
+        #expect(rows.map(\.eventType) == ["notice.escalated"])
+        #expect(rows.first?.noticeId == notice)
+        #expect(rows.first?.endpoint == "https://hooks.police.test/in")
+        #expect(try await test.store.notice(notice)?.timeline.last?.detail == "to \(police_.id)")
+    }
+
+    @Test("the ladder setting parses seconds and actions")
+    func parsing() {
+        let partner = PartnerID.generate()
+        let ladder = EscalationLadder(parsing: "604800:expire, 7200:reminder,172800:escalate", escalateTo: partner)
+        #expect(ladder?.steps.map(\.after) == [7200, 172_800, 604_800])
+        #expect(ladder?.steps[1].action == .escalate(to: partner))
+        #expect(EscalationLadder(parsing: "soon:reminder", escalateTo: nil) == nil)
+        #expect(EscalationLadder(parsing: "60:shout", escalateTo: nil) == nil)
+    }
+}
