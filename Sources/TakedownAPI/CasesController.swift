@@ -82,7 +82,9 @@ struct CasesController {
         }
         do { try v.check() } catch { throw GatewayError.invalid(error) }
         let notice = try await gateway.routeItems(of: id, urls: urls, to: partner!, by: principal)
-        return .bytes(try NoticeView(notice, for: principal, now: gateway.now()).json(), type: "application/json", status: .created)
+        return .bytes(
+            try NoticeView(notice, for: principal, now: gateway.now()).json(), type: "application/json",
+            status: .created)
     }
 
     private func date(_ request: Request, _ name: String) throws -> Date? {

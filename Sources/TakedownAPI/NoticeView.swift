@@ -31,7 +31,8 @@ struct NoticeView: Encodable {
     }
 
     init(_ notice: Notice, for principal: Principal, now: Date) {
-        timeLeftSeconds = notice.status.isOpen ? (notice.deadlineAt.timeIntervalSince(now) * 1000).rounded() / 1000 : nil
+        timeLeftSeconds =
+            notice.status.isOpen ? (notice.deadlineAt.timeIntervalSince(now) * 1000).rounded() / 1000 : nil
         id = notice.id
         status = notice.status
         partnerId = notice.partnerId

@@ -43,7 +43,8 @@ struct NoticesController {
                 filter.statuses = [one]
             } else {
                 throw APIError.badParameter(
-                    "status", "must be open or one of: " + NoticeStatus.allCases.map(\.rawValue).joined(separator: ", "))
+                    "status", "must be open or one of: " + NoticeStatus.allCases.map(\.rawValue).joined(separator: ", ")
+                )
             }
         }
         let now = gateway.now()
@@ -55,7 +56,8 @@ struct NoticesController {
                 filter.statuses = (filter.statuses ?? Set(NoticeStatus.allCases)).filter(\.isOpen)
             }
         }
-        let page = try await gateway.notices(after: request.query("after"), limit: limit, for: principal, filter: filter)
+        let page = try await gateway.notices(
+            after: request.query("after"), limit: limit, for: principal, filter: filter)
         let views = page.notices.map { NoticeView($0, for: principal, now: now) }
         return .bytes(try NoticeView.page(views, nextCursor: page.nextCursor), type: "application/json")
     }

@@ -35,7 +35,9 @@ struct StatsController {
         _ = try context.staff()
         var partner: PartnerID?
         if let text = request.query("partner_id") {
-            guard let id = PartnerID.parse(text) else { throw APIError.badParameter("partner_id", "is not a partner id") }
+            guard let id = PartnerID.parse(text) else {
+                throw APIError.badParameter("partner_id", "is not a partner id")
+            }
             partner = id
         }
         let rows = try await gateway.removalRows(
@@ -49,13 +51,17 @@ struct StatsController {
     @Sendable func scorecard(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        guard principal.isStaff || principal.partnerID == id else { throw APIError.notFound("partner \(id) does not exist") }
+        guard principal.isStaff || principal.partnerID == id else {
+            throw APIError.notFound("partner \(id) does not exist")
+        }
         return try .json(try await gateway.scorecard(id))
     }
 
     private func date(_ request: Request, _ name: String) throws -> Date? {
         guard let text = request.query(name) else { return nil }
-        guard let date = Timestamp.parse(text) else { throw APIError.badParameter(name, "must be an RFC 3339 date-time") }
+        guard let date = Timestamp.parse(text) else {
+            throw APIError.badParameter(name, "must be an RFC 3339 date-time")
+        }
         return date
     }
 }

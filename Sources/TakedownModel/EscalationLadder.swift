@@ -63,7 +63,8 @@ extension Notice {
         switch step.action {
         case .reminder:
             sequence += 1
-            timeline.append(TimelineEvent(at: now, event: "reminder_sent", actor: "system", detail: "sequence \(sequence)"))
+            timeline.append(
+                TimelineEvent(at: now, event: "reminder_sent", actor: "system", detail: "sequence \(sequence)"))
         case .escalate(let partner):
             timeline.append(
                 TimelineEvent(
@@ -71,7 +72,8 @@ extension Notice {
                     detail: partner.map { "to \($0)" } ?? "for staff attention (no escalation partner configured)"))
         case .expire:
             status = .expired
-            timeline.append(TimelineEvent(at: now, event: "expired", actor: "system", detail: "the escalation ladder ran out"))
+            timeline.append(
+                TimelineEvent(at: now, event: "expired", actor: "system", detail: "the escalation ladder ran out"))
         }
         return true
     }

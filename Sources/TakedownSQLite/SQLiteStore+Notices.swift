@@ -68,7 +68,8 @@ extension SQLiteStore {
                     RemovalRow(
                         noticeId: NoticeID(rawValue: row["id"]), partnerId: PartnerID(rawValue: row["partner_id"]),
                         partnerName: row["name"], jurisdiction: row["jurisdiction"],
-                        status: NoticeStatus(rawValue: row["status"]) ?? .issued, issuedAt: Date(stored: row["issued_at"]),
+                        status: NoticeStatus(rawValue: row["status"]) ?? .issued,
+                        issuedAt: Date(stored: row["issued_at"]),
                         deadlineAt: Date(stored: row["deadline_at"]),
                         acknowledgedAt: (row["acknowledged_at"] as Double?).map(Date.init(stored:)),
                         removedAt: (row["removed_at"] as Double?).map(Date.init(stored:)))

@@ -113,12 +113,16 @@ public struct ServerSettings: Sendable {
             ladder = parsed
         } else if let escalationPartner {
             ladder.steps = ladder.steps.map { step in
-                if case .escalate = step.action { return .init(after: step.after, action: .escalate(to: escalationPartner)) }
+                if case .escalate = step.action {
+                    return .init(after: step.after, action: .escalate(to: escalationPartner))
+                }
                 return step
             }
         }
         if let value = env("LADDER_INTERVAL_SECONDS") {
-            guard let seconds = Double(value), seconds > 0 else { throw SettingsError("TAKEDOWN_LADDER_INTERVAL_SECONDS", value) }
+            guard let seconds = Double(value), seconds > 0 else {
+                throw SettingsError("TAKEDOWN_LADDER_INTERVAL_SECONDS", value)
+            }
             ladderInterval = seconds
         }
         issuer.trustedFlaggerDesignatedBy = env("TRUSTED_FLAGGER_DESIGNATED_BY")

@@ -58,7 +58,9 @@ extension Gateway {
     }
 
     static func groups(_ rows: [RemovalRow], by grouping: RemovalGrouping?) -> [RemovalReport.Group] {
-        guard let grouping else { return [RemovalReport.Group(key: "all", label: "All notices", figures: RemovalFigures(rows))] }
+        guard let grouping else {
+            return [RemovalReport.Group(key: "all", label: "All notices", figures: RemovalFigures(rows))]
+        }
         var order: [String] = []
         var members: [String: (label: String, rows: [RemovalRow])] = [:]
         for row in rows {

@@ -9,7 +9,9 @@ extension Gateway {
 
     /// Notices after a cursor in issue order: a partner sees only its own. A partner's first read marks
     /// a notice delivered.
-    public func notices(after cursor: String?, limit: Int, for principal: Principal, filter: NoticeFilter = NoticeFilter())
+    public func notices(
+        after cursor: String?, limit: Int, for principal: Principal, filter: NoticeFilter = NoticeFilter()
+    )
         async throws -> (notices: [Notice], nextCursor: String)
     {
         var position: Int64 = 0

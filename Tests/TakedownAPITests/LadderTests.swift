@@ -22,14 +22,19 @@ struct LadderTests {
         if escalateTo {
             police = try await test.gateway.createPartner(
                 PartnerInput(
-                    name: "Police Liaison", kind: "law_enforcement", contactEmail: "liaison@police.test", jurisdiction: "GB",
+                    name: "Police Liaison", kind: "law_enforcement", contactEmail: "liaison@police.test",
+                    jurisdiction: "GB",
                     delivery: .init(webhookUrl: "https://hooks.police.test/in"))
             ).0
         }
         let receipt = try await test.gateway.submitCase(
             CaseSubmission(
                 reference: "HL-LADDER", category: .init(ukGrade: "A"), mediaType: "image",
-                items: [.init(url: "https://slow.test/a.jpg", observedAt: Synthetic.epoch, hashes: .init(md5: Synthetic.hex(32)))]),
+                items: [
+                    .init(
+                        url: "https://slow.test/a.jpg", observedAt: Synthetic.epoch,
+                        hashes: .init(md5: Synthetic.hex(32)))
+                ]),
             by: .analyst(.generate(), name: "t"))
         return (test, partner, try #require(receipt.notices.first?.id), police)
     }
@@ -94,7 +99,10 @@ struct LadderTests {
         #expect(try await test.gateway.climbLadder() == 1)
         #expect(try await test.gateway.climbLadder() == 1)
         #expect(try await test.gateway.climbLadder() == 0)
-        #expect(try await test.store.notice(notice)?.timeline.map(\.event) == ["issued", "reminder_sent", "reminder_sent", "escalated"])
+        #expect(
+            try await test.store.notice(notice)?.timeline.map(\.event) == [
+                "issued", "reminder_sent", "reminder_sent", "escalated",
+            ])
     }
 
     @Test("removal, unable, dispute and withdrawal stop the ladder; acknowledgement does not")
@@ -138,18 +146,18 @@ struct LadderTests {
 
     @Test("escalation goes to the escalation partner through the outbox")
     func escalation() async throws {
-        let (test, _, notice, police) = try await Self.rig(escalateTo: true)
+        let (test, _, notice, escalationPartner) = try await Self.rig(escalateTo: true)
         defer { test.remove() }
-        let police_ = try #require(police)
+        let police = try #require(escalationPartner)
         let gateway = try await Self.reopened(
-            test, ladder: EscalationLadder(steps: [.init(after: 3600, action: .escalate(to: police_.id))]))
+            test, ladder: EscalationLadder(steps: [.init(after: 3600, action: .escalate(to: police.id))]))
         test.clock.advance(by: Self.hour)
         #expect(try await gateway.climbLadder() == 1)
-        let rows = try await test.store.deliveries(DeliveryQuery(partner: police_.id)).map(\.delivery)
+        let rows = try await test.store.deliveries(DeliveryQuery(partner: police.id)).map(\.delivery)
         #expect(rows.map(\.eventType) == ["notice.escalated"])
         #expect(rows.first?.noticeId == notice)
         #expect(rows.first?.endpoint == "https://hooks.police.test/in")
-        #expect(try await test.store.notice(notice)?.timeline.last?.detail == "to \(police_.id)")
+        #expect(try await test.store.notice(notice)?.timeline.last?.detail == "to \(police.id)")
     }
 
     @Test("the ladder setting parses seconds and actions")

@@ -69,7 +69,9 @@ struct StatsAPITests {
 
             #expect(try await api.call(.get, "/v1/stats/removal?group_by=planet").invalidFields == ["group_by"])
             #expect(try await api.call(.get, "/v1/stats/removal?from=yesterday").invalidFields == ["from"])
-            #expect(try await api.call(.get, "/v1/stats/removal?from=2027-02-01T00:00:00Z&to=2027-01-01T00:00:00Z").invalidFields == ["to"])
+            #expect(
+                try await api.call(.get, "/v1/stats/removal?from=2027-02-01T00:00:00Z&to=2027-01-01T00:00:00Z")
+                    .invalidFields == ["to"])
             #expect(try await api.call(.get, "/v1/stats/removal", token: a.token).isProblem(.forbidden))
         }
     }

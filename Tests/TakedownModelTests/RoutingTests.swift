@@ -95,8 +95,10 @@ struct TimestampTests {
         #expect(Timestamp.parse("2027-01-15T07:00:00-01:00") == base)
         #expect(Timestamp.parse("2027-01-15T08:00:00.250Z") == base.addingTimeInterval(0.25))
         #expect(Timestamp.format(base.addingTimeInterval(0.25)) == "2027-01-15T08:00:00.250Z")
-        for bad in ["2027-01-15", "2027-01-15T08:00:00", "2027-02-30T08:00:00Z", "2027-13-01T00:00:00Z",
-                    "2027-01-15T08:00:00.Z", "2027-01-15T08:00:00+0100", "yesterday", "2027-01-15T25:00:00Z"] {
+        for bad in [
+            "2027-01-15", "2027-01-15T08:00:00", "2027-02-30T08:00:00Z", "2027-13-01T00:00:00Z",
+            "2027-01-15T08:00:00.Z", "2027-01-15T08:00:00+0100", "yesterday", "2027-01-15T25:00:00Z",
+        ] {
             #expect(Timestamp.parse(bad) == nil, "\(bad)")
         }
     }
