@@ -21,6 +21,8 @@ extension Gateway {
             guard let current = try await store.notice(id), current.ladderStep < ladder.steps.count else { continue }
             let index = current.ladderStep
             let step = ladder.steps[index]
+            // Another instance may have taken the due step since the list was read: the next one may not be due.
+            guard current.issuedAt.addingTimeInterval(step.after) <= now else { continue }
             var target: Partner?
             switch step.action {
             case .reminder: target = try await store.partner(current.partnerId)
