@@ -3,10 +3,13 @@ import Logging
 import ServiceLifecycle
 import TakedownOutbox
 import TakedownServer
+import TakedownService
 
-/// Runs only the outbox worker and the lease rescuer, beside a gateway that serves the API.
+/// Runs the outbox worker, the lease rescuer and the escalation ladder, beside gateways that serve the
+/// API with `--no-outbox`.
 struct Worker: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Deliver notices from the outbox (no API).")
+    static let configuration = CommandConfiguration(
+        abstract: "Deliver notices from the outbox and run the escalation ladder (no API).")
 
     @OptionGroup var store: StoreOptions
 
@@ -15,7 +18,13 @@ struct Worker: AsyncParsableCommand {
         let logger = Logs.bootstrap(settings.logLevel)
         MetricsRegistry.bootstrap()
         let opened = try await GatewayComposition.store(settings)
-        let services = GatewayComposition.outbox(settings, store: opened, wakeUp: OutboxWakeUp(), logger: logger)
+        let wakeUp = OutboxWakeUp()
+        // The ladder needs the gateway (templates for reminder mail); the outbox only the store.
+        let gateway = try await GatewayComposition.gateway(
+            settings, store: opened, logger: logger, onEnqueue: { wakeUp.signal() })
+        let services =
+            GatewayComposition.outbox(settings, store: opened, wakeUp: wakeUp, logger: logger)
+            + [LadderService(gateway: gateway, interval: settings.ladderInterval)]
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
