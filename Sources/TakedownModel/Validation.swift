@@ -80,6 +80,13 @@ public enum Syntax {
             let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = components.host, !host.isEmpty
         else { return false }
+        // A bracketed host must be a real IPv6 address; a URL has at most one fragment.
+        if text.contains("[") {
+            guard let literal = components.encodedHost, literal.hasPrefix("["), literal.hasSuffix("]"),
+                let address = IPAddress(String(literal.dropFirst().dropLast())), address.bytes.count == 16
+            else { return false }
+        }
+        if text.filter({ $0 == "#" }).count > 1 { return false }
         return !text.contains(where: { $0.isWhitespace })
     }
 

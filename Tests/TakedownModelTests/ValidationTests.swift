@@ -54,7 +54,8 @@ struct ValidationTests {
     @Test(
         "URLs must be absolute http(s) of at most 2048 characters",
         arguments: [
-            "ftp://example.com/a", "/relative/path", "https://", "not a url", "javascript:alert(1)",
+            "ftp://example.com/a", "/relative/path", "https://", "not a url", "javascript:alert(1)", "https://[:]/",
+            "https://[zz]/", "https://example.com/a#b#c",
             "https://example.com/" + String(repeating: "a", count: 2030),
         ])
     func badURL(_ url: String) {
