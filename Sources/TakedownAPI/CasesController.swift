@@ -46,15 +46,10 @@ struct CasesController {
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         var query = CaseQuery(limit: try request.limit(default: 50, max: 500))
-        if let after = request.query("after") {
-            guard let position = Cursor.decode(after) else {
-                throw APIError.badParameter("after", "is not a cursor this gateway issued")
-            }
-            query.after = position
-        }
+        query.after = try request.cursorPosition()
         query.reference = request.query("reference")
-        query.createdFrom = try date(request, "created_from")
-        query.createdTo = try date(request, "created_to")
+        query.createdFrom = try request.date("created_from")
+        query.createdTo = try request.date("created_to")
         if let unrouted = request.query("unrouted") {
             guard let flag = Bool(unrouted) else { throw APIError.badParameter("unrouted", "must be true or false") }
             query.unroutedOnly = flag
@@ -87,13 +82,6 @@ struct CasesController {
             status: .created)
     }
 
-    private func date(_ request: Request, _ name: String) throws -> Date? {
-        guard let text = request.query(name) else { return nil }
-        guard let date = Timestamp.parse(text) else {
-            throw APIError.badParameter(name, "must be an RFC 3339 date-time")
-        }
-        return date
-    }
 }
 
 extension HTTPField.Name {

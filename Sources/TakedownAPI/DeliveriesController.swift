@@ -96,12 +96,7 @@ struct DeliveriesController {
             }
             query.state = state
         }
-        if let after = request.query("after") {
-            guard let position = Cursor.decode(after) else {
-                throw APIError.badParameter("after", "is not a cursor this gateway issued")
-            }
-            query.after = position
-        }
+        query.after = try request.cursorPosition()
         let page = try await gateway.deliveries(query)
         return try .json(
             Listing(

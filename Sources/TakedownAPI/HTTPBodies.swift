@@ -146,6 +146,24 @@ extension Request {
     func query(_ name: String) -> String? {
         uri.queryParameters[Substring(name)].map(String.init)
     }
+
+    /// A query parameter holding an RFC 3339 date-time, or 400.
+    func date(_ name: String) throws -> Date? {
+        guard let text = query(name) else { return nil }
+        guard let date = Timestamp.parse(text) else {
+            throw APIError.badParameter(name, "must be an RFC 3339 date-time")
+        }
+        return date
+    }
+
+    /// The `after` cursor as a position (0 when absent), or 400.
+    func cursorPosition() throws -> Int64 {
+        guard let after = query("after") else { return 0 }
+        guard let position = Cursor.decode(after) else {
+            throw APIError.badParameter("after", "is not a cursor this gateway issued")
+        }
+        return position
+    }
 }
 
 extension Parameters {

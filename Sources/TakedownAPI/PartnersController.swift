@@ -95,11 +95,9 @@ struct PartnersController {
     @Sendable func rotateSecret(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        let secret = try await gateway.rotateWebhookSecret(id)
+        let (secret, previousUntil) = try await gateway.rotateWebhookSecret(id)
         return try .json(
-            SecretRotated(
-                partnerId: id, webhookSecret: secret,
-                previousValidUntil: Date().addingTimeInterval(gateway.configuration.webhookSecretOverlap)),
+            SecretRotated(partnerId: id, webhookSecret: secret, previousValidUntil: previousUntil),
             status: .created)
     }
 

@@ -32,9 +32,7 @@ struct Problem: Encodable {
             case .conflict(let detail):
                 self.init(.conflict, "conflict", "Conflicts with the current state", detail)
             case .invalid(let validation):
-                self.init(
-                    .unprocessableContent, "validation", "The request has invalid fields",
-                    validation.errors.map { "\($0.name) \($0.reason)" }.joined(separator: "; "), validation.errors)
+                self.init(validation)
             case .idempotencyMismatch:
                 self.init(
                     .unprocessableContent, "idempotency-key-reused", "Idempotency key reused",
@@ -45,9 +43,7 @@ struct Problem: Encodable {
                     [FieldError(name: name, reason: reason)])
             }
         case let error as ValidationError:
-            self.init(
-                .unprocessableContent, "validation", "The request has invalid fields",
-                error.errors.map { "\($0.name) \($0.reason)" }.joined(separator: "; "), error.errors)
+            self.init(error)
         case StoreError.notFound:
             self.init(.notFound, "not-found", "Not found", "the resource does not exist")
         case StoreError.conflict(let detail):
@@ -71,6 +67,13 @@ struct Problem: Encodable {
             self.init(
                 .internalServerError, "internal", "Internal error", "the gateway failed; the request id is logged")
         }
+    }
+
+    /// 422 naming every field at fault.
+    private init(_ validation: ValidationError) {
+        self.init(
+            .unprocessableContent, "validation", "The request has invalid fields",
+            validation.errors.map { "\($0.name) \($0.reason)" }.joined(separator: "; "), validation.errors)
     }
 
     private init(

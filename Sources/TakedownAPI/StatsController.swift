@@ -26,7 +26,7 @@ struct StatsController {
             grouping = value
         }
         let report = try await gateway.removalReport(
-            from: try date(request, "from"), to: try date(request, "to"), groupBy: grouping)
+            from: try request.date("from"), to: try request.date("to"), groupBy: grouping)
         return try .json(report)
     }
 
@@ -41,7 +41,7 @@ struct StatsController {
             partner = id
         }
         let rows = try await gateway.removalRows(
-            from: try date(request, "from"), to: try date(request, "to"), partner: partner)
+            from: try request.date("from"), to: try request.date("to"), partner: partner)
         var response = Response.bytes(Array(RemovalCSV.render(rows).utf8), type: "text/csv; charset=utf-8")
         response.headers[.contentDisposition] = "attachment; filename=\"removal-notices.csv\""
         return response
@@ -57,11 +57,4 @@ struct StatsController {
         return try .json(try await gateway.scorecard(id))
     }
 
-    private func date(_ request: Request, _ name: String) throws -> Date? {
-        guard let text = request.query(name) else { return nil }
-        guard let date = Timestamp.parse(text) else {
-            throw APIError.badParameter(name, "must be an RFC 3339 date-time")
-        }
-        return date
-    }
 }

@@ -32,19 +32,15 @@ public enum WireFormat {
 /// The opaque position cursor of `GET /v1/notices` and `GET /v1/cases`: it never expires.
 public enum Cursor {
     public static func encode(_ position: Int64) -> String {
-        let bytes = Array("p\(position)".utf8)
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Base64URL.encode(Array("p\(position)".utf8))
     }
 
     public static func decode(_ text: String) -> Int64? {
-        guard !text.isEmpty, text.count <= 32 else { return nil }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let string = String(data: data, encoding: .utf8),
-            string.hasPrefix("p"), let position = Int64(string.dropFirst()), position >= 0
+        guard !text.isEmpty, text.count <= 32, let data = Base64URL.decode(text),
+            let string = String(data: data, encoding: .utf8), string.hasPrefix("p"),
+            let position = Int64(string.dropFirst()), position >= 0
         else { return nil }
         return position
     }
+
 }

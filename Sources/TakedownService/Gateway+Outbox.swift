@@ -45,18 +45,17 @@ extension Gateway {
         return deliveries
     }
 
-    /// A new webhook secret for a partner; the previous ones keep signing for the configured overlap.
-    public func rotateWebhookSecret(_ id: PartnerID) async throws -> String {
+    /// A new webhook secret for a partner, and until when the previous ones keep signing.
+    public func rotateWebhookSecret(_ id: PartnerID) async throws -> (secret: String, previousValidUntil: Date) {
         let partner = try await partner(id)
         guard partner.delivery.webhookUrl != nil else {
             throw GatewayError.conflict("partner \(id) has no webhook_url; set one first")
         }
         let secret = WebhookSignature.newSecret()
         let now = clock()
-        try await store.addWebhookSecret(
-            partner: id, secret: secret, now: now,
-            previousUntil: now.addingTimeInterval(configuration.webhookSecretOverlap))
-        return secret
+        let previousUntil = now.addingTimeInterval(configuration.webhookSecretOverlap)
+        try await store.addWebhookSecret(partner: id, secret: secret, now: now, previousUntil: previousUntil)
+        return (secret, previousUntil)
     }
 
     public func deliveries(_ query: DeliveryQuery) async throws -> [DeliveryPage.Entry] {

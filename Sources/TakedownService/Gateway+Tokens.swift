@@ -64,11 +64,7 @@ extension Gateway {
     static func newToken(role: TokenRole, name: String, partner: PartnerID?, at now: Date) -> IssuedToken {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let secret =
-            "tdk_"
-            + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let secret = "tdk_" + Base64URL.encode(bytes)
         let record = TokenRecord(
             id: .generate(), role: role, name: name, partnerID: partner, secretHash: sha256Hex(Data(secret.utf8)),
             createdAt: now)

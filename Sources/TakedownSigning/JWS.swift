@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TakedownModel
 
 /// Compact JWS (RFC 7515) with Ed25519 (`alg` `EdDSA`, RFC 8037).
 ///

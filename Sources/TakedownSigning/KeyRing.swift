@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TakedownModel
 
 /// The notice signing keys kept in a folder, one owner-only file per key. The newest unretired key
 /// signs; retired keys stay published so old notices still verify.

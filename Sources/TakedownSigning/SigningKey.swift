@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TakedownModel
 
 /// An Ed25519 signing key with its key id. Printing it never shows the private half.
 public struct SigningKey: Sendable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import TakedownModel
 import TakedownTestSupport
 import Testing
 
@@ -34,7 +35,10 @@ struct DeliveryAPITests {
             let rotated = try await api.call(.post, "/v1/partners/\(partner.id)/webhook-secret")
             #expect(rotated.status == .created)
             #expect((rotated["webhook_secret"] as? String)?.hasPrefix("whsec_") == true)
-            #expect(rotated["previous_valid_until"] is String)
+            // The old secret keeps signing for 24 h of the gateway's own clock.
+            #expect(
+                rotated["previous_valid_until"] as? String
+                    == Timestamp.format(api.test.clock.now.addingTimeInterval(86_400)))
             let secrets = try await api.test.store.webhookSecrets(
                 partner: .init(rawValue: partner.id), now: api.test.clock.now)
             #expect(secrets == [rotated["webhook_secret"] as? String, movedSecret].compactMap { $0 })

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TakedownModel
 import TakedownSigning
 import TakedownTestSupport
 import Testing

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Unpadded base64url (RFC 4648 §5), as JOSE uses it.
+/// Unpadded base64url (RFC 4648 §5): JOSE, cursors and token secrets.
 public enum Base64URL {
     public static func encode<D: DataProtocol>(_ data: D) -> String {
         // Byte-wise: three string replacements cost more than the Ed25519 signature itself.
