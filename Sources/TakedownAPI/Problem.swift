@@ -37,6 +37,8 @@ struct Problem: Encodable {
                 self.init(
                     .unprocessableContent, "idempotency-key-reused", "Idempotency key reused",
                     "this Idempotency-Key was first used with a different request body")
+            case .gone(let detail):
+                self.init(.gone, "resync-required", "Gone: resynchronise", detail)
             case .badParameter(let name, let reason):
                 self.init(
                     .badRequest, "bad-request", "Bad request", "query parameter \(name) \(reason)",

@@ -16,6 +16,7 @@ extension SQLiteStore {
                     return earlier
                 }
                 try Self.insert(record, db)
+                try Self.contribute(record, db)
                 for (notice, items) in encodedNotices { try Self.insert(notice, items: items, db) }
                 for delivery in deliveries { try Self.insert(delivery, db) }
                 if let idempotency { try Self.insert(idempotency, db) }

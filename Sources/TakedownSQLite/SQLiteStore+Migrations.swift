@@ -98,6 +98,7 @@ extension SQLiteStore {
                         WHERE status IN ('issued', 'delivered', 'acknowledged');
                     """)
         }
+        registerHashLists(&migrator)
         return migrator
     }()
 }

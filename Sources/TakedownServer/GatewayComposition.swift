@@ -46,6 +46,7 @@ public enum GatewayComposition {
             defaultDeadline: settings.defaultDeadlineHours * 3600)
         configuration.emailFrom = settings.smtp?.from
         configuration.ladder = settings.ladder
+        configuration.hashLists = settings.hashLists
         let gateway = Gateway(
             store: store, keys: try keys(settings, now: clock()), templates: templates, configuration: configuration,
             clock: clock, logger: logger, onEnqueue: onEnqueue)
@@ -83,6 +84,15 @@ public enum GatewayComposition {
         return [worker, rescuer, ClientShutdown(transport: webhooks)]
     }
 
+    /// The loops that act on stored clocks: the escalation ladder, hash-list publishing and compaction.
+    /// Each is safe when every instance runs it.
+    public static func schedulers(_ settings: ServerSettings, gateway: Gateway) -> [any Service] {
+        [
+            LadderService(gateway: gateway, interval: settings.ladderInterval),
+            HashListService(gateway: gateway, interval: settings.hashListInterval),
+        ]
+    }
+
     /// The whole server, API and outbox workers, ready for `runService()`.
     public static func application(_ settings: ServerSettings, logger: Logger) async throws -> some ApplicationProtocol
     {
@@ -94,7 +104,7 @@ public enum GatewayComposition {
             gateway: gateway, settings: apiSettings(settings, store: store), host: settings.host, port: settings.port,
             services: settings.runsOutbox
                 ? outbox(settings, store: store, wakeUp: wakeUp, logger: logger)
-                    + [LadderService(gateway: gateway, interval: settings.ladderInterval)] : [],
+                    + schedulers(settings, gateway: gateway) : [],
             logger: logger)
     }
 

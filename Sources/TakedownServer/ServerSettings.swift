@@ -3,6 +3,7 @@ import Logging
 import TakedownDocuments
 import TakedownModel
 import TakedownOutbox
+import TakedownService
 
 /// Every setting of a gateway process, resolved as flag over `TAKEDOWN_*` environment over default.
 public struct ServerSettings: Sendable {
@@ -28,6 +29,9 @@ public struct ServerSettings: Sendable {
     public var ladderInterval: TimeInterval = 30
     /// The mail relay (`smtp://` or `smtps://`); unset turns the email channel off.
     public var smtp: SMTPTransport.Relay?
+    public var hashLists = HashListSettings()
+    /// How often hash lists are checked for scheduled publishing and tombstone compaction.
+    public var hashListInterval: TimeInterval = 60
 
     /// Defaults overlaid with the environment; flags are applied by the caller afterwards.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -125,6 +129,7 @@ public struct ServerSettings: Sendable {
             }
             ladderInterval = seconds
         }
+        try readHashListSettings(env)
         issuer.trustedFlaggerDesignatedBy = env("TRUSTED_FLAGGER_DESIGNATED_BY")
         issuer.trustedFlaggerScope = env("TRUSTED_FLAGGER_SCOPE")
     }

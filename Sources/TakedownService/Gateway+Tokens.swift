@@ -20,10 +20,13 @@ extension Gateway {
     @discardableResult
     public func bootstrapAdmin(secret: String) async throws -> Bool {
         guard try await !store.hasAdmin() else { return false }
-        guard secret.count >= 32 else {
+        // Only `tdk_` tokens authenticate; a bootstrap token without the prefix would lock the admin out.
+        guard secret.count >= 32, secret.count < 100, secret.hasPrefix("tdk_") else {
             throw GatewayError.invalid(
                 ValidationError([
-                    FieldError(name: "TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN", reason: "must be at least 32 characters")
+                    FieldError(
+                        name: "TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN",
+                        reason: "must start with tdk_ and be 32 to 99 characters")
                 ]))
         }
         let record = TokenRecord(

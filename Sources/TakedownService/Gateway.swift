@@ -65,6 +65,6 @@ public final class Gateway: Sendable {
 }
 
 /// SHA-256 in lower-case hex, for token secrets and request bodies.
-func sha256Hex<D: DataProtocol>(_ data: D) -> String {
+public func sha256Hex<D: DataProtocol>(_ data: D) -> String {
     SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
 }

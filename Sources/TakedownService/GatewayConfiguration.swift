@@ -15,6 +15,8 @@ public struct GatewayConfiguration: Sendable {
     public var webhookSecretOverlap: TimeInterval = 24 * 3600
     /// Reminders, escalation and expiry of unanswered notices, counted from issue.
     public var ladder = EscalationLadder.standard
+    /// Retention, polling and publishing of hash lists.
+    public var hashLists = HashListSettings()
     /// The sender of notice emails; nil when no mail relay is configured (the email channel is off).
     public var emailFrom: String?
 
@@ -27,4 +29,18 @@ public struct GatewayConfiguration: Sendable {
         self.defaultDeadline = defaultDeadline
         self.routingCacheSeconds = routingCacheSeconds
     }
+}
+
+/// How hash lists are kept and published.
+public struct HashListSettings: Sendable, Equatable {
+    /// How long tombstones stay in the change feed; a client further behind must resync from a snapshot.
+    public var tombstoneRetentionDays = 90
+    /// The shortest polling interval clients are asked to keep (manifests say it).
+    public var minPollSeconds = 300
+    /// How long a manifest is current: clients treat one older than its `expires_at` as stale.
+    public var manifestLifetime: TimeInterval = 7 * 24 * 3600
+    /// How often changed lists are published as a new version; 0 publishes only on request.
+    public var publishInterval: TimeInterval = 3600
+
+    public init() {}
 }

@@ -12,6 +12,8 @@ public enum GatewayError: Error, Equatable, Sendable {
     case invalid(ValidationError)
     /// An `Idempotency-Key` reused with a different request body.
     case idempotencyMismatch
+    /// Gone for good: a cursor or version older than what the gateway keeps; the detail says how to resync.
+    case gone(String)
     /// A query parameter at fault (cursor, limit, filter).
     case badParameter(name: String, reason: String)
 }

@@ -3,7 +3,7 @@ import TakedownModel
 
 /// Everything the gateway keeps. Each store (SQLite, PostgreSQL) implements the whole contract and
 /// passes the one conformance suite in `TakedownTestSupport`.
-public protocol GatewayStore: TokenStore, PartnerStore, CaseStore, NoticeStore, DeliveryStore {
+public protocol GatewayStore: TokenStore, PartnerStore, CaseStore, NoticeStore, DeliveryStore, HashListStore {
     /// Creates or upgrades the schema; safe to run at every start.
     func migrate() async throws
     /// Whether the database answers a trivial query.

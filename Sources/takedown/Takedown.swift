@@ -6,6 +6,6 @@ struct Takedown: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "takedown",
         abstract: "Takedown Gateway: signed takedown notices for hosting providers.",
-        subcommands: [Serve.self, Worker.self, Migrate.self, Keys.self, Tokens.self, Verify.self],
+        subcommands: [Serve.self, Worker.self, Migrate.self, Keys.self, Tokens.self, Export.self, Verify.self],
         defaultSubcommand: Serve.self)
 }

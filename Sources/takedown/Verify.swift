@@ -1,19 +1,24 @@
 import ArgumentParser
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOCore
 import TakedownSigning
 
-/// Checks a notice's signature offline (against a JWKS file) or against a JWKS URL.
+/// Checks a notice's or hash-list manifest's signature offline (against a JWKS file) or against a JWKS
+/// URL, and export files against a manifest.
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Verify a notice's compact JWS against a JWKS file or URL.",
-        discussion:
-            "The notice file holds the compact JWS, or the notice JSON with its `jws` field. Exit status 0 means valid."
-    )
+        abstract: "Verify a notice's or manifest's compact JWS against a JWKS file or URL.",
+        discussion: """
+            The file holds the compact JWS, or the notice or manifest JSON with its `jws` field. With --export, each \
+            file's SHA-256 and size must match an export the signed manifest lists. Exit status 0 means valid.
+            """)
 
-    @Argument(help: "Notice file (compact JWS or notice JSON); - reads standard input.") var notice: String
+    @Argument(help: "Notice or manifest file (compact JWS or JSON); - reads standard input.") var notice: String
     @Option(help: "JWKS file path or http(s) URL.") var jwks: String
+    @Option(name: .customLong("export"), help: "An export file to check against the manifest (repeatable).")
+    var exports: [String] = []
 
     func run() async throws {
         let input =
@@ -24,11 +29,58 @@ struct Verify: AsyncParsableCommand {
         do {
             let (header, payload) = try JWS.verify(compact, keys: keys)
             print("valid signature, key \(header.kid), alg \(header.alg)")
-            print(String(decoding: payload, as: UTF8.self))
-        } catch {
+            if exports.isEmpty {
+                print(String(decoding: payload, as: UTF8.self))
+            } else {
+                try Self.checkManifestObject(in: input, matches: payload)
+                try checkExports(against: payload)
+            }
+        } catch let error as JWS.VerificationError {
             FileHandle.standardError.write(Data("INVALID: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    /// Each export file's SHA-256 and size must be one of the manifest's exports.
+    func checkExports(against payload: Data) throws {
+        guard let manifest = try JSONSerialization.jsonObject(with: payload) as? [String: Any],
+            let listed = manifest["exports"] as? [[String: Any]]
+        else { throw Self.fail("the signed payload is not a hash-list manifest") }
+        for path in exports {
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            var digest = SHA256()
+            var size = 0
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                digest.update(data: chunk)
+                size += chunk.count
+            }
+            let sha256 = digest.finalize().map { String(format: "%02x", $0) }.joined()
+            guard
+                let match = listed.first(where: {
+                    $0["sha256"] as? String == sha256 && ($0["bytes"] as? NSNumber)?.intValue == size
+                })
+            else { throw Self.fail("\(path) (sha256 \(sha256), \(size) bytes) is not an export of this manifest") }
+            let hash = (match["hash"] as? String).map { " \($0)" } ?? ""
+            print("export \(path): matches \(match["format"] ?? "?")\(hash), \(size) bytes, sha256 \(sha256)")
+        }
+    }
+
+    /// When the file is `{"manifest": …, "jws": …}`, the readable manifest must be the signed one.
+    static func checkManifestObject(in input: Data, matches payload: Data) throws {
+        guard let object = try? JSONSerialization.jsonObject(with: input) as? [String: Any],
+            let shown = object["manifest"]
+        else { return }
+        let signed = try JSONSerialization.jsonObject(with: payload)
+        let options: JSONSerialization.WritingOptions = [.sortedKeys]
+        guard
+            try JSONSerialization.data(withJSONObject: shown, options: options)
+                == JSONSerialization.data(withJSONObject: signed, options: options)
+        else { throw fail("the manifest shown beside the JWS differs from the signed one") }
+    }
+
+    static func fail(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("INVALID: \(message)\n".utf8))
+        return ExitCode(1)
     }
 
     static func compactJWS(in data: Data) throws -> String {

@@ -5,7 +5,7 @@ import TakedownOutbox
 import TakedownServer
 import TakedownService
 
-/// Runs the outbox worker, the lease rescuer and the escalation ladder, beside gateways that serve the
+/// Runs the outbox worker, the lease rescuer, the escalation ladder and hash-list publishing, beside gateways that serve the
 /// API with `--no-outbox`.
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +24,7 @@ struct Worker: AsyncParsableCommand {
             settings, store: opened, logger: logger, onEnqueue: { wakeUp.signal() })
         let services =
             GatewayComposition.outbox(settings, store: opened, wakeUp: wakeUp, logger: logger)
-            + [LadderService(gateway: gateway, interval: settings.ladderInterval)]
+            + GatewayComposition.schedulers(settings, gateway: gateway)
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],

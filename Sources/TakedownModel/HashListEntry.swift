@@ -1,0 +1,135 @@
+import Foundation
+
+/// One file on a list, as it stands now: a live entry or a tombstone.
+public struct HashListEntry: Codable, Sendable, Equatable {
+    public var id: HashEntryID
+    public var listId: HashListID
+    /// Position within the list, from 1; the VICS `MediaID`.
+    public var number: Int64
+    public var mediaType: MediaType
+    public var hashes: Hashes
+    public var classification: Category
+    /// The case that brought the entry in; internal, never in feeds or exports.
+    public var caseId: CaseID?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var deletedAt: Date?
+    public var deletionReason: DeletionReason?
+    /// The sequence number of the entry's latest change.
+    public var seq: Int64
+
+    public init(
+        id: HashEntryID, listId: HashListID, number: Int64, mediaType: MediaType, hashes: Hashes,
+        classification: Category, caseId: CaseID?, createdAt: Date, updatedAt: Date, deletedAt: Date? = nil,
+        deletionReason: DeletionReason? = nil, seq: Int64
+    ) {
+        self.id = id
+        self.listId = listId
+        self.number = number
+        self.mediaType = mediaType
+        self.hashes = hashes
+        self.classification = classification
+        self.caseId = caseId
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.deletedAt = deletedAt
+        self.deletionReason = deletionReason
+        self.seq = seq
+    }
+
+    public var isLive: Bool { deletedAt == nil }
+}
+
+/// A file to put on a list (from a case or by hand), before the store gives it an id and a number.
+public struct HashEntryDraft: Sendable, Equatable {
+    public var key: String
+    public var mediaType: MediaType
+    public var hashes: Hashes
+    public var classification: Category
+    public var caseId: CaseID?
+
+    public init(key: String, mediaType: MediaType, hashes: Hashes, classification: Category, caseId: CaseID?) {
+        self.key = key
+        self.mediaType = mediaType
+        self.hashes = hashes
+        self.classification = classification
+        self.caseId = caseId
+    }
+
+    /// What a case item contributes to a list: nothing unless its grade is included and it has one of
+    /// the list's hash types.
+    public static func from(_ item: CaseItem, of record: Case, for list: HashList) -> HashEntryDraft? {
+        guard list.include.ukGrades.contains(record.category.ukGrade) else { return nil }
+        let hashes = item.hashes.restricted(to: list.hashTypes)
+        guard let key = hashes.entryKey(for: list.hashTypes) else { return nil }
+        return HashEntryDraft(
+            key: key, mediaType: record.mediaType, hashes: hashes, classification: record.category,
+            caseId: record.id)
+    }
+}
+
+/// A staff change to a list; the store turns each into the list's next change record.
+public enum HashListEdit: Sendable, Equatable {
+    /// Adds the file, or restores it when it was deleted; a live entry with the same key stays as is.
+    case add(HashEntryDraft)
+    case reclassify(HashEntryID, Category)
+    case delete(HashEntryID, DeletionReason)
+}
+
+/// One line of a list's change feed: what happened to an entry at a sequence number.
+public struct HashListChange: Codable, Sendable, Equatable {
+    public enum Operation: String, Codable, Sendable {
+        case upsert
+        case delete
+    }
+
+    public var seq: Int64
+    public var op: Operation
+    public var entryId: HashEntryID
+    public var mediaType: MediaType
+    public var hashes: Hashes
+    public var classification: Category
+    public var updatedAt: Date
+    public var reason: DeletionReason?
+
+    public init(
+        seq: Int64, op: Operation, entryId: HashEntryID, mediaType: MediaType, hashes: Hashes,
+        classification: Category, updatedAt: Date, reason: DeletionReason? = nil
+    ) {
+        self.seq = seq
+        self.op = op
+        self.entryId = entryId
+        self.mediaType = mediaType
+        self.hashes = hashes
+        self.classification = classification
+        self.updatedAt = updatedAt
+        self.reason = reason
+    }
+
+    /// The entry as this change leaves it.
+    public init(_ entry: HashListEntry) {
+        self.init(
+            seq: entry.seq, op: entry.isLive ? .upsert : .delete, entryId: entry.id, mediaType: entry.mediaType,
+            hashes: entry.hashes, classification: entry.classification, updatedAt: entry.updatedAt,
+            reason: entry.deletionReason)
+    }
+
+    /// The feed line: canonical JSON (sorted snake_case keys), without the newline.
+    public func line() throws -> Data {
+        try WireFormat.encoder().encode(self)
+    }
+}
+
+/// A stored change with the entry's number, as exports and feeds read them.
+public struct HashListRecord: Sendable, Equatable {
+    public var change: HashListChange
+    public var number: Int64
+    /// The canonical feed line of `change`.
+    public var line: Data
+
+    public init(change: HashListChange, number: Int64, line: Data) {
+        self.change = change
+        self.number = number
+        self.line = line
+    }
+}

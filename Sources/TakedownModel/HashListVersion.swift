@@ -1,0 +1,130 @@
+import Foundation
+
+/// A published, frozen state of a list: every entry live at `seq`, with its signed manifest.
+public struct HashListVersion: Sendable, Equatable {
+    public var listId: HashListID
+    public var version: Int
+    /// The list's last change included in this version.
+    public var seq: Int64
+    public var entryCount: Int
+    public var createdAt: Date
+    public var expiresAt: Date
+    /// The manifest's canonical JSON (the JWS payload), byte for byte.
+    public var manifest: Data
+    public var jws: String
+
+    public init(
+        listId: HashListID, version: Int, seq: Int64, entryCount: Int, createdAt: Date, expiresAt: Date,
+        manifest: Data, jws: String
+    ) {
+        self.listId = listId
+        self.version = version
+        self.seq = seq
+        self.entryCount = entryCount
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.manifest = manifest
+        self.jws = jws
+    }
+}
+
+/// The export formats of a version.
+public enum ExportFormat: String, Codable, Sendable, CaseIterable {
+    case ndjson
+    case csv
+    case text
+    case vics
+}
+
+/// One file of a version: a format and, for `text`, the hash type on each line.
+public struct ExportKind: Codable, Sendable, Hashable {
+    public var format: ExportFormat
+    public var hash: HashType?
+
+    public init(format: ExportFormat, hash: HashType? = nil) {
+        self.format = format
+        self.hash = hash
+    }
+
+    /// Every file a list's versions offer: NDJSON, CSV, a text file per hash type and, when the list
+    /// carries MD5 (the VICS key), VICS.
+    public static func all(for list: HashList) -> [ExportKind] {
+        var kinds = [ExportKind(format: .ndjson), ExportKind(format: .csv)]
+        kinds += list.hashTypes.sorted().map { ExportKind(format: .text, hash: $0) }
+        if list.hashTypes.contains(.md5) { kinds.append(ExportKind(format: .vics)) }
+        return kinds
+    }
+}
+
+/// One download of a version's manifest or export.
+public struct HashListDownload: Codable, Sendable, Equatable {
+    public var listId: HashListID
+    public var version: Int
+    /// `manifest` or an export format.
+    public var format: String
+    public var hash: HashType?
+    /// The partner who downloaded, or nil for staff.
+    public var partnerId: PartnerID?
+    public var tokenId: TokenID
+    public var actor: String
+    /// Bytes sent (compressed when gzip).
+    public var bytes: Int64
+    public var gzip: Bool
+    public var at: Date
+
+    public init(
+        listId: HashListID, version: Int, format: String, hash: HashType?, partnerId: PartnerID?, tokenId: TokenID,
+        actor: String, bytes: Int64, gzip: Bool, at: Date
+    ) {
+        self.listId = listId
+        self.version = version
+        self.format = format
+        self.hash = hash
+        self.partnerId = partnerId
+        self.tokenId = tokenId
+        self.actor = actor
+        self.bytes = bytes
+        self.gzip = gzip
+        self.at = at
+    }
+}
+
+/// A partner's opinion of an entry, for staff to review.
+public struct HashListFeedback: Codable, Sendable, Equatable {
+    public enum Verdict: String, Codable, Sendable, CaseIterable {
+        case falsePositive = "false_positive"
+        case confirmed
+    }
+
+    public enum Status: String, Codable, Sendable, CaseIterable {
+        case open
+        case kept
+        case deleted
+    }
+
+    public var id: FeedbackID
+    public var listId: HashListID
+    public var entryId: HashEntryID
+    public var partnerId: PartnerID?
+    public var verdict: Verdict
+    public var comment: String?
+    public var createdAt: Date
+    public var status: Status
+    public var resolvedAt: Date?
+    public var resolvedBy: String?
+    public var note: String?
+
+    public init(
+        id: FeedbackID, listId: HashListID, entryId: HashEntryID, partnerId: PartnerID?, verdict: Verdict,
+        comment: String?, createdAt: Date, status: Status = .open
+    ) {
+        self.id = id
+        self.listId = listId
+        self.entryId = entryId
+        self.partnerId = partnerId
+        self.verdict = verdict
+        self.comment = comment
+        self.createdAt = createdAt
+        self.status = status
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+import TakedownModel
+import TakedownStore
+
+/// Appends changes to one list inside a write transaction: each gets the list's next sequence number,
+/// marks the entry's previous change superseded, and moves the entry's current state.
+struct HashListLog {
+    let listID: HashListID
+    private(set) var lastSeq: Int64
+    private var nextNumber: Int64
+    private var entryCount: Int
+    private var changed = false
+
+    init(_ listID: HashListID, _ db: Database) throws {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT last_seq, entry_count FROM hash_lists WHERE id = ?", arguments: [listID.rawValue])
+        else { throw StoreError.notFound }
+        self.listID = listID
+        lastSeq = row["last_seq"]
+        entryCount = row["entry_count"]
+        nextNumber =
+            try Int64.fetchOne(
+                db, sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM hash_list_entries WHERE list_id = ?",
+                arguments: [listID.rawValue]) ?? 1
+    }
+
+    /// Adds a file unless an entry has its key: a live one stays as it is (and is returned), a deleted one
+    /// comes back only when `restoring` (staff), never from a case (nil).
+    @discardableResult
+    mutating func add(_ draft: HashEntryDraft, restoring: Bool, at now: Date, _ db: Database) throws -> HashListEntry? {
+        if let row = try Row.fetchOne(
+            db, sql: "SELECT * FROM hash_list_entries WHERE list_id = ? AND key = ?",
+            arguments: [listID.rawValue, draft.key])
+        {
+            let id = HashEntryID(rawValue: row["id"])
+            if (row["deleted_at"] as Double?) == nil { return try Self.entry(listID, id: id, db) }
+            guard restoring else { return nil }
+            let restored = HashListEntry(
+                id: id, listId: listID, number: row["number"], mediaType: draft.mediaType, hashes: draft.hashes,
+                classification: draft.classification, caseId: (row["case_id"] as String?).map(CaseID.init(rawValue:)),
+                createdAt: Date(stored: row["created_at"]), updatedAt: now, seq: row["seq"])
+            entryCount += 1
+            return try append(restored, previousSeq: restored.seq, db)
+        }
+        let entry = HashListEntry(
+            id: .generate(), listId: listID, number: nextNumber, mediaType: draft.mediaType, hashes: draft.hashes,
+            classification: draft.classification, caseId: draft.caseId, createdAt: now, updatedAt: now, seq: 0)
+        nextNumber += 1
+        entryCount += 1
+        try db.execute(
+            sql: """
+                INSERT INTO hash_list_entries (list_id, number, id, key, case_id, created_at, seq)
+                VALUES (?, ?, ?, ?, ?, ?, 0)
+                """,
+            arguments: [
+                listID.rawValue, entry.number, entry.id.rawValue, draft.key, draft.caseId?.rawValue,
+                now.storedValue,
+            ])
+        return try append(entry, previousSeq: nil, db)
+    }
+
+    /// Records the entry's new state as the next change.
+    mutating func append(_ entry: HashListEntry, previousSeq: Int64?, _ db: Database) throws -> HashListEntry {
+        var entry = entry
+        lastSeq += 1
+        changed = true
+        entry.seq = lastSeq
+        if let previousSeq {
+            try db.execute(
+                sql: "UPDATE hash_list_changes SET superseded_by = ? WHERE list_id = ? AND seq = ?",
+                arguments: [lastSeq, listID.rawValue, previousSeq])
+        }
+        let change = HashListChange(entry)
+        let h = entry.hashes
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO hash_list_changes (list_id, seq, entry_number, entry_id, op, media_type, md5, sha1, sha256,
+                                               pdq, pdq_quality, uk_grade, classification, updated_at, reason, line)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            listID.rawValue, lastSeq, entry.number, entry.id.rawValue, change.op.rawValue, entry.mediaType.rawValue,
+            h.md5, h.sha1, h.sha256, h.pdq, h.pdqQuality, entry.classification.ukGrade.rawValue,
+            entry.classification.classification?.rawValue, entry.updatedAt.storedValue,
+            entry.deletionReason?.rawValue, try change.line(),
+        ])
+        try db.cachedStatement(
+            sql: "UPDATE hash_list_entries SET seq = ?, deleted_at = ? WHERE list_id = ? AND number = ?"
+        ).execute(arguments: [lastSeq, entry.deletedAt?.storedValue, listID.rawValue, entry.number])
+        return entry
+    }
+
+    /// Applies one staff edit.
+    mutating func apply(_ edit: HashListEdit, rules: HashList, at now: Date, _ db: Database) throws -> HashListEntry {
+        switch edit {
+        case .add(let draft):
+            return try add(draft, restoring: true, at: now, db)!
+        case .reclassify(let id, let category):
+            guard var entry = try Self.entry(listID, id: id, db) else { throw StoreError.notFound }
+            guard entry.isLive, entry.classification != category else { return entry }
+            entry.classification = category
+            entry.updatedAt = now
+            // A grade the list does not take leaves it, with the reason on the tombstone.
+            if !rules.include.ukGrades.contains(category.ukGrade) {
+                entry.deletedAt = now
+                entry.deletionReason = .outOfScope
+                entryCount -= 1
+            }
+            return try append(entry, previousSeq: entry.seq, db)
+        case .delete(let id, let reason):
+            guard var entry = try Self.entry(listID, id: id, db) else { throw StoreError.notFound }
+            guard entry.isLive else { return entry }
+            entry.deletedAt = now
+            entry.deletionReason = reason
+            entry.updatedAt = now
+            entryCount -= 1
+            return try append(entry, previousSeq: entry.seq, db)
+        }
+    }
+
+    func save(_ db: Database) throws {
+        guard changed else { return }
+        try db.execute(
+            sql: "UPDATE hash_lists SET last_seq = ?, entry_count = ? WHERE id = ?",
+            arguments: [lastSeq, entryCount, listID.rawValue])
+    }
+
+    static let entrySelect = """
+        SELECT e.number, e.id, e.case_id, e.created_at, e.deleted_at, e.seq, c.media_type, c.md5, c.sha1, c.sha256,
+               c.pdq, c.pdq_quality, c.uk_grade, c.classification, c.updated_at, c.reason
+        FROM hash_list_entries e JOIN hash_list_changes c ON c.list_id = e.list_id AND c.seq = e.seq
+        """
+
+    static func entry(_ list: HashListID, id: HashEntryID, _ db: Database) throws -> HashListEntry? {
+        try Row.fetchOne(
+            db, sql: entrySelect + " WHERE e.list_id = ? AND e.id = ?", arguments: [list.rawValue, id.rawValue]
+        )
+        .map { try entry(from: $0, list) }
+    }
+
+    static func entry(from row: Row, _ list: HashListID) throws -> HashListEntry {
+        HashListEntry(
+            id: HashEntryID(rawValue: row["id"]), listId: list, number: row["number"],
+            mediaType: MediaType(rawValue: row["media_type"]) ?? .image, hashes: hashes(from: row),
+            classification: category(from: row), caseId: (row["case_id"] as String?).map(CaseID.init(rawValue:)),
+            createdAt: Date(stored: row["created_at"]), updatedAt: Date(stored: row["updated_at"]),
+            deletedAt: (row["deleted_at"] as Double?).map(Date.init(stored:)),
+            deletionReason: (row["reason"] as String?).flatMap(DeletionReason.init(rawValue:)), seq: row["seq"])
+    }
+
+    static func hashes(from row: Row) -> Hashes {
+        Hashes(
+            md5: row["md5"], sha1: row["sha1"], sha256: row["sha256"], pdq: row["pdq"], pdqQuality: row["pdq_quality"])
+    }
+
+    static func category(from row: Row) -> Category {
+        Category(
+            ukGrade: UKGrade(rawValue: row["uk_grade"]) ?? .c,
+            classification: (row["classification"] as String?).flatMap(IndustryClassification.init(rawValue:)))
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import TakedownModel
+
+/// Hash lists: entries, their change log, published versions, downloads and feedback.
+///
+/// Every change to a list gets the list's next sequence number in the transaction that makes it. The
+/// change log is the feed; a version is a sequence number, and its contents are the changes up to it
+/// that no later change up to it replaced, so versions need no copy of the list.
+public protocol HashListStore: Sendable {
+    /// Writes a list with its grants and, in the same transaction, every entry that the cases already
+    /// stored contribute to it.
+    func insertHashList(_ list: HashList) async throws
+    func hashList(_ id: HashListID) async throws -> HashList?
+    /// Every list, or only those granted to a partner.
+    func hashLists(grantedTo partner: PartnerID?) async throws -> [HashList]
+    /// Replaces a list's name and grants. Throws `notFound` when it does not exist.
+    func updateHashList(_ list: HashList) async throws
+    func hashListEntry(_ list: HashListID, _ entry: HashEntryID) async throws -> HashListEntry?
+    /// Applies staff edits in order in one transaction and returns the entries as they end up (edits that
+    /// change nothing return the entry unchanged). Throws `notFound` for an unknown entry.
+    func editHashList(_ list: HashListID, _ edits: [HashListEdit], at: Date) async throws -> [HashListEntry]
+    /// Change records after `seq`, oldest first. With `liveAt`, only the upserts still current at that
+    /// sequence number and none after it: the contents of a version.
+    func hashListRecords(_ list: HashListID, after seq: Int64, liveAt: Int64?, limit: Int) async throws
+        -> [HashListRecord]
+    /// The sequence number span of the first `limit` records after `seq`: (count, last seq).
+    func hashListPageSpan(_ list: HashListID, after seq: Int64, limit: Int) async throws -> (count: Int, last: Int64)
+
+    /// Stores a version unless that number exists; false when another writer published it first.
+    func insertHashListVersion(_ version: HashListVersion) async throws -> Bool
+    /// A version by number, or the newest when `number` is nil.
+    func hashListVersion(_ list: HashListID, number: Int?) async throws -> HashListVersion?
+    func hashListVersions(_ list: HashListID) async throws -> [HashListVersion]
+    /// Drops tombstones (and the entry's earlier changes) deleted before `deletedBefore` and included in
+    /// the newest version; returns the list's new `purgedThrough`.
+    func purgeHashListTombstones(_ list: HashListID, deletedBefore: Date) async throws -> Int64
+
+    func recordHashListDownload(_ download: HashListDownload) async throws
+    /// Downloads in the order recorded, after a position, with their positions.
+    func hashListDownloads(_ list: HashListID, after position: Int64, limit: Int) async throws
+        -> [(position: Int64, download: HashListDownload)]
+
+    func insertHashListFeedback(_ feedback: HashListFeedback) async throws
+    func hashListFeedback(_ list: HashListID, status: HashListFeedback.Status?, partner: PartnerID?) async throws
+        -> [HashListFeedback]
+    /// Resolves open feedback: kept, or deleted with the entry (and every other open feedback on it) in one
+    /// transaction. Throws `conflict` when it was resolved already, `notFound` when it does not exist.
+    func resolveHashListFeedback(
+        _ list: HashListID, _ id: FeedbackID, deleteWith reason: DeletionReason?, note: String?, by actor: String,
+        at: Date
+    ) async throws -> HashListFeedback
+}
