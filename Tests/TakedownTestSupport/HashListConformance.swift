@@ -48,7 +48,8 @@ public enum HashListConformance {
 
     static func intake(_ store: any GatewayStore) async throws {
         let early = Synthetic.hashes()
-        _ = try await store.insertCase(caseRecord(grade: .a, hashes: [early]), notices: [], deliveries: [], idempotency: nil)
+        _ = try await store.insertCase(
+            caseRecord(grade: .a, hashes: [early]), notices: [], deliveries: [], idempotency: nil)
         let list = list()
         try await store.insertHashList(list)
         var stored = try #require(try await store.hashList(list.id))
@@ -64,7 +65,8 @@ public enum HashListConformance {
         let sha1Only = Hashes(sha1: Synthetic.hex(40))
         _ = try await store.insertCase(
             caseRecord(grade: .c, hashes: [Synthetic.hashes()]), notices: [], deliveries: [], idempotency: nil)
-        _ = try await store.insertCase(caseRecord(grade: .a, hashes: [sha1Only]), notices: [], deliveries: [], idempotency: nil)
+        _ = try await store.insertCase(
+            caseRecord(grade: .a, hashes: [sha1Only]), notices: [], deliveries: [], idempotency: nil)
         stored = try #require(try await store.hashList(list.id))
         #expect(stored.lastSeq == 2 && stored.entryCount == 2)
         let records = try await feed(store, list.id)
@@ -90,7 +92,8 @@ public enum HashListConformance {
         let reclassified = try await store.editHashList(
             list.id, [.reclassify(added[0].id, Category(ukGrade: .b, classification: .b1))], at: at)
         #expect(reclassified[0].seq == 3 && reclassified[0].classification.classification == .b1)
-        let outOfScope = try await store.editHashList(list.id, [.reclassify(added[1].id, Category(ukGrade: .c))], at: at)
+        let outOfScope = try await store.editHashList(
+            list.id, [.reclassify(added[1].id, Category(ukGrade: .c))], at: at)
         #expect(outOfScope[0].deletionReason == .outOfScope && !outOfScope[0].isLive)
         let deleted = try await store.editHashList(list.id, [.delete(added[0].id, .falsePositive)], at: at)
         #expect(deleted[0].seq == 5 && deleted[0].deletedAt == at)
@@ -206,7 +209,8 @@ public enum HashListConformance {
         try await store.recordHashListDownload(staff)
         let rows = try await store.hashListDownloads(list.id, after: 0, limit: 10)
         #expect(rows.map(\.download) == [download, staff])
-        #expect(try await store.hashListDownloads(list.id, after: rows[0].position, limit: 10).map(\.download) == [staff])
+        #expect(
+            try await store.hashListDownloads(list.id, after: rows[0].position, limit: 10).map(\.download) == [staff])
 
         func feedback(_ entry: HashEntryID) -> HashListFeedback {
             HashListFeedback(
@@ -259,7 +263,8 @@ public enum HashListConformance {
         try await store.updateHashList(changed)
         #expect(try await store.hashLists(grantedTo: first.id).map(\.id) == [shared.id])
         let stored = try #require(try await store.hashList(own.id))
-        #expect(stored.name == "Own, renamed" && stored.partners == [second.id] && stored.updatedAt == changed.updatedAt)
+        #expect(
+            stored.name == "Own, renamed" && stored.partners == [second.id] && stored.updatedAt == changed.updatedAt)
         await #expect(throws: StoreError.self) { try await store.insertHashList(list("Shared")) }
         await #expect(throws: StoreError.notFound) { try await store.updateHashList(list("Ghost")) }
     }
