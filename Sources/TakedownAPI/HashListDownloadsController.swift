@@ -46,8 +46,11 @@ struct HashListDownloadsController {
             of: id, after: request.query("after"), limit: limit, ifNoneMatch: request.headers[.ifNoneMatch],
             for: principal)
         switch result {
-        case .notModified(let etag):
-            return notModified(etag)
+        case .notModified(let etag, let next, let hasMore):
+            var response = notModified(etag)
+            response.headers[Self.nextCursor] = next
+            response.headers[Self.hasMore] = hasMore ? "true" : "false"
+            return response
         case .page(let page):
             var body = ByteBuffer()
             for line in page.lines {

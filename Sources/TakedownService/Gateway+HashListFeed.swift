@@ -14,7 +14,7 @@ public struct HashListFeedPage: Sendable {
 
 /// A feed request's answer: the page, or only its tag when the client holds it already.
 public enum HashListFeedResult: Sendable {
-    case notModified(etag: String)
+    case notModified(etag: String, nextCursor: String, hasMore: Bool)
     case page(HashListFeedPage)
 }
 
@@ -41,18 +41,23 @@ extension Gateway {
                     + "\(latest.map { Cursor.encode($0.seq) } ?? "")")
         }
         let span = try await store.hashListPageSpan(id, after: after, limit: limit)
+        // The same records with more behind them is another answer (`Takedown-Has-More` differs).
+        let hasMore = span.count == limit && span.last < list.lastSeq
         let etag =
             "\""
-            + sha256Hex(Data("\(id)|\(after)|\(limit)|\(span.count)|\(span.last)|\(list.purgedThrough)".utf8)).prefix(
+            + sha256Hex(
+                Data("\(id)|\(after)|\(limit)|\(span.count)|\(span.last)|\(hasMore)|\(list.purgedThrough)".utf8)
+            ).prefix(
                 40)
             + "\""
-        if let ifNoneMatch, Self.matches(ifNoneMatch, etag) { return .notModified(etag: etag) }
+        if let ifNoneMatch, Self.matches(ifNoneMatch, etag) {
+            return .notModified(etag: etag, nextCursor: Cursor.encode(span.last), hasMore: hasMore)
+        }
         let records = try await store.hashListRecords(id, after: after, liveAt: nil, limit: limit)
         let last = records.last?.change.seq ?? after
         return .page(
             HashListFeedPage(
-                lines: records.map(\.line), nextCursor: Cursor.encode(last),
-                hasMore: records.count == limit && last < list.lastSeq, etag: etag))
+                lines: records.map(\.line), nextCursor: Cursor.encode(last), hasMore: hasMore, etag: etag))
     }
 
     /// Whether an `If-None-Match` value names this tag (or `*`).

@@ -80,7 +80,7 @@ extension Gateway {
     public func version(of list: HashList, _ reference: String) async throws -> HashListVersion {
         var number: Int?
         if reference != "latest" {
-            guard let parsed = Int(reference), parsed >= 1 else {
+            guard let parsed = Int(reference), parsed >= 1, String(parsed) == reference else {
                 throw GatewayError.notFound("version \(reference) of hash list \(list.id)")
             }
             number = parsed

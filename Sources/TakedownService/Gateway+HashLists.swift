@@ -76,7 +76,7 @@ extension Gateway {
         var v = Validator()
         let category = CaseSubmission.CategoryInput.validated(input, path: "classification", into: &v)
         do { try v.check() } catch { throw GatewayError.invalid(error) }
-        _ = try await hashListEntry(id, entry)
+        try await requireLive(id, entry)
         return try await edit(id, [.reclassify(entry, category!)])[0]
     }
 
@@ -87,8 +87,18 @@ extension Gateway {
         var v = Validator()
         let checked: DeletionReason? = v.choice(reason, "reason")
         do { try v.check() } catch { throw GatewayError.invalid(error) }
-        _ = try await hashListEntry(id, entry)
+        try await requireLive(id, entry)
         return try await edit(id, [.delete(entry, checked!)])[0]
+    }
+
+    /// A deleted entry is settled: changing it again is a conflict, not a silent no-op.
+    func requireLive(_ id: HashListID, _ entry: HashEntryID) async throws {
+        let found = try await hashListEntry(id, entry)
+        guard found.isLive else {
+            throw GatewayError.conflict(
+                "entry \(entry) was deleted (\(found.deletionReason?.rawValue ?? "deleted")); add it again to restore it"
+            )
+        }
     }
 
     func edit(_ id: HashListID, _ edits: [HashListEdit]) async throws -> [HashListEntry] {

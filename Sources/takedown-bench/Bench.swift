@@ -8,6 +8,11 @@ struct Bench {
         let options = try BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
         print("takedown-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(options)")
         print("")
+        if options.suites.contains("issuance") { try await issuanceAndDelivery(options) }
+        if options.suites.contains("hashlists") { try await HashListBench.run(options) }
+    }
+
+    static func issuanceAndDelivery(_ options: BenchOptions) async throws {
         print("Ceilings (same machine, same run)")
         let ceilings = try await Ceilings.measure(seconds: options.ceilingSeconds)
         print(
@@ -80,13 +85,22 @@ struct BenchOptions: CustomStringConvertible {
     var deliveries = 10_000
     var endpoints = 32
     var endpointCap = 1
+    var hashEntries = 10_000_000
+    var hashSmall = 100_000
+    var suites: Set<String> = ["issuance", "hashlists"]
 
     init(arguments: [String]) throws {
         var iterator = arguments.makeIterator()
         while let flag = iterator.next() {
+            if flag == "--suites", let value = iterator.next() {
+                suites = Set(value.split(separator: ",").map(String.init))
+                continue
+            }
             guard let value = iterator.next(), let number = Double(value) else {
                 throw BenchError(
-                    "usage: takedown-bench [--cases N] [--concurrency N] [--partners N] [--page N] [--ceiling-seconds S]"
+                    "usage: takedown-bench [--suites issuance,hashlists] [--cases N] [--concurrency N] [--partners N] "
+                        + "[--page N] [--ceiling-seconds S] [--deliveries N] [--endpoints N] [--endpoint-cap N] "
+                        + "[--hash-entries N] [--hash-small N]"
                 )
             }
             switch flag {
@@ -98,13 +112,17 @@ struct BenchOptions: CustomStringConvertible {
             case "--deliveries": deliveries = Int(number)
             case "--endpoints": endpoints = Int(number)
             case "--endpoint-cap": endpointCap = Int(number)
+            case "--hash-entries": hashEntries = Int(number)
+            case "--hash-small": hashSmall = Int(number)
             default: throw BenchError("unknown option \(flag)")
             }
         }
     }
 
     var description: String {
-        "cases=\(cases) concurrency=\(concurrency) partners=\(partners) page=\(pageSize) deliveries=\(deliveries) endpoints=\(endpoints) cap=\(endpointCap)"
+        "suites=\(suites.sorted().joined(separator: ",")) cases=\(cases) concurrency=\(concurrency) partners=\(partners) "
+            + "page=\(pageSize) deliveries=\(deliveries) endpoints=\(endpoints) cap=\(endpointCap) "
+            + "hash-entries=\(hashEntries) hash-small=\(hashSmall)"
     }
 }
 

@@ -20,7 +20,9 @@ struct BenchClient: Sendable {
         var body: Data
     }
 
-    func request(_ method: String, _ path: String, token: String? = nil, json: Data? = nil) async throws -> Answer {
+    func request(
+        _ method: String, _ path: String, token: String? = nil, json: Data? = nil, timeout: TimeAmount = .seconds(30)
+    ) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .init(rawValue: method)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -28,7 +30,7 @@ struct BenchClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: json))
         }
-        let response = try await client.execute(request, timeout: .seconds(30))
+        let response = try await client.execute(request, timeout: timeout)
         let body = try await response.body.collect(upTo: 64 << 20)
         return Answer(status: response.status.code, body: Data(body.readableBytesView))
     }

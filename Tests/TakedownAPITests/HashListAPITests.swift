@@ -171,6 +171,12 @@ struct HashListAPITests {
             let deleted = try await api.call(.delete, "/v1/hash-lists/\(id)/entries/\(entry)?reason=duplicate")
             #expect(deleted["status"] as? String == "deleted" && deleted["deletion_reason"] as? String == "duplicate")
             #expect(
+                try await api.call(.delete, "/v1/hash-lists/\(id)/entries/\(entry)?reason=legal").isProblem(.conflict))
+            #expect(
+                try await api.call(
+                    .patch, "/v1/hash-lists/\(id)/entries/\(entry)", json: ["classification": ["uk_grade": "A"]]
+                ).isProblem(.conflict))
+            #expect(
                 try await api.call(.delete, "/v1/hash-lists/\(id)/entries/hle_0000000000000000000000000?reason=legal")
                     .isProblem(.notFound))
             feed = Self.lines(try await api.call(.get, "/v1/hash-lists/\(id)/changes", token: provider.token))
@@ -202,6 +208,10 @@ struct HashListAPITests {
                 #expect(page.headers[.init("Link")!]?.contains("rel=\"next\"") == true)
             } while pages < 10
             #expect(seqs == [1, 2, 3, 4, 5] && pages == 3)
+            // A full page with nothing behind it...
+            let full = try await api.call(.get, "/v1/hash-lists/\(id)/changes?limit=5", token: provider.token)
+            #expect(full.headers[.init("Takedown-Has-More")!] == "false")
+            let fullTag = try #require(full.headers[.eTag])
 
             let tail = try await api.call(.get, "/v1/hash-lists/\(id)/changes?after=\(cursor!)", token: provider.token)
             #expect(tail.status == .ok && tail.data.isEmpty)
@@ -215,6 +225,19 @@ struct HashListAPITests {
                 .get, "/v1/hash-lists/\(id)/changes?after=\(cursor!)", token: provider.token,
                 headers: ["If-None-Match": etag])
             #expect(changed.status == .ok && Self.lines(changed).count == 1 && changed.headers[.eTag] != etag)
+            // ...has the same records once more arrive, but another answer: has more.
+            let grown = try await api.call(
+                .get, "/v1/hash-lists/\(id)/changes?limit=5", token: provider.token,
+                headers: ["If-None-Match": fullTag])
+            #expect(grown.status == .ok && grown.headers[.init("Takedown-Has-More")!] == "true")
+            #expect(Self.lines(grown).count == 5)
+            let revalidated = try await api.call(
+                .get, "/v1/hash-lists/\(id)/changes?limit=5", token: provider.token,
+                headers: ["If-None-Match": grown.headers[.eTag] ?? ""])
+            #expect(revalidated.status == .notModified)
+            #expect(revalidated.headers[.init("Takedown-Has-More")!] == "true")
+            #expect(
+                revalidated.headers[.init("Takedown-Next-Cursor")!] == grown.headers[.init("Takedown-Next-Cursor")!])
             #expect(
                 try await api.call(.get, "/v1/hash-lists/\(id)/changes?after=bogus", token: provider.token)
                     .isProblem(.badRequest))

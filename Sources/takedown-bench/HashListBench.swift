@@ -1,0 +1,48 @@
+import Foundation
+
+/// The hash-list figures: building, publishing, exporting every format at two list sizes (to show that
+/// the server's memory does not grow with the list), and reading the change feed.
+enum HashListBench {
+    static func run(_ options: BenchOptions) async throws {
+        let server = try await GatewayProcess.start(
+            options: options, environment: ["TAKEDOWN_HASH_PUBLISH_INTERVAL_SECONDS": "0"])
+        defer { server.stop() }
+        let client = BenchClient(baseURL: server.baseURL, connections: 8)
+        let load = HashListLoad(server: server, client: client)
+        print("Hash lists (md5, sha1, sha256 per entry; entries added through the API, 1,000 per request)")
+        var smallList = ""
+        for (name, size) in [("small", options.hashSmall), ("large", options.hashEntries)] {
+            let (id, buildSeconds) = try await load.build(name: "bench-\(name)", entries: size)
+            if name == "small" { smallList = id }
+            print(
+                String(
+                    format: "  %@ list: %d entries added in %.1f s (%.0f entries/s)", name, size, buildSeconds,
+                    Double(size) / buildSeconds))
+            let idle = RSSSampler.rssKiB(server.process.processIdentifier)
+            let (exports, entries, publishSeconds) = try await load.publish(id)
+            print(
+                String(
+                    format:
+                        "  published in %.1f s (all %d exports hashed in one pass: %.0f entries/s); server RSS before: %.1f MiB",
+                    publishSeconds, exports.count, Double(entries) / publishSeconds, Double(idle) / 1024))
+            var runs = exports.map { ($0.0, $0.1, false) }
+            runs.append(("ndjson", nil, true))
+            for (format, hash, gzip) in runs {
+                let figure = try await load.export(id, format: format, hash: hash, entries: entries, gzip: gzip)
+                print(
+                    String(
+                        format:
+                            "    export %@ %9.1f MB in %6.2f s: %7.1f MB/s %10.0f entries/s, server peak RSS %6.1f MiB",
+                        figure.format.padding(toLength: 20, withPad: " ", startingAt: 0), Double(figure.bytes) / 1e6,
+                        figure.seconds,
+                        Double(figure.bytes) / 1e6 / figure.seconds, Double(figure.entries) / figure.seconds,
+                        Double(figure.peakRSSKiB) / 1024))
+            }
+        }
+        let changes = min(100_000, options.hashSmall)
+        let perSecond = try await load.feed(smallList, changes: changes)
+        print(String(format: "  change feed: %d changes read in pages of 10,000: %.0f changes/s", changes, perSecond))
+        print("")
+        try await client.shutdown()
+    }
+}
