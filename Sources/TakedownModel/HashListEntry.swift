@@ -115,8 +115,8 @@ public struct HashListChange: Codable, Sendable, Equatable {
     }
 
     /// The feed line: canonical JSON (sorted snake_case keys), without the newline.
-    public func line() throws -> Data {
-        try WireFormat.encoder().encode(self)
+    public func line(using encoder: JSONEncoder = WireFormat.encoder()) throws -> Data {
+        try encoder.encode(self)
     }
 }
 

@@ -11,6 +11,8 @@ struct HashListLog {
     private var nextNumber: Int64
     private var entryCount: Int
     private var changed = false
+    /// One encoder for every line of the transaction: making one costs more than using it.
+    private let encoder = WireFormat.encoder()
 
     init(_ listID: HashListID, _ db: Database) throws {
         guard
@@ -31,7 +33,7 @@ struct HashListLog {
     @discardableResult
     mutating func add(_ draft: HashEntryDraft, restoring: Bool, at now: Date, _ db: Database) throws -> HashListEntry? {
         if let row = try Row.fetchOne(
-            db, sql: "SELECT * FROM hash_list_entries WHERE list_id = ? AND key = ?",
+            try db.cachedStatement(sql: "SELECT * FROM hash_list_entries WHERE list_id = ? AND key = ?"),
             arguments: [listID.rawValue, draft.key])
         {
             let id = HashEntryID(rawValue: row["id"])
@@ -52,11 +54,11 @@ struct HashListLog {
         try db.execute(
             sql: """
                 INSERT INTO hash_list_entries (list_id, number, id, key, case_id, created_at, seq)
-                VALUES (?, ?, ?, ?, ?, ?, 0)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 listID.rawValue, entry.number, entry.id.rawValue, draft.key, draft.caseId?.rawValue,
-                now.storedValue,
+                now.storedValue, lastSeq + 1,
             ])
         return try append(entry, previousSeq: nil, db)
     }
@@ -84,11 +86,14 @@ struct HashListLog {
             listID.rawValue, lastSeq, entry.number, entry.id.rawValue, change.op.rawValue, entry.mediaType.rawValue,
             h.md5, h.sha1, h.sha256, h.pdq, h.pdqQuality, entry.classification.ukGrade.rawValue,
             entry.classification.classification?.rawValue, entry.updatedAt.storedValue,
-            entry.deletionReason?.rawValue, try change.line(),
+            entry.deletionReason?.rawValue, try change.line(using: encoder),
         ])
-        try db.cachedStatement(
-            sql: "UPDATE hash_list_entries SET seq = ?, deleted_at = ? WHERE list_id = ? AND number = ?"
-        ).execute(arguments: [lastSeq, entry.deletedAt?.storedValue, listID.rawValue, entry.number])
+        // A new entry was inserted with this state already.
+        if previousSeq != nil {
+            try db.cachedStatement(
+                sql: "UPDATE hash_list_entries SET seq = ?, deleted_at = ?, purged = 0 WHERE list_id = ? AND number = ?"
+            ).execute(arguments: [lastSeq, entry.deletedAt?.storedValue, listID.rawValue, entry.number])
+        }
         return entry
     }
 

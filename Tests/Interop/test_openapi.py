@@ -2,8 +2,10 @@
 
 One scenario drives every operation of the API (partners, tokens, cases, notices with their `status` and
 `overdue` filters and their answers, the removal figures, scorecards and their CSV rows, the outbox:
-deliveries, retries, recovery, endpoint health and webhook secrets, the discovery endpoints and /metrics,
-and the error statuses 400, 401, 403, 404, 406, 409, 413, 415 and 422); a second, short-deadline gateway
+deliveries, retries, recovery, endpoint health and webhook secrets, the hash lists: definitions and grants,
+entries, feedback, the NDJSON change feed, signed versions and every export, gzip and `If-None-Match`, downloads,
+the discovery endpoints and /metrics, and the error statuses 304, 400, 401, 403, 404, 406, 409, 410, 413,
+415 and 422); a second, short-deadline gateway
 shows overdue notices with a negative `time_left_seconds`. Webhooks go to a port
 where nothing listens (they fail and, with a one-attempt retry schedule, die at once) and to a small
 receiver in this module that answers 204 or 410, so succeeded and disabled endpoints are reached too. Each response
@@ -11,7 +13,8 @@ is looked up in the OpenAPI document by method and templated path: its status mu
 4xx may not hide behind `default`, which the document reserves for 500/503), its Content-Type must be one
 the response lists, and its body must validate (jsonschema, Draft 2020-12, with the format checker)
 against the listed schema, `#/components/...` references resolving through a `referencing` registry
-that holds the whole OpenAPI document. Request bodies the server accepted must validate against the
+that holds the whole OpenAPI document; a stream of JSON texts (NDJSON) is also split into lines, each valid
+by the media type's `x-item-schema`. Request bodies the server accepted must validate against the
 documented request schema too, so the document never rejects what the server takes. Every operation
 in the document must be exercised, so a new route cannot go untested.
 
@@ -22,8 +25,12 @@ from both.
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import json
+import secrets
+import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -46,6 +53,7 @@ from conftest import (
     SCHEMAS_DIR,
     Gateway,
     GatewayError,
+    b64url_decode,
     errors_of,
     item,
     jws_parts,
@@ -279,11 +287,24 @@ class CheckedClient:
             except ValueError as error:
                 return self.fail(label, f"{media_type} body is not JSON ({error}): {response.text[:200]!r}")
         else:
-            instance = response.text
-        if "schema" in content[listed[media_type]]:
+            # A media type without a charset (application/x-ndjson) is UTF-8 here, never a guess.
+            instance = response.text if response.encoding else response.content.decode("utf-8", errors="replace")
+        media = content[listed[media_type]]
+        if "schema" in media:
             problems = errors_of(spec.validator(f"{media_pointer}/schema"), instance)
             for problem in problems[:20]:
                 self.fail(label, f"body does not validate against {media_pointer}/schema: {problem}")
+        if "x-item-schema" in media and isinstance(instance, str):
+            # A stream of JSON texts (NDJSON): every line is one item, valid by the item schema.
+            items = spec.validator(f"{media_pointer}/x-item-schema")
+            for number, line in enumerate(instance.splitlines(), start=1):
+                try:
+                    record = json.loads(line)
+                except ValueError as error:
+                    self.fail(label, f"line {number} is not JSON ({error}): {line[:200]!r}")
+                    continue
+                for problem in errors_of(items, record)[:5]:
+                    self.fail(label, f"line {number} does not validate against {media_pointer}/x-item-schema: {problem}")
         if media_type == "application/problem+json" and isinstance(instance, dict):
             if instance.get("status") != status:
                 self.fail(label, f"problem status {instance.get('status')!r} is not the HTTP status")
@@ -305,7 +326,10 @@ class SmallBodyGateway(Gateway):
     """The scenario's gateway: a small TAKEDOWN_MAX_BODY_BYTES, so a 413 costs little; webhooks allowed to
     loopback (the dead port and the receiver below); one attempt per delivery, so a failure is dead at once;
     a short webhook timeout, because the HTTP client keeps retrying a refused connection until its connect
-    timeout (min(timeout, 10 s)) runs out, so every attempt on the dead port takes that long."""
+    timeout (min(timeout, 10 s)) runs out, so every attempt on the dead port takes that long. Hash lists are
+    published only when the scenario asks (no schedule), tombstones are kept for the shortest retention (a
+    day), and maintenance (tombstone compaction) runs every second, so a tombstone the scenario backdates is
+    compacted at once."""
 
     def environment(self) -> dict[str, str]:
         return {
@@ -314,6 +338,9 @@ class SmallBodyGateway(Gateway):
             "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
             "TAKEDOWN_RETRY_SCHEDULE": "0",
             "TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS": "2",
+            "TAKEDOWN_HASH_PUBLISH_INTERVAL_SECONDS": "0",
+            "TAKEDOWN_HASH_MAINTENANCE_INTERVAL_SECONDS": "1",
+            "TAKEDOWN_HASH_TOMBSTONE_RETENTION_DAYS": "1",
         }
 
 
@@ -412,6 +439,7 @@ class Scenario:
         self.answers()
         self.figures()
         self.outbox()
+        self.hash_lists()
         self.errors()
         self.collect_documents()
 
@@ -991,6 +1019,416 @@ class Scenario:
         metrics = c.call("GET", "/metrics", expect=200)
         assert "takedown_outbox_depth" in metrics.text, metrics.text[:2000]
 
+    # hash lists: definitions, entries, feedback, the change feed, versions, exports, downloads -------
+
+    def hash_lists(self) -> None:
+        self.hash_list_definitions()
+        self.hash_list_entries()
+        self.hash_list_feedback()
+        self.hash_list_feed()
+        self.hash_list_versions()
+        self.hash_list_resync()
+
+    def feed(self, list_id: str, token: str, **params: str) -> tuple[requests.Response, list[dict]]:
+        """One page of a list's change feed and its records."""
+        page = self.c.call("GET", f"/v1/hash-lists/{list_id}/changes", token=token, params=params or None, expect=200)
+        return page, [json.loads(line) for line in page.content.decode("utf-8").splitlines()]
+
+    def hash_list_definitions(self) -> None:
+        c, admin, analyst = self.c, self.admin, self.analyst
+        de, nl, police = self.de, self.nl, self.police
+        suffix = tag()
+        # filled at once from the stored cases: the five items of case A (grade A) and the three of case B (grade B)
+        self.hl = c.call(
+            "POST", "/v1/hash-lists", token=admin, expect=201,
+            body={"name": f"Providers {suffix}", "audience": "hosting_provider", "hash_types": ["sha256", "pdq", "md5", "sha256"],
+                  "include": {"uk_grades": ["B", "A", "A"]}, "partners": [de["id"]]},
+        ).json()
+        assert self.hl["hash_types"] == ["md5", "sha256", "pdq"] and self.hl["include"] == {"uk_grades": ["A", "B"]}, self.hl
+        assert (self.hl["entry_count"], self.hl["last_seq"], self.hl["partners"]) == (8, 8, [de["id"]]), self.hl
+        assert "latest_version" not in self.hl, self.hl
+        # the outbox case (grade C) has one item with a SHA-1; no hosting provider may be granted this list
+        self.le_list = c.call(
+            "POST", "/v1/hash-lists", token=admin, expect=201,
+            body={"name": f"Police {suffix}", "audience": "law_enforcement", "hash_types": ["sha1"],
+                  "include": {"uk_grades": ["C"]}, "partners": [police["id"]], "note": "ignored"},
+        ).json()
+        assert self.le_list["entry_count"] == 1, self.le_list
+
+        problem = c.call("POST", "/v1/hash-lists", token=admin, body={}, expect=422).json()
+        assert {"name", "audience", "hash_types", "include.uk_grades"} <= {p["name"] for p in problem["invalid_params"]}, problem
+        taken = {"name": self.hl["name"], "audience": "law_enforcement", "hash_types": ["md5"], "include": {"uk_grades": ["A"]}}
+        assert [p["name"] for p in c.call("POST", "/v1/hash-lists", token=admin, body=taken, expect=422).json()["invalid_params"]] == ["name"]
+        wrong_kind = {"name": f"Wrong {suffix}", "audience": "hosting_provider", "hash_types": ["md5"], "include": {"uk_grades": ["A"]}, "partners": [police["id"]]}
+        assert [p["name"] for p in c.call("POST", "/v1/hash-lists", token=admin, body=wrong_kind, expect=422).json()["invalid_params"]] == ["partners[0]"]
+        c.call("POST", "/v1/hash-lists", token=admin, body={**wrong_kind, "partners": [], "hash_types": ["crc32"], "include": {"uk_grades": []}}, expect=422)
+        c.call("POST", "/v1/hash-lists", token=admin, body={"name": 5}, expect=400)
+        c.call("POST", "/v1/hash-lists", token=admin, raw=b'{"name":', expect=400)
+        c.call("POST", "/v1/hash-lists", token=admin, raw=json.dumps(taken).encode(), content_type="text/plain", expect=415)
+        c.call("POST", "/v1/hash-lists", token=analyst, body=taken, expect=403)
+        c.call("POST", "/v1/hash-lists", token=de["token"], body=taken, expect=403)
+        c.call("POST", "/v1/hash-lists", body=taken, expect=401)
+
+        # staff see every list with its grants; a partner only the lists granted to it, without them
+        everything = c.call("GET", "/v1/hash-lists", token=analyst, expect=200).json()["hash_lists"]
+        assert [(l["id"], l["partners"]) for l in everything] == [(self.hl["id"], [de["id"]]), (self.le_list["id"], [police["id"]])], everything
+        [mine] = c.call("GET", "/v1/hash-lists", token=de["token"], expect=200).json()["hash_lists"]
+        assert mine["id"] == self.hl["id"] and "partners" not in mine, mine
+        assert [l["id"] for l in c.call("GET", "/v1/hash-lists", token=police["token"], expect=200).json()["hash_lists"]] == [self.le_list["id"]]
+        assert c.call("GET", "/v1/hash-lists", token=nl["token"], expect=200).json() == {"hash_lists": []}
+        c.call("GET", "/v1/hash-lists", expect=401)
+
+        one = f"/v1/hash-lists/{self.hl['id']}"
+        assert "partners" not in c.call("GET", one, token=de["token"], expect=200).json()
+        assert c.call("GET", one, token=admin, expect=200).json()["partners"] == [de["id"]]
+        c.call("GET", one, token=nl["token"], expect=404)  # not granted: it does not exist for them
+        c.call("GET", one, token=police["token"], expect=404)
+        c.call("GET", "/v1/hash-lists/hl_00000000000000000000000000", token=analyst, expect=404)
+        c.call("GET", "/v1/hash-lists/nonsense", token=analyst, expect=404)
+        c.call("GET", one, expect=401)
+
+        # PATCH renames and replaces the grants; what the list carries and takes is fixed
+        renamed = c.call("PATCH", one, token=admin, body={"name": f" Providers renamed {suffix} ", "partners": [nl["id"], de["id"], nl["id"]]}, expect=200).json()
+        assert renamed["name"] == f"Providers renamed {suffix}" and sorted(renamed["partners"]) == sorted([de["id"], nl["id"]]), renamed
+        self.hl = c.call("PATCH", one, token=admin, body={"name": None, "audience": None}, expect=200).json()  # null is absent
+        assert self.hl["name"] == renamed["name"] and self.hl["updated_at"] >= renamed["updated_at"], self.hl
+        assert c.call("GET", one, token=nl["token"], expect=200).json()["id"] == self.hl["id"]
+        for fixed in ({"audience": "law_enforcement"}, {"hash_types": ["md5"]}, {"include": {"uk_grades": ["C"]}}):
+            problem = c.call("PATCH", one, token=admin, body=fixed, expect=422).json()
+            assert [p["name"] for p in problem["invalid_params"]] == list(fixed), problem
+        c.call("PATCH", one, token=admin, body={"partners": [police["id"]]}, expect=422)
+        c.call("PATCH", one, token=admin, body={"partners": ["ntc_x"]}, expect=422)
+        c.call("PATCH", one, token=admin, body={"name": self.le_list["name"]}, expect=422)
+        c.call("PATCH", one, token=admin, raw=b"", expect=400)
+        c.call("PATCH", one, token=admin, body={"name": ["x"]}, expect=400)
+        c.call("PATCH", one, token=admin, raw=b'{"name": "x"}', content_type="text/plain", expect=415)
+        c.call("PATCH", one, token=analyst, body={"name": "x"}, expect=403)
+        c.call("PATCH", one, token=de["token"], body={"name": "x"}, expect=403)
+        c.call("PATCH", one, body={"name": "x"}, expect=401)
+        c.call("PATCH", "/v1/hash-lists/hl_00000000000000000000000000", token=admin, body={"name": "x"}, expect=404)
+
+    def hash_list_entries(self) -> None:
+        c, analyst, de = self.c, self.analyst, self.de
+        hl = f"/v1/hash-lists/{self.hl['id']}"
+        self.hl_image = {"sha256": secrets.token_hex(32), "md5": secrets.token_hex(16), "sha1": secrets.token_hex(20), "pdq": secrets.token_hex(32),
+                         "pdq_quality": 80, "photodna": base64.b64encode(secrets.token_bytes(144)).decode("ascii")}
+        self.hl_video_md5 = secrets.token_hex(16)
+        entries = [
+            {"media_type": "image", "hashes": self.hl_image, "classification": {"uk_grade": "A", "classification": "A1"}},
+            {"media_type": "video", "hashes": {"md5": self.hl_video_md5.upper(), "sha256": None}, "classification": {"uk_grade": "B", "classification": None}},
+        ]
+        image, video = c.call("POST", f"{hl}/entries", token=analyst, body={"entries": entries}, expect=201).json()["entries"]
+        # only the list's hash types are kept (no SHA-1, no PhotoDNA), lower case; by hand means no case
+        assert image["hashes"] == {k: v for k, v in self.hl_image.items() if k in {"sha256", "md5", "pdq", "pdq_quality"}}, image
+        assert (image["number"], image["seq"], video["number"], video["seq"]) == (9, 9, 10, 10), (image, video)
+        assert video["hashes"] == {"md5": self.hl_video_md5} and "case_id" not in video and video["status"] == "live", video
+        self.hl_entry, self.hl_video = image["id"], video["id"]
+        again = c.call("POST", f"{hl}/entries", token=self.admin, body={"entries": entries[:1]}, expect=201).json()["entries"]
+        assert again == [image], again  # a live file is returned as it is
+
+        def bad_entries(body: Any) -> list[str]:
+            return [p["name"] for p in c.call("POST", f"{hl}/entries", token=analyst, body=body, expect=422).json()["invalid_params"]]
+
+        ungraded = {"media_type": "image", "hashes": {"sha256": secrets.token_hex(32)}, "classification": {"uk_grade": "C"}}
+        assert bad_entries({"entries": [ungraded]}) == ["entries[0].classification.uk_grade"]
+        assert bad_entries({"entries": [{**ungraded, "hashes": {"sha1": secrets.token_hex(20)}, "classification": {"uk_grade": "A"}}]}) == ["entries[0].hashes"]
+        assert bad_entries({"entries": []}) == ["entries"]
+        assert bad_entries({}) == ["entries"]
+        assert set(bad_entries({"entries": [{}]})) >= {"entries[0].media_type", "entries[0].classification.uk_grade", "entries[0].hashes"}
+        c.call("POST", f"{hl}/entries", token=analyst, body={"entries": "x"}, expect=400)
+        c.call("POST", f"{hl}/entries", token=analyst, raw=b"", expect=400)
+        c.call("POST", f"{hl}/entries", token=analyst, raw=json.dumps({"entries": entries}).encode(), content_type="text/plain", expect=415)
+        c.call("POST", f"{hl}/entries", token=de["token"], body={"entries": entries}, expect=403)
+        c.call("POST", f"{hl}/entries", body={"entries": entries}, expect=401)
+        c.call("POST", "/v1/hash-lists/hl_00000000000000000000000000/entries", token=analyst, body={"entries": entries}, expect=404)
+
+        # the entries from case A come first; staff read them with the case
+        _, records = self.feed(self.hl["id"], analyst)
+        self.hl_case_entries = [r["entry_id"] for r in records[:8]]
+        first = c.call("GET", f"{hl}/entries/{self.hl_case_entries[0]}", token=analyst, expect=200).json()
+        assert first["case_id"] == self.receipt_a["id"] and first["classification"] == {"uk_grade": "A", "classification": "A1"}, first
+        c.call("GET", f"{hl}/entries/{self.hl_entry}", token=self.admin, expect=200)
+        c.call("GET", f"{hl}/entries/{self.hl_entry}", token=de["token"], expect=403)
+        c.call("GET", f"{hl}/entries/{self.hl_entry}", expect=401)
+        c.call("GET", f"{hl}/entries/hle_00000000000000000000000000", token=analyst, expect=404)
+        c.call("GET", f"{hl}/entries/nonsense", token=analyst, expect=404)
+        c.call("GET", f"/v1/hash-lists/{self.le_list['id']}/entries/{self.hl_entry}", token=analyst, expect=404)  # another list's
+
+        # reclassification: a new change; the same class again changes nothing; a grade the list does not take deletes
+        entry = f"{hl}/entries/{self.hl_entry}"
+        moved = c.call("PATCH", entry, token=analyst, body={"classification": {"uk_grade": "B", "classification": "B2"}}, expect=200).json()
+        assert moved["status"] == "live" and moved["seq"] == 11 and moved["classification"] == {"uk_grade": "B", "classification": "B2"}, moved
+        assert c.call("PATCH", entry, token=self.admin, body={"classification": {"uk_grade": "B", "classification": "B2"}}, expect=200).json() == moved
+        out = c.call("PATCH", f"{hl}/entries/{self.hl_video}", token=analyst, body={"classification": {"uk_grade": "C"}}, expect=200).json()
+        assert (out["status"], out["deletion_reason"], out["seq"]) == ("deleted", "out_of_scope", 12) and "deleted_at" in out, out
+        c.call("PATCH", entry, token=analyst, body={"classification": {"uk_grade": "D"}}, expect=422)
+        c.call("PATCH", entry, token=analyst, body={}, expect=422)
+        c.call("PATCH", entry, token=analyst, body={"classification": 1}, expect=400)
+        c.call("PATCH", entry, token=analyst, raw=b"", expect=400)
+        c.call("PATCH", entry, token=analyst, raw=b'{"classification": {"uk_grade": "A"}}', content_type="text/plain", expect=415)
+        c.call("PATCH", entry, token=de["token"], body={"classification": {"uk_grade": "A"}}, expect=403)
+        c.call("PATCH", entry, body={"classification": {"uk_grade": "A"}}, expect=401)
+        c.call("PATCH", f"{hl}/entries/hle_00000000000000000000000000", token=analyst, body={"classification": {"uk_grade": "A"}}, expect=404)
+
+        # a deleted file comes back when staff add it again
+        [back] = c.call("POST", f"{hl}/entries", token=analyst, body={"entries": [{**entries[1], "classification": {"uk_grade": "B"}}]}, expect=201).json()["entries"]
+        assert (back["id"], back["status"], back["seq"]) == (self.hl_video, "live", 13) and "deletion_reason" not in back, back
+
+        # deletion leaves a tombstone with the reason
+        gone = f"{hl}/entries/{self.hl_case_entries[1]}"
+        deleted = c.call("DELETE", gone, token=analyst, params={"reason": "duplicate"}, expect=200).json()
+        assert (deleted["status"], deleted["deletion_reason"], deleted["seq"]) == ("deleted", "duplicate", 14), deleted
+        assert c.call("GET", gone, token=self.admin, expect=200).json() == deleted
+        for params in ({}, {"reason": "mistake"}):
+            problem = c.call("DELETE", entry, token=analyst, params=params or None, expect=422).json()
+            assert [p["name"] for p in problem["invalid_params"]] == ["reason"], problem
+        c.call("DELETE", entry, token=de["token"], params={"reason": "legal"}, expect=403)
+        c.call("DELETE", entry, params={"reason": "legal"}, expect=401)
+        c.call("DELETE", f"{hl}/entries/hle_00000000000000000000000000", token=analyst, params={"reason": "legal"}, expect=404)
+
+    def hash_list_feedback(self) -> None:
+        c, analyst, de, nl = self.c, self.analyst, self.de, self.nl
+        hl = f"/v1/hash-lists/{self.hl['id']}"
+        target, other = self.hl_case_entries[2], self.hl_case_entries[3]
+        mine = c.call("POST", f"{hl}/entries/{target}/feedback", token=de["token"], body={"verdict": "false_positive", "comment": "  not on our service  "}, expect=201).json()
+        assert (mine["partner_id"], mine["comment"], mine["status"]) == (de["id"], "not on our service", "open"), mine
+        theirs = c.call("POST", f"{hl}/entries/{target}/feedback", token=nl["token"], body={"verdict": "false_positive"}, expect=201).json()
+        staff = c.call("POST", f"{hl}/entries/{self.hl_entry}/feedback", token=analyst, body={"verdict": "confirmed", "comment": None}, expect=201).json()
+        assert "partner_id" not in staff and "comment" not in staff, staff
+        kept = c.call("POST", f"{hl}/entries/{other}/feedback", token=de["token"], body={"verdict": "confirmed"}, expect=201).json()
+        self.hl_open_feedback = staff["id"]
+
+        feedback = f"{hl}/entries/{other}/feedback"
+        c.call("POST", feedback, token=de["token"], body={"verdict": "maybe"}, expect=422)
+        c.call("POST", feedback, token=de["token"], body={}, expect=422)
+        c.call("POST", feedback, token=de["token"], body={"verdict": "confirmed", "comment": "  "}, expect=422)
+        c.call("POST", feedback, token=de["token"], body={"verdict": 1}, expect=400)
+        c.call("POST", feedback, token=de["token"], raw=b"", expect=400)
+        c.call("POST", feedback, token=de["token"], raw=b'{"verdict": "confirmed"}', content_type="text/plain", expect=415)
+        c.call("POST", feedback, body={"verdict": "confirmed"}, expect=401)
+        c.call("POST", feedback, token=self.police["token"], body={"verdict": "confirmed"}, expect=404)  # not granted
+        c.call("POST", f"{hl}/entries/{self.hl_case_entries[1]}/feedback", token=de["token"], body={"verdict": "confirmed"}, expect=409)  # deleted
+        c.call("POST", f"{hl}/entries/hle_00000000000000000000000000/feedback", token=de["token"], body={"verdict": "confirmed"}, expect=404)
+
+        # staff see all of it, a partner its own
+        listing = f"{hl}/feedback"
+        every = c.call("GET", listing, token=analyst, expect=200).json()["feedback"]
+        assert [f["id"] for f in every] == [mine["id"], theirs["id"], staff["id"], kept["id"]], every
+        assert [f["id"] for f in c.call("GET", listing, token=de["token"], expect=200).json()["feedback"]] == [mine["id"], kept["id"]]
+        assert [f["id"] for f in c.call("GET", listing, token=nl["token"], params={"status": "all"}, expect=200).json()["feedback"]] == [theirs["id"]]
+        assert c.call("GET", listing, token=analyst, params={"status": "kept"}, expect=200).json() == {"feedback": []}
+        problem = c.call("GET", listing, token=analyst, params={"status": "closed"}, expect=400).json()
+        assert [p["name"] for p in problem["invalid_params"]] == ["status"], problem
+        c.call("GET", listing, token=self.police["token"], expect=404)
+        c.call("GET", listing, expect=401)
+
+        # keep one; delete the entry of another, which resolves every open feedback on that entry
+        resolved = c.call("POST", f"{hl}/feedback/{kept['id']}/resolve", token=analyst, body={"action": "keep", "note": "on the list for a reason"}, expect=200).json()
+        assert (resolved["status"], resolved["note"]) == ("kept", "on the list for a reason") and resolved["resolved_by"].startswith("analyst:"), resolved
+        c.call("POST", f"{hl}/feedback/{kept['id']}/resolve", token=analyst, body={"action": "keep"}, expect=409)
+        dropped = c.call("POST", f"{hl}/feedback/{mine['id']}/resolve", token=self.admin, body={"action": "delete", "reason": "false_positive", "note": None}, expect=200).json()
+        assert dropped["status"] == "deleted" and dropped["resolved_by"].startswith("admin:"), dropped
+        [closed] = c.call("GET", listing, token=nl["token"], params={"status": "deleted"}, expect=200).json()["feedback"]
+        assert closed["id"] == theirs["id"] and "resolved_at" in closed, closed
+        entry = c.call("GET", f"{hl}/entries/{target}", token=analyst, expect=200).json()
+        assert (entry["status"], entry["deletion_reason"]) == ("deleted", "false_positive"), entry
+        resolve = f"{hl}/feedback/{staff['id']}/resolve"
+        for body, field in (({"action": "delete"}, "reason"), ({"action": "keep", "reason": "legal"}, "reason"), ({"action": "archive"}, "action"), ({}, "action")):
+            problem = c.call("POST", resolve, token=analyst, body=body, expect=422).json()
+            assert [p["name"] for p in problem["invalid_params"]] == [field], (body, problem)
+        c.call("POST", resolve, token=analyst, body={"action": 1}, expect=400)
+        c.call("POST", resolve, token=analyst, raw=b"", expect=400)
+        c.call("POST", resolve, token=analyst, raw=b'{"action": "keep"}', content_type="text/plain", expect=415)
+        c.call("POST", resolve, token=de["token"], body={"action": "keep"}, expect=403)
+        c.call("POST", resolve, body={"action": "keep"}, expect=401)
+        c.call("POST", f"{hl}/feedback/hfb_00000000000000000000000000/resolve", token=analyst, body={"action": "keep"}, expect=404)
+        c.call("POST", f"/v1/hash-lists/{self.le_list['id']}/feedback/{staff['id']}/resolve", token=analyst, body={"action": "keep"}, expect=404)
+
+    def hash_list_feed(self) -> None:
+        c, de = self.c, self.de
+        list_id = self.hl["id"]
+        last_seq = c.call("GET", f"/v1/hash-lists/{list_id}", token=de["token"], expect=200).json()["last_seq"]
+        assert last_seq == 15, last_seq  # 8 from cases, 2 added, 1 reclassified, 1 out of scope, 1 back, 2 deleted
+
+        # a partner follows the cursor until `Takedown-Has-More` is false
+        seen: list[dict] = []
+        first, records = self.feed(list_id, de["token"], limit="4")
+        page, params = first, {"limit": "4"}
+        for _ in range(10):
+            seen += records
+            more = page.headers["Takedown-Has-More"] == "true"
+            cursor = page.headers["Takedown-Next-Cursor"]
+            expected_link = f'</v1/hash-lists/{list_id}/changes?after={cursor}&limit=4>; rel="next"' if more else None
+            assert page.headers.get("Link") == expected_link, page.headers
+            if not more:
+                break
+            params = {"after": cursor, "limit": "4"}
+            page, records = self.feed(list_id, de["token"], **params)
+        assert [r["seq"] for r in seen] == list(range(1, last_seq + 1)), [r["seq"] for r in seen]
+        assert [(r["op"], r.get("reason")) for r in seen if r["entry_id"] == self.hl_case_entries[1]] == [("upsert", None), ("delete", "duplicate")], seen
+        assert all("case_id" not in r for r in seen)
+        end, nothing = self.feed(list_id, de["token"], after=cursor)
+        assert nothing == [] and end.headers["Takedown-Next-Cursor"] == cursor and end.headers["Takedown-Has-More"] == "false", end.headers
+        assert int(end.headers["Takedown-Min-Poll-Seconds"]) == self.hl["min_poll_seconds"], end.headers
+
+        # the first page again: unchanged, so 304 with the tag; another tag gets the page
+        changes = f"/v1/hash-lists/{list_id}/changes"
+        etag = first.headers["ETag"]
+        unchanged = c.call("GET", changes, token=de["token"], params={"limit": "4"}, headers={"If-None-Match": etag}, expect=304)
+        assert unchanged.headers["ETag"] == etag and not unchanged.content, unchanged.headers
+        c.call("GET", changes, token=de["token"], params={"limit": "4"}, headers={"If-None-Match": '"0000"'}, expect=200)
+        self.feed(list_id, self.analyst)
+        c.call("GET", changes, token=de["token"], params={"after": "%%%"}, expect=400)
+        c.call("GET", changes, token=de["token"], params={"limit": "0"}, expect=400)
+        c.call("GET", changes, token=de["token"], params={"limit": "10001"}, expect=400)
+        c.call("GET", changes, token=self.police["token"], expect=404)
+        c.call("GET", "/v1/hash-lists/hl_00000000000000000000000000/changes", token=self.analyst, expect=404)
+        c.call("GET", changes, expect=401)
+
+    def hash_list_versions(self) -> None:
+        c, analyst, de, police = self.c, self.analyst, self.de, self.police
+        hl = f"/v1/hash-lists/{self.hl['id']}"
+        c.call("POST", f"{hl}/publish", token=de["token"], expect=403)
+        c.call("POST", f"{hl}/publish", expect=401)
+        c.call("POST", "/v1/hash-lists/hl_00000000000000000000000000/publish", token=analyst, expect=404)
+
+        # publish: the manifest is the JWS payload; nothing changed since gives the same version with 200
+        first = c.call("POST", f"{hl}/publish", token=analyst, expect=201)
+        v1 = first.json()
+        assert jws_parts(v1["jws"])[1] == v1["manifest"], v1
+        assert (v1["manifest"]["version"], v1["manifest"]["seq"], v1["manifest"]["entry_count"]) == (1, 15, 8), v1["manifest"]
+        assert v1["manifest"]["previous_manifest_sha256"] is None and v1["manifest"]["list_id"] == self.hl["id"], v1["manifest"]
+        same = c.call("POST", f"{hl}/publish", token=self.admin, expect=200)
+        assert same.json() == v1 and same.headers["ETag"] == first.headers["ETag"], same.headers
+        c.call("POST", f"{hl}/entries", token=analyst, expect=201, body={"entries": [
+            {"media_type": "image", "hashes": {"md5": secrets.token_hex(16), "sha256": secrets.token_hex(32)}, "classification": {"uk_grade": "A"}}]})
+        second = c.call("POST", f"{hl}/publish", token=analyst, expect=201)
+        v2 = second.json()
+        payload = [hashlib.sha256(b64url_decode(v["jws"].split(".")[1])).hexdigest() for v in (v1, v2)]
+        assert (v2["manifest"]["version"], v2["manifest"]["previous_manifest_sha256"]) == (2, payload[0]), v2["manifest"]
+
+        versions = c.call("GET", f"{hl}/versions", token=de["token"], expect=200).json()["versions"]
+        assert [(v["version"], v["seq"], v["entry_count"], v["manifest_sha256"]) for v in versions] == [(1, 15, 8, payload[0]), (2, 16, 9, payload[1])], versions
+        c.call("GET", f"{hl}/versions", token=analyst, expect=200)
+        c.call("GET", f"{hl}/versions", token=police["token"], expect=404)
+        c.call("GET", "/v1/hash-lists/hl_00000000000000000000000000/versions", token=analyst, expect=404)
+        c.call("GET", f"{hl}/versions", expect=401)
+
+        # the signed manifest, by number or `latest`, revalidated with its tag
+        latest = c.call("GET", f"{hl}/versions/latest/manifest", token=de["token"], expect=200)
+        assert latest.json() == v2 and latest.headers["ETag"] == second.headers["ETag"], latest.headers
+        c.call("GET", f"{hl}/versions/latest/manifest", token=de["token"], headers={"If-None-Match": f'"x", {latest.headers["ETag"]}'}, expect=304)
+        assert c.call("GET", f"{hl}/versions/1/manifest", token=analyst, expect=200).json() == v1
+        for version in ("3", "0", "v1", "-1"):
+            c.call("GET", f"{hl}/versions/{version}/manifest", token=de["token"], expect=404)
+        c.call("GET", f"{hl}/versions/1/manifest", token=police["token"], expect=404)
+        c.call("GET", f"{hl}/versions/1/manifest", expect=401)
+
+        # every export of version 2, plain and gzip, matches the manifest's SHA-256 and size
+        export = f"{hl}/versions/2/export"
+        kinds = {(e["format"], e["hash"]): e for e in v2["manifest"]["exports"]}
+        assert list(kinds)[0] == ("ndjson", None) and set(kinds) == {("ndjson", None), ("csv", None), ("text", "md5"), ("text", "sha256"), ("text", "pdq"), ("vics", None)}, kinds
+        for (format, hash_type), described in kinds.items():
+            params = {"format": format, **({"hash": hash_type} if hash_type else {})}
+            plain = c.call("GET", export, token=de["token"], params=params, headers={"Accept-Encoding": "identity"}, expect=200)
+            assert "content-encoding" not in plain.headers and plain.headers["ETag"] == f'"{described["sha256"]}"', plain.headers
+            assert (hashlib.sha256(plain.content).hexdigest(), len(plain.content)) == (described["sha256"], described["bytes"]), params
+            packed = c.call("GET", export, token=self.admin, params=params, headers={"Accept-Encoding": "gzip"}, expect=200)
+            assert packed.headers["Content-Encoding"] == "gzip" and packed.headers["ETag"] == f'"{described["sha256"]}-gzip"', packed.headers
+            assert packed.content == plain.content, params
+            c.call("GET", export, token=de["token"], params=params, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]}, expect=304)
+            if format == "ndjson":
+                lines = [json.loads(line) for line in plain.content.decode("utf-8").splitlines()]
+                assert len({r["entry_id"] for r in lines}) == len(lines) == v2["manifest"]["entry_count"], lines
+                assert all(r["op"] == "upsert" for r in lines), lines
+            elif format == "vics":
+                assert len(plain.json()["value"]) == sum(1 for r in lines if "md5" in r["hashes"]), plain.json()
+        assert c.call("GET", export, token=de["token"], params={"format": "text"}, expect=200).content == \
+            c.call("GET", export, token=de["token"], params={"format": "text", "hash": "md5"}, expect=200).content
+        c.call("GET", f"{hl}/versions/latest/export", token=analyst, params={"format": "csv"}, expect=200)
+        for params, name in (({}, "format"), ({"format": "xml"}, "format"), ({"format": "csv", "hash": "md5"}, "hash"),
+                             ({"format": "text", "hash": "sha1"}, "hash"), ({"format": "text", "hash": "crc32"}, "hash")):
+            problem = c.call("GET", export, token=de["token"], params=params or None, expect=400).json()
+            assert [p["name"] for p in problem["invalid_params"]] == [name], (params, problem)
+        c.call("GET", f"{hl}/versions/9/export", token=de["token"], params={"format": "csv"}, expect=404)
+        c.call("GET", export, token=police["token"], params={"format": "csv"}, expect=404)
+        c.call("GET", export, params={"format": "csv"}, expect=401)
+
+        # the police list carries SHA-1 only: no VICS (its key is MD5), one text file
+        le = f"/v1/hash-lists/{self.le_list['id']}"
+        c.call("POST", f"{le}/publish", token=self.admin, expect=201)
+        c.call("GET", f"{le}/versions/1/export", token=police["token"], params={"format": "vics"}, expect=400)
+        assert len(c.call("GET", f"{le}/versions/1/export", token=police["token"], params={"format": "text"}, expect=200).text.splitlines()) == 1
+
+        # the download log: every manifest and export sent (not the 304s), paged
+        expected = 2 + 2 * len(kinds) + 3  # 2 manifests, each export plain and gzip, text, text md5, latest csv
+        deadline = time.monotonic() + 10  # an export is logged once its last byte is sent
+        while len(c.call("GET", f"{hl}/downloads", token=analyst, params={"limit": "1000"}, expect=200).json()["downloads"]) < expected:
+            assert time.monotonic() < deadline, "the downloads were not all logged"
+            time.sleep(0.1)
+        rows: list[dict] = []
+        page = c.call("GET", f"{hl}/downloads", token=analyst, params={"limit": "5"}, expect=200).json()
+        for _ in range(20):
+            if not page["downloads"]:
+                break
+            rows += page["downloads"]
+            page = c.call("GET", f"{hl}/downloads", token=analyst, params={"limit": "5", "after": page["next_cursor"]}, expect=200).json()
+        assert len(rows) == expected, rows
+        assert {r["format"] for r in rows} == {"manifest", "ndjson", "csv", "text", "vics"} and {r["gzip"] for r in rows} == {True, False}, rows
+        assert {r.get("partner_id") for r in rows} == {de["id"], None}, rows
+        everything = c.call("GET", f"{hl}/downloads", token=self.admin, params={"limit": "1000"}, expect=200).json()
+        assert everything["downloads"] == rows, everything
+        c.call("GET", f"{hl}/downloads", token=analyst, params={"after": "%%%"}, expect=400)
+        c.call("GET", f"{hl}/downloads", token=analyst, params={"limit": "0"}, expect=400)
+        c.call("GET", f"{hl}/downloads", token=analyst, params={"limit": "1001"}, expect=400)
+        c.call("GET", f"{hl}/downloads", token=de["token"], expect=403)
+        c.call("GET", f"{hl}/downloads", expect=401)
+        c.call("GET", "/v1/hash-lists/hl_00000000000000000000000000/downloads", token=analyst, expect=404)
+
+    def hash_list_resync(self) -> None:
+        """A tombstone past retention is compacted away: a feed cursor before it, and an export of a version
+        before it, are 410 `resync-required`. Retention is at least a day, so the scenario backdates the
+        deletion in the gateway's database and lets the one-second maintenance compact it."""
+        c, analyst, de = self.c, self.analyst, self.de
+        compacted = c.call(
+            "POST", "/v1/hash-lists", token=self.admin, expect=201,
+            body={"name": f"Compaction {tag()}", "audience": "hosting_provider", "hash_types": ["sha256"], "include": {"uk_grades": ["C"]}, "partners": [de["id"]]},
+        ).json()
+        assert (compacted["entry_count"], compacted["tombstone_retention_days"]) == (3, 1), compacted  # the outbox case
+        hl = f"/v1/hash-lists/{compacted['id']}"
+        v1 = c.call("POST", f"{hl}/publish", token=analyst, expect=201).json()["manifest"]
+        [added] = c.call("POST", f"{hl}/entries", token=analyst, expect=201, body={"entries": [
+            {"media_type": "video", "hashes": {"sha256": secrets.token_hex(32)}, "classification": {"uk_grade": "C"}}]}).json()["entries"]
+        c.call("DELETE", f"{hl}/entries/{added['id']}", token=analyst, params={"reason": "legal"}, expect=200)
+        v2 = c.call("POST", f"{hl}/publish", token=analyst, expect=201).json()["manifest"]
+        assert (v1["seq"], v2["seq"]) == (3, 5), (v1, v2)
+        _, behind = self.feed(compacted["id"], de["token"], after=v1["feed_cursor"])
+        assert [(r["seq"], r["op"]) for r in behind] == [(4, "upsert"), (5, "delete")], behind
+
+        with sqlite3.connect(self.gateway.data_dir / "takedown.sqlite", timeout=10) as db:
+            changed = db.execute(
+                "UPDATE hash_list_entries SET deleted_at = deleted_at - 2 * 86400 WHERE list_id = ? AND deleted_at IS NOT NULL",
+                (compacted["id"],),
+            ).rowcount
+        db.close()
+        assert changed == 1, changed
+        changes = f"{hl}/changes"
+        deadline = time.monotonic() + 20
+        while self.gateway.request("GET", changes, token=de["token"], params={"after": v1["feed_cursor"]}, expect=None).status_code != 410:
+            assert time.monotonic() < deadline, "the backdated tombstone was not compacted within 20 s"
+            time.sleep(0.2)
+        gone = c.call("GET", changes, token=de["token"], params={"after": v1["feed_cursor"]}, expect=410).json()
+        assert gone["type"].endswith("/resync-required") and v2["feed_cursor"] in gone["detail"], gone
+        c.call("GET", changes, token=analyst, params={"after": v1["feed_cursor"], "limit": "1"}, headers={"If-None-Match": "*"}, expect=410)
+        problem = c.call("GET", f"{hl}/versions/1/export", token=de["token"], params={"format": "ndjson"}, expect=410).json()
+        assert problem["type"].endswith("/resync-required"), problem
+        assert c.call("GET", f"{hl}/versions/1/manifest", token=de["token"], expect=200).json()["manifest"] == v1  # the manifest stays
+        c.call("GET", f"{hl}/versions/2/export", token=de["token"], params={"format": "ndjson"}, expect=200)
+        # from the start, or from version 2's cursor, the feed goes on without the compacted entry
+        _, fresh = self.feed(compacted["id"], de["token"])
+        assert [r["seq"] for r in fresh] == [1, 2, 3], fresh
+        assert self.feed(compacted["id"], de["token"], after=v2["feed_cursor"])[1] == []
+
     # errors not tied to one resource --------------------------------------------------------------
 
     def errors(self) -> None:
@@ -1016,6 +1454,13 @@ class Scenario:
         c.call("POST", f"{notice}/withdraw", token=self.analyst, body={"reason": padding}, expect=413)
         window = {"since": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z", "padding": padding}
         c.call("POST", f"/v1/partners/{self.hooked['id']}/endpoints/recover", token=self.analyst, body=window, expect=413)
+        hl, admin = f"/v1/hash-lists/{self.hl['id']}", self.admin
+        c.call("POST", "/v1/hash-lists", token=admin, body={"name": padding}, expect=413)
+        c.call("PATCH", hl, token=admin, body={"name": padding}, expect=413)
+        c.call("POST", f"{hl}/entries", token=self.analyst, body={"entries": [], "padding": padding}, expect=413)
+        c.call("PATCH", f"{hl}/entries/{self.hl_entry}", token=self.analyst, body={"classification": {"uk_grade": "A"}, "padding": padding}, expect=413)
+        c.call("POST", f"{hl}/entries/{self.hl_entry}/feedback", token=nl_token, body={"verdict": "confirmed", "comment": padding}, expect=413)
+        c.call("POST", f"{hl}/feedback/{self.hl_open_feedback}/resolve", token=admin, body={"action": "keep", "note": padding}, expect=413)
 
     def collect_documents(self) -> None:
         c = self.c
@@ -1070,7 +1515,7 @@ def test_every_operation_is_exercised(scenario: Scenario, openapi: OpenAPI):
     assert not missing, "operations of openapi.json the scenario never called:\n" + "\n".join(f"{m} {p}" for m, p in missing)
     # and the scenario reached the error statuses it is meant to cover
     statuses = set().union(*scenario.c.exercised.values())
-    assert {200, 201, 204, 400, 401, 403, 404, 406, 409, 413, 415, 422} <= statuses, sorted(statuses)
+    assert {200, 201, 204, 304, 400, 401, 403, 404, 406, 409, 410, 413, 415, 422} <= statuses, sorted(statuses)
 
 
 def test_missing_openapi_json_is_the_documented_404(openapi: OpenAPI, tmp_path: Path):

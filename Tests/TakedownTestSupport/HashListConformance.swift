@@ -190,6 +190,16 @@ public enum HashListConformance {
         record.items[0].hashes = entries[0].hashes
         _ = try await store.insertCase(record, notices: [], deliveries: [], idempotency: nil)
         #expect(try await store.hashList(list.id)?.lastSeq == 3)
+        // Staff restore it; deleted again and published, its new tombstone is compacted in turn.
+        let draft = HashEntryDraft(
+            key: entries[0].hashes.entryKey(for: list.hashTypes)!, mediaType: .image, hashes: entries[0].hashes,
+            classification: Category(ukGrade: .a), caseId: nil)
+        let restored = try await store.editHashList(list.id, [.add(draft)], at: later)
+        #expect(restored[0].id == entries[0].id && restored[0].seq == 4)
+        _ = try await store.editHashList(list.id, [.delete(entries[0].id, .legal)], at: later)
+        #expect(try await store.insertHashListVersion(version(3, seq: 5)))
+        #expect(try await store.purgeHashListTombstones(list.id, deletedBefore: later.addingTimeInterval(1)) == 5)
+        #expect(try await feed(store, list.id).map(\.change.entryId) == [entries[1].id])
     }
 
     static func activity(_ store: any GatewayStore) async throws {
