@@ -10,6 +10,16 @@ public struct HashEntryID: PrefixedIdentifier {
     public static let prefix = "hle_"
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// A new id that sorts by creation time (48 bits of milliseconds, then 80 random bits), so a list of
+    /// millions grows its id index at one end instead of rewriting pages all over it.
+    public static func generate() -> HashEntryID {
+        let milliseconds = UInt64(Date().timeIntervalSince1970 * 1000)
+        var bytes = (0..<6).map { UInt8(truncatingIfNeeded: milliseconds >> (40 - 8 * $0)) }
+        var generator = SystemRandomNumberGenerator()
+        bytes += (0..<10).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return HashEntryID(rawValue: prefix + Base32.encode(bytes))
+    }
 }
 
 public struct FeedbackID: PrefixedIdentifier {

@@ -9,18 +9,18 @@ enum HashListBench {
         defer { server.stop() }
         let client = BenchClient(baseURL: server.baseURL, connections: 8)
         let load = HashListLoad(server: server, client: client)
-        print("Hash lists (md5, sha1, sha256 per entry; entries added through the API, 1,000 per request)")
+        emit("Hash lists (md5, sha1, sha256 per entry; entries added through the API, 1,000 per request)")
         var smallList = ""
         for (name, size) in [("small", options.hashSmall), ("large", options.hashEntries)] {
             let (id, buildSeconds) = try await load.build(name: "bench-\(name)", entries: size)
             if name == "small" { smallList = id }
-            print(
+            emit(
                 String(
                     format: "  %@ list: %d entries added in %.1f s (%.0f entries/s)", name, size, buildSeconds,
                     Double(size) / buildSeconds))
             let idle = RSSSampler.rssKiB(server.process.processIdentifier)
             let (exports, entries, publishSeconds) = try await load.publish(id)
-            print(
+            emit(
                 String(
                     format:
                         "  published in %.1f s (all %d exports hashed in one pass: %.0f entries/s); server RSS before: %.1f MiB",
@@ -29,7 +29,7 @@ enum HashListBench {
             runs.append(("ndjson", nil, true))
             for (format, hash, gzip) in runs {
                 let figure = try await load.export(id, format: format, hash: hash, entries: entries, gzip: gzip)
-                print(
+                emit(
                     String(
                         format:
                             "    export %@ %9.1f MB in %6.2f s: %7.1f MB/s %10.0f entries/s, server peak RSS %6.1f MiB",
@@ -41,8 +41,15 @@ enum HashListBench {
         }
         let changes = min(100_000, options.hashSmall)
         let perSecond = try await load.feed(smallList, changes: changes)
-        print(String(format: "  change feed: %d changes read in pages of 10,000: %.0f changes/s", changes, perSecond))
-        print("")
+        emit(String(format: "  change feed: %d changes read in pages of 10,000: %.0f changes/s", changes, perSecond))
+        emit("")
         try await client.shutdown()
+    }
+
+    /// Prints a line at once (`fflush(nil)` flushes every stream), so a long run shows its figures as
+    /// they come even when the output goes to a file.
+    static func emit(_ line: String) {
+        print(line)
+        fflush(nil)
     }
 }
