@@ -21,10 +21,12 @@ public enum StoreConformance {
         "migrations can run twice": migrateTwice,
     ]
 
-    public static var names: [String] { checks.merging(OutboxConformance.checks) { $1 }.keys.sorted() }
+    public static var names: [String] { all.keys.sorted() }
 
-    /// Every check, the outbox's included.
-    public static var all: [String: Check] { checks.merging(OutboxConformance.checks) { $1 } }
+    /// Every check, the outbox's and the clocks' included.
+    public static var all: [String: Check] {
+        checks.merging(OutboxConformance.checks) { $1 }.merging(ClockConformance.checks) { $1 }
+    }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {
         #expect(try await store.hasAdmin() == false)
