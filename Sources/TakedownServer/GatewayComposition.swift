@@ -46,6 +46,7 @@ public enum GatewayComposition {
             defaultDeadline: settings.defaultDeadlineHours * 3600)
         configuration.emailFrom = settings.smtp?.from
         configuration.ladder = settings.ladder
+        configuration.verifyInterval = settings.verification.interval
         let gateway = Gateway(
             store: store, keys: try keys(settings, now: clock()), templates: templates, configuration: configuration,
             clock: clock, logger: logger, onEnqueue: onEnqueue)
@@ -83,6 +84,18 @@ public enum GatewayComposition {
         return [worker, rescuer, ClientShutdown(transport: webhooks)]
     }
 
+    /// The ladder and URL verification: the services that watch notices after they are sent.
+    public static func clocks(
+        _ settings: ServerSettings, gateway: Gateway, clock: @escaping @Sendable () -> Date = Date.init,
+        logger: Logger
+    ) -> [any Service] {
+        [
+            LadderService(gateway: gateway, interval: settings.ladderInterval),
+            VerificationWorker(
+                store: gateway.store, configuration: settings.verification, clock: clock, logger: logger),
+        ]
+    }
+
     /// The whole server, API and outbox workers, ready for `runService()`.
     public static func application(_ settings: ServerSettings, logger: Logger) async throws -> some ApplicationProtocol
     {
@@ -94,7 +107,7 @@ public enum GatewayComposition {
             gateway: gateway, settings: apiSettings(settings, store: store), host: settings.host, port: settings.port,
             services: settings.runsOutbox
                 ? outbox(settings, store: store, wakeUp: wakeUp, logger: logger)
-                    + [LadderService(gateway: gateway, interval: settings.ladderInterval)] : [],
+                    + clocks(settings, gateway: gateway, logger: logger) : [],
             logger: logger)
     }
 

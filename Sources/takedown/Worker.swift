@@ -5,11 +5,11 @@ import TakedownOutbox
 import TakedownServer
 import TakedownService
 
-/// Runs the outbox worker, the lease rescuer and the escalation ladder, beside gateways that serve the
-/// API with `--no-outbox`.
+/// Runs the outbox worker, the lease rescuer, the escalation ladder and URL verification, beside gateways
+/// that serve the API with `--no-outbox`.
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Deliver notices from the outbox and run the escalation ladder (no API).")
+        abstract: "Deliver notices from the outbox, run the escalation ladder and verify removals (no API).")
 
     @OptionGroup var store: StoreOptions
 
@@ -24,7 +24,7 @@ struct Worker: AsyncParsableCommand {
             settings, store: opened, logger: logger, onEnqueue: { wakeUp.signal() })
         let services =
             GatewayComposition.outbox(settings, store: opened, wakeUp: wakeUp, logger: logger)
-            + [LadderService(gateway: gateway, interval: settings.ladderInterval)]
+            + GatewayComposition.clocks(settings, gateway: gateway, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
