@@ -16,6 +16,8 @@ public enum GatewayAPI {
         NoticesController(gateway: gateway, settings: settings).register(on: v1)
         DeliveriesController(gateway: gateway, settings: settings).register(on: v1)
         StatsController(gateway: gateway, settings: settings).register(on: v1)
+        SLAPoliciesController(gateway: gateway, settings: settings).register(on: v1)
+        VerificationsController(gateway: gateway, settings: settings).register(on: v1)
         return router
     }
 

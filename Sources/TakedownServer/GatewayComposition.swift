@@ -89,10 +89,10 @@ public enum GatewayComposition {
         _ settings: ServerSettings, gateway: Gateway, clock: @escaping @Sendable () -> Date = Date.init,
         logger: Logger
     ) -> [any Service] {
-        [
-            LadderService(gateway: gateway, interval: settings.ladderInterval),
-            VerificationWorker(
-                store: gateway.store, configuration: settings.verification, clock: clock, logger: logger),
+        let ladder: [any Service] = [LadderService(gateway: gateway, interval: settings.ladderInterval)]
+        guard settings.runsVerification else { return ladder }
+        return ladder + [
+            VerificationWorker(store: gateway.store, configuration: settings.verification, clock: clock, logger: logger)
         ]
     }
 

@@ -28,6 +28,8 @@ public struct ServerSettings: Sendable {
     public var ladderInterval: TimeInterval = 30
     /// URL verification after removal reports and on a schedule.
     public var verification = VerificationConfiguration()
+    /// Whether `serve` and `worker` run URL verification (`TAKEDOWN_VERIFY_WORKER=0` turns it off).
+    public var runsVerification = true
     /// The mail relay (`smtp://` or `smtps://`); unset turns the email channel off.
     public var smtp: SMTPTransport.Relay?
 
@@ -144,6 +146,10 @@ public struct ServerSettings: Sendable {
             guard let value = env(name) else { return nil }
             guard let number = Int(value), number >= minimum else { throw SettingsError("TAKEDOWN_\(name)", value) }
             return number
+        }
+        if let value = env("VERIFY_WORKER") {
+            guard value == "0" || value == "1" else { throw SettingsError("TAKEDOWN_VERIFY_WORKER", value) }
+            runsVerification = value == "1"
         }
         if let value = try seconds("VERIFY_INTERVAL_SECONDS") { verification.interval = value }
         if let value = try seconds("VERIFY_TIMEOUT_SECONDS") { verification.timeout = value }
