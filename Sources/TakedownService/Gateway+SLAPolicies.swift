@@ -11,11 +11,20 @@ extension Gateway {
     /// A new named policy. Policies never change once created, so a notice's clock never moves under it.
     public func createSLAPolicy(_ input: SLAPolicyInput) async throws -> SLAPolicy {
         let now = clock()
-        let policy = try validated { () throws(ValidationError) in try input.validated(id: .generate(), at: now) }
-        if let partner = policy.escalationPartnerId, try await store.partner(partner) == nil {
-            throw GatewayError.invalid(
-                ValidationError([FieldError(name: "escalation_partner_id", reason: "no such partner: \(partner)")]))
+        // The partner is looked up first so that one answer lists every fault, syntax and existence alike.
+        var missing: [FieldError] = []
+        if let text = input.escalationPartnerId, let partner = PartnerID.parse(text),
+            try await store.partner(partner) == nil
+        {
+            missing.append(FieldError(name: "escalation_partner_id", reason: "no such partner: \(partner)"))
         }
+        let policy: SLAPolicy
+        do {
+            policy = try input.validated(id: .generate(), at: now)
+        } catch {
+            throw GatewayError.invalid(ValidationError(error.errors + missing))
+        }
+        if !missing.isEmpty { throw GatewayError.invalid(ValidationError(missing)) }
         do {
             try await store.insertSLAPolicy(policy)
         } catch StoreError.conflict {
