@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycleTestKit
 import TakedownModel
 import TakedownOutbox
 import TakedownService
@@ -156,5 +157,34 @@ struct VerificationScheduleTests {
         }
         try await other.shutdown()
         try await rig.close()
+    }
+
+    @Test("the worker checks due notices while it runs and stops at graceful shutdown")
+    func service() async throws {
+        var polling = VerificationConfiguration()
+        polling.pollInterval = 0.05
+        polling.allowedTargets = [IPRange("127.0.0.1/32")!]
+        let configuration = polling
+        let server = ContentServer()
+        try await server.run { base in
+            let rig = try await Rig()
+            defer { rig.test.remove() }
+            let id = try await rig.issue(base, paths: ["/gone404"])
+            try await rig.removal(id)
+            let worker = VerificationWorker(
+                store: rig.test.store, configuration: configuration, clock: rig.test.clock.function)
+            try await testGracefulShutdown { trigger in
+                let running = Task { try await worker.run() }
+                for _ in 0..<100 where try await rig.notice(id).status != .verified {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(try await rig.notice(id).status == .verified)
+                let started = ContinuousClock.now
+                trigger.triggerGracefulShutdown()
+                try await running.value  // returns, having shut its HTTP client down
+                #expect(ContinuousClock.now - started < .seconds(2))
+            }
+            try await rig.worker.shutdown()
+        }
     }
 }
