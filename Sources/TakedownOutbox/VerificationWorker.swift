@@ -83,6 +83,13 @@ public struct VerificationWorker: Service {
         let updated = try await store.completeVerification(claim, checks: recorded) { notice in
             notice.applyVerification(recorded, at: now, next: next)
         }
+        if let updated, updated.status == .verified, let seconds = updated.timeToVerifiedRemoval {
+            Timer(
+                label: "takedown_time_to_verified_removal_seconds",
+                dimensions: [("partner", updated.partnerId.rawValue)]
+            )
+            .recordNanoseconds(Int64(seconds * 1e9))
+        }
         if let updated, updated.status != notice.status {
             logger.info(
                 "verification changed a notice",

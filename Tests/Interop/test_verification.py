@@ -124,6 +124,11 @@ def test_removal_is_verified_against_the_served_bytes(gateway_factory):
         [whole] = stats["groups"]
         assert whole["verified"] == 1 and whole["time_to_verified_removal"]["count"] == 1, whole
 
+        metrics = gateway.request("GET", "/metrics").text
+        assert 'takedown_verification_checks_total{outcome="still_served"} 1' in metrics, metrics[-3000:]
+        assert 'takedown_verification_checks_total{outcome="gone"} 2' in metrics, metrics[-3000:]
+        assert f'takedown_time_to_verified_removal_seconds_count{{partner="{partner["id"]}"}} 1' in metrics, metrics[-3000:]
+
         # Only this server was contacted, by the gateway's verification client; no content was kept.
         assert {path for path, _ in server.seen} == {"/item", "/gone"}, server.seen
         assert all(agent and agent.startswith("takedown-gateway/") for _, agent in server.seen), server.seen
