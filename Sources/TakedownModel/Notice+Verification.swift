@@ -9,10 +9,20 @@ extension Notice {
     /// Applies a round of checks. Items found gone are marked verified; a removed notice whose items are all
     /// verified becomes `verified`; an item reported removed but still served re-opens the notice
     /// (`removal_not_verified`) so the ladder carries on. `next` is when to check again, if still needed.
-    public mutating func applyVerification(_ checks: [VerificationCheck], at now: Date, next: Date) {
+    ///
+    /// `claimedUntil` is the due time the claim set: an earlier one means a removal report rescheduled the
+    /// check while it ran, so a "still served" answer may predate the removal. It then re-opens nothing, and
+    /// the check the report asked for stays due.
+    public mutating func applyVerification(
+        _ checks: [VerificationCheck], at now: Date, next: Date, claimedUntil: Date? = nil
+    ) {
         guard Self.verifiable.contains(status) else {
             verifyDueAt = nil
             return
+        }
+        var rescheduled: Date?
+        if let claimedUntil, let due = verifyDueAt, due < claimedUntil.addingTimeInterval(-0.001) {
+            rescheduled = due
         }
         let wasAllGone = items.allSatisfy { $0.verifiedAt != nil }
         var reopened: [String] = []
@@ -22,6 +32,7 @@ extension Notice {
             case .gone, .contentChanged:
                 if items[index].verifiedAt == nil { items[index].verifiedAt = now }
             case .stillServed:
+                guard rescheduled == nil else { continue }
                 items[index].verifiedAt = nil
                 if items[index].removedAt != nil {
                     items[index].removedAt = nil
@@ -33,7 +44,7 @@ extension Notice {
             }
         }
         let allGone = items.allSatisfy { $0.verifiedAt != nil }
-        verifyDueAt = next
+        verifyDueAt = rescheduled ?? next
         if !reopened.isEmpty {
             if status == .removed {
                 status = .acknowledged

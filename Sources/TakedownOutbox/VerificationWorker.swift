@@ -51,16 +51,17 @@ public struct VerificationWorker: Service {
     /// One round: claim due notices, check their URLs, record every check. Returns how many notices.
     @discardableResult
     public func runRound() async throws -> Int {
-        let claims = try await store.claimVerifications(
-            now: clock(), lease: configuration.lease(), limit: configuration.batchSize)
+        let now = clock()
+        let lease = configuration.lease()
+        let claims = try await store.claimVerifications(now: now, lease: lease, limit: configuration.batchSize)
         for claim in claims where !Task.isCancelled {
-            try await check(claim)
+            try await check(claim, claimedUntil: now.addingTimeInterval(lease))
         }
         return claims.count
     }
 
     /// Checks one notice's items: every item while the notice is open, the unverified ones once removed.
-    func check(_ claim: VerificationClaim) async throws {
+    func check(_ claim: VerificationClaim, claimedUntil: Date) async throws {
         guard let notice = try await store.notice(claim.noticeId) else { return }
         let record = try await store.caseRecord(notice.caseId)
         var checks: [VerificationCheck] = []
@@ -81,7 +82,7 @@ public struct VerificationWorker: Service {
         let next = now.addingTimeInterval(configuration.interval)
         let recorded = checks
         let updated = try await store.completeVerification(claim, checks: recorded) { notice in
-            notice.applyVerification(recorded, at: now, next: next)
+            notice.applyVerification(recorded, at: now, next: next, claimedUntil: claimedUntil)
         }
         if let updated, updated.status == .verified, let seconds = updated.timeToVerifiedRemoval {
             Timer(

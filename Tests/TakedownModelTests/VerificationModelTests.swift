@@ -105,6 +105,27 @@ struct VerificationModelTests {
         #expect(withdrawn.verifyDueAt == nil)
     }
 
+    @Test("a removal reported while a check ran is not contradicted by that check")
+    func reportDuringCheck() {
+        var notice = Self.notice(status: .removed, removed: true)
+        let claimedUntil = Self.t0.addingTimeInterval(600)
+        notice.verifyDueAt = Self.t0.addingTimeInterval(5)  // the report rescheduled the check meanwhile
+        let checks = [
+            Self.check(notice, "https://a.test/1", .stillServed), Self.check(notice, "https://a.test/2", .gone),
+        ]
+        notice.applyVerification(checks, at: Self.t0 + 9, next: Self.t0 + 3600, claimedUntil: claimedUntil)
+        #expect(notice.status == .removed)
+        #expect(notice.items[0].removedAt == Self.t0)
+        #expect(notice.items[1].verifiedAt == Self.t0 + 9)
+        #expect(notice.verifyDueAt == Self.t0.addingTimeInterval(5))  // the report's check stays due
+        #expect(notice.timeline.isEmpty)
+        // The same answers under an unchanged claim re-open the notice.
+        notice.verifyDueAt = claimedUntil
+        notice.applyVerification(checks, at: Self.t0 + 9, next: Self.t0 + 3600, claimedUntil: claimedUntil)
+        #expect(notice.status == .acknowledged)
+        #expect(notice.timeline.map(\.event) == ["removal_not_verified"])
+    }
+
     @Test("a removal report schedules a check at once")
     func removalSchedules() throws {
         var notice = Self.notice(status: .acknowledged, removed: false)
