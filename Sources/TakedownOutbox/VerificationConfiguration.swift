@@ -13,7 +13,7 @@ public struct VerificationConfiguration: Sendable {
     public var maxRedirects = 3
     /// Idle wait between rounds when nothing was due.
     public var pollInterval: TimeInterval = 30
-    /// Notices claimed per round.
+    /// Notices checked per round, claimed one at a time so each claim's lease starts with its checks.
     public var batchSize = 16
     public var allowPrivateTargets = false
     /// Private ranges reachable even without `allowPrivateTargets` (tests allow one loopback address).
@@ -21,6 +21,6 @@ public struct VerificationConfiguration: Sendable {
 
     public init() {}
 
-    /// How long a claim holds: long enough for every item of a large notice to time out.
-    public func lease(items: Int = 50) -> TimeInterval { timeout * Double(items) + 60 }
+    /// How long a claim holds before it must be extended: a few checks that all time out, and a margin.
+    public var lease: TimeInterval { timeout * 3 + 60 }
 }

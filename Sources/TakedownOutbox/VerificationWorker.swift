@@ -51,21 +51,30 @@ public struct VerificationWorker: Service {
     /// One round: claim due notices, check their URLs, record every check. Returns how many notices.
     @discardableResult
     public func runRound() async throws -> Int {
-        let now = clock()
-        let lease = configuration.lease()
-        let claims = try await store.claimVerifications(now: now, lease: lease, limit: configuration.batchSize)
-        for claim in claims where !Task.isCancelled {
+        var checked = 0
+        while checked < configuration.batchSize, !Task.isCancelled {
+            let now = clock()
+            let lease = configuration.lease
+            guard let claim = try await store.claimVerifications(now: now, lease: lease, limit: 1).first else { break }
             try await check(claim, claimedUntil: now.addingTimeInterval(lease))
+            checked += 1
         }
-        return claims.count
+        return checked
     }
 
     /// Checks one notice's items: every item while the notice is open, the unverified ones once removed.
-    func check(_ claim: VerificationClaim, claimedUntil: Date) async throws {
+    func check(_ claim: VerificationClaim, claimedUntil claimed: Date) async throws {
         guard let notice = try await store.notice(claim.noticeId) else { return }
         let record = try await store.caseRecord(notice.caseId)
         var checks: [VerificationCheck] = []
+        var claimedUntil = claimed
         for item in notice.items where notice.status.isOpen || item.verifiedAt == nil {
+            // A notice with many slow items keeps its claim; a lost or rescheduled one records what it has.
+            if clock() > claimedUntil.addingTimeInterval(-(configuration.timeout + 30)) {
+                let until = clock().addingTimeInterval(configuration.lease)
+                guard try await store.extendVerificationClaim(claim, from: claimedUntil, until: until) else { break }
+                claimedUntil = until
+            }
             let hashes = record?.items.first { $0.url == item.url && $0.noticeId == notice.id }?.hashes ?? Hashes()
             let fetch = await verifier.fetch(item.url)
             let (outcome, error) = fetch.judged(against: hashes)
@@ -81,8 +90,9 @@ public struct VerificationWorker: Service {
         let now = clock()
         let next = now.addingTimeInterval(configuration.interval)
         let recorded = checks
+        let until = claimedUntil
         let updated = try await store.completeVerification(claim, checks: recorded) { notice in
-            notice.applyVerification(recorded, at: now, next: next, claimedUntil: claimedUntil)
+            notice.applyVerification(recorded, at: now, next: next, claimedUntil: until)
         }
         if let updated, updated.status == .verified, let seconds = updated.timeToVerifiedRemoval {
             Timer(

@@ -67,6 +67,24 @@ extension SQLiteStore {
         }
     }
 
+    public func extendVerificationClaim(_ claim: VerificationClaim, from current: Date, until: Date) async throws
+        -> Bool
+    {
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE notices SET verify_due_at = ?
+                        WHERE id = ? AND verify_claim = ? AND verify_due_at >= ?
+                        """,
+                    arguments: [
+                        until.storedValue, claim.noticeId.rawValue, claim.token, current.storedValue - 0.001,
+                    ])
+                return db.changesCount > 0
+            }
+        }
+    }
+
     public func completeVerification(
         _ claim: VerificationClaim, checks: [VerificationCheck], _ change: @Sendable (inout Notice) -> Void
     ) async throws -> Notice? {

@@ -13,6 +13,9 @@ public protocol ClockStore: Sendable {
     /// oldest due first, moving their due time to `now + lease` so no other instance claims them meanwhile.
     /// Each claim carries a fencing token; a crashed checker's claim becomes due again when the lease ends.
     func claimVerifications(now: Date, lease: TimeInterval, limit: Int) async throws -> [VerificationClaim]
+    /// Moves a claim's due time from `current` to `until` while its checks run long, if the claim still
+    /// holds and no removal report rescheduled the check meanwhile. Returns whether it did.
+    func extendVerificationClaim(_ claim: VerificationClaim, from current: Date, until: Date) async throws -> Bool
     /// Records the checks and applies `change` to the notice (new timeline events appended) in one
     /// transaction, if the claim still holds. Returns nil and writes nothing when another claim replaced it.
     func completeVerification(

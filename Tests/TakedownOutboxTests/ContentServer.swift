@@ -15,6 +15,8 @@ final class ContentServer: Sendable {
     enum Item: Sendable { case same, other, gone }
     let item = Mutex<Item>(.same)
     let hits = Mutex<[String]>([])
+    /// Runs before every answer: a test can move its clock as if the request took long.
+    let onRequest = Mutex<(@Sendable () async -> Void)?>(nil)
 
     var port: Int { portBox.withLock { $0 } }
     private let portBox = Mutex(0)
@@ -94,6 +96,7 @@ final class ContentServer: Sendable {
             next: (Request, BasicRequestContext) async throws -> Response
         ) async throws -> Response {
             server.hits.withLock { $0.append(request.uri.path) }
+            if let hook = server.onRequest.withLock({ $0 }) { await hook() }
             return try await next(request, context)
         }
     }

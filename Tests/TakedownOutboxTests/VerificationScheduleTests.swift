@@ -1,5 +1,6 @@
 import Foundation
 import ServiceLifecycleTestKit
+import Synchronization
 import TakedownModel
 import TakedownOutbox
 import TakedownService
@@ -186,5 +187,34 @@ struct VerificationScheduleTests {
             }
             try await rig.worker.shutdown()
         }
+    }
+
+    @Test("a notice whose checks outlast the lease keeps its claim; no other instance takes it meanwhile")
+    func longCheck() async throws {
+        let rig = try await Rig()
+        let server = ContentServer()
+        let stolen = Mutex<[VerificationClaim]>([])
+        try await server.run { base in
+            // 20 items, each answered only at the time limit: 100 s in all, longer than one lease (75 s).
+            let id = try await rig.issue(base, paths: (1...20).map { "/gone404?n=\($0)" })
+            try await rig.removal(id)
+            let configuration = rig.configuration
+            #expect(configuration.lease < 20 * configuration.timeout)
+            server.onRequest.withLock {
+                $0 = {
+                    rig.test.clock.advance(by: configuration.timeout)
+                    let taken =
+                        (try? await rig.test.store.claimVerifications(
+                            now: rig.test.clock.now, lease: configuration.lease, limit: 1)) ?? []
+                    stolen.withLock { $0 += taken }
+                }
+            }
+            #expect(try await rig.worker.runRound() == 1)
+            #expect(server.hits.withLock { $0 }.count == 20)
+            #expect(stolen.withLock { $0 }.isEmpty)
+            #expect(try await rig.outcomes(id) == Array(repeating: .gone, count: 20))
+            #expect(try await rig.notice(id).status == .verified)
+        }
+        try await rig.close()
     }
 }

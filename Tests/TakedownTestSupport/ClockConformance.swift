@@ -11,6 +11,7 @@ public enum ClockConformance {
         "clocks: due ladder steps are found per policy": ladderPerPolicy,
         "clocks: verification claims are taken once and push the due time by the lease": claims,
         "clocks: completing a verification is fenced by the claim and records every check": completion,
+        "clocks: a claim is extended only while it holds and was not rescheduled": claimExtension,
     ]
 
     static let t0 = Synthetic.epoch
@@ -107,5 +108,23 @@ public enum ClockConformance {
         let recorded = try await store.verificationChecks(notice: notice.id)
         #expect(recorded == checks)
         #expect(recorded.first?.finalUrl == "https://x.test/1")
+    }
+
+    static func claimExtension(_ store: any GatewayStore) async throws {
+        let notice = try await seeded(store) { $0.verifyDueAt = t0 }
+        let claim = try #require(try await store.claimVerifications(now: t0, lease: 60, limit: 1).first)
+        let leaseEnd = t0.addingTimeInterval(60)
+        let later = t0.addingTimeInterval(120)
+        #expect(try await store.extendVerificationClaim(claim, from: leaseEnd, until: later))
+        #expect(try await store.notice(notice.id)?.verifyDueAt == later)
+        let stale = VerificationClaim(noticeId: claim.noticeId, token: claim.token - 1)
+        #expect(try await store.extendVerificationClaim(stale, from: later, until: later + 60) == false)
+        // A removal report moved the due time to "now": the claim is not stretched over it.
+        _ = try await store.updateNotices([notice.id]) { notice in
+            notice.verifyDueAt = t0.addingTimeInterval(30)
+            return true
+        }
+        #expect(try await store.extendVerificationClaim(claim, from: later, until: later + 60) == false)
+        #expect(try await store.notice(notice.id)?.verifyDueAt == t0.addingTimeInterval(30))
     }
 }
