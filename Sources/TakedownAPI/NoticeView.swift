@@ -17,6 +17,8 @@ struct NoticeView: Encodable {
     var deadlineAt: Date
     var acknowledgedAt: Date?
     var removedAt: Date?
+    var verifiedAt: Date?
+    var slaPolicyId: SLAPolicyID
     var items: [NoticeItem]
     var jws: String
     var timeline: [TimelineEvent]
@@ -26,8 +28,8 @@ struct NoticeView: Encodable {
     private var document: Data
 
     private enum CodingKeys: String, CodingKey {
-        case id, status, partnerId, caseId, issuedAt, deadlineAt, acknowledgedAt, removedAt, items, jws, timeline,
-            cursor, timeLeftSeconds
+        case id, status, partnerId, caseId, issuedAt, deadlineAt, acknowledgedAt, removedAt, verifiedAt, slaPolicyId,
+            items, jws, timeline, cursor, timeLeftSeconds
     }
 
     init(_ notice: Notice, for principal: Principal, now: Date) {
@@ -41,6 +43,8 @@ struct NoticeView: Encodable {
         deadlineAt = notice.deadlineAt
         acknowledgedAt = notice.acknowledgedAt
         removedAt = notice.removedAt
+        verifiedAt = notice.verifiedAt
+        slaPolicyId = notice.slaPolicyId
         items = notice.items
         document = notice.document
         jws = notice.jws

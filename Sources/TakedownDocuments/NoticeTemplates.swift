@@ -4,10 +4,10 @@ import TakedownModel
 
 /// The notice texts in `Templates/`, one set per language, loaded and checked at start-up.
 ///
-/// Each language has `notice.LANG`, `explanation.LANG` and `good-faith.LANG`; English must exist and
-/// is the fallback for every other locale.
+/// Each language has `notice.LANG`, `reminder.LANG`, `explanation.LANG` and `good-faith.LANG`; English
+/// must exist and is the fallback for every other locale.
 public struct NoticeTemplates: Sendable {
-    public static let kinds = ["notice", "explanation", "good-faith"]
+    public static let kinds = ["notice", "reminder", "explanation", "good-faith"]
 
     let library: MustacheLibrary
     public let languages: [String]
@@ -61,6 +61,19 @@ public struct NoticeTemplates: Sendable {
         var context = Self.context(of: document)
         if let status { context["status"] = status.rawValue }
         return render("notice", language: self.language(for: language), context: context) + "\n"
+    }
+
+    /// The text of reminder `sequence - 1`: a reminder header, then the whole notice text.
+    public func reminderText(
+        of document: NoticeDocument, status: NoticeStatus? = nil, sequence: Int, language: String
+    ) -> String {
+        let chosen = self.language(for: language)
+        var context = Self.context(of: document)
+        if let status { context["status"] = status.rawValue }
+        context["sequence"] = sequence
+        context["reminder_number"] = max(sequence - 1, 1)
+        context["notice_text"] = text(of: document, status: status, language: chosen)
+        return render("reminder", language: chosen, context: context) + "\n"
     }
 
     static func context(of document: NoticeDocument) -> [String: Any] {

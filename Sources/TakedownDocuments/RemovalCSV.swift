@@ -5,7 +5,8 @@ import TakedownModel
 public enum RemovalCSV {
     public static let header = [
         "notice_id", "partner_id", "partner_name", "jurisdiction", "status", "issued_at", "deadline_at",
-        "acknowledged_at", "removed_at", "seconds_to_acknowledge", "seconds_to_removal",
+        "acknowledged_at", "removed_at", "seconds_to_acknowledge", "seconds_to_removal", "verified_at",
+        "seconds_to_verified_removal",
     ]
 
     public static func render(_ rows: [RemovalRow]) -> String {
@@ -17,6 +18,8 @@ public enum RemovalCSV {
                 row.acknowledgedAt.map(Timestamp.format) ?? "", row.removedAt.map(Timestamp.format) ?? "",
                 row.secondsToAcknowledge.map { String(format: "%.3f", $0) } ?? "",
                 row.secondsToRemoval.map { String(format: "%.3f", $0) } ?? "",
+                row.verifiedAt.map(Timestamp.format) ?? "",
+                row.secondsToVerifiedRemoval.map { String(format: "%.3f", $0) } ?? "",
             ]
             lines.append(fields.map(quote).joined(separator: ","))
         }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A typed identifier with a readable prefix (`ptn_…`, `case_…`, `ntc_…`, `tok_…`).
+/// A typed identifier with a readable prefix (`ptn_…`, `case_…`, `ntc_…`, `tok_…`, `sla_…`).
 public protocol PrefixedIdentifier: RawRepresentable, Hashable, Codable, Sendable, CustomStringConvertible
 where RawValue == String {
     static var prefix: String { get }
@@ -51,6 +51,20 @@ public struct NoticeID: PrefixedIdentifier {
     public static let prefix = "ntc_"
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
+}
+
+public struct SLAPolicyID: PrefixedIdentifier {
+    public static let prefix = "sla_"
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// The default policy, built from the settings (`TAKEDOWN_DEFAULT_DEADLINE_HOURS`, `TAKEDOWN_LADDER`).
+    public static let standard = SLAPolicyID(rawValue: "sla_default")
+
+    /// A client-supplied policy id: a generated one or `sla_default`.
+    public static func parsePolicy(_ text: String) -> SLAPolicyID? {
+        text == standard.rawValue ? standard : parse(text)
+    }
 }
 
 public struct TokenID: PrefixedIdentifier {

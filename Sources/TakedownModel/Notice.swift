@@ -12,6 +12,8 @@ public struct Notice: Codable, Sendable, Equatable {
     public var deadlineAt: Date
     public var acknowledgedAt: Date?
     public var removedAt: Date?
+    /// When verification found every item gone (the notice became `verified`).
+    public var verifiedAt: Date?
     /// Items by URL, with their removal state.
     public var items: [NoticeItem]
     /// The canonical JSON of the signed payload, byte for byte.
@@ -23,9 +25,16 @@ public struct Notice: Codable, Sendable, Equatable {
     public var sequence: Int = 1
     /// The index of the next escalation-ladder step.
     public var ladderStep: Int = 0
+    /// The SLA policy whose deadline and ladder the notice follows, fixed at issue.
+    public var slaPolicyId: SLAPolicyID = .standard
+    /// When the gateway next checks the items' URLs; nil when no check is planned.
+    public var verifyDueAt: Date?
 
     /// Seconds from issue to the last item's removal, once every item is gone.
     public var timeToRemoval: Double? { removedAt.map { $0.timeIntervalSince(issuedAt) } }
+
+    /// Seconds from issue until verification found every item gone.
+    public var timeToVerifiedRemoval: Double? { verifiedAt.map { $0.timeIntervalSince(issuedAt) } }
 
     public init(
         id: NoticeID, position: Int64 = 0, caseId: CaseID, partnerId: PartnerID, status: NoticeStatus,
@@ -48,11 +57,14 @@ public struct Notice: Codable, Sendable, Equatable {
     }
 }
 
-/// An item as the notice tracks it: the URL and when (and how) the provider reported it gone.
+/// An item as the notice tracks it: the URL, when (and how) the provider reported it gone, and when the
+/// gateway's own check found it gone.
 public struct NoticeItem: Codable, Sendable, Equatable {
     public var url: String
     public var removedAt: Date?
     public var action: RemovalAction?
+    /// When a verification check found the URL gone or serving other content; cleared if it is served again.
+    public var verifiedAt: Date?
 
     public init(url: String, removedAt: Date? = nil, action: RemovalAction? = nil) {
         self.url = url

@@ -114,6 +114,8 @@ extension Notice {
             newlyRemoved.append(items[index].url)
         }
         guard !newlyRemoved.isEmpty else { return false }
+        // Check the URLs at once: a removal report is what verification is for.
+        verifyDueAt = now
 
         // A removal report implies the provider had seen the notice by the time it removed the items.
         if acknowledgedAt == nil { acknowledgedAt = min(now, removedTime) }

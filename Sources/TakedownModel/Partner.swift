@@ -10,12 +10,15 @@ public struct Partner: Codable, Sendable, Equatable {
     public var jurisdiction: String
     public var routing: RoutingRules
     public var delivery: DeliveryChannels
+    /// The SLA policy of its notices; `sla_default` when none was given.
+    public var slaPolicyId: SLAPolicyID
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: PartnerID, name: String, kind: PartnerKind, contactEmail: String, locale: String,
-        jurisdiction: String, routing: RoutingRules, delivery: DeliveryChannels, createdAt: Date, updatedAt: Date
+        jurisdiction: String, routing: RoutingRules, delivery: DeliveryChannels,
+        slaPolicyId: SLAPolicyID = .standard, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -25,6 +28,7 @@ public struct Partner: Codable, Sendable, Equatable {
         self.jurisdiction = jurisdiction
         self.routing = routing
         self.delivery = delivery
+        self.slaPolicyId = slaPolicyId
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

@@ -31,10 +31,13 @@ public struct PartnerInput: Codable, Sendable {
     public var jurisdiction: String?
     public var routing: RoutingInput?
     public var delivery: DeliveryInput?
+    /// A policy id; `sla_default` or an empty string returns the partner to the default policy.
+    public var slaPolicyId: String?
 
     public init(
         name: String? = nil, kind: String? = nil, contactEmail: String? = nil, locale: String? = nil,
-        jurisdiction: String? = nil, routing: RoutingInput? = nil, delivery: DeliveryInput? = nil
+        jurisdiction: String? = nil, routing: RoutingInput? = nil, delivery: DeliveryInput? = nil,
+        slaPolicyId: String? = nil
     ) {
         self.name = name
         self.kind = kind
@@ -43,6 +46,7 @@ public struct PartnerInput: Codable, Sendable {
         self.jurisdiction = jurisdiction
         self.routing = routing
         self.delivery = delivery
+        self.slaPolicyId = slaPolicyId
     }
 
     /// A new partner from a complete input.
@@ -105,6 +109,15 @@ public struct PartnerInput: Codable, Sendable {
                 } else {
                     v.fail("delivery.email", "must be an email address")
                 }
+            }
+        }
+        if let slaPolicyId {
+            if slaPolicyId.isEmpty {
+                result.slaPolicyId = .standard
+            } else if let id = SLAPolicyID.parsePolicy(slaPolicyId) {
+                result.slaPolicyId = id
+            } else {
+                v.fail("sla_policy_id", "must be an SLA policy id (sla_…)")
             }
         }
         try v.check()

@@ -11,10 +11,12 @@ public struct RemovalRow: Codable, Sendable, Equatable {
     public var deadlineAt: Date
     public var acknowledgedAt: Date?
     public var removedAt: Date?
+    /// When verification found every item gone.
+    public var verifiedAt: Date?
 
     public init(
         noticeId: NoticeID, partnerId: PartnerID, partnerName: String, jurisdiction: String, status: NoticeStatus,
-        issuedAt: Date, deadlineAt: Date, acknowledgedAt: Date?, removedAt: Date?
+        issuedAt: Date, deadlineAt: Date, acknowledgedAt: Date?, removedAt: Date?, verifiedAt: Date? = nil
     ) {
         self.noticeId = noticeId
         self.partnerId = partnerId
@@ -25,17 +27,20 @@ public struct RemovalRow: Codable, Sendable, Equatable {
         self.deadlineAt = deadlineAt
         self.acknowledgedAt = acknowledgedAt
         self.removedAt = removedAt
+        self.verifiedAt = verifiedAt
     }
 
     public var secondsToAcknowledge: Double? { acknowledgedAt.map { $0.timeIntervalSince(issuedAt) } }
     public var secondsToRemoval: Double? { removedAt.map { $0.timeIntervalSince(issuedAt) } }
+    public var secondsToVerifiedRemoval: Double? { verifiedAt.map { $0.timeIntervalSince(issuedAt) } }
 }
 
 /// Time-to-acknowledgement and time-to-removal figures of a set of notices, as hotlines publish them.
 ///
 /// Withdrawn notices are left out (staff took them back). The median is the middle value (the mean of
 /// the two middle values for an even count); p90 is the nearest-rank 90th percentile (the value at rank
-/// ⌈0.9 n⌉). "Removed within" shares are of every notice counted, removed or not.
+/// ⌈0.9 n⌉). "Removed within" shares are of every notice counted, removed or not. Verified removal counts
+/// from issue to the check that found the last item gone.
 public struct RemovalFigures: Codable, Sendable, Equatable {
     public struct Durations: Codable, Sendable, Equatable {
         public var count: Int
@@ -58,9 +63,14 @@ public struct RemovalFigures: Codable, Sendable, Equatable {
     public var notices: Int
     public var acknowledged: Int
     public var removed: Int
+    /// Notices whose every item the gateway's own checks found gone.
+    public var verified: Int
     public var timeToAcknowledge: Durations
     public var timeToRemoval: Durations
+    public var timeToVerifiedRemoval: Durations
     public var removedShare: Shares
+    /// Shares of every notice counted that were verified removed within each time.
+    public var verifiedShare: Shares
 
     public init(_ rows: [RemovalRow]) {
         let counted = rows.filter { $0.status != .withdrawn }
@@ -68,13 +78,20 @@ public struct RemovalFigures: Codable, Sendable, Equatable {
         let acknowledge = counted.compactMap(\.secondsToAcknowledge)
         let removal = counted.compactMap(\.secondsToRemoval)
         acknowledged = acknowledge.count
+        let verification = counted.compactMap(\.secondsToVerifiedRemoval)
         removed = removal.count
+        verified = verification.count
         timeToAcknowledge = Self.durations(acknowledge)
         timeToRemoval = Self.durations(removal)
-        func share(_ limit: Double) -> Double? {
-            counted.isEmpty ? nil : Double(removal.filter { $0 <= limit }.count) / Double(counted.count)
+        timeToVerifiedRemoval = Self.durations(verification)
+        func shares(_ values: [Double]) -> Shares {
+            func share(_ limit: Double) -> Double? {
+                counted.isEmpty ? nil : Double(values.filter { $0 <= limit }.count) / Double(counted.count)
+            }
+            return Shares(within24h: share(86_400), within72h: share(3 * 86_400), within7d: share(7 * 86_400))
         }
-        removedShare = Shares(within24h: share(86_400), within72h: share(3 * 86_400), within7d: share(7 * 86_400))
+        removedShare = shares(removal)
+        verifiedShare = shares(verification)
     }
 
     static func durations(_ values: [Double]) -> Durations {

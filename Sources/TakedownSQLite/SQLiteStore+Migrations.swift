@@ -99,6 +99,7 @@ extension SQLiteStore {
                     """)
         }
         registerHashLists(&migrator)
+        registerClocks(&migrator)
         return migrator
     }()
 }

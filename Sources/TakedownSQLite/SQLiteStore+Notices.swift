@@ -57,7 +57,7 @@ extension SQLiteStore {
         }
         let sql = """
             SELECT n.id, n.partner_id, p.name, p.jurisdiction, n.status, n.issued_at, n.deadline_at, n.acknowledged_at,
-                   n.removed_at
+                   n.removed_at, n.verified_at
             FROM notices n JOIN partners p ON p.id = n.partner_id
             WHERE \(clauses.joined(separator: " AND ")) ORDER BY n.position
             """
@@ -72,7 +72,8 @@ extension SQLiteStore {
                         issuedAt: Date(stored: row["issued_at"]),
                         deadlineAt: Date(stored: row["deadline_at"]),
                         acknowledgedAt: (row["acknowledged_at"] as Double?).map(Date.init(stored:)),
-                        removedAt: (row["removed_at"] as Double?).map(Date.init(stored:)))
+                        removedAt: (row["removed_at"] as Double?).map(Date.init(stored:)),
+                        verifiedAt: (row["verified_at"] as Double?).map(Date.init(stored:)))
                 }
             }
         }
@@ -91,22 +92,9 @@ extension SQLiteStore {
                     db, sql: "SELECT * FROM notices WHERE id IN (\(placeholders)) ORDER BY position",
                     arguments: StatementArguments(ids.map(\.rawValue)))
                 for var notice in try Self.notices(from: rows, db) {
-                    let id = notice.id
                     let known = notice.timeline.count
                     if try change(&notice) {
-                        try db.cachedStatement(
-                            sql: """
-                                UPDATE notices SET status = ?, acknowledged_at = ?, removed_at = ?, items = ?,
-                                       sequence = ?, ladder_step = ?
-                                WHERE id = ?
-                                """
-                        ).execute(
-                            arguments: [
-                                notice.status.rawValue, notice.acknowledgedAt?.storedValue,
-                                notice.removedAt?.storedValue,
-                                try StoredJSON.encode(notice.items), notice.sequence, notice.ladderStep, id.rawValue,
-                            ])
-                        for event in notice.timeline.dropFirst(known) { try Self.insert(event, for: id, db) }
+                        try Self.write(notice, knownEvents: known, db)
                         for delivery in try outbox(notice) { try Self.insert(delivery, db) }
                     }
                     result.append(notice)
@@ -116,19 +104,38 @@ extension SQLiteStore {
         }
     }
 
+    /// Writes back a notice's changing columns and the timeline events after the first `knownEvents`.
+    static func write(_ notice: Notice, knownEvents known: Int, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                UPDATE notices SET status = ?, acknowledged_at = ?, removed_at = ?, verified_at = ?, items = ?,
+                       sequence = ?, ladder_step = ?, verify_due_at = ?
+                WHERE id = ?
+                """
+        ).execute(
+            arguments: [
+                notice.status.rawValue, notice.acknowledgedAt?.storedValue, notice.removedAt?.storedValue,
+                notice.verifiedAt?.storedValue, try StoredJSON.encode(notice.items), notice.sequence,
+                notice.ladderStep, notice.verifyDueAt?.storedValue, notice.id.rawValue,
+            ])
+        for event in notice.timeline.dropFirst(known) { try insert(event, for: notice.id, db) }
+    }
+
     /// Inserts a notice and its timeline, returning its position.
     @discardableResult
     static func insert(_ notice: Notice, items: String, _ db: Database) throws -> Int64 {
         try db.execute(
             sql: """
                 INSERT INTO notices (id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at,
-                                     removed_at, items, document, jws, sequence, ladder_step)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     removed_at, verified_at, items, document, jws, sequence, ladder_step,
+                                     sla_policy_id, verify_due_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 notice.id.rawValue, notice.caseId.rawValue, notice.partnerId.rawValue, notice.status.rawValue,
                 notice.issuedAt.storedValue, notice.deadlineAt.storedValue, notice.acknowledgedAt?.storedValue,
-                notice.removedAt?.storedValue, items, notice.document, notice.jws, notice.sequence, notice.ladderStep,
+                notice.removedAt?.storedValue, notice.verifiedAt?.storedValue, items, notice.document, notice.jws,
+                notice.sequence, notice.ladderStep, notice.slaPolicyId.rawValue, notice.verifyDueAt?.storedValue,
             ])
         let position = db.lastInsertedRowID
         for event in notice.timeline { try insert(event, for: notice.id, db) }
@@ -176,13 +183,18 @@ extension SQLiteStore {
             timeline: timeline)
         notice.sequence = row["sequence"]
         notice.ladderStep = row["ladder_step"]
+        notice.slaPolicyId = SLAPolicyID(rawValue: row["sla_policy_id"])
+        notice.verifiedAt = (row["verified_at"] as Double?).map(Date.init(stored:))
+        notice.verifyDueAt = (row["verify_due_at"] as Double?).map(Date.init(stored:))
         return notice
     }
 
-    public func dueLadderSteps(offsets: [TimeInterval], now: Date, limit: Int) async throws -> [NoticeID] {
+    public func dueLadderSteps(policy: SLAPolicyID, offsets: [TimeInterval], now: Date, limit: Int) async throws
+        -> [NoticeID]
+    {
         guard !offsets.isEmpty else { return [] }
         let branches = offsets.indices.map { _ in "(ladder_step = ? AND issued_at <= ?)" }.joined(separator: " OR ")
-        var values: [(any DatabaseValueConvertible)?] = []
+        var values: [(any DatabaseValueConvertible)?] = [policy.rawValue]
         for (index, offset) in offsets.enumerated() {
             values.append(index)
             values.append(now.addingTimeInterval(-offset).storedValue)
@@ -190,7 +202,7 @@ extension SQLiteStore {
         values.append(limit)
         let sql = """
             SELECT id FROM notices
-            WHERE status IN ('issued', 'delivered', 'acknowledged') AND (\(branches))
+            WHERE status IN ('issued', 'delivered', 'acknowledged') AND sla_policy_id = ? AND (\(branches))
             ORDER BY issued_at, position LIMIT ?
             """
         let arguments = StatementArguments(values)

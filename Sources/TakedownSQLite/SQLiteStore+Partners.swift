@@ -12,13 +12,13 @@ extension SQLiteStore {
                 try db.execute(
                     sql: """
                         INSERT INTO partners (id, name, kind, contact_email, locale, jurisdiction, routing, delivery,
-                                              created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                              sla_policy_id, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         partner.id.rawValue, partner.name, partner.kind.rawValue, partner.contactEmail, partner.locale,
-                        partner.jurisdiction, routing, delivery, partner.createdAt.storedValue,
-                        partner.updatedAt.storedValue,
+                        partner.jurisdiction, routing, delivery, partner.slaPolicyId.rawValue,
+                        partner.createdAt.storedValue, partner.updatedAt.storedValue,
                     ])
                 try Self.insert(token, db)
                 if let webhookSecret {
@@ -54,12 +54,13 @@ extension SQLiteStore {
                 try db.execute(
                     sql: """
                         UPDATE partners SET name = ?, kind = ?, contact_email = ?, locale = ?, jurisdiction = ?,
-                               routing = ?, delivery = ?, updated_at = ?
+                               routing = ?, delivery = ?, sla_policy_id = ?, updated_at = ?
                         WHERE id = ?
                         """,
                     arguments: [
                         partner.name, partner.kind.rawValue, partner.contactEmail, partner.locale, partner.jurisdiction,
-                        routing, delivery, partner.updatedAt.storedValue, partner.id.rawValue,
+                        routing, delivery, partner.slaPolicyId.rawValue, partner.updatedAt.storedValue,
+                        partner.id.rawValue,
                     ])
                 if db.changesCount == 0 { throw StoreError.notFound }
                 if let webhookSecret {
@@ -77,6 +78,7 @@ extension SQLiteStore {
             locale: row["locale"], jurisdiction: row["jurisdiction"],
             routing: try StoredJSON.decode(RoutingRules.self, row["routing"]),
             delivery: try StoredJSON.decode(DeliveryChannels.self, row["delivery"]),
-            createdAt: Date(stored: row["created_at"]), updatedAt: Date(stored: row["updated_at"]))
+            slaPolicyId: SLAPolicyID(rawValue: row["sla_policy_id"]), createdAt: Date(stored: row["created_at"]),
+            updatedAt: Date(stored: row["updated_at"]))
     }
 }

@@ -47,6 +47,7 @@ public enum GatewayComposition {
         configuration.emailFrom = settings.smtp?.from
         configuration.ladder = settings.ladder
         configuration.hashLists = settings.hashLists
+        configuration.verifyInterval = settings.verification.interval
         let gateway = Gateway(
             store: store, keys: try keys(settings, now: clock()), templates: templates, configuration: configuration,
             clock: clock, logger: logger, onEnqueue: onEnqueue)
@@ -84,12 +85,19 @@ public enum GatewayComposition {
         return [worker, rescuer, ClientShutdown(transport: webhooks)]
     }
 
-    /// The loops that act on stored clocks: the escalation ladder, hash-list publishing and compaction.
-    /// Each is safe when every instance runs it.
-    public static func schedulers(_ settings: ServerSettings, gateway: Gateway) -> [any Service] {
-        [
+    /// The loops that act on stored clocks: the escalation ladder, URL verification, hash-list publishing
+    /// and compaction. Each is safe when every instance runs it.
+    public static func clocks(
+        _ settings: ServerSettings, gateway: Gateway, clock: @escaping @Sendable () -> Date = Date.init,
+        logger: Logger
+    ) -> [any Service] {
+        let ladder: [any Service] = [
             LadderService(gateway: gateway, interval: settings.ladderInterval),
             HashListService(gateway: gateway, interval: settings.hashListInterval),
+        ]
+        guard settings.runsVerification else { return ladder }
+        return ladder + [
+            VerificationWorker(store: gateway.store, configuration: settings.verification, clock: clock, logger: logger)
         ]
     }
 
@@ -104,7 +112,7 @@ public enum GatewayComposition {
             gateway: gateway, settings: apiSettings(settings, store: store), host: settings.host, port: settings.port,
             services: settings.runsOutbox
                 ? outbox(settings, store: store, wakeUp: wakeUp, logger: logger)
-                    + schedulers(settings, gateway: gateway) : [],
+                    + clocks(settings, gateway: gateway, logger: logger) : [],
             logger: logger)
     }
 

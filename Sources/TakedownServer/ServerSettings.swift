@@ -27,6 +27,10 @@ public struct ServerSettings: Sendable {
     public var ladder = EscalationLadder.standard
     /// How often the escalation ladder is checked.
     public var ladderInterval: TimeInterval = 30
+    /// URL verification after removal reports and on a schedule.
+    public var verification = VerificationConfiguration()
+    /// Whether `serve` and `worker` run URL verification (`TAKEDOWN_VERIFY_WORKER=0` turns it off).
+    public var runsVerification = true
     /// The mail relay (`smtp://` or `smtps://`); unset turns the email channel off.
     public var smtp: SMTPTransport.Relay?
     public var hashLists = HashListSettings()
@@ -72,6 +76,8 @@ public struct ServerSettings: Sendable {
         if let value = env("ISSUER_WEBSITE") { issuer.website = value }
         allowPrivateTargets = env("ALLOW_PRIVATE_TARGETS") == "1"
         outbox.allowPrivateTargets = allowPrivateTargets
+        verification.allowPrivateTargets = allowPrivateTargets
+        try readVerification(env)
         if let value = env("WEBHOOK_TIMEOUT_SECONDS") {
             guard let seconds = Double(value), seconds > 0 else {
                 throw SettingsError("TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS", value)
@@ -132,6 +138,29 @@ public struct ServerSettings: Sendable {
         try readHashListSettings(env)
         issuer.trustedFlaggerDesignatedBy = env("TRUSTED_FLAGGER_DESIGNATED_BY")
         issuer.trustedFlaggerScope = env("TRUSTED_FLAGGER_SCOPE")
+    }
+
+    /// `TAKEDOWN_VERIFY_*`: how often, how long and how much URL verification may fetch.
+    mutating func readVerification(_ env: (String) -> String?) throws {
+        func seconds(_ name: String) throws -> TimeInterval? {
+            guard let value = env(name) else { return nil }
+            guard let seconds = Double(value), seconds > 0 else { throw SettingsError("TAKEDOWN_\(name)", value) }
+            return seconds
+        }
+        func count(_ name: String, from minimum: Int) throws -> Int? {
+            guard let value = env(name) else { return nil }
+            guard let number = Int(value), number >= minimum else { throw SettingsError("TAKEDOWN_\(name)", value) }
+            return number
+        }
+        if let value = env("VERIFY_WORKER") {
+            guard value == "0" || value == "1" else { throw SettingsError("TAKEDOWN_VERIFY_WORKER", value) }
+            runsVerification = value == "1"
+        }
+        if let value = try seconds("VERIFY_INTERVAL_SECONDS") { verification.interval = value }
+        if let value = try seconds("VERIFY_TIMEOUT_SECONDS") { verification.timeout = value }
+        if let value = try seconds("VERIFY_POLL_SECONDS") { verification.pollInterval = value }
+        if let value = try count("VERIFY_MAX_BYTES", from: 1) { verification.maxBytes = value }
+        if let value = try count("VERIFY_MAX_REDIRECTS", from: 0) { verification.maxRedirects = value }
     }
 
     /// Refuses settings that would put invalid data into signed notices.

@@ -74,7 +74,9 @@ extension Gateway {
             guard let partner = snapshot.partners[partnerID] else {
                 throw GatewayError.notFound("partner \(partnerID)")
             }
-            let notice = try issue(for: record, items: items, to: partner, at: now, actor: principal.actor)
+            let policy = snapshot.policies[partner.slaPolicyId] ?? defaultPolicy
+            let notice = try issue(
+                for: record, items: items, to: partner, policy: policy, at: now, actor: principal.actor)
             for index in indices { record.items[index].noticeId = notice.id }
             notices.append(notice)
             deliveries += try self.deliveries(for: notice, to: partner, type: WebhookEvent.issued, at: now)
@@ -139,7 +141,8 @@ extension Gateway {
         }
         do { try v.check() } catch { throw GatewayError.invalid(error) }
         let now = clock()
-        let notice = try issue(for: record, items: items, to: partner!, at: now, actor: principal.actor)
+        let policy = try await self.policy(for: partner!)
+        let notice = try issue(for: record, items: items, to: partner!, policy: policy, at: now, actor: principal.actor)
         let deliveries = try self.deliveries(for: notice, to: partner!, type: WebhookEvent.issued, at: now)
         do {
             let stored = try await store.routeItems(of: caseID, urls: urls, notice: notice, deliveries: deliveries)
@@ -150,18 +153,23 @@ extension Gateway {
         }
     }
 
-    /// Composes, canonicalises and signs one notice.
-    func issue(for record: Case, items: [CaseItem], to partner: Partner, at now: Date, actor: String) throws -> Notice {
+    /// Composes, canonicalises and signs one notice, its deadline from the recipient's SLA policy.
+    func issue(
+        for record: Case, items: [CaseItem], to partner: Partner, policy: SLAPolicy, at now: Date, actor: String
+    ) throws -> Notice {
         let partnerID = partner.id
         let id = NoticeID.generate()
-        let deadline = now.addingTimeInterval(configuration.defaultDeadline)
+        let deadline = now.addingTimeInterval(TimeInterval(policy.deadlineSeconds))
         let document = composer.document(
             id: id, for: record, items: items, recipient: partner, issuedAt: now, deadlineAt: deadline)
         let payload = try document.canonicalJSON()
-        return Notice(
+        var notice = Notice(
             id: id, caseId: record.id, partnerId: partnerID, status: .issued, issuedAt: now, deadlineAt: deadline,
             items: items.map { NoticeItem(url: $0.url) }, document: payload, jws: try sign(payload),
             timeline: [TimelineEvent(at: now, event: "issued", actor: actor, detail: "to \(partnerID)")])
+        notice.slaPolicyId = policy.id
+        notice.verifyDueAt = now.addingTimeInterval(configuration.verifyInterval)
+        return notice
     }
 
     func replay(_ record: IdempotencyRecord, bodyHash: String) throws -> CaseReceipt {

@@ -7,15 +7,29 @@ import TakedownModel
 import TakedownStore
 
 extension Gateway {
-    /// Takes every escalation-ladder step that is due: reminders re-send the signed notice with the next
-    /// sequence, escalation tells the escalation partner, expiry ends the notice. The clock is computed
-    /// from stored times, so it survives restarts; each step is taken under a compare-and-set of the
-    /// notice's step, so it happens once however many instances run. Returns how many steps were taken.
+    /// Takes every escalation-ladder step that is due, for every SLA policy: reminders re-send the signed
+    /// notice with the next sequence, escalation tells the policy's escalation partner, expiry ends the
+    /// notice. The clock is computed from stored times, so it survives restarts; each step is taken under a
+    /// compare-and-set of the notice's step, so it happens once however many instances run. Returns how
+    /// many steps were taken.
     @discardableResult
     public func climbLadder(limit: Int = 500) async throws -> Int {
-        let ladder = configuration.ladder
+        var taken = try await climb(configuration.ladder, policy: .standard, limit: limit)
+        for policy in try await store.slaPolicies() {
+            taken += try await climb(policy.escalationLadder, policy: policy.id, limit: limit)
+        }
+        if taken > 0 {
+            onEnqueue()
+            logger.info("escalation ladder steps taken", metadata: ["count": "\(taken)"])
+        }
+        return taken
+    }
+
+    /// Takes the due steps of the notices under one policy.
+    private func climb(_ ladder: EscalationLadder, policy: SLAPolicyID, limit: Int) async throws -> Int {
         let now = clock()
-        let due = try await store.dueLadderSteps(offsets: ladder.steps.map(\.after), now: now, limit: limit)
+        let due = try await store.dueLadderSteps(
+            policy: policy, offsets: ladder.steps.map(\.after), now: now, limit: limit)
         var taken = 0
         for id in due {
             guard let current = try await store.notice(id), current.ladderStep < ladder.steps.count else { continue }
@@ -45,10 +59,6 @@ extension Gateway {
                     return climbed
                 })
             if took.withLock({ $0 }) { taken += 1 }
-        }
-        if taken > 0 {
-            onEnqueue()
-            logger.info("escalation ladder steps taken", metadata: ["count": "\(taken)"])
         }
         return taken
     }

@@ -23,7 +23,11 @@ extension Gateway {
         if let address = partner.delivery.email, let from = configuration.emailFrom {
             let id = DeliveryID.generate()
             let document = try self.document(of: notice)
-            var text = templates.text(of: document, status: notice.status, language: document.language)
+            var text =
+                type == WebhookEvent.reminder
+                ? templates.reminderText(
+                    of: document, status: notice.status, sequence: sequence, language: document.language)
+                : templates.text(of: document, status: notice.status, language: document.language)
             if let reason, type == WebhookEvent.withdrawn { text = "WITHDRAWN: \(reason)\n\n" + text }
             let prefix: String
             switch type {

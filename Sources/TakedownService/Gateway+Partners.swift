@@ -10,6 +10,7 @@ extension Gateway {
         let now = clock()
         let partner = try validated { () throws(ValidationError) in try input.created(id: .generate(), at: now) }
         try await checkRoutingIsFree(partner)
+        try await checkPolicyExists(partner)
         let token = Self.newToken(role: .partner, name: "\(partner.name) (first token)", partner: partner.id, at: now)
         let secret = partner.delivery.webhookUrl == nil ? nil : WebhookSignature.newSecret()
         try await store.insertPartner(partner, token: token.record, webhookSecret: secret)
@@ -34,6 +35,7 @@ extension Gateway {
         let now = clock()
         let updated = try validated { () throws(ValidationError) in try input.applied(to: current, at: now) }
         try await checkRoutingIsFree(updated)
+        try await checkPolicyExists(updated)
         let newURL = updated.delivery.webhookUrl != nil && updated.delivery.webhookUrl != current.delivery.webhookUrl
         let secret = newURL ? WebhookSignature.newSecret() : nil
         try await store.updatePartner(updated, webhookSecret: secret)
@@ -76,9 +78,11 @@ extension Gateway {
             return cached
         }
         let partners = try await store.partners()
+        let policies = try await slaPolicies()
         let snapshot = RoutingSnapshot(
             table: RoutingTable(partners: partners),
-            partners: Dictionary(partners.map { ($0.id, $0) }, uniquingKeysWith: { $1 }), readAt: now)
+            partners: Dictionary(partners.map { ($0.id, $0) }, uniquingKeysWith: { $1 }),
+            policies: Dictionary(policies.map { ($0.id, $0) }, uniquingKeysWith: { $1 }), readAt: now)
         routing.withLock { $0 = snapshot }
         return snapshot
     }
@@ -93,9 +97,11 @@ extension Gateway {
     }
 }
 
-/// A routing table with the partners it was built from, and when they were read.
+/// A routing table with the partners it was built from, their SLA policies, and when they were read.
 struct RoutingSnapshot: Sendable {
     var table: RoutingTable
     var partners: [PartnerID: Partner]
+    /// SLA policies by id, the default one included.
+    var policies: [SLAPolicyID: SLAPolicy]
     var readAt: Date
 }

@@ -16,6 +16,8 @@ public final class Gateway: Sendable {
     let keys: Mutex<KeyRing>
     let routing = Mutex<RoutingSnapshot?>(nil)
     let clock: @Sendable () -> Date
+    /// When this gateway was built: the `created_at` of the default SLA policy it loaded from the settings.
+    let startedAt: Date
     let logger: Logger
     /// Called after deliveries were written, to wake the outbox worker.
     let onEnqueue: @Sendable () -> Void
@@ -33,6 +35,7 @@ public final class Gateway: Sendable {
         self.composer = NoticeComposer(
             issuer: configuration.issuer, publicURL: configuration.publicURL, templates: templates)
         self.clock = clock
+        self.startedAt = clock()
         self.logger = logger
     }
 

@@ -7,16 +7,18 @@ public struct GatewayConfiguration: Sendable {
     /// The public base URL: JWS `iss` and the response links in notices.
     public var publicURL: String
     public var issuer: IssuerProfile
-    /// How long a provider has to act, until SLA policies say otherwise.
+    /// How long a provider has to act under the default SLA policy.
     public var defaultDeadline: TimeInterval
     /// How long the routing table read from the store is trusted before it is read again.
     public var routingCacheSeconds: TimeInterval
     /// How long a rotated webhook secret keeps signing beside the new one.
     public var webhookSecretOverlap: TimeInterval = 24 * 3600
-    /// Reminders, escalation and expiry of unanswered notices, counted from issue.
+    /// Reminders, escalation and expiry under the default SLA policy, counted from issue.
     public var ladder = EscalationLadder.standard
     /// Retention, polling and publishing of hash lists.
     public var hashLists = HashListSettings()
+    /// How long after issue a notice's URLs are first checked, and how often while it stays open.
+    public var verifyInterval: TimeInterval = 6 * 3600
     /// The sender of notice emails; nil when no mail relay is configured (the email channel is off).
     public var emailFrom: String?
 

@@ -3,7 +3,9 @@ import TakedownModel
 
 /// Everything the gateway keeps. Each store (SQLite, PostgreSQL) implements the whole contract and
 /// passes the one conformance suite in `TakedownTestSupport`.
-public protocol GatewayStore: TokenStore, PartnerStore, CaseStore, NoticeStore, DeliveryStore, HashListStore {
+public protocol GatewayStore: TokenStore, PartnerStore, CaseStore, NoticeStore, DeliveryStore, ClockStore,
+    HashListStore
+{
     /// Creates or upgrades the schema; safe to run at every start.
     func migrate() async throws
     /// Whether the database answers a trivial query.
@@ -54,9 +56,10 @@ public protocol NoticeStore: Sendable {
     func notice(_ id: NoticeID) async throws -> Notice?
     /// Notices in issue order after a position, optionally only one partner's, narrowed by `filter`.
     func notices(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter) async throws -> [Notice]
-    /// Notices still climbing the escalation ladder whose next step is due: a notice at step i issued at
-    /// or before `now - offsets[i]`. Oldest first.
-    func dueLadderSteps(offsets: [TimeInterval], now: Date, limit: Int) async throws -> [NoticeID]
+    /// Notices of one SLA policy still climbing the escalation ladder whose next step is due: a notice at
+    /// step i issued at or before `now - offsets[i]`. Oldest first.
+    func dueLadderSteps(policy: SLAPolicyID, offsets: [TimeInterval], now: Date, limit: Int) async throws
+        -> [NoticeID]
     /// The clocks of notices issued in [from, to) (either end open), optionally of one partner, in issue
     /// order: what the removal figures are computed from.
     func removalRows(issuedFrom: Date?, issuedTo: Date?, partner: PartnerID?) async throws -> [RemovalRow]

@@ -39,6 +39,8 @@ final class GatewayProcess: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TAKEDOWN_") }
         environment["TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN"] = token
         environment["TAKEDOWN_LOG_LEVEL"] = "warning"
+        // The benchmark's URLs are synthetic; verification would fetch them from the internet.
+        environment["TAKEDOWN_VERIFY_WORKER"] = "0"
         environment.merge(extra) { $1 }
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice

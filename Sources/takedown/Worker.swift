@@ -5,11 +5,11 @@ import TakedownOutbox
 import TakedownServer
 import TakedownService
 
-/// Runs the outbox worker, the lease rescuer, the escalation ladder and hash-list publishing, beside gateways that serve the
-/// API with `--no-outbox`.
+/// Runs the outbox worker, the lease rescuer, the escalation ladder, URL verification and hash-list
+/// publishing, beside gateways that serve the API with `--no-outbox`.
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Deliver notices from the outbox and run the escalation ladder (no API).")
+        abstract: "Deliver notices from the outbox, run the escalation ladder and verify removals (no API).")
 
     @OptionGroup var store: StoreOptions
 
@@ -24,7 +24,7 @@ struct Worker: AsyncParsableCommand {
             settings, store: opened, logger: logger, onEnqueue: { wakeUp.signal() })
         let services =
             GatewayComposition.outbox(settings, store: opened, wakeUp: wakeUp, logger: logger)
-            + GatewayComposition.schedulers(settings, gateway: gateway)
+            + GatewayComposition.clocks(settings, gateway: gateway, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],

@@ -197,6 +197,9 @@ class Gateway:
             TAKEDOWN_TEMPLATES_DIR=str(TEMPLATES_DIR),
             TAKEDOWN_SCHEMAS_DIR=str(SCHEMAS_DIR),
             TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN=self.admin_token,
+            # URL verification would fetch the synthetic example.com/.test URLs of the tests from the
+            # internet; tests contact loopback only, so it is off unless a test turns it on (test_verification.py).
+            TAKEDOWN_VERIFY_WORKER="0",
         )
         env.update(self.extra_env)
         return env

@@ -440,6 +440,7 @@ class Scenario:
         self.figures()
         self.outbox()
         self.hash_lists()
+        self.clocks()
         self.errors()
         self.collect_documents()
 
@@ -1428,6 +1429,57 @@ class Scenario:
         _, fresh = self.feed(compacted["id"], de["token"])
         assert [r["seq"] for r in fresh] == [1, 2, 3], fresh
         assert self.feed(compacted["id"], de["token"], after=v2["feed_cursor"])[1] == []
+    # SLA policies and URL verification records ------------------------------------------------------
+
+    def clocks(self) -> None:
+        c, admin, analyst = self.c, self.admin, self.analyst
+        policy_body = {
+            "name": f"Members {tag()}", "deadline_seconds": 7200, "escalation_partner_id": self.police["id"],
+            "ladder": [{"after_seconds": 3600, "action": "reminder"}, {"after_seconds": 172800, "action": "escalation"},
+                       {"after_seconds": 604800, "action": "expiry"}],
+        }
+        policy = c.call("POST", "/v1/sla-policies", token=admin, body=policy_body, expect=201).json()
+        assert policy["default"] is False and policy["escalation_partner_id"] == self.police["id"], policy
+        c.call("POST", "/v1/sla-policies", token=admin, body=policy_body, expect=409)  # the name is taken
+        bad = {"name": "", "deadline_seconds": 0, "ladder": [{"after_seconds": 1, "action": "expiry"}, {"after_seconds": 2, "action": "nag"}]}
+        problem = c.call("POST", "/v1/sla-policies", token=admin, body=bad, expect=422).json()
+        assert [p["name"] for p in problem["invalid_params"]] == ["name", "deadline_seconds", "ladder[1].action"], problem
+        c.call("POST", "/v1/sla-policies", token=admin, raw=b"{", expect=400)
+        c.call("POST", "/v1/sla-policies", token=analyst, body=policy_body, expect=403)
+        c.call("POST", "/v1/sla-policies", body=policy_body, expect=401)
+        listed = c.call("GET", "/v1/sla-policies", token=analyst, expect=200).json()["policies"]
+        assert [p["id"] for p in listed] == ["sla_default", policy["id"]], listed
+        assert listed[0]["default"] is True and listed[0]["deadline_seconds"] == 86400, listed[0]
+        c.call("GET", "/v1/sla-policies", token=self.de["token"], expect=403)
+        assert c.call("GET", f"/v1/sla-policies/{policy['id']}", token=admin, expect=200).json() == policy
+        c.call("GET", "/v1/sla-policies/sla_default", token=analyst, expect=200)
+        c.call("GET", "/v1/sla-policies/sla_0000000000000000000000000z", token=analyst, expect=404)
+
+        # a partner gets the policy at creation or by PATCH; its new notices take the policy's deadline
+        member = c.call(
+            "POST", "/v1/partners", token=admin, expect=201,
+            body=partner_body(name=f"Member {tag()}", locale="en", jurisdiction="GB", domains=["member.test"],
+                              sla_policy_id=policy["id"]),
+        ).json()
+        assert member["sla_policy_id"] == policy["id"], member
+        unknown = c.call("PATCH", f"/v1/partners/{member['id']}", token=admin, body={"sla_policy_id": "sla_0000000000000000000000000z"}, expect=422).json()
+        assert [p["name"] for p in unknown["invalid_params"]] == ["sla_policy_id"], unknown
+        assert c.call("PATCH", f"/v1/partners/{member['id']}", token=admin, body={"sla_policy_id": ""}, expect=200).json()["sla_policy_id"] == "sla_default"
+        c.call("PATCH", f"/v1/partners/{member['id']}", token=admin, body={"sla_policy_id": policy["id"]}, expect=200)
+        receipt = c.call("POST", "/v1/cases", token=analyst, body={
+            "reference": f"SLA-{tag()}", "category": {"uk_grade": "B"}, "media_type": "image",
+            "items": [item("https://member.test/a.jpg")]}, expect=201).json()
+        notice = c.call("GET", f"/v1/notices/{receipt['notices'][0]['id']}", token=admin, expect=200).json()
+        issued, deadline = (datetime.fromisoformat(notice[k].replace("Z", "+00:00")) for k in ("issued_at", "deadline_at"))
+        assert notice["sla_policy_id"] == policy["id"] and deadline - issued == timedelta(hours=2), notice
+
+        # the verification record (this gateway runs no verification worker: no checks, next one scheduled)
+        record = c.call("GET", f"/v1/notices/{notice['id']}/verifications", token=analyst, expect=200).json()
+        assert record["checks"] == [] and record["verified_at"] is None and record["next_check_at"], record
+        c.call("GET", f"/v1/notices/{self.n_de}/verifications", token=admin, expect=200)
+        c.call("GET", f"/v1/notices/{notice['id']}/verifications", token=member["token"], expect=403)
+        c.call("GET", "/v1/notices/ntc_0000000000000000000000000z/verifications", token=admin, expect=404)
+        c.call("GET", f"/v1/notices/{notice['id']}/verifications", expect=401)
 
     # errors not tied to one resource --------------------------------------------------------------
 
@@ -1443,6 +1495,7 @@ class Scenario:
         c.call("POST", "/v1/cases", token=self.analyst, body=big_case, expect=413)
         c.call("POST", f"/v1/cases/{self.receipt_a['id']}/route", token=self.analyst, body={"urls": [padding], "partner_id": self.de["id"]}, expect=413)
         c.call("POST", "/v1/partners", token=self.admin, body={"name": padding}, expect=413)
+        c.call("POST", "/v1/sla-policies", token=self.admin, body={"name": padding}, expect=413)
         c.call("PATCH", f"/v1/partners/{self.nl['id']}", token=self.admin, body={"name": padding}, expect=413)
         c.call("POST", f"/v1/partners/{self.nl['id']}/tokens", token=self.admin, body={"name": padding}, expect=413)
         c.call("POST", "/v1/tokens", token=self.admin, body={"role": "analyst", "name": padding}, expect=413)

@@ -86,7 +86,8 @@ struct StatsAPITests {
             #expect(lines.first?.hasPrefix("notice_id,partner_id,partner_name,jurisdiction,status") == true)
             #expect(lines.count == 3)
             #expect(lines[1].hasPrefix("\(notices[0]),\(a.id),Alpha,GB,removed,"))
-            #expect(lines[1].hasSuffix(",600.000,3600.000"))
+            // Not checked by the gateway yet: the verified columns are empty.
+            #expect(lines[1].hasSuffix(",600.000,3600.000,,"))
         }
     }
 

@@ -38,6 +38,32 @@ struct RemovalFiguresTests {
         #expect(figures.removedShare.within7d == 4.0 / 6)
     }
 
+    @Test("verified removal: count, median, p90 and shares, exactly")
+    func verified() {
+        let hour = 3600.0
+        func row(removed: Double?, verified: Double?, status: NoticeStatus) -> RemovalRow {
+            var row = Self.row(ack: removed, removed: removed, status: status)
+            row.verifiedAt = verified.map { Self.t0.addingTimeInterval($0) }
+            return row
+        }
+        let rows = [
+            row(removed: 1 * hour, verified: 2 * hour, status: .verified),
+            row(removed: 20 * hour, verified: 30 * hour, status: .verified),
+            row(removed: 50 * hour, verified: 200 * hour, status: .verified),
+            row(removed: 60 * hour, verified: nil, status: .removed),
+            row(removed: nil, verified: nil, status: .acknowledged),
+        ]
+        let figures = RemovalFigures(rows)
+        #expect(figures.removed == 4)
+        #expect(figures.verified == 3)
+        #expect(figures.timeToVerifiedRemoval.medianSeconds == 30 * hour)
+        #expect(figures.timeToVerifiedRemoval.p90Seconds == 200 * hour)  // rank ⌈2.7⌉ = 3 of 3
+        #expect(figures.verifiedShare.within24h == 1.0 / 5)
+        #expect(figures.verifiedShare.within72h == 2.0 / 5)
+        #expect(figures.verifiedShare.within7d == 2.0 / 5)
+        #expect(figures.removedShare.within72h == 4.0 / 5)
+    }
+
     @Test("ten values: p90 is the ninth")
     func p90() {
         let figures = RemovalFigures((1...10).map { Self.row(removed: Double($0)) })

@@ -22,7 +22,8 @@ struct SQLiteConformanceTests {
         let path = directory.appendingPathComponent("takedown.sqlite").path
         let store = try SQLiteStore(path: path)
         try await store.migrate()
-        #expect(try await store.appliedMigrations() == ["v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists"])
+        #expect(
+            try await store.appliedMigrations() == ["v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists", "v5-clocks"])
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 }

@@ -23,9 +23,10 @@ public enum StoreConformance {
 
     public static var names: [String] { all.keys.sorted() }
 
-    /// Every check, the outbox's and the hash lists' included.
+    /// Every check: the outbox's, the clocks' and the hash lists' included.
     public static var all: [String: Check] {
-        checks.merging(OutboxConformance.checks) { $1 }.merging(HashListConformance.checks) { $1 }
+        checks.merging(OutboxConformance.checks) { $1 }.merging(ClockConformance.checks) { $1 }
+            .merging(HashListConformance.checks) { $1 }
     }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {

@@ -1,0 +1,131 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TakedownModel
+
+/// Fetches an item's URL once, within bounds: a time limit for the whole chain, a size cap, redirects
+/// followed here (never by the client) with every hop checked by the target guard. The body is hashed
+/// as it streams (md5, sha1, sha256) and dropped; nothing of it is kept.
+public struct URLVerifier: Sendable {
+    let client: HTTPClient
+    let configuration: VerificationConfiguration
+    let guardrail: TargetGuard
+
+    public init(configuration: VerificationConfiguration) {
+        var client = HTTPClient.Configuration()
+        client.redirectConfiguration = .disallow
+        client.decompression = .disabled
+        client.timeout = .init(
+            connect: .milliseconds(Int64(min(configuration.timeout, 5) * 1000)),
+            read: .milliseconds(Int64(configuration.timeout * 1000)))
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: client)
+        self.configuration = configuration
+        guardrail = TargetGuard(
+            allowPrivate: configuration.allowPrivateTargets, allowed: configuration.allowedTargets)
+    }
+
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    /// One bounded fetch; never throws, every failure is part of the result.
+    public func fetch(_ url: String) async -> URLFetch {
+        let limit = configuration.timeout
+        return await withTaskGroup(of: URLFetch?.self) { group in
+            group.addTask { await self.follow(url) }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(Int(limit * 1000)))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? URLFetch(status: nil, digests: nil, failure: .timedOut, redirects: 0, finalURL: url)
+        }
+    }
+
+    /// Requests `url`, following at most `maxRedirects` redirects by hand.
+    func follow(_ url: String) async -> URLFetch {
+        var current = url
+        var redirects = 0
+        func result(_ status: Int?, _ digests: Hashes? = nil, _ failure: URLFetch.Failure? = nil) -> URLFetch {
+            URLFetch(status: status, digests: digests, failure: failure, redirects: redirects, finalURL: current)
+        }
+        while true {
+            guard let components = URLComponents(string: current), let host = components.host,
+                let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https"
+            else { return result(nil, nil, .other("not an http(s) URL")) }
+            switch guardrail.verdict(host: host) {
+            case .allowed: break
+            case .refused(let reason): return result(nil, nil, .refused(reason))
+            case .unresolvable(permanent: true): return result(nil, nil, .nameNotFound)
+            case .unresolvable(permanent: false): return result(nil, nil, .other("DNS lookup failed for now"))
+            }
+            var request = HTTPClientRequest(url: current)
+            request.method = .GET
+            request.headers.add(name: "User-Agent", value: "takedown-gateway/1 (removal verification)")
+            request.headers.add(name: "Accept", value: "*/*")
+            do {
+                let response = try await client.execute(
+                    request, timeout: .milliseconds(Int64(configuration.timeout * 1000)))
+                let status = Int(response.status.code)
+                if [301, 302, 303, 307, 308].contains(status), let location = response.headers.first(name: "Location") {
+                    guard redirects < configuration.maxRedirects else {
+                        return result(status, nil, .tooManyRedirects(limit: configuration.maxRedirects))
+                    }
+                    guard let next = URL(string: location, relativeTo: URL(string: current))?.absoluteString else {
+                        return result(status, nil, .other("a redirect to an unusable Location"))
+                    }
+                    redirects += 1
+                    current = next
+                    continue
+                }
+                guard (200...299).contains(status) else { return result(status) }
+                if let length = response.headers.first(name: "Content-Length").flatMap(Int.init),
+                    length > configuration.maxBytes
+                {
+                    return result(status, nil, .tooLarge(limit: configuration.maxBytes))
+                }
+                guard let digests = try await Self.digest(response.body, cap: configuration.maxBytes) else {
+                    return result(status, nil, .tooLarge(limit: configuration.maxBytes))
+                }
+                return result(status, digests)
+            } catch is CancellationError {
+                return result(nil, nil, .timedOut)
+            } catch {
+                return result(nil, nil, Self.failure(error))
+            }
+        }
+    }
+
+    /// md5, sha1 and sha256 of a streamed body, or nil once it passes `cap` bytes.
+    static func digest(_ body: HTTPClientResponse.Body, cap: Int) async throws -> Hashes? {
+        var md5 = Insecure.MD5()
+        var sha1 = Insecure.SHA1()
+        var sha256 = SHA256()
+        var total = 0
+        for try await buffer in body {
+            total += buffer.readableBytes
+            if total > cap { return nil }
+            buffer.withUnsafeReadableBytes { bytes in
+                md5.update(bufferPointer: bytes)
+                sha1.update(bufferPointer: bytes)
+                sha256.update(bufferPointer: bytes)
+            }
+        }
+        func hex(_ digest: some Sequence<UInt8>) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+        return Hashes(md5: hex(md5.finalize()), sha1: hex(sha1.finalize()), sha256: hex(sha256.finalize()))
+    }
+
+    static func failure(_ error: any Error) -> URLFetch.Failure {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .connectTimeout: return .timedOut
+            case .cancelled: return .timedOut
+            default: return .other("HTTP client error: \(error)")
+            }
+        }
+        return .other("\(error)")
+    }
+}
