@@ -92,8 +92,12 @@ public enum GatewayComposition {
         logger: Logger
     ) -> [any Service] {
         let ladder: [any Service] = [
-            LadderService(gateway: gateway, interval: settings.ladderInterval),
-            HashListService(gateway: gateway, interval: settings.hashListInterval),
+            RepeatingService("escalation ladder", every: settings.ladderInterval, logger: logger) {
+                try await gateway.climbLadder()
+            },
+            RepeatingService("hash-list publishing", every: settings.hashListInterval, logger: logger) {
+                try await gateway.maintainHashLists()
+            },
         ]
         guard settings.runsVerification else { return ladder }
         return ladder + [

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import ServiceLifecycle
 import TakedownModel
 import TakedownStore
 
@@ -115,29 +114,5 @@ extension Gateway {
             }
         }
         return (published, purged)
-    }
-}
-
-/// Publishes changed hash lists and compacts old tombstones on a schedule inside `takedown serve`.
-public struct HashListService: Service {
-    let gateway: Gateway
-    let interval: TimeInterval
-
-    public init(gateway: Gateway, interval: TimeInterval) {
-        self.gateway = gateway
-        self.interval = interval
-    }
-
-    public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await gateway.maintainHashLists()
-                } catch {
-                    gateway.logger.error("hash list maintenance failed", metadata: ["error": "\(error)"])
-                }
-                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-            }
-        }
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import ServiceLifecycle
 import Synchronization
 import TakedownDocuments
 import TakedownModel
@@ -61,29 +60,5 @@ extension Gateway {
             if took.withLock({ $0 }) { taken += 1 }
         }
         return taken
-    }
-}
-
-/// Runs the escalation ladder on a schedule inside `takedown serve`.
-public struct LadderService: Service {
-    let gateway: Gateway
-    let interval: TimeInterval
-
-    public init(gateway: Gateway, interval: TimeInterval) {
-        self.gateway = gateway
-        self.interval = interval
-    }
-
-    public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await gateway.climbLadder()
-                } catch {
-                    gateway.logger.error("escalation ladder round failed", metadata: ["error": "\(error)"])
-                }
-                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-            }
-        }
     }
 }
