@@ -71,11 +71,11 @@ struct HashListDownloadsController {
     }
 
     @Sendable func publish(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let principal = try context.staff()
+        _ = try context.staff()
         let (version, created) = try await gateway.publishHashList(try context.listID())
-        var response = Response.bytes(signed(version), type: "application/json", status: created ? .created : .ok)
-        response.headers[.eTag] = etag(of: signed(version))
-        _ = principal
+        let body = signed(version)
+        var response = Response.bytes(body, type: "application/json", status: created ? .created : .ok)
+        response.headers[.eTag] = etag(of: body)
         return response
     }
 
@@ -115,10 +115,8 @@ struct HashListDownloadsController {
         let kind = try gateway.exportKind(of: version, format: request.query("format"), hash: request.query("hash"))
         let manifest = try WireFormat.decoder().decode(HashListManifest.self, from: version.manifest)
         guard let digest = manifest.export(kind) else { throw APIError.notFound("no such export") }
-        if version.seq < list.purgedThrough {
-            throw GatewayError.gone(
-                "version \(version.version) predates compacted tombstones; download the latest version")
-        }
+        // Refused before the headers go out: a failure mid-stream could only cut the connection.
+        try gateway.checkExportable(version, of: list)
         let gzip = Self.acceptsGzip(request.headers[.acceptEncoding])
         let tag = "\"\(digest.sha256)\(gzip ? "-gzip" : "")\""
         if let header = request.headers[.ifNoneMatch], Gateway.matches(header, tag) { return notModified(tag) }

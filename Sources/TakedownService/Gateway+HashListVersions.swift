@@ -112,10 +112,7 @@ extension Gateway {
         of version: HashListVersion, list: HashList, kind: ExportKind,
         to sink: (_ bytes: [UInt8]) async throws -> Void
     ) async throws {
-        guard version.seq >= list.purgedThrough else {
-            throw GatewayError.gone(
-                "version \(version.version) of \(list.id) predates compacted tombstones; download the latest version")
-        }
+        try checkExportable(version, of: list)
         var exporter = HashListExporter(kind: kind, list: list, source: configuration.issuer.organisation)
         try await sink(exporter.header())
         var buffer: [UInt8] = []
@@ -125,6 +122,14 @@ extension Gateway {
             try await sink(buffer)
         }
         try await sink(exporter.footer())
+    }
+
+    /// A version from before compacted tombstones can no longer be rebuilt: 410, pointing to the latest.
+    public func checkExportable(_ version: HashListVersion, of list: HashList) throws {
+        guard version.seq >= list.purgedThrough else {
+            throw GatewayError.gone(
+                "version \(version.version) of \(list.id) predates compacted tombstones; download the latest version")
+        }
     }
 
     /// The export kinds a version offers, checked against a request's `format` and `hash`.
