@@ -80,9 +80,20 @@ extension PostgresStore {
         async throws -> Set<DeliveryID>
     {
         guard !completions.isEmpty else { return [] }
+        // Rows are locked in one order by every writer (endpoints by key, deliveries by id), so two batches
+        // completing for the same endpoints cannot deadlock.
+        let ordered = completions.sorted { $0.id.rawValue < $1.id.rawValue }
         return try await transaction { transaction in
+            try await transaction.run(
+                """
+                SELECT 1 FROM endpoints e
+                WHERE (e.partner_id, e.channel, e.endpoint) IN (
+                    SELECT partner_id, channel, endpoint FROM deliveries WHERE id = ANY(\(ordered.map(\.id.rawValue))))
+                ORDER BY e.partner_id, e.channel, e.endpoint
+                FOR UPDATE OF e
+                """)
             var recorded = Set<DeliveryID>()
-            for completion in completions
+            for completion in ordered
             where try await Self.complete(completion, now: now, pauseAfter: pauseAfter, transaction) {
                 recorded.insert(completion.id)
             }

@@ -151,13 +151,18 @@ extension PostgresStore {
     /// instances at commit.
     static func insert(_ deliveries: [Delivery], _ transaction: Transaction) async throws {
         guard !deliveries.isEmpty else { return }
+        // In key order, in one statement: two transactions creating the same new endpoints wait for each
+        // other in the same order, never in a cycle.
+        try await transaction.run(
+            """
+            INSERT INTO endpoints (partner_id, channel, endpoint)
+            SELECT DISTINCT * FROM unnest(\(deliveries.map(\.partnerId.rawValue))::text[],
+                                         \(deliveries.map(\.channel.rawValue))::text[],
+                                         \(deliveries.map(\.endpoint))::text[])
+            ORDER BY 1, 2, 3
+            ON CONFLICT DO NOTHING
+            """)
         for delivery in deliveries {
-            try await transaction.run(
-                """
-                INSERT INTO endpoints (partner_id, channel, endpoint)
-                VALUES (\(delivery.partnerId.rawValue), \(delivery.channel.rawValue), \(delivery.endpoint))
-                ON CONFLICT DO NOTHING
-                """)
             try await transaction.run(
                 """
                 INSERT INTO deliveries (id, notice_id, partner_id, channel, endpoint, event_type, event_id, payload,

@@ -16,9 +16,10 @@ public final class PostgresStore: GatewayStore, Sendable {
 
     /// Connects lazily with the given settings; the pool runs until `shutdown()`.
     public init(configuration: PostgresStoreConfiguration, logger: Logger = Logger(label: "takedown.postgres")) {
-        // The pool's own chatter (a connection attempt cut short by shutdown, say) only from notice up.
+        // The pool's own chatter only from error up: failed connection attempts reach callers as
+        // `StoreError.unavailable`, and a lease asked for just before `run()` starts is not a problem.
         var background = logger
-        background.logLevel = max(logger.logLevel, .notice)
+        background.logLevel = max(logger.logLevel, .error)
         let client = PostgresClient(configuration: configuration.client, backgroundLogger: background)
         self.client = client
         self.logger = logger
@@ -49,6 +50,9 @@ public final class PostgresStore: GatewayStore, Sendable {
             return try await body()
         } catch let error as PSQLError {
             throw Self.storeError(error)
+        } catch where String(describing: type(of: error)) == "ConnectionPoolError" {
+            // The pool's error type lives in an underscored module we do not import: no server, pool closed.
+            throw StoreError.unavailable("database unreachable: \(error)")
         }
     }
 
@@ -72,21 +76,29 @@ public final class PostgresStore: GatewayStore, Sendable {
 
     /// Runs `body` in one transaction (READ COMMITTED) on one pooled connection: committed when it returns,
     /// rolled back when it throws, with the error it threw.
-    func transaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
-        try await guarded {
-            try await client.withConnection { connection in
-                let transaction = Transaction(connection: connection, logger: logger)
-                try await transaction.run("BEGIN")
-                do {
-                    let result = try await body(transaction)
-                    try await transaction.run("COMMIT")
-                    return result
-                } catch {
-                    try? await transaction.run("ROLLBACK")
-                    throw error
+    /// A transaction PostgreSQL chose as a deadlock victim is run again, up to `attempts` times in all.
+    func transaction<T: Sendable>(attempts: Int = 3, _ body: (Transaction) async throws -> T) async throws -> T {
+        for attempt in 1... {
+            do {
+                return try await guarded {
+                    try await client.withConnection { connection in
+                        let transaction = Transaction(connection: connection, logger: logger)
+                        try await transaction.run("BEGIN")
+                        do {
+                            let result = try await body(transaction)
+                            try await transaction.run("COMMIT")
+                            return result
+                        } catch {
+                            try? await transaction.run("ROLLBACK")
+                            throw error
+                        }
+                    }
                 }
+            } catch StoreError.unavailable(let message) where message.hasPrefix("40P01") && attempt < attempts {
+                logger.notice("deadlock victim; running the transaction again", metadata: ["attempt": "\(attempt)"])
             }
         }
+        fatalError("unreachable")
     }
 
     /// One connection inside an open transaction.

@@ -23,7 +23,8 @@ struct Worker: AsyncParsableCommand {
         let gateway = try await GatewayComposition.gateway(
             settings, store: opened, logger: logger, onEnqueue: { wakeUp.signal() })
         let services =
-            GatewayComposition.outbox(settings, store: opened, wakeUp: wakeUp, logger: logger)
+            GatewayComposition.storeServices(opened, wakeUp: wakeUp)
+            + GatewayComposition.outbox(settings, store: opened, wakeUp: wakeUp, logger: logger)
             + GatewayComposition.schedulers(settings, gateway: gateway)
         let group = ServiceGroup(
             configuration: .init(
