@@ -120,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "takedown-bench",
             dependencies: [
-                "TakedownSigning",
+                "TakedownSigning", "TakedownPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
