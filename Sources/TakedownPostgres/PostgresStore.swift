@@ -50,7 +50,7 @@ public final class PostgresStore: GatewayStore, Sendable {
             return try await body()
         } catch let error as PSQLError {
             throw Self.storeError(error)
-        } catch where String(describing: type(of: error)) == "ConnectionPoolError" {
+        } catch  where String(describing: type(of: error)) == "ConnectionPoolError" {
             // The pool's error type lives in an underscored module we do not import: no server, pool closed.
             throw StoreError.unavailable("database unreachable: \(error)")
         }
@@ -89,7 +89,9 @@ public final class PostgresStore: GatewayStore, Sendable {
                             try await transaction.run("COMMIT")
                             return result
                         } catch {
-                            try? await transaction.run("ROLLBACK")
+                            // Not in the caller's task: a cancelled task (a worker stopping) must still roll
+                            // back before the connection goes back to the pool.
+                            await Task { try? await transaction.run("ROLLBACK") }.value
                             throw error
                         }
                     }
