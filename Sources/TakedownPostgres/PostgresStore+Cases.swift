@@ -19,14 +19,13 @@ extension PostgresStore {
                 }
             }
             try await Self.insert(record, transaction)
-            var position =
-                encodedNotices.isEmpty
-                ? 0 : try await Self.nextPositions("notices", count: encodedNotices.count, transaction)
-            for (notice, items) in encodedNotices {
-                try await Self.insert(notice, items: items, position: position, transaction)
-                position += 1
-            }
+            for (notice, items) in encodedNotices { try await Self.insert(notice, items: items, transaction) }
             try await Self.insert(deliveries, transaction)
+            // Last, so the counters stay locked only for these few statements and the commit.
+            _ = try await Self.assignPositions("cases", ids: [record.id.rawValue], transaction)
+            _ = try await Self.assignPositions("notices", ids: notices.map(\.id.rawValue), transaction)
+            // After the case counter is held: a list being created meanwhile is either committed (and seen
+            // here) or waits for this case to commit (and takes it in).
             try await Self.contribute(record, transaction)
             if let idempotency { try await Self.insert(idempotency, transaction) }
             return nil
@@ -77,10 +76,10 @@ extension PostgresStore {
                     """)
                 if routed != 1 { throw StoreError.conflict("item \(url) is already routed") }
             }
-            var stored = notice
-            stored.position = try await Self.nextPositions("notices", count: 1, transaction)
-            try await Self.insert(notice, items: items, position: stored.position, transaction)
+            try await Self.insert(notice, items: items, transaction)
             try await Self.insert(deliveries, transaction)
+            var stored = notice
+            stored.position = try await Self.assignPositions("notices", ids: [notice.id.rawValue], transaction)
             return stored
         }
     }
@@ -90,27 +89,35 @@ extension PostgresStore {
             .map(Self.idempotency(from:))
     }
 
-    /// Reserves `count` consecutive positions of a counter and returns the first.
+    /// Gives rows of `table` (`cases` or `notices`, inserted without one) the next positions of the
+    /// counter of that name, in the order given; returns the first.
     ///
     /// The counter row stays locked until this transaction ends, so positions are handed out in commit
     /// order: a reader paging by position never sees a later position before an earlier one has committed
     /// (or rolled back, leaving a gap), and so a cursor never skips a row. A sequence would not do this.
-    static func nextPositions(_ counter: String, count: Int, _ transaction: Transaction) async throws -> Int64 {
+    /// Callers do this last in the transaction, to hold the lock briefly.
+    static func assignPositions(_ table: String, ids: [String], _ transaction: Transaction) async throws -> Int64 {
+        guard !ids.isEmpty else { return 0 }
         let rows = try await transaction.rows(
-            "UPDATE counters SET value = value + \(count) WHERE name = \(counter) RETURNING value")
+            "UPDATE counters SET value = value + \(ids.count) WHERE name = \(table) RETURNING value")
         guard let last = try rows.first?.get("value", as: Int64.self) else {
-            throw StoreError.unavailable("counter \(counter) is missing")
+            throw StoreError.unavailable("counter \(table) is missing")
         }
-        return last - Int64(count) + 1
+        let first = last - Int64(ids.count) + 1
+        var sql = SQL("UPDATE \(table) SET position = ")
+        sql.bind(first)
+        sql.append(" + t.ord - 1 FROM unnest(")
+        sql.bind(ids)
+        sql.append("::text[]) WITH ORDINALITY AS t(id, ord) WHERE \(table).id = t.id")
+        try await transaction.run(sql.query)
+        return first
     }
 
     static func insert(_ record: Case, _ transaction: Transaction) async throws {
-        let position = try await nextPositions("cases", count: 1, transaction)
         try await transaction.run(
             """
-            INSERT INTO cases (position, id, reference, uk_grade, classification, media_type, notes, created_at,
-                               created_by)
-            VALUES (\(position), \(record.id.rawValue), \(record.reference), \(record.category.ukGrade.rawValue),
+            INSERT INTO cases (id, reference, uk_grade, classification, media_type, notes, created_at, created_by)
+            VALUES (\(record.id.rawValue), \(record.reference), \(record.category.ukGrade.rawValue),
                     \(record.category.classification?.rawValue), \(record.mediaType.rawValue), \(record.notes),
                     \(record.createdAt.stored), \(record.createdBy))
             """)

@@ -62,7 +62,8 @@ extension PostgresStore {
     }
 
     static let coreSchema = [
-        // Counters hand out case and notice positions under a row lock held to commit: see `nextPositions`.
+        // Counters hand out case and notice positions under a row lock held to commit: see `assignPositions`.
+        // A row has no position (NULL) only inside the transaction that inserts it.
         "CREATE TABLE counters (name text PRIMARY KEY, value bigint NOT NULL)",
         "INSERT INTO counters (name, value) VALUES ('cases', 0), ('notices', 0)",
         """
@@ -93,7 +94,7 @@ extension PostgresStore {
         """,
         """
         CREATE TABLE cases (
-            position bigint NOT NULL UNIQUE,
+            position bigint UNIQUE,
             id text PRIMARY KEY,
             reference text NOT NULL,
             uk_grade text NOT NULL,
@@ -121,7 +122,7 @@ extension PostgresStore {
         "CREATE INDEX case_items_unrouted ON case_items(case_id) WHERE notice_id IS NULL",
         """
         CREATE TABLE notices (
-            position bigint NOT NULL UNIQUE,
+            position bigint UNIQUE,
             id text PRIMARY KEY,
             case_id text NOT NULL REFERENCES cases(id),
             partner_id text NOT NULL REFERENCES partners(id),

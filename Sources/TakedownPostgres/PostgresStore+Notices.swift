@@ -108,13 +108,13 @@ extension PostgresStore {
         return try await rows(sql.query).map { NoticeID(rawValue: try $0.get("id")) }
     }
 
-    /// Inserts a notice at a reserved position, with its timeline.
-    static func insert(_ notice: Notice, items: String, position: Int64, _ transaction: Transaction) async throws {
+    /// Inserts a notice, with its timeline, still without a position (`assignPositions` gives it one).
+    static func insert(_ notice: Notice, items: String, _ transaction: Transaction) async throws {
         try await transaction.run(
             """
-            INSERT INTO notices (position, id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at,
+            INSERT INTO notices (id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at,
                                  removed_at, items, document, jws, sequence, ladder_step)
-            VALUES (\(position), \(notice.id.rawValue), \(notice.caseId.rawValue), \(notice.partnerId.rawValue),
+            VALUES (\(notice.id.rawValue), \(notice.caseId.rawValue), \(notice.partnerId.rawValue),
                     \(notice.status.rawValue), \(notice.issuedAt.stored), \(notice.deadlineAt.stored),
                     \(notice.acknowledgedAt?.stored), \(notice.removedAt?.stored), \(items), \(notice.document),
                     \(notice.jws), \(notice.sequence), \(notice.ladderStep))

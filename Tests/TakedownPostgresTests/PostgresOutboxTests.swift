@@ -35,7 +35,7 @@ struct PostgresOutboxTests {
                             while true {
                                 let now = Synthetic.epoch.addingTimeInterval(10)
                                 let claimed = try await store.claimDeliveries(
-                                    owner: owner, limit: 3, now: now, lease: 60, perEndpointCap: cap)
+                                    owner: owner, limit: 6, now: now, lease: 60, perEndpointCap: cap)
                                 if claimed.isEmpty {
                                     if try await store.outboxStats(now: now).depth == 0 { return }
                                     try await Task.sleep(for: .milliseconds(2))
