@@ -136,8 +136,18 @@ def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factor
             # strike once pushes are flowing and open at the receiver
             receiver.wait_for(lambda r: len(r.records) > 300, timeout=60)
             time.sleep(rng.uniform(0.1, 0.8))
-            receiver.wait_for(lambda r: r.in_progress > 0, timeout=2)
-            kill.update(received=len(receiver.notice_ids("notice.issued")), open=receiver.in_progress)
+            # ... and when the victim holds leases (its owner is host/pid/random)
+            held = "0"
+            deadline = time.monotonic() + 20
+            while held == "0" and time.monotonic() < deadline:
+                held = psql(
+                    database,
+                    "SELECT count(*) FROM deliveries WHERE state = 'in_flight' "
+                    f"AND split_part(lease_owner, '/', 2) = '{victim.proc.pid}'",
+                )
+            kill.update(
+                received=len(receiver.notice_ids("notice.issued")), open=receiver.in_progress, victim_leases=int(held)
+            )
             victim.kill()
             victim.start(port=port)
 
@@ -149,6 +159,7 @@ def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factor
         notice_ids = {n["id"] for a in answers for n in a["notices"]}
         assert len(notice_ids) == NOTICES
         assert kill and kill["received"] < NOTICES, f"the kill came after every notice had arrived: {kill}"
+        assert kill["victim_leases"] > 0, f"the victim held no lease when it was killed: {kill}"
 
         arrived = receiver.wait_for(lambda r: notice_ids <= r.notice_ids("notice.issued"), timeout=FINAL_WAIT)
         missing = notice_ids - receiver.notice_ids("notice.issued")
