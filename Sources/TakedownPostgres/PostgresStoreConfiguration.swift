@@ -33,7 +33,8 @@ public struct PostgresStoreConfiguration: Sendable {
             tls: tls)
         let size = poolSize ?? query["pool_size"].flatMap(Int.init) ?? Self.defaultPoolSize
         guard size >= 1 else { throw StoreError.unavailable("pool size must be at least 1") }
-        client.options.maximumConnections = size
+        // One more than asked for: the outbox listener holds a connection for as long as it runs.
+        client.options.maximumConnections = size + 1
         self.client = client
         self.poolSize = size
     }
