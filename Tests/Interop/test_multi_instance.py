@@ -15,23 +15,18 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
-import shutil
-import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from conftest import GatewayFactory, item, tag
+from conftest import TEST_DATABASE_URL, GatewayFactory, fresh_database, item, psql, tag
 from receiver import Receiver
 
-DATABASE_URL = os.environ.get("TAKEDOWN_TEST_DATABASE_URL", "")
-pytestmark = pytest.mark.skipif(
-    not DATABASE_URL or not shutil.which("psql"), reason="TAKEDOWN_TEST_DATABASE_URL is not set (or no psql)"
-)
+pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TAKEDOWN_TEST_DATABASE_URL is not set")
 
 INSTANCES = 3
 PROVIDERS = 30
@@ -41,24 +36,10 @@ CAP = 2
 FINAL_WAIT = 120.0
 
 
-def psql(url: str, sql: str) -> str:
-    result = subprocess.run(
-        ["psql", url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
 @pytest.fixture
-def database():
-    """A new database on the test cluster, dropped afterwards."""
-    name = f"takedown_multi_{secrets.token_hex(4)}"
-    psql(DATABASE_URL, f"CREATE DATABASE {name}")
-    url = DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
+def database() -> Iterator[str]:
+    with fresh_database("takedown_multi") as url:
         yield url
-    finally:
-        psql(DATABASE_URL, f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factory: GatewayFactory, tmp_path):
