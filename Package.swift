@@ -145,7 +145,8 @@ let package = Package(
         .testTarget(
             name: "TakedownPostgresTests",
             dependencies: [
-                "TakedownPostgres", "TakedownTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "TakedownPostgres", "TakedownServer", "TakedownTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strict
         ),
