@@ -98,18 +98,19 @@ extension PostgresStore {
     /// Callers do this last in the transaction, to hold the lock briefly.
     static func assignPositions(_ table: String, ids: [String], _ transaction: Transaction) async throws -> Int64 {
         guard !ids.isEmpty else { return 0 }
-        let rows = try await transaction.rows(
-            "UPDATE counters SET value = value + \(ids.count) WHERE name = \(table) RETURNING value")
-        guard let last = try rows.first?.get("value", as: Int64.self) else {
+        var sql = SQL("WITH counter AS (UPDATE counters SET value = value + ")
+        sql.bind(ids.count)
+        sql.append(" WHERE name = ")
+        sql.bind(table)
+        sql.append(" RETURNING value) UPDATE \(table) SET position = (SELECT value FROM counter) - ")
+        sql.bind(ids.count)
+        sql.append(" + t.ord FROM unnest(")
+        sql.bind(ids)
+        sql.append("::text[]) WITH ORDINALITY AS t(id, ord) WHERE \(table).id = t.id RETURNING \(table).position")
+        let positions = try await transaction.rows(sql.query).map { try $0.get("position", as: Int64.self) }
+        guard positions.count == ids.count, let first = positions.min() else {
             throw StoreError.unavailable("counter \(table) is missing")
         }
-        let first = last - Int64(ids.count) + 1
-        var sql = SQL("UPDATE \(table) SET position = ")
-        sql.bind(first)
-        sql.append(" + t.ord - 1 FROM unnest(")
-        sql.bind(ids)
-        sql.append("::text[]) WITH ORDINALITY AS t(id, ord) WHERE \(table).id = t.id")
-        try await transaction.run(sql.query)
         return first
     }
 
