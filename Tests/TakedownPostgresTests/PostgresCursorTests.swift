@@ -58,8 +58,10 @@ struct PostgresCursorTests {
             }
             done.withLock { $0 = true }
             let read = try await readTask.value
+            // With positions from a sequence taken early in the transaction, 14-16 of these 100 were skipped.
+            let skipped = Set(written).subtracting(read.notices)
+            #expect(skipped.isEmpty, "\(skipped.count) notices skipped by the cursor")
             #expect(read.notices.count == written.count)
-            #expect(Set(read.notices) == Set(written))
             // One entry per case (its md5/sha256), numbered 1... with no gap and none twice.
             #expect(read.seqs == Array(1...Int64(written.count)))
             for store in stores { await store.shutdown() }
