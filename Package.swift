@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(name: "TakedownModel", swiftSettings: strict),
@@ -34,6 +35,16 @@ let package = Package(
         .target(
             name: "TakedownSQLite",
             dependencies: ["TakedownStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TakedownPostgres",
+            dependencies: [
+                "TakedownStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -87,7 +98,7 @@ let package = Package(
         .target(
             name: "TakedownServer",
             dependencies: [
-                "TakedownAPI", "TakedownSQLite", "TakedownOutbox",
+                "TakedownAPI", "TakedownSQLite", "TakedownPostgres", "TakedownOutbox",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -99,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "takedown",
             dependencies: [
-                "TakedownServer", "TakedownOutbox",
+                "TakedownServer", "TakedownOutbox", "TakedownPostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -110,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "takedown-bench",
             dependencies: [
-                "TakedownSigning",
+                "TakedownSigning", "TakedownPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -120,7 +131,9 @@ let package = Package(
         ),
         .target(
             name: "TakedownTestSupport",
-            dependencies: ["TakedownStore", "TakedownService", "TakedownSQLite", "TakedownServer"],
+            dependencies: [
+                "TakedownStore", "TakedownService", "TakedownSQLite", "TakedownPostgres", "TakedownServer",
+            ],
             path: "Tests/TakedownTestSupport",
             swiftSettings: strict
         ),
@@ -128,6 +141,14 @@ let package = Package(
         .testTarget(
             name: "TakedownSQLiteTests",
             dependencies: ["TakedownSQLite", "TakedownTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TakedownPostgresTests",
+            dependencies: [
+                "TakedownPostgres", "TakedownServer", "TakedownTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -44,6 +44,7 @@ public struct LeaseRescuer: Service {
             do {
                 try await rescueOnce()
             } catch {
+                if Task.isCancelled { return }  // shutting down: the store call was cut short, not failed
                 logger.error("lease rescue failed", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))

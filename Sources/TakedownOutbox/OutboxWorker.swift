@@ -46,6 +46,7 @@ public final class OutboxWorker: Service, Sendable {
             do {
                 sent = try await tick()
             } catch {
+                if Task.isCancelled { return }  // shutting down: the store call was cut short, not failed
                 logger.error("outbox round failed", metadata: ["error": "\(error)"])
                 sent = 0
             }

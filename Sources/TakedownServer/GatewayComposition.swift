@@ -6,6 +6,7 @@ import TakedownAPI
 import TakedownDocuments
 import TakedownModel
 import TakedownOutbox
+import TakedownPostgres
 import TakedownSQLite
 import TakedownService
 import TakedownSigning
@@ -14,18 +15,61 @@ import TakedownStore
 /// The composition root: builds the store, keys, templates, gateway and HTTP application from settings.
 /// The command line, the tests and the benchmark all build through here.
 public enum GatewayComposition {
-    /// Opens the store the settings name and brings its schema up to date.
-    public static func store(_ settings: ServerSettings) async throws -> any GatewayStore {
+    /// Opens the store the settings name and brings its schema up to date: PostgreSQL when a database URL
+    /// is set, SQLite under the data folder otherwise. Call `close(_:)` when done (outside a service group).
+    public static func store(_ settings: ServerSettings, logger: Logger = Logger(label: "takedown.store")) async throws
+        -> any GatewayStore
+    {
         if let url = settings.databaseURL {
-            throw SettingsError(
-                "TAKEDOWN_DATABASE_URL is set (\(redacted(url))) but this build has no PostgreSQL store yet; unset it to use SQLite"
-            )
+            let store: PostgresStore
+            do {
+                store = try PostgresStore(url: url, poolSize: settings.databasePoolSize, logger: logger)
+            } catch {
+                throw SettingsError("TAKEDOWN_DATABASE_URL (\(redacted(url))): \(error)")
+            }
+            do {
+                try await store.migrate()
+            } catch {
+                await store.shutdown()
+                throw SettingsError("cannot migrate the database at \(redacted(url)): \(error)")
+            }
+            return store
         }
         try FileManager.default.createDirectory(
             atPath: settings.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let store = try SQLiteStore(path: settings.databasePath)
         try await store.migrate()
         return store
+    }
+
+    /// Closes what a store holds open (PostgreSQL's pool); SQLite needs nothing.
+    public static func close(_ store: any GatewayStore) async {
+        if let postgres = store as? PostgresStore { await postgres.shutdown() }
+    }
+
+    /// Opens the store, runs `body` with it and closes it, also when `body` throws: for commands that
+    /// open the store once and end.
+    public static func withStore<T>(
+        _ settings: ServerSettings, _ body: (any GatewayStore) async throws -> T
+    ) async throws -> T {
+        let opened = try await store(settings)
+        do {
+            let result = try await body(opened)
+            await close(opened)
+            return result
+        } catch {
+            await close(opened)
+            throw error
+        }
+    }
+
+    /// Services a store needs while the group runs: for PostgreSQL, the pool's owner (first, so it closes
+    /// last) and, with an outbox worker, the listener that wakes it on any instance's NOTIFY.
+    public static func storeServices(_ store: any GatewayStore, wakeUp: OutboxWakeUp?) -> [any Service] {
+        guard let postgres = store as? PostgresStore else { return [] }
+        var services: [any Service] = [PostgresStoreService(store: postgres)]
+        if let wakeUp { services.append(PostgresOutboxListener(store: postgres) { wakeUp.signal() }) }
+        return services
     }
 
     /// The signing keys under the data folder, with a first key created when there is none.
@@ -114,9 +158,10 @@ public enum GatewayComposition {
         let gateway = try await gateway(settings, store: store, logger: logger, onEnqueue: { wakeUp.signal() })
         return GatewayAPI.application(
             gateway: gateway, settings: apiSettings(settings, store: store), host: settings.host, port: settings.port,
-            services: settings.runsOutbox
-                ? outbox(settings, store: store, wakeUp: wakeUp, logger: logger)
-                    + clocks(settings, gateway: gateway, logger: logger) : [],
+            services: storeServices(store, wakeUp: settings.runsOutbox ? wakeUp : nil)
+                + (settings.runsOutbox
+                    ? outbox(settings, store: store, wakeUp: wakeUp, logger: logger)
+                        + clocks(settings, gateway: gateway, logger: logger) : []),
             logger: logger)
     }
 

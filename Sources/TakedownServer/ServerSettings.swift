@@ -11,6 +11,8 @@ public struct ServerSettings: Sendable {
     public var port = 8080
     public var dataDirectory = "./data"
     public var databaseURL: String?
+    /// Connections in the PostgreSQL pool (`TAKEDOWN_DATABASE_POOL_SIZE`); nil: the URL's `pool_size`, or 10.
+    public var databasePoolSize: Int?
     public var publicURL: String?
     public var bootstrapAdminToken: String?
     public var templatesDirectory = "Templates"
@@ -50,6 +52,10 @@ public struct ServerSettings: Sendable {
         }
         if let value = env("DATA_DIR") { dataDirectory = value }
         databaseURL = env("DATABASE_URL")
+        if let value = env("DATABASE_POOL_SIZE") {
+            guard let size = Int(value), size >= 1 else { throw SettingsError("TAKEDOWN_DATABASE_POOL_SIZE", value) }
+            databasePoolSize = size
+        }
         publicURL = env("PUBLIC_URL")
         bootstrapAdminToken = env("BOOTSTRAP_ADMIN_TOKEN")
         if let value = env("TEMPLATES_DIR") { templatesDirectory = value }

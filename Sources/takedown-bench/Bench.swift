@@ -1,15 +1,38 @@
 import Foundation
 
-/// `takedown-bench`: starts a real gateway on a fresh SQLite store and measures it through its HTTP API,
-/// beside the ceilings it cannot beat on this machine. Prints figures; asserts nothing.
+/// `takedown-bench`: starts a real gateway on a fresh store (SQLite, or PostgreSQL with `--database-url`)
+/// and measures it through its HTTP API, beside the ceilings it cannot beat on this machine. Prints
+/// figures; asserts nothing.
 @main
 struct Bench {
     static func main() async throws {
         let options = try BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
         print("takedown-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(options)")
+        print("store: \(options.databaseURL == nil ? "SQLite" : "PostgreSQL (a fresh database per gateway)")")
         print("")
         if options.suites.contains("issuance") { try await issuanceAndDelivery(options) }
         if options.suites.contains("hashlists") { try await HashListBench.run(options) }
+        if options.suites.contains("instances") { try await instances(options) }
+    }
+
+    /// Deliveries per second with 1, 2, 4 … instances sharing one PostgreSQL: a backlog issued with no
+    /// worker running, then emptied by that many `takedown worker` processes at once.
+    static func instances(_ options: BenchOptions) async throws {
+        guard options.databaseURL != nil else {
+            print("Instances: skipped (needs --database-url: instances share one PostgreSQL)")
+            return
+        }
+        print(
+            "Instances: a backlog of \(options.deliveries) notices to \(options.endpoints) endpoints (cap \(options.endpointCap)) emptied by N worker processes on one PostgreSQL"
+        )
+        for count in options.instances {
+            let figures = try await DeliveryLoad.run(options: options, failHalf: false, drain: true, instances: count)
+            print(
+                String(
+                    format: "  %d instance%@ deliveries/s                       %10.0f (duplicates %d)", count,
+                    count == 1 ? " " : "s", figures.perSecond, figures.duplicates))
+        }
+        print("")
     }
 
     static func issuanceAndDelivery(_ options: BenchOptions) async throws {
@@ -20,6 +43,9 @@ struct Bench {
                 format: "  Ed25519 signatures/s (1 thread, %d-byte payload)  %10.0f", ceilings.noticeBytes,
                 ceilings.rawSignaturesPerSecond))
         print(String(format: "  compact JWS signed/s (same payload, 1 thread)    %10.0f", ceilings.signaturesPerSecond))
+        if options.databaseURL != nil {
+            print("  (the SQLite ceilings below are for comparison: this run's store is PostgreSQL)")
+        }
         print(
             String(
                 format: "  SQLite single-row commits/s (blocking, WAL)      %10.0f", ceilings.blockingCommitsPerSecond))
@@ -88,17 +114,33 @@ struct BenchOptions: CustomStringConvertible {
     var hashEntries = 10_000_000
     var hashSmall = 100_000
     var suites: Set<String> = ["issuance", "hashlists"]
+    /// PostgreSQL server to benchmark on (a database `takedown_bench` is made anew on it); nil: SQLite.
+    var databaseURL: String?
+    /// Instance counts for the `instances` suite.
+    var instances = [1, 2, 4]
 
     init(arguments: [String]) throws {
         var iterator = arguments.makeIterator()
+        var suitesGiven = false
+        defer { if !suitesGiven, databaseURL != nil { suites.insert("instances") } }
         while let flag = iterator.next() {
             if flag == "--suites", let value = iterator.next() {
                 suites = Set(value.split(separator: ",").map(String.init))
+                suitesGiven = true
+                continue
+            }
+            if flag == "--database-url", let value = iterator.next() {
+                databaseURL = value
+                continue
+            }
+            if flag == "--instances", let value = iterator.next() {
+                instances = value.split(separator: ",").compactMap { Int($0) }
                 continue
             }
             guard let value = iterator.next(), let number = Double(value) else {
                 throw BenchError(
-                    "usage: takedown-bench [--suites issuance,hashlists] [--cases N] [--concurrency N] [--partners N] "
+                    "usage: takedown-bench [--suites issuance,hashlists,instances] [--database-url postgres://…] "
+                        + "[--instances 1,2,4] [--cases N] [--concurrency N] [--partners N] "
                         + "[--page N] [--ceiling-seconds S] [--deliveries N] [--endpoints N] [--endpoint-cap N] "
                         + "[--hash-entries N] [--hash-small N]"
                 )
@@ -122,7 +164,7 @@ struct BenchOptions: CustomStringConvertible {
     var description: String {
         "suites=\(suites.sorted().joined(separator: ",")) cases=\(cases) concurrency=\(concurrency) partners=\(partners) "
             + "page=\(pageSize) deliveries=\(deliveries) endpoints=\(endpoints) cap=\(endpointCap) "
-            + "hash-entries=\(hashEntries) hash-small=\(hashSmall)"
+            + "hash-entries=\(hashEntries) hash-small=\(hashSmall) instances=\(instances.map(String.init).joined(separator: ","))"
     }
 }
 

@@ -53,9 +53,11 @@ struct DeliveryLoad {
     /// backlog, and the rate is counted from the worker's start.
     /// `rate`: issue at this many notices per second instead of as fast as possible, to see latency
     /// below saturation.
-    static func run(options: BenchOptions, failHalf: Bool, drain: Bool = false, rate: Double? = nil, count: Int? = nil)
-        async throws -> Figures
-    {
+    /// `instances`: how many worker processes drain the backlog (with `drain`).
+    static func run(
+        options: BenchOptions, failHalf: Bool, drain: Bool = false, rate: Double? = nil, count: Int? = nil,
+        instances: Int = 1
+    ) async throws -> Figures {
         var options = options
         if let count { options.deliveries = count }
         let receiver = Receiver(failHalf: failHalf)
@@ -77,14 +79,16 @@ struct DeliveryLoad {
                 ])
             defer { server.stop() }
             let figures = try await drive(
-                server: server, receiverPort: port, receiver: receiver, options: options, drain: drain, rate: rate)
+                server: server, receiverPort: port, receiver: receiver, options: options,
+                drain: drain ? instances : nil, rate: rate)
             group.cancelAll()
             return figures
         }
     }
 
     static func drive(
-        server: GatewayProcess, receiverPort: Int, receiver: Receiver, options: BenchOptions, drain: Bool, rate: Double?
+        server: GatewayProcess, receiverPort: Int, receiver: Receiver, options: BenchOptions, drain: Int?,
+        rate: Double?
     ) async throws -> Figures {
         let client = BenchClient(baseURL: server.baseURL, connections: options.concurrency)
         for index in 0..<options.endpoints {
@@ -130,9 +134,9 @@ struct DeliveryLoad {
         }
         try await client.shutdown()
         var counted = started
-        if drain {
+        if let drain {
             counted = Date()
-            try server.startWorker()
+            try server.startWorkers(drain)
         }
         let deadline = Date().addingTimeInterval(300)
         while receiver.count < total {

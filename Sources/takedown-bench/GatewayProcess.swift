@@ -1,6 +1,7 @@
 import Foundation
 
-/// The release `takedown` binary beside this one, serving a fresh data folder on a loopback port.
+/// The release `takedown` binary beside this one, serving a fresh data folder on a loopback port, and a
+/// fresh PostgreSQL database when the benchmark was given `--database-url`.
 final class GatewayProcess: @unchecked Sendable {
     let process: Process
     let baseURL: String
@@ -8,7 +9,7 @@ final class GatewayProcess: @unchecked Sendable {
     let directory: URL
     let executable: URL
     let environment: [String: String]
-    var worker: Process?
+    var workers: [Process] = []
 
     private init(
         process: Process, baseURL: String, adminToken: String, directory: URL, executable: URL,
@@ -41,6 +42,9 @@ final class GatewayProcess: @unchecked Sendable {
         environment["TAKEDOWN_LOG_LEVEL"] = "warning"
         // The benchmark's URLs are synthetic; verification would fetch them from the internet.
         environment["TAKEDOWN_VERIFY_WORKER"] = "0"
+        if let url = options.databaseURL {
+            environment["TAKEDOWN_DATABASE_URL"] = try await BenchDatabase.recreate(url)
+        }
         environment.merge(extra) { $1 }
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
@@ -65,22 +69,25 @@ final class GatewayProcess: @unchecked Sendable {
         throw BenchError("the gateway did not become ready at \(baseURL)")
     }
 
-    /// Starts `takedown worker` on the same data folder (for a gateway started without its own worker).
-    func startWorker() throws {
-        let worker = Process()
-        worker.executableURL = executable
-        worker.arguments = ["worker", "--data-dir", directory.path]
-        var environment = self.environment
-        environment.removeValue(forKey: "TAKEDOWN_OUTBOX_WORKER")
-        worker.environment = environment
-        worker.standardOutput = FileHandle.nullDevice
-        try worker.run()
-        self.worker = worker
+    /// Starts `count` `takedown worker` processes on the same store (for a gateway started without its own
+    /// worker): one instance each, sharing the PostgreSQL database when there is one.
+    func startWorkers(_ count: Int = 1) throws {
+        for _ in 0..<count {
+            let worker = Process()
+            worker.executableURL = executable
+            worker.arguments = ["worker", "--data-dir", directory.path]
+            var environment = self.environment
+            environment.removeValue(forKey: "TAKEDOWN_OUTBOX_WORKER")
+            worker.environment = environment
+            worker.standardOutput = FileHandle.nullDevice
+            try worker.run()
+            workers.append(worker)
+        }
     }
 
     /// Stops the gateway; safe to call twice.
     func stop() {
-        if let worker, worker.isRunning {
+        for worker in workers where worker.isRunning {
             worker.terminate()
             worker.waitUntilExit()
         }

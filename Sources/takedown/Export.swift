@@ -22,29 +22,30 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         let settings = try store.settings()
         let logger = Logs.bootstrap(.warning)
-        let opened = try await GatewayComposition.store(settings)
-        let gateway = try await GatewayComposition.gateway(settings, store: opened, logger: logger)
-        let list = try await gateway.hashList(named: self.list)
-        let version = try await gateway.version(of: list, self.version)
-        let kind = try gateway.exportKind(of: version, format: format, hash: hash)
-        guard FileManager.default.createFile(atPath: out, contents: nil) else {
-            throw ValidationError("cannot create \(out)")
+        try await GatewayComposition.withStore(settings) { opened in
+            let gateway = try await GatewayComposition.gateway(settings, store: opened, logger: logger)
+            let list = try await gateway.hashList(named: self.list)
+            let version = try await gateway.version(of: list, self.version)
+            let kind = try gateway.exportKind(of: version, format: format, hash: hash)
+            guard FileManager.default.createFile(atPath: out, contents: nil) else {
+                throw ValidationError("cannot create \(out)")
+            }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+            var digest = SHA256()
+            var bytes: Int64 = 0
+            try await gateway.writeExport(of: version, list: list, kind: kind) { chunk in
+                digest.update(data: chunk)
+                bytes += Int64(chunk.count)
+                try handle.write(contentsOf: chunk)
+            }
+            try handle.close()
+            let sha256 = digest.finalize().map { String(format: "%02x", $0) }.joined()
+            let manifest = try WireFormat.decoder().decode(HashListManifest.self, from: version.manifest)
+            guard let expected = manifest.export(kind), expected.sha256 == sha256, expected.bytes == bytes else {
+                FileHandle.standardError.write(Data("MISMATCH: \(out) does not match the manifest\n".utf8))
+                throw ExitCode(1)
+            }
+            print("wrote \(out): \(list.name) version \(version.version), \(bytes) bytes, sha256 \(sha256)")
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        var digest = SHA256()
-        var bytes: Int64 = 0
-        try await gateway.writeExport(of: version, list: list, kind: kind) { chunk in
-            digest.update(data: chunk)
-            bytes += Int64(chunk.count)
-            try handle.write(contentsOf: chunk)
-        }
-        try handle.close()
-        let sha256 = digest.finalize().map { String(format: "%02x", $0) }.joined()
-        let manifest = try WireFormat.decoder().decode(HashListManifest.self, from: version.manifest)
-        guard let expected = manifest.export(kind), expected.sha256 == sha256, expected.bytes == bytes else {
-            FileHandle.standardError.write(Data("MISMATCH: \(out) does not match the manifest\n".utf8))
-            throw ExitCode(1)
-        }
-        print("wrote \(out): \(list.name) version \(version.version), \(bytes) bytes, sha256 \(sha256)")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TakedownPostgres
 import TakedownSQLite
 import TakedownServer
 
@@ -10,10 +11,12 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try store.settings()
-        let opened = try await GatewayComposition.store(settings)
-        if let sqlite = opened as? SQLiteStore {
-            for name in try await sqlite.appliedMigrations() { print("applied \(name)") }
+        let applied = try await GatewayComposition.withStore(settings) { opened in
+            if let sqlite = opened as? SQLiteStore { return try await sqlite.appliedMigrations() }
+            if let postgres = opened as? PostgresStore { return try await postgres.appliedMigrations() }
+            return []
         }
+        for name in applied { print("applied \(name)") }
         print("schema is up to date")
     }
 }

@@ -29,6 +29,7 @@ struct Serve: AsyncParsableCommand {
             "takedown gateway starting",
             metadata: [
                 "address": "\(settings.host):\(settings.port)", "data_dir": "\(settings.dataDirectory)",
+                "database": "\(settings.databaseURL.map(GatewayComposition.redacted) ?? "sqlite")",
                 "public_url": "\(settings.resolvedPublicURL)",
             ])
         try await app.runService()

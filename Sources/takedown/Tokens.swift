@@ -19,9 +19,9 @@ struct Tokens: AsyncParsableCommand {
             guard let role = TokenRole(rawValue: role), role != .partner else {
                 throw ValidationError("--role must be admin or analyst")
             }
-            let opened = try await GatewayComposition.store(try store.settings())
-            let issued = try await TakedownService.Gateway.createStaffToken(
-                role: role, name: name, in: opened, at: Date())
+            let issued = try await GatewayComposition.withStore(try store.settings()) { opened in
+                try await TakedownService.Gateway.createStaffToken(role: role, name: name, in: opened, at: Date())
+            }
             FileHandle.standardError.write(Data("created \(issued.record.id) (\(role.rawValue), \(name))\n".utf8))
             print(issued.secret)
         }
@@ -34,8 +34,9 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             guard let id = TokenID.parse(id) else { throw ValidationError("\(self.id) is not a token id") }
-            let opened = try await GatewayComposition.store(try store.settings())
-            try await TakedownService.Gateway.revokeToken(id, in: opened, at: Date())
+            try await GatewayComposition.withStore(try store.settings()) { opened in
+                try await TakedownService.Gateway.revokeToken(id, in: opened, at: Date())
+            }
             print("revoked \(id)")
         }
     }

@@ -20,6 +20,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,34 @@ def item(url: str, *, ip: str | None = None, full: bool = True, observed_at: str
 
 def tag() -> str:
     return secrets.token_hex(4)
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------------
+
+# The throw-away cluster scripts/test starts; tests that need it are skipped when it is unset.
+TEST_DATABASE_URL = os.environ.get("TAKEDOWN_TEST_DATABASE_URL", "")
+
+
+def psql(url: str, sql: str) -> str:
+    """One statement through the psql client; its unaligned output."""
+    result = subprocess.run(
+        ["psql", url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@contextmanager
+def fresh_database(prefix: str = "takedown_interop") -> Iterator[str]:
+    """A new database on the test cluster, dropped afterwards (with whatever still holds it open)."""
+    if not TEST_DATABASE_URL:
+        pytest.skip("TAKEDOWN_TEST_DATABASE_URL is not set")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    psql(TEST_DATABASE_URL, f"CREATE DATABASE {name}")
+    try:
+        yield TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        psql(TEST_DATABASE_URL, f"DROP DATABASE {name} WITH (FORCE)")
 
 
 # --- the server under test --------------------------------------------------------------------------

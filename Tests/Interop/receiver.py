@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import random
+import select
 import socket
 import struct
 import threading
@@ -112,6 +113,10 @@ class Receiver:
         self.records: list[Received] = []
         self._attempts: dict[str | None, int] = {}
         self.in_progress = 0  # requests read but not answered yet
+        # Per path (an endpoint): requests open now, and the most ever open at once. A request whose sender
+        # hung up (a killed gateway) stops counting as soon as the hang-up is seen.
+        self.open_by_path: dict[str, int] = {}
+        self.most_open_by_path: dict[str, int] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -244,10 +249,22 @@ class Receiver:
             )
             self.records.append(record)
             self.in_progress += 1
+            self.open_by_path[record.path] = self.open_by_path.get(record.path, 0) + 1
+            self.most_open_by_path[record.path] = max(
+                self.most_open_by_path.get(record.path, 0), self.open_by_path[record.path]
+            )
             self._lock.notify_all()
         return record
 
+    def _closed(self, record: Received) -> None:
+        """The request no longer counts as open on its path (answered, or its sender is gone)."""
+        with self._lock:
+            if getattr(record, "_open", True):
+                record._open = False  # type: ignore[attr-defined]
+                self.open_by_path[record.path] -= 1
+
     def _answered(self, record: Received, answer: int | str) -> None:
+        self._closed(record)
         with self._lock:
             record.answer = answer
             record.answered = time.time()
@@ -260,12 +277,29 @@ class Receiver:
         rule = self.fail_first
         return rule(record) if callable(rule) else bool(rule)
 
-    def _pause(self) -> None:
+    def _pause(self, connection: socket.socket | None = None, record: Received | None = None) -> None:
         delay = self.delay
         if isinstance(delay, tuple):
             delay = random.uniform(*delay)
-        if delay > 0:
+        if delay <= 0:
+            return
+        if connection is None or record is None:
             time.sleep(delay)
+            return
+        # Sleep in small steps, watching for the sender hanging up: an HTTP/1.1 client sends nothing more
+        # while it waits for the answer, so a readable socket here means it closed (or was killed).
+        deadline = time.monotonic() + delay
+        while (remaining := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([connection], [], [], min(remaining, 0.005))
+            if readable:
+                try:
+                    gone = connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    gone = True
+                if gone:
+                    self._closed(record)
+                    time.sleep(max(0.0, deadline - time.monotonic()))
+                    return
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -286,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
         receiver = self.owner
         record = receiver._record(self, raw)
         try:
-            receiver._pause()
+            receiver._pause(self.connection, record)
             record.replying = time.time()
             if receiver._should_fail(record):
                 if receiver.fail_mode == FAIL_CLOSE:

@@ -16,6 +16,7 @@ import json
 import secrets
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from conftest import HTTP_TIMEOUT, Gateway, GatewayError, item, tag
+from conftest import HTTP_TIMEOUT, Gateway, GatewayError, fresh_database, item, tag
 
 # joserfc flags "EdDSA" as deprecated by RFC 9864; the design fixes the name (see test_jws.py).
 pytestmark = pytest.mark.filterwarnings("ignore:.*EdDSA")
@@ -348,9 +349,20 @@ def build_scenario(gateway: Gateway) -> Scenario:
     return scenario
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request) -> Iterator[dict[str, str]]:
+    """Each scenario test runs on both stores: SQLite, and a fresh PostgreSQL database (skipped without
+    TAKEDOWN_TEST_DATABASE_URL). Set up before the gateways, so the database is dropped after they stop."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    with fresh_database("takedown_lists") as url:
+        yield {"TAKEDOWN_DATABASE_URL": url}
+
+
 @pytest.fixture
-def scenario(gateway_factory) -> Scenario:
-    return build_scenario(gateway_factory("hash-lists", extra_env=NO_AUTO_PUBLISH))
+def scenario(store_env, gateway_factory) -> Scenario:
+    return build_scenario(gateway_factory("hash-lists", extra_env={**NO_AUTO_PUBLISH, **store_env}))
 
 
 # --- consumer helpers -----------------------------------------------------------------------------------
@@ -861,7 +873,7 @@ def test_cli_export_and_verify(scenario: Scenario, tmp_path: Path):
     (tmp_path / "manifest.json").write_bytes(fetch(s.gateway, s.path("/versions/latest/manifest"), token).body)
     (tmp_path / "jwks.json").write_text(s.gateway.request("GET", "/.well-known/jwks.json").text, encoding="utf-8")
 
-    # `takedown export` reads the same data directory while the server runs (SQLite WAL).
+    # `takedown export` reads the same store while the server runs (SQLite WAL, or the PostgreSQL database).
     exported: list[Path] = []
     for index, export in enumerate(manifest["exports"]):
         out = tmp_path / f"cli-{export_label(export)}.out"

@@ -1,0 +1,189 @@
+import Foundation
+import PostgresNIO
+import TakedownModel
+import TakedownStore
+
+/// Appends changes to one list inside a transaction: each gets the list's next sequence number, marks
+/// the entry's previous change superseded, and moves the entry's current state.
+///
+/// The list row is locked (`FOR UPDATE`) when the log opens and stays locked until commit, so another
+/// writer of the list waits and numbers its changes after ours: sequence numbers are handed out in commit
+/// order, and a feed reader's cursor never passes a change that commits later.
+struct PostgresHashListLog {
+    typealias Transaction = PostgresStore.Transaction
+
+    let listID: HashListID
+    private(set) var lastSeq: Int64
+    private var nextNumber: Int64
+    private var entryCount: Int
+    private var changed = false
+    /// One encoder for every line of the transaction: making one costs more than using it.
+    private let encoder = WireFormat.encoder()
+
+    init(_ listID: HashListID, _ transaction: Transaction) async throws {
+        guard
+            let row = try await transaction.rows(
+                "SELECT last_seq, entry_count FROM hash_lists WHERE id = \(listID.rawValue) FOR UPDATE"
+            ).first
+        else { throw StoreError.notFound }
+        self.listID = listID
+        lastSeq = try row.get("last_seq")
+        entryCount = try row.get("entry_count")
+        nextNumber =
+            try await transaction.rows(
+                "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM hash_list_entries WHERE list_id = \(listID.rawValue)"
+            ).first?.get("next") ?? 1
+    }
+
+    /// Adds a file unless an entry has its key: a live one stays as it is (and is returned), a deleted one
+    /// comes back only when `restoring` (staff), never from a case (nil).
+    @discardableResult
+    mutating func add(_ draft: HashEntryDraft, restoring: Bool, at now: Date, _ transaction: Transaction) async throws
+        -> HashListEntry?
+    {
+        if let row = try await transaction.rows(
+            "SELECT * FROM hash_list_entries WHERE list_id = \(listID.rawValue) AND key = \(draft.key)"
+        ).first {
+            let id = HashEntryID(rawValue: try row.get("id"))
+            if try row.get("deleted_at", as: Double?.self) == nil {
+                return try await Self.entry(listID, id: id, transaction)
+            }
+            guard restoring else { return nil }
+            let restored = HashListEntry(
+                id: id, listId: listID, number: try row.get("number"), mediaType: draft.mediaType, hashes: draft.hashes,
+                classification: draft.classification,
+                caseId: try row.get("case_id", as: String?.self).map(CaseID.init(rawValue:)),
+                createdAt: try row.date("created_at"), updatedAt: now, seq: try row.get("seq"))
+            entryCount += 1
+            return try await append(restored, previousSeq: restored.seq, transaction)
+        }
+        let entry = HashListEntry(
+            id: .generate(), listId: listID, number: nextNumber, mediaType: draft.mediaType, hashes: draft.hashes,
+            classification: draft.classification, caseId: draft.caseId, createdAt: now, updatedAt: now, seq: 0)
+        nextNumber += 1
+        entryCount += 1
+        try await transaction.run(
+            """
+            INSERT INTO hash_list_entries (list_id, number, id, key, case_id, created_at, seq)
+            VALUES (\(listID.rawValue), \(entry.number), \(entry.id.rawValue), \(draft.key), \(draft.caseId?.rawValue),
+                    \(now.stored), \(lastSeq + 1))
+            """)
+        return try await append(entry, previousSeq: nil, transaction)
+    }
+
+    /// Records the entry's new state as the next change.
+    mutating func append(_ entry: HashListEntry, previousSeq: Int64?, _ transaction: Transaction) async throws
+        -> HashListEntry
+    {
+        var entry = entry
+        lastSeq += 1
+        changed = true
+        entry.seq = lastSeq
+        if let previousSeq {
+            try await transaction.run(
+                """
+                UPDATE hash_list_changes SET superseded_by = \(lastSeq)
+                WHERE list_id = \(listID.rawValue) AND seq = \(previousSeq)
+                """)
+        }
+        let change = HashListChange(entry)
+        let h = entry.hashes
+        let line = try change.line(using: encoder)
+        try await transaction.run(
+            """
+            INSERT INTO hash_list_changes (list_id, seq, entry_number, entry_id, op, media_type, md5, sha1, sha256,
+                                           pdq, pdq_quality, uk_grade, classification, updated_at, reason, line)
+            VALUES (\(listID.rawValue), \(lastSeq), \(entry.number), \(entry.id.rawValue), \(change.op.rawValue),
+                    \(entry.mediaType.rawValue), \(h.md5), \(h.sha1), \(h.sha256), \(h.pdq), \(h.pdqQuality),
+                    \(entry.classification.ukGrade.rawValue), \(entry.classification.classification?.rawValue),
+                    \(entry.updatedAt.stored), \(entry.deletionReason?.rawValue), \(line))
+            """)
+        // A new entry was inserted with this state already.
+        if previousSeq != nil {
+            try await transaction.run(
+                """
+                UPDATE hash_list_entries SET seq = \(lastSeq), deleted_at = \(entry.deletedAt?.stored), purged = false
+                WHERE list_id = \(listID.rawValue) AND number = \(entry.number)
+                """)
+        }
+        return entry
+    }
+
+    /// Applies one staff edit.
+    mutating func apply(_ edit: HashListEdit, rules: HashList, at now: Date, _ transaction: Transaction) async throws
+        -> HashListEntry
+    {
+        switch edit {
+        case .add(let draft):
+            guard let entry = try await add(draft, restoring: true, at: now, transaction) else {
+                throw StoreError.conflict("entry \(draft.key) could not be restored")
+            }
+            return entry
+        case .reclassify(let id, let category):
+            guard var entry = try await Self.entry(listID, id: id, transaction) else { throw StoreError.notFound }
+            guard entry.isLive, entry.classification != category else { return entry }
+            entry.classification = category
+            entry.updatedAt = now
+            // A grade the list does not take leaves it, with the reason on the tombstone.
+            if !rules.include.ukGrades.contains(category.ukGrade) {
+                entry.deletedAt = now
+                entry.deletionReason = .outOfScope
+                entryCount -= 1
+            }
+            return try await append(entry, previousSeq: entry.seq, transaction)
+        case .delete(let id, let reason):
+            guard var entry = try await Self.entry(listID, id: id, transaction) else { throw StoreError.notFound }
+            guard entry.isLive else { return entry }
+            entry.deletedAt = now
+            entry.deletionReason = reason
+            entry.updatedAt = now
+            entryCount -= 1
+            return try await append(entry, previousSeq: entry.seq, transaction)
+        }
+    }
+
+    func save(_ transaction: Transaction) async throws {
+        guard changed else { return }
+        try await transaction.run(
+            "UPDATE hash_lists SET last_seq = \(lastSeq), entry_count = \(entryCount) WHERE id = \(listID.rawValue)")
+    }
+
+    static let entrySelect = """
+        SELECT e.number, e.id, e.case_id, e.created_at, e.deleted_at, e.seq, c.media_type, c.md5, c.sha1, c.sha256,
+               c.pdq, c.pdq_quality, c.uk_grade, c.classification, c.updated_at, c.reason
+        FROM hash_list_entries e JOIN hash_list_changes c ON c.list_id = e.list_id AND c.seq = e.seq
+        """
+
+    static func entry(_ list: HashListID, id: HashEntryID, _ transaction: Transaction) async throws -> HashListEntry? {
+        var sql = SQL(entrySelect + " WHERE e.list_id = ")
+        sql.bind(list.rawValue)
+        sql.append(" AND e.id = ")
+        sql.bind(id.rawValue)
+        return try await transaction.rows(sql.query).first.map { try entry(from: $0, list) }
+    }
+
+    static func entry(from row: PostgresRandomAccessRow, _ list: HashListID) throws -> HashListEntry {
+        HashListEntry(
+            id: HashEntryID(rawValue: try row.get("id")), listId: list, number: try row.get("number"),
+            mediaType: MediaType(rawValue: try row.get("media_type")) ?? .image, hashes: try hashes(from: row),
+            classification: try category(from: row),
+            caseId: try row.get("case_id", as: String?.self).map(CaseID.init(rawValue:)),
+            createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"),
+            deletedAt: try row.optionalDate("deleted_at"),
+            deletionReason: try row.get("reason", as: String?.self).flatMap(DeletionReason.init(rawValue:)),
+            seq: try row.get("seq"))
+    }
+
+    static func hashes(from row: PostgresRandomAccessRow) throws -> Hashes {
+        Hashes(
+            md5: try row.get("md5"), sha1: try row.get("sha1"), sha256: try row.get("sha256"), pdq: try row.get("pdq"),
+            pdqQuality: try row.get("pdq_quality"))
+    }
+
+    static func category(from row: PostgresRandomAccessRow) throws -> Category {
+        Category(
+            ukGrade: UKGrade(rawValue: try row.get("uk_grade")) ?? .c,
+            classification: try row.get("classification", as: String?.self).flatMap(
+                IndustryClassification.init(rawValue:)))
+    }
+}

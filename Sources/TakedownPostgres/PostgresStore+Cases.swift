@@ -1,0 +1,189 @@
+import Foundation
+import PostgresNIO
+import TakedownModel
+import TakedownStore
+
+extension PostgresStore {
+    public func insertCase(
+        _ record: Case, notices: [Notice], deliveries: [Delivery], idempotency: IdempotencyRecord?
+    ) async throws -> IdempotencyRecord? {
+        let encodedNotices = try notices.map { ($0, try StoredJSON.encode($0.items)) }
+        return try await transaction { transaction -> IdempotencyRecord? in
+            if let idempotency {
+                // Two requests with one key: the second waits here for the first to commit, then finds it.
+                try await transaction.run(
+                    "SELECT pg_advisory_xact_lock(hashtext(\(idempotency.scope)), hashtext(\(idempotency.key)))")
+                if let earlier = try await Self.idempotency(scope: idempotency.scope, key: idempotency.key, transaction)
+                {
+                    return earlier
+                }
+            }
+            try await Self.insert(record, transaction)
+            for (notice, items) in encodedNotices { try await Self.insert(notice, items: items, transaction) }
+            try await Self.insert(deliveries, transaction)
+            // Last, so the counters stay locked only for these few statements and the commit.
+            _ = try await Self.assignPositions("cases", ids: [record.id.rawValue], transaction)
+            _ = try await Self.assignPositions("notices", ids: notices.map(\.id.rawValue), transaction)
+            // After the case counter is held: a list being created meanwhile is either committed (and seen
+            // here) or waits for this case to commit (and takes it in).
+            try await Self.contribute(record, transaction)
+            if let idempotency { try await Self.insert(idempotency, transaction) }
+            return nil
+        }
+    }
+
+    public func caseRecord(_ id: CaseID) async throws -> Case? {
+        guard let row = try await rows("SELECT * FROM cases WHERE id = \(id.rawValue)").first else { return nil }
+        return try await Self.caseRecords([row], self).first
+    }
+
+    public func cases(_ query: CaseQuery) async throws -> [CasePage.Entry] {
+        var sql = SQL("SELECT * FROM cases WHERE position > ")
+        sql.bind(query.after)
+        if let reference = query.reference {
+            sql.append(" AND reference = ")
+            sql.bind(reference)
+        }
+        if let from = query.createdFrom {
+            sql.append(" AND created_at >= ")
+            sql.bind(from.stored)
+        }
+        if let to = query.createdTo {
+            sql.append(" AND created_at < ")
+            sql.bind(to.stored)
+        }
+        if query.unroutedOnly {
+            sql.append(" AND EXISTS (SELECT 1 FROM case_items i WHERE i.case_id = cases.id AND i.notice_id IS NULL)")
+        }
+        sql.append(" ORDER BY position LIMIT ")
+        sql.bind(query.limit)
+        let found = try await rows(sql.query)
+        let records = try await Self.caseRecords(found, self)
+        return try zip(found, records).map { CasePage.Entry(position: try $0.get("position"), record: $1) }
+    }
+
+    public func routeItems(of caseID: CaseID, urls: [String], notice: Notice, deliveries: [Delivery]) async throws
+        -> Notice
+    {
+        let items = try StoredJSON.encode(notice.items)
+        return try await transaction { transaction in
+            for url in urls {
+                let routed = try await transaction.count(
+                    """
+                    UPDATE case_items SET notice_id = \(notice.id.rawValue), unrouted_reason = NULL
+                    WHERE case_id = \(caseID.rawValue) AND url = \(url) AND notice_id IS NULL
+                    RETURNING 1
+                    """)
+                if routed != 1 { throw StoreError.conflict("item \(url) is already routed") }
+            }
+            try await Self.insert(notice, items: items, transaction)
+            try await Self.insert(deliveries, transaction)
+            var stored = notice
+            stored.position = try await Self.assignPositions("notices", ids: [notice.id.rawValue], transaction)
+            return stored
+        }
+    }
+
+    public func idempotencyRecord(scope: String, key: String) async throws -> IdempotencyRecord? {
+        try await rows("SELECT * FROM idempotency_keys WHERE scope = \(scope) AND key = \(key)").first
+            .map(Self.idempotency(from:))
+    }
+
+    /// Gives rows of `table` (`cases` or `notices`, inserted without one) the next positions of the
+    /// counter of that name, in the order given; returns the first.
+    ///
+    /// The counter row stays locked until this transaction ends, so positions are handed out in commit
+    /// order: a reader paging by position never sees a later position before an earlier one has committed
+    /// (or rolled back, leaving a gap), and so a cursor never skips a row. A sequence would not do this.
+    /// Callers do this last in the transaction, to hold the lock briefly.
+    static func assignPositions(_ table: String, ids: [String], _ transaction: Transaction) async throws -> Int64 {
+        guard !ids.isEmpty else { return 0 }
+        var sql = SQL("WITH counter AS (UPDATE counters SET value = value + ")
+        sql.bind(ids.count)
+        sql.append(" WHERE name = ")
+        sql.bind(table)
+        sql.append(" RETURNING value) UPDATE \(table) SET position = (SELECT value FROM counter) - ")
+        sql.bind(ids.count)
+        sql.append(" + t.ord FROM unnest(")
+        sql.bind(ids)
+        sql.append("::text[]) WITH ORDINALITY AS t(id, ord) WHERE \(table).id = t.id RETURNING \(table).position")
+        let positions = try await transaction.rows(sql.query).map { try $0.get("position", as: Int64.self) }
+        guard positions.count == ids.count, let first = positions.min() else {
+            throw StoreError.unavailable("counter \(table) is missing")
+        }
+        return first
+    }
+
+    static func insert(_ record: Case, _ transaction: Transaction) async throws {
+        try await transaction.run(
+            """
+            INSERT INTO cases (id, reference, uk_grade, classification, media_type, notes, created_at, created_by)
+            VALUES (\(record.id.rawValue), \(record.reference), \(record.category.ukGrade.rawValue),
+                    \(record.category.classification?.rawValue), \(record.mediaType.rawValue), \(record.notes),
+                    \(record.createdAt.stored), \(record.createdBy))
+            """)
+        for (index, item) in record.items.enumerated() {
+            let h = item.hashes
+            try await transaction.run(
+                """
+                INSERT INTO case_items (case_id, idx, url, observed_at, ip, md5, sha1, sha256, pdq, pdq_quality,
+                                        photodna, notice_id, unrouted_reason)
+                VALUES (\(record.id.rawValue), \(index), \(item.url), \(item.observedAt.stored), \(item.ip), \(h.md5),
+                        \(h.sha1), \(h.sha256), \(h.pdq), \(h.pdqQuality), \(h.photodna), \(item.noticeId?.rawValue),
+                        \(item.unroutedReason))
+                """)
+        }
+    }
+
+    /// Cases from their rows, with every item read in one query.
+    static func caseRecords(_ rows: [PostgresRandomAccessRow], _ source: some RowSource) async throws -> [Case] {
+        guard !rows.isEmpty else { return [] }
+        let ids: [String] = try rows.map { try $0.get("id") }
+        var items: [String: [CaseItem]] = [:]
+        for item in try await source.rows("SELECT * FROM case_items WHERE case_id = ANY(\(ids)) ORDER BY case_id, idx")
+        {
+            items[try item.get("case_id"), default: []].append(
+                CaseItem(
+                    url: try item.get("url"), observedAt: try item.date("observed_at"), ip: try item.get("ip"),
+                    hashes: Hashes(
+                        md5: try item.get("md5"), sha1: try item.get("sha1"), sha256: try item.get("sha256"),
+                        pdq: try item.get("pdq"), pdqQuality: try item.get("pdq_quality", as: Int?.self),
+                        photodna: try item.get("photodna")),
+                    noticeId: try item.get("notice_id", as: String?.self).map(NoticeID.init(rawValue:)),
+                    unroutedReason: try item.get("unrouted_reason")))
+        }
+        return try rows.map { row in
+            let id: String = try row.get("id")
+            return Case(
+                id: CaseID(rawValue: id), reference: try row.get("reference"),
+                category: Category(
+                    ukGrade: UKGrade(rawValue: try row.get("uk_grade")) ?? .a,
+                    classification: try row.get("classification", as: String?.self)
+                        .flatMap(IndustryClassification.init(rawValue:))),
+                mediaType: MediaType(rawValue: try row.get("media_type")) ?? .image, notes: try row.get("notes"),
+                items: items[id] ?? [], createdAt: try row.date("created_at"), createdBy: try row.get("created_by"))
+        }
+    }
+
+    static func insert(_ record: IdempotencyRecord, _ transaction: Transaction) async throws {
+        try await transaction.run(
+            """
+            INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at)
+            VALUES (\(record.scope), \(record.key), \(record.requestHash), \(record.status), \(record.body),
+                    \(record.createdAt.stored))
+            """)
+    }
+
+    static func idempotency(scope: String, key: String, _ transaction: Transaction) async throws
+        -> IdempotencyRecord?
+    {
+        try await transaction.rows("SELECT * FROM idempotency_keys WHERE scope = \(scope) AND key = \(key)").first
+            .map(idempotency(from:))
+    }
+
+    static func idempotency(from row: PostgresRandomAccessRow) throws -> IdempotencyRecord {
+        IdempotencyRecord(
+            scope: try row.get("scope"), key: try row.get("key"), requestHash: try row.get("request_hash"),
+            status: try row.get("status"), body: try row.get("body"), createdAt: try row.date("created_at"))
+    }
+}

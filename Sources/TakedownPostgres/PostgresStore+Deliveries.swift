@@ -1,0 +1,205 @@
+import Foundation
+import PostgresNIO
+import TakedownModel
+import TakedownStore
+
+extension PostgresStore {
+    /// Claims in two statements of one READ COMMITTED transaction (research/delivery.md §c).
+    ///
+    /// The first locks endpoints that have due work (`FOR UPDATE SKIP LOCKED`: an endpoint another instance
+    /// is claiming for is skipped). The second counts what those endpoints have in flight and leases their
+    /// oldest due rows up to the cap. It must be a new statement: its snapshot is taken after the locks were
+    /// granted, so it sees every claim committed by whoever held them before. Counting inside the locking
+    /// statement reads the older snapshot, and caps were overrun that way.
+    public func claimDeliveries(owner: String, limit: Int, now: Date, lease: TimeInterval, perEndpointCap: Int)
+        async throws -> [Delivery]
+    {
+        guard limit > 0, perEndpointCap > 0 else { return [] }
+        return try await transaction { transaction in
+            let endpoints = try await transaction.rows(
+                """
+                SELECT e.partner_id, e.channel, e.endpoint FROM endpoints e
+                WHERE e.paused_at IS NULL AND e.disabled_at IS NULL
+                  AND EXISTS (SELECT 1 FROM deliveries d
+                              WHERE d.partner_id = e.partner_id AND d.channel = e.channel AND d.endpoint = e.endpoint
+                                AND d.state IN ('pending', 'failed') AND d.next_attempt_at <= \(now.stored))
+                  AND (SELECT count(*) FROM deliveries l
+                       WHERE l.partner_id = e.partner_id AND l.channel = e.channel AND l.endpoint = e.endpoint
+                         AND l.state = 'in_flight') < \(perEndpointCap)
+                ORDER BY (SELECT min(d.next_attempt_at) FROM deliveries d
+                          WHERE d.partner_id = e.partner_id AND d.channel = e.channel AND d.endpoint = e.endpoint
+                            AND d.state IN ('pending', 'failed'))
+                LIMIT \(limit)
+                FOR UPDATE OF e SKIP LOCKED
+                """)
+            guard !endpoints.isEmpty else { return [] }
+            let partners: [String] = try endpoints.map { try $0.get("partner_id") }
+            let channels: [String] = try endpoints.map { try $0.get("channel") }
+            let urls: [String] = try endpoints.map { try $0.get("endpoint") }
+            let claimed = try await transaction.rows(
+                """
+                WITH ep AS (
+                    SELECT * FROM unnest(\(partners)::text[], \(channels)::text[], \(urls)::text[])
+                        AS t(partner_id, channel, endpoint)),
+                pick AS MATERIALIZED (
+                    SELECT p.id, p.next_attempt_at, p.position FROM ep CROSS JOIN LATERAL (
+                        SELECT d.id, d.next_attempt_at, d.position FROM deliveries d
+                        WHERE d.partner_id = ep.partner_id AND d.channel = ep.channel AND d.endpoint = ep.endpoint
+                          AND d.state IN ('pending', 'failed') AND d.next_attempt_at <= \(now.stored)
+                        ORDER BY d.next_attempt_at, d.position
+                        LIMIT GREATEST(\(perEndpointCap) - (
+                            SELECT count(*) FROM deliveries l
+                            WHERE l.partner_id = ep.partner_id AND l.channel = ep.channel AND l.endpoint = ep.endpoint
+                              AND l.state = 'in_flight'), 0)
+                        FOR UPDATE OF d SKIP LOCKED) p
+                    ORDER BY p.next_attempt_at, p.position
+                    LIMIT \(limit))
+                UPDATE deliveries d SET state = 'in_flight', lease_token = d.lease_token + 1, lease_owner = \(owner),
+                       lease_expires_at = \(now.addingTimeInterval(lease).stored), updated_at = \(now.stored)
+                WHERE d.id = ANY (ARRAY(SELECT id FROM pick)) AND d.state IN ('pending', 'failed')
+                RETURNING d.*
+                """)
+            return try claimed.map { (try Self.delivery(from: $0), try $0.get("position", as: Int64.self)) }
+                .sorted { ($0.0.nextAttemptAt, $0.1) < ($1.0.nextAttemptAt, $1.1) }.map(\.0)
+        }
+    }
+
+    public func heldLeases(_ leases: [DeliveryLease], now: Date) async throws -> Set<DeliveryID> {
+        guard !leases.isEmpty else { return [] }
+        let held = try await rows(
+            """
+            SELECT d.id FROM deliveries d
+            JOIN unnest(\(leases.map(\.id.rawValue))::text[], \(leases.map(\.token))::bigint[]) AS l(id, token)
+              ON l.id = d.id AND l.token = d.lease_token
+            WHERE d.state = 'in_flight' AND d.lease_expires_at > \(now.stored)
+            """)
+        return Set(try held.map { DeliveryID(rawValue: try $0.get("id")) })
+    }
+
+    public func completeDeliveries(_ completions: [DeliveryCompletion], now: Date, pauseAfter: TimeInterval)
+        async throws -> Set<DeliveryID>
+    {
+        guard !completions.isEmpty else { return [] }
+        // Rows are locked in one order by every writer (endpoints by key, deliveries by id), so two batches
+        // completing for the same endpoints cannot deadlock.
+        let ordered = completions.sorted { $0.id.rawValue < $1.id.rawValue }
+        return try await transaction { transaction in
+            try await transaction.run(
+                """
+                SELECT 1 FROM endpoints e
+                WHERE (e.partner_id, e.channel, e.endpoint) IN (
+                    SELECT partner_id, channel, endpoint FROM deliveries WHERE id = ANY(\(ordered.map(\.id.rawValue))))
+                ORDER BY e.partner_id, e.channel, e.endpoint
+                FOR UPDATE OF e
+                """)
+            var recorded = Set<DeliveryID>()
+            for completion in ordered
+            where try await Self.complete(completion, now: now, pauseAfter: pauseAfter, transaction) {
+                recorded.insert(completion.id)
+            }
+            return recorded
+        }
+    }
+
+    public func rescueExpiredLeases(now: Date) async throws -> Int {
+        try await transaction { transaction in
+            try await Self.returnLeases(where: "lease_expires_at <=", now.stored, now: now, transaction)
+        }
+    }
+
+    public func leaseOwners() async throws -> [String] {
+        try await rows(
+            "SELECT DISTINCT lease_owner FROM deliveries WHERE state = 'in_flight' AND lease_owner IS NOT NULL"
+        ).map { try $0.get("lease_owner") }
+    }
+
+    public func rescueLeases(of owner: String, now: Date) async throws -> Int {
+        try await transaction { transaction in
+            try await Self.returnLeases(where: "lease_owner =", owner, now: now, transaction)
+        }
+    }
+
+    /// Puts in-flight rows matching `condition` back in the queue, keeping their due time (and so their
+    /// place): a failed row stays `failed`, one never attempted goes back to `pending`.
+    private static func returnLeases(
+        where condition: String, _ value: some PostgresDynamicTypeEncodable, now: Date, _ transaction: Transaction
+    ) async throws -> Int {
+        var sql = SQL(
+            """
+            UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'failed' ELSE 'pending' END,
+                   lease_owner = NULL, lease_expires_at = NULL, updated_at =
+            """)
+        sql.bind(now.stored)
+        sql.append(" WHERE state = 'in_flight' AND ")
+        sql.append(condition + " ")
+        sql.bind(value)
+        sql.append(" RETURNING 1")
+        let count = try await transaction.count(sql.query)
+        if count > 0 { try await notifyOutbox(transaction) }
+        return count
+    }
+
+    /// Records one completion inside the caller's transaction; false when the lease is gone.
+    static func complete(
+        _ completion: DeliveryCompletion, now: Date, pauseAfter: TimeInterval, _ transaction: Transaction
+    ) async throws -> Bool {
+        let attempt = completion.attempt
+        let (state, next, error): (DeliveryState, Date, String?) = {
+            switch completion.outcome {
+            case .succeeded: return (.succeeded, now, nil)
+            case .retry(let at, let error): return (.failed, at, error)
+            case .dead(let error), .endpointGone(let error): return (.dead, now, error)
+            }
+        }()
+        // Fenced: only the holder of the current lease token records an outcome.
+        guard
+            let row = try await transaction.rows(
+                """
+                UPDATE deliveries SET state = \(state.rawValue), attempts = attempts + 1,
+                       next_attempt_at = \(next.stored), lease_owner = NULL, lease_expires_at = NULL,
+                       last_error = \(error), last_status = \(attempt.statusCode), updated_at = \(now.stored)
+                WHERE id = \(completion.id.rawValue) AND lease_token = \(completion.token) AND state = 'in_flight'
+                RETURNING partner_id, channel, endpoint, attempts
+                """
+            ).first
+        else { return false }
+        let partner: String = try row.get("partner_id")
+        let channel: String = try row.get("channel")
+        let endpoint: String = try row.get("endpoint")
+        try await transaction.run(
+            """
+            INSERT INTO delivery_attempts (delivery_id, number, at, status_code, latency_ms, error, response_excerpt)
+            VALUES (\(completion.id.rawValue), \(try row.get("attempts", as: Int.self)), \(attempt.at.stored),
+                    \(attempt.statusCode), \(attempt.latencyMs), \(attempt.error), \(attempt.responseExcerpt))
+            """)
+        var sql = SQL("UPDATE endpoints SET attempted = true, ")
+        switch completion.outcome {
+        case .succeeded:
+            sql.append("failing_since = NULL, last_success_at = ")
+            sql.bind(now.stored)
+        case .retry, .dead:
+            sql.append("failing_since = COALESCE(failing_since, ")
+            sql.bind(now.stored)
+            sql.append("), paused_at = CASE WHEN paused_at IS NULL AND COALESCE(failing_since, ")
+            sql.bind(now.stored)
+            sql.append(") <= ")
+            sql.bind(now.addingTimeInterval(-pauseAfter).stored)
+            sql.append(" THEN ")
+            sql.bind(now.stored)
+            sql.append(" ELSE paused_at END")
+        case .endpointGone:
+            sql.append("failing_since = COALESCE(failing_since, ")
+            sql.bind(now.stored)
+            sql.append("), disabled_at = ")
+            sql.bind(now.stored)
+        }
+        sql.append(" WHERE partner_id = ")
+        sql.bind(partner)
+        sql.append(" AND channel = ")
+        sql.bind(channel)
+        sql.append(" AND endpoint = ")
+        sql.bind(endpoint)
+        try await transaction.run(sql.query)
+        return true
+    }
+}

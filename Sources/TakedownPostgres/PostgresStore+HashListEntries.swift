@@ -1,0 +1,70 @@
+import Foundation
+import PostgresNIO
+import TakedownModel
+import TakedownStore
+
+extension PostgresStore {
+    public func hashListEntry(_ list: HashListID, _ entry: HashEntryID) async throws -> HashListEntry? {
+        try await transaction { transaction in try await PostgresHashListLog.entry(list, id: entry, transaction) }
+    }
+
+    public func editHashList(_ list: HashListID, _ edits: [HashListEdit], at now: Date) async throws
+        -> [HashListEntry]
+    {
+        try await transaction { transaction in
+            guard
+                let rules = try await Self.hashLists(Self.listSelect + " WHERE l.id = $1", list.rawValue, transaction)
+                    .first
+            else { throw StoreError.notFound }
+            var log = try await PostgresHashListLog(list, transaction)
+            var entries: [HashListEntry] = []
+            for edit in edits { entries.append(try await log.apply(edit, rules: rules, at: now, transaction)) }
+            try await log.save(transaction)
+            return entries
+        }
+    }
+
+    public func hashListRecords(_ list: HashListID, after seq: Int64, liveAt: Int64?, limit: Int) async throws
+        -> [HashListRecord]
+    {
+        var sql = SQL("SELECT * FROM hash_list_changes WHERE list_id = ")
+        sql.bind(list.rawValue)
+        sql.append(" AND seq > ")
+        sql.bind(seq)
+        if let liveAt {
+            sql.append(" AND seq <= ")
+            sql.bind(liveAt)
+            sql.append(" AND op = 'upsert' AND (superseded_by IS NULL OR superseded_by > ")
+            sql.bind(liveAt)
+            sql.append(")")
+        }
+        sql.append(" ORDER BY seq LIMIT ")
+        sql.bind(limit)
+        return try await rows(sql.query).map(Self.record(from:))
+    }
+
+    public func hashListPageSpan(_ list: HashListID, after seq: Int64, limit: Int) async throws
+        -> (count: Int, last: Int64)
+    {
+        let row = try await rows(
+            """
+            SELECT count(*) AS n, COALESCE(MAX(seq), \(seq)) AS last FROM (
+                SELECT seq FROM hash_list_changes WHERE list_id = \(list.rawValue) AND seq > \(seq)
+                ORDER BY seq LIMIT \(limit)) page
+            """
+        ).first
+        return (try row?.get("n") ?? 0, try row?.get("last") ?? seq)
+    }
+
+    static func record(from row: PostgresRandomAccessRow) throws -> HashListRecord {
+        let change = HashListChange(
+            seq: try row.get("seq"), op: HashListChange.Operation(rawValue: try row.get("op")) ?? .upsert,
+            entryId: HashEntryID(rawValue: try row.get("entry_id")),
+            mediaType: MediaType(rawValue: try row.get("media_type")) ?? .image,
+            hashes: try PostgresHashListLog.hashes(from: row),
+            classification: try PostgresHashListLog.category(from: row),
+            updatedAt: try row.date("updated_at"),
+            reason: try row.get("reason", as: String?.self).flatMap(DeletionReason.init(rawValue:)))
+        return HashListRecord(change: change, number: try row.get("entry_number"), line: try row.get("line"))
+    }
+}

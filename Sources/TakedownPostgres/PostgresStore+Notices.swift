@@ -1,0 +1,181 @@
+import Foundation
+import PostgresNIO
+import TakedownModel
+import TakedownStore
+
+extension PostgresStore {
+    public func notice(_ id: NoticeID) async throws -> Notice? {
+        try await Self.notices(from: try await rows("SELECT * FROM notices WHERE id = \(id.rawValue)"), self).first
+    }
+
+    public func notices(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter) async throws
+        -> [Notice]
+    {
+        var sql = SQL("SELECT * FROM notices WHERE position > ")
+        sql.bind(position)
+        if let partner {
+            sql.append(" AND partner_id = ")
+            sql.bind(partner.rawValue)
+        }
+        if let statuses = filter.statuses {
+            sql.append(" AND status = ANY(")
+            sql.bind(statuses.map(\.rawValue).sorted())
+            sql.append(")")
+        }
+        if let before = filter.deadlineBefore {
+            sql.append(" AND deadline_at < ")
+            sql.bind(before.stored)
+        }
+        sql.append(" ORDER BY position LIMIT ")
+        sql.bind(limit)
+        return try await Self.notices(from: try await rows(sql.query), self)
+    }
+
+    public func removalRows(issuedFrom: Date?, issuedTo: Date?, partner: PartnerID?) async throws -> [RemovalRow] {
+        var sql = SQL(
+            """
+            SELECT n.id, n.partner_id, p.name, p.jurisdiction, n.status, n.issued_at, n.deadline_at, n.acknowledged_at,
+                   n.removed_at, n.verified_at
+            FROM notices n JOIN partners p ON p.id = n.partner_id WHERE true
+            """)
+        if let issuedFrom {
+            sql.append(" AND n.issued_at >= ")
+            sql.bind(issuedFrom.stored)
+        }
+        if let issuedTo {
+            sql.append(" AND n.issued_at < ")
+            sql.bind(issuedTo.stored)
+        }
+        if let partner {
+            sql.append(" AND n.partner_id = ")
+            sql.bind(partner.rawValue)
+        }
+        sql.append(" ORDER BY n.position")
+        return try await rows(sql.query).map { row in
+            RemovalRow(
+                noticeId: NoticeID(rawValue: try row.get("id")),
+                partnerId: PartnerID(rawValue: try row.get("partner_id")),
+                partnerName: try row.get("name"), jurisdiction: try row.get("jurisdiction"),
+                status: NoticeStatus(rawValue: try row.get("status")) ?? .issued, issuedAt: try row.date("issued_at"),
+                deadlineAt: try row.date("deadline_at"), acknowledgedAt: try row.optionalDate("acknowledged_at"),
+                removedAt: try row.optionalDate("removed_at"), verifiedAt: try row.optionalDate("verified_at"))
+        }
+    }
+
+    public func updateNotices(
+        _ ids: [NoticeID], outbox: @Sendable (Notice) throws -> [Delivery],
+        _ change: @Sendable (inout Notice) throws -> Bool
+    ) async throws -> [Notice] {
+        guard !ids.isEmpty else { return [] }
+        return try await transaction { transaction in
+            // FOR UPDATE: two instances changing one notice apply their changes one after the other.
+            let rows = try await transaction.rows(
+                "SELECT * FROM notices WHERE id = ANY(\(ids.map(\.rawValue))) ORDER BY position FOR UPDATE")
+            var result: [Notice] = []
+            for var notice in try await Self.notices(from: rows, transaction) {
+                let known = notice.timeline.count
+                if try change(&notice) {
+                    try await Self.write(notice, knownEvents: known, transaction)
+                    try await Self.insert(try outbox(notice), transaction)
+                }
+                result.append(notice)
+            }
+            return result
+        }
+    }
+
+    /// Writes back a notice's changing columns and the timeline events after the first `knownEvents`.
+    static func write(_ notice: Notice, knownEvents known: Int, _ transaction: Transaction) async throws {
+        try await transaction.run(
+            """
+            UPDATE notices SET status = \(notice.status.rawValue),
+                   acknowledged_at = \(notice.acknowledgedAt?.stored), removed_at = \(notice.removedAt?.stored),
+                   verified_at = \(notice.verifiedAt?.stored), items = \(try StoredJSON.encode(notice.items)),
+                   sequence = \(notice.sequence), ladder_step = \(notice.ladderStep),
+                   verify_due_at = \(notice.verifyDueAt?.stored)
+            WHERE id = \(notice.id.rawValue)
+            """)
+        for event in notice.timeline.dropFirst(known) { try await insert(event, for: notice.id, transaction) }
+    }
+
+    public func dueLadderSteps(policy: SLAPolicyID, offsets: [TimeInterval], now: Date, limit: Int) async throws
+        -> [NoticeID]
+    {
+        guard !offsets.isEmpty else { return [] }
+        var sql = SQL(
+            "SELECT id FROM notices WHERE status IN ('issued', 'delivered', 'acknowledged') AND sla_policy_id = ")
+        sql.bind(policy.rawValue)
+        sql.append(" AND (false")
+        for (index, offset) in offsets.enumerated() {
+            sql.append(" OR (ladder_step = ")
+            sql.bind(index)
+            sql.append(" AND issued_at <= ")
+            sql.bind(now.addingTimeInterval(-offset).stored)
+            sql.append(")")
+        }
+        sql.append(") ORDER BY issued_at, position LIMIT ")
+        sql.bind(limit)
+        return try await rows(sql.query).map { NoticeID(rawValue: try $0.get("id")) }
+    }
+
+    /// Inserts a notice, with its timeline, still without a position (`assignPositions` gives it one).
+    static func insert(_ notice: Notice, items: String, _ transaction: Transaction) async throws {
+        try await transaction.run(
+            """
+            INSERT INTO notices (id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at,
+                                 removed_at, verified_at, items, document, jws, sequence, ladder_step, sla_policy_id,
+                                 verify_due_at)
+            VALUES (\(notice.id.rawValue), \(notice.caseId.rawValue), \(notice.partnerId.rawValue),
+                    \(notice.status.rawValue), \(notice.issuedAt.stored), \(notice.deadlineAt.stored),
+                    \(notice.acknowledgedAt?.stored), \(notice.removedAt?.stored), \(notice.verifiedAt?.stored),
+                    \(items), \(notice.document), \(notice.jws), \(notice.sequence), \(notice.ladderStep),
+                    \(notice.slaPolicyId.rawValue), \(notice.verifyDueAt?.stored))
+            """)
+        for event in notice.timeline { try await insert(event, for: notice.id, transaction) }
+    }
+
+    static func insert(_ event: TimelineEvent, for id: NoticeID, _ transaction: Transaction) async throws {
+        try await transaction.run(
+            """
+            INSERT INTO notice_events (notice_id, at, event, actor, detail)
+            VALUES (\(id.rawValue), \(event.at.stored), \(event.event), \(event.actor), \(event.detail))
+            """)
+    }
+
+    /// Notices from their rows, with every timeline read in one query.
+    static func notices(from rows: [PostgresRandomAccessRow], _ source: some RowSource) async throws -> [Notice] {
+        guard !rows.isEmpty else { return [] }
+        let ids: [String] = try rows.map { try $0.get("id") }
+        let events = try await source.rows("SELECT * FROM notice_events WHERE notice_id = ANY(\(ids)) ORDER BY id")
+        return try notices(from: rows, events: events)
+    }
+
+    static func notices(from rows: [PostgresRandomAccessRow], events: [PostgresRandomAccessRow]) throws -> [Notice] {
+        var timelines: [String: [TimelineEvent]] = [:]
+        for event in events {
+            timelines[try event.get("notice_id"), default: []].append(
+                TimelineEvent(
+                    at: try event.date("at"), event: try event.get("event"), actor: try event.get("actor"),
+                    detail: try event.get("detail")))
+        }
+        return try rows.map { row in
+            let id: String = try row.get("id")
+            var notice = Notice(
+                id: NoticeID(rawValue: id), position: try row.get("position"),
+                caseId: CaseID(rawValue: try row.get("case_id")),
+                partnerId: PartnerID(rawValue: try row.get("partner_id")),
+                status: NoticeStatus(rawValue: try row.get("status")) ?? .issued, issuedAt: try row.date("issued_at"),
+                deadlineAt: try row.date("deadline_at"), acknowledgedAt: try row.optionalDate("acknowledged_at"),
+                removedAt: try row.optionalDate("removed_at"),
+                items: try StoredJSON.decode([NoticeItem].self, try row.get("items")),
+                document: try row.get("document"),
+                jws: try row.get("jws"), timeline: timelines[id] ?? [])
+            notice.sequence = try row.get("sequence")
+            notice.ladderStep = try row.get("ladder_step")
+            notice.slaPolicyId = SLAPolicyID(rawValue: try row.get("sla_policy_id"))
+            notice.verifiedAt = try row.optionalDate("verified_at")
+            notice.verifyDueAt = try row.optionalDate("verify_due_at")
+            return notice
+        }
+    }
+}

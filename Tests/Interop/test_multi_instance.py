@@ -1,0 +1,173 @@
+"""Several gateways on one PostgreSQL: 3,000 notices delivered while one instance is killed and restarted.
+
+Three `takedown serve` processes share one database (a fresh one on the cluster that scripts/test
+starts, TAKEDOWN_TEST_DATABASE_URL) and one data folder (the signing keys). Cases are submitted to all
+three; each runs an outbox worker, and every notice goes by webhook to a local receiver, one path per
+provider. One gateway is killed with SIGKILL while pushes are in flight and started again. Then:
+- every notice arrived at its provider's path;
+- no path ever had more requests open at once than the per-endpoint cap (the receiver counts open
+  requests per path; a request whose sender was killed stops counting as soon as the hang-up is seen);
+- the database records no delivery as succeeded twice, and every delivery as succeeded.
+Skipped (and reported as skipped) when TAKEDOWN_TEST_DATABASE_URL is unset; scripts/test sets it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from conftest import TEST_DATABASE_URL, GatewayFactory, fresh_database, item, psql, tag
+from receiver import Receiver
+
+pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TAKEDOWN_TEST_DATABASE_URL is not set")
+
+INSTANCES = 3
+PROVIDERS = 30
+CASES = 100  # one item per provider each: PROVIDERS x CASES = 3,000 notices
+NOTICES = PROVIDERS * CASES
+CAP = 2
+FINAL_WAIT = 120.0
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    with fresh_database("takedown_multi") as url:
+        yield url
+
+
+def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factory: GatewayFactory, tmp_path):
+    # `database` first: it is set up first and so dropped last, after the gateways stopped.
+    rng = random.Random(int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(1 << 30)))
+    receiver = Receiver(delay=(0.005, 0.03), name="multi").start()
+    try:
+        env = {
+            "TAKEDOWN_DATABASE_URL": database,
+            "TAKEDOWN_DATABASE_POOL_SIZE": "6",
+            "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1",
+            "TAKEDOWN_RETRY_SCHEDULE": "0,1,1,1,1,1,1,1",
+            "TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS": "2",
+            "TAKEDOWN_ENDPOINT_CONCURRENCY": str(CAP),
+        }
+        shared = tmp_path / "shared-data"
+        gateways = []
+        for n in range(INSTANCES):
+            gateway = gateway_factory(f"pg{n}", start=False, extra_env=env)
+            gateway.data_dir = shared  # one signing key for all
+            if gateways:
+                gateway.admin_token = gateways[0].admin_token  # the first bootstraps the admin
+            gateway.start()  # one after the other: the first creates the key and the schema
+            gateways.append(gateway)
+        first = gateways[0]
+
+        providers = []
+        for n in range(PROVIDERS):
+            domain = f"multi{n}-{tag()}.test"
+            partner = first.create_partner(
+                name=f"Multi Hosting {n} {tag()}",
+                locale="en",
+                jurisdiction="GB",
+                domains=[domain],
+                webhook_url=receiver.url(f"/hooks/{n}"),
+            )
+            receiver.trust({partner["id"]: partner["webhook_secret"]})
+            providers.append((partner, domain))
+
+        local = threading.local()
+
+        def submit(index: int) -> dict:
+            gateway = gateways[index % INSTANCES]
+            session = getattr(local, "session", None)
+            if session is None:
+                session = local.session = requests.Session()
+                session.trust_env = False
+            body = {
+                "reference": f"MULTI-{index}-{tag()}",
+                "category": {"uk_grade": "B"},
+                "media_type": "image",
+                "items": [item(f"https://cdn.{domain}/{index}.jpg", full=False) for _, domain in providers],
+            }
+            for _ in range(20):  # the victim may be down for a moment: submit through it again
+                try:
+                    response = session.post(
+                        gateway.url + "/v1/cases",
+                        json=body,
+                        headers={"Authorization": f"Bearer {first.admin_token}"},
+                        timeout=30,
+                    )
+                except requests.ConnectionError:
+                    time.sleep(0.5)
+                    continue
+                assert response.status_code == 201, (response.status_code, response.text[:500])
+                return response.json()
+            raise AssertionError("could not submit a case")
+
+        victim = gateways[1]
+        port = victim.port
+
+        kill: dict[str, int] = {}
+
+        def kill_and_restart() -> None:
+            # strike once pushes are flowing and open at the receiver
+            receiver.wait_for(lambda r: len(r.records) > 300, timeout=60)
+            time.sleep(rng.uniform(0.1, 0.8))
+            # ... and when the victim holds leases (its owner is host/pid/random)
+            held = "0"
+            deadline = time.monotonic() + 20
+            while held == "0" and time.monotonic() < deadline:
+                held = psql(
+                    database,
+                    "SELECT count(*) FROM deliveries WHERE state = 'in_flight' "
+                    f"AND split_part(lease_owner, '/', 2) = '{victim.proc.pid}'",
+                )
+            kill.update(
+                received=len(receiver.notice_ids("notice.issued")), open=receiver.in_progress, victim_leases=int(held)
+            )
+            victim.kill()
+            victim.start(port=port)
+
+        killer = threading.Thread(target=kill_and_restart)
+        killer.start()
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(submit, range(CASES)))
+        killer.join(timeout=120)
+        notice_ids = {n["id"] for a in answers for n in a["notices"]}
+        assert len(notice_ids) == NOTICES
+        assert kill and kill["received"] < NOTICES, f"the kill came after every notice had arrived: {kill}"
+        assert kill["victim_leases"] > 0, f"the victim held no lease when it was killed: {kill}"
+
+        arrived = receiver.wait_for(lambda r: notice_ids <= r.notice_ids("notice.issued"), timeout=FINAL_WAIT)
+        missing = notice_ids - receiver.notice_ids("notice.issued")
+        assert arrived and not missing, f"{len(missing)} notices never arrived, e.g. {sorted(missing)[:3]}"
+
+        deadline = time.monotonic() + FINAL_WAIT
+        while time.monotonic() < deadline:
+            states = psql(database, "SELECT state || '=' || count(*) FROM deliveries GROUP BY state ORDER BY state")
+            if states == f"succeeded={NOTICES}":
+                break
+            time.sleep(0.5)
+        assert states == f"succeeded={NOTICES}", states
+
+        most = max(receiver.most_open_by_path.values())
+        assert most <= CAP, f"an endpoint had {most} deliveries open at once (cap {CAP}): {receiver.most_open_by_path}"
+        twice = psql(
+            database,
+            "SELECT count(*) FROM (SELECT delivery_id FROM delivery_attempts WHERE status_code BETWEEN 200 AND 299 "
+            "GROUP BY delivery_id HAVING count(*) > 1) t",
+        )
+        assert twice == "0", f"{twice} deliveries recorded as succeeded more than once"
+        successes = psql(database, "SELECT count(*) FROM delivery_attempts WHERE status_code BETWEEN 200 AND 299")
+        assert successes == str(NOTICES), successes
+        duplicates = len([r for r in receiver.snapshot() if r.complete and r.ok]) - NOTICES
+        print(
+            f"\nmulti-instance: {NOTICES} notices, {duplicates} duplicate pushes, most open per endpoint {most}, "
+            f"killed at {kill}"
+        )
+    finally:
+        receiver.stop()
