@@ -16,7 +16,7 @@ struct PostgresCompositionTests {
             var settings = try ServerSettings(environment: ["TAKEDOWN_DATABASE_URL": url])
             let store = try await GatewayComposition.store(settings)
             #expect(store is PostgresStore)
-            #expect(try await (store as? PostgresStore)?.appliedMigrations().count == 4)
+            #expect(try await (store as? PostgresStore)?.appliedMigrations().count == 5)
             try await store.ping()
             #expect(GatewayComposition.storeServices(store, wakeUp: nil).count == 1)
             await GatewayComposition.close(store)

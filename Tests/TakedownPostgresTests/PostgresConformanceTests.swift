@@ -24,7 +24,10 @@ struct PostgresConformanceTests {
                 for store in stores { group.addTask { try await store.migrate() } }
                 try await group.waitForAll()
             }
-            #expect(try await stores[0].appliedMigrations() == ["v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists"])
+            #expect(
+                try await stores[0].appliedMigrations() == [
+                    "v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists", "v5-clocks",
+                ])
             for store in stores { await store.shutdown() }
         }
     }
