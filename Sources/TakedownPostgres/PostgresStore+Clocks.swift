@@ -47,7 +47,9 @@ extension PostgresStore {
                     ORDER BY verify_due_at, position LIMIT \(limit) FOR UPDATE SKIP LOCKED)
                 RETURNING id, verify_claim
                 """
-            ).map { VerificationClaim(noticeId: NoticeID(rawValue: try $0.get("id")), token: try $0.get("verify_claim")) }
+            ).map {
+                VerificationClaim(noticeId: NoticeID(rawValue: try $0.get("id")), token: try $0.get("verify_claim"))
+            }
         }
     }
 
@@ -92,7 +94,8 @@ extension PostgresStore {
     }
 
     public func verificationChecks(notice: NoticeID) async throws -> [VerificationCheck] {
-        try await rows("SELECT * FROM verification_checks WHERE notice_id = \(notice.rawValue) ORDER BY id").map { row in
+        try await rows("SELECT * FROM verification_checks WHERE notice_id = \(notice.rawValue) ORDER BY id").map {
+            row in
             VerificationCheck(
                 noticeId: NoticeID(rawValue: try row.get("notice_id")), url: try row.get("url"),
                 checkedAt: try row.date("checked_at"), httpStatus: try row.get("http_status", as: Int?.self),
