@@ -9,6 +9,8 @@ struct APIError: Error, Sendable {
     var title: String
     var detail: String
     var invalidParams: [FieldError] = []
+    /// Headers the answer carries besides the problem document (Retry-After, RateLimit-*).
+    var headers: HTTPFields = [:]
 
     static let unauthorized = APIError(
         status: .unauthorized, type: "unauthorized", title: "Authentication required",
@@ -32,5 +34,14 @@ struct APIError: Error, Sendable {
 
     static func notAcceptable(_ detail: String) -> APIError {
         APIError(status: .notAcceptable, type: "not-acceptable", title: "Not acceptable", detail: detail)
+    }
+
+    /// 429, with when to come back and the caller's limit.
+    static func tooManyRequests(_ detail: String, retryAfter: Int, headers: HTTPFields = [:]) -> APIError {
+        var fields = headers
+        fields[.retryAfter] = String(max(1, retryAfter))
+        return APIError(
+            status: .tooManyRequests, type: "rate-limited", title: "Too many requests", detail: detail,
+            headers: fields)
     }
 }

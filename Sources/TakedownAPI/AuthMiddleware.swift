@@ -1,23 +1,41 @@
+import HTTPTypes
 import Hummingbird
+import TakedownModel
 import TakedownService
 
 /// Resolves `Authorization: Bearer …` to a principal; routes decide what each role may do.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let gateway: Gateway
+    let settings: APISettings
 
+    /// A request without a valid token is charged to its address's anonymous bucket before the 401, so
+    /// guessing tokens is as slow as any other anonymous traffic; one with a token, to that token's bucket.
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard let header = request.headers[.authorization] else { throw APIError.unauthorized }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let principal = try await gateway.authenticate(
-                secret: String(parts[1]).trimmingCharacters(in: .whitespaces))
-        else { throw APIError.unauthorized }
+        guard let principal = try await authenticate(request.headers[values: .authorization]) else {
+            _ = try RateLimitMiddleware.charge(anonymous: context.clientAddress, settings)
+            throw APIError.unauthorized
+        }
+        var headers: HTTPFields = [:]
+        if let limit = settings.rateLimits.limit(for: principal) {
+            headers = try RateLimitMiddleware.charge("token:\(principal.tokenID)", limit, settings)
+        }
         var context = context
         context.principal = principal
         context.logger[metadataKey: "actor"] = "\(principal.actor)"
-        return try await next(request, context)
+        context.note.actor = principal.actor
+        var response = try await next(request, context)
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+
+    /// The caller named by exactly one `Authorization: Bearer …` header; nil for anything else.
+    private func authenticate(_ values: [String]) async throws -> Principal? {
+        guard values.count == 1, let header = values.first, header.utf8.count <= 512 else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return try await gateway.authenticate(secret: String(parts[1]).trimmingCharacters(in: .whitespaces))
     }
 }

@@ -15,10 +15,22 @@ struct DiscoveryController {
         router.get("metrics", use: metrics)
     }
 
-    /// Prometheus text exposition.
+    /// Prometheus text exposition, for a scraper holding the metrics token; without a token set, the API
+    /// port serves none (`TAKEDOWN_METRICS_ADDR` serves them elsewhere).
     @Sendable func metrics(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        guard let metrics = settings.metrics else { throw APIError.notFound("metrics are not enabled in this process") }
+        guard let metrics = settings.metrics, let token = settings.metricsToken else {
+            throw APIError.notFound("metrics are not served on this port")
+        }
+        let presented = request.headers[values: .authorization]
+        guard presented.count == 1, let header = presented.first,
+            Self.equalInConstantTime(Array(header.utf8), Array("Bearer \(token)".utf8))
+        else { throw APIError.unauthorized }
         return .bytes(Array(await metrics().utf8), type: "text/plain; version=0.0.4; charset=utf-8")
+    }
+
+    static func equalInConstantTime(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     struct Status: Encodable {

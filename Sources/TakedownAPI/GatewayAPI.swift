@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import NIOCore
 import Logging
 import ServiceLifecycle
 import TakedownService
@@ -8,9 +10,12 @@ public enum GatewayAPI {
     public static func router(gateway: Gateway, settings: APISettings) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: ProblemMiddleware())
+        router.add(middleware: RateLimitMiddleware(settings: settings))
         DiscoveryController(gateway: gateway, settings: settings).register(on: router)
-        let v1 = router.group("v1").add(middleware: AuthMiddleware(gateway: gateway))
+        let v1 = router.group("v1").add(middleware: AuthMiddleware(gateway: gateway, settings: settings))
+            .add(middleware: AuditMiddleware(gateway: gateway, settings: settings))
         PartnersController(gateway: gateway, settings: settings).register(on: v1)
+        PartnerStatusController(gateway: gateway, settings: settings).register(on: v1)
         TokensController(gateway: gateway, settings: settings).register(on: v1)
         CasesController(gateway: gateway, settings: settings).register(on: v1)
         NoticesController(gateway: gateway, settings: settings).register(on: v1)
@@ -20,15 +25,52 @@ public enum GatewayAPI {
         HashListDownloadsController(gateway: gateway, settings: settings).register(on: v1)
         SLAPoliciesController(gateway: gateway, settings: settings).register(on: v1)
         VerificationsController(gateway: gateway, settings: settings).register(on: v1)
+        AuditController(gateway: gateway, settings: settings).register(on: v1)
         return router
     }
 
+    /// Limits of the HTTP server itself.
+    public struct ServerLimits: Sendable {
+        /// An idle or too slow connection is closed after this long.
+        public var idleTimeout: Duration = .seconds(60)
+        /// Connections served at once; further ones wait in the listen queue.
+        public var maxConnections = 4_096
+
+        public init(idleTimeout: Duration = .seconds(60), maxConnections: Int = 4_096) {
+            self.idleTimeout = idleTimeout
+            self.maxConnections = maxConnections
+        }
+    }
+
     public static func application(
-        gateway: Gateway, settings: APISettings, host: String, port: Int, services: [any Service] = [], logger: Logger
+        gateway: Gateway, settings: APISettings, host: String, port: Int, limits: ServerLimits = .init(),
+        services: [any Service] = [], logger: Logger
     ) -> some ApplicationProtocol {
         Application(
             router: router(gateway: gateway, settings: settings),
-            configuration: .init(address: .hostname(host, port: port), serverName: "takedown-gateway"),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ProtocolGuardHandler()], idleTimeout: .init(limits.idleTimeout))),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "takedown-gateway",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
             services: services, logger: logger)
+    }
+
+    /// `/metrics` alone, without a token, for a listener on an address only the scraper reaches.
+    public static func metricsApplication(
+        metrics: @escaping @Sendable () async -> String, host: String, port: Int, logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: await metrics())))
+        }
+        return Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+            configuration: .init(address: .hostname(host, port: port), serverName: "takedown-gateway-metrics"),
+            logger: logger)
     }
 }

@@ -1,13 +1,20 @@
 import Hummingbird
+import NIOCore
+import Synchronization
 import TakedownModel
 
 /// Per-request state: the caller, once the bearer token is checked.
 public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
+    /// The peer's address (without its port), for the request log and per-address limits.
+    public let clientAddress: String
+    /// Shared by every copy of this request's context, so the request log can name the authenticated actor.
+    let note = RequestNote()
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// The authenticated caller, or 401.
@@ -35,5 +42,15 @@ public struct GatewayRequestContext: RequestContext {
         let principal = try caller()
         guard let id = principal.partnerID else { throw APIError.forbidden("this needs a partner token") }
         return (principal, id)
+    }
+}
+
+/// What inner middleware learns about a request that the outer one logs.
+final class RequestNote: Sendable {
+    private let actorName = Mutex<String?>(nil)
+
+    var actor: String? {
+        get { actorName.withLock { $0 } }
+        set { actorName.withLock { $0 = newValue } }
     }
 }

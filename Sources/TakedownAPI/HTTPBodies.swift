@@ -12,6 +12,14 @@ public struct APISettings: Sendable {
     public var openAPIDocument: URL
     /// The Prometheus text served at `/metrics`.
     public var metrics: (@Sendable () async -> String)?
+    /// The bearer token `/metrics` asks for on the API port; nil serves no metrics there.
+    public var metricsToken: String?
+    /// Requests per second per caller, by role.
+    public var rateLimits = RateLimits()
+    /// Buckets of `rateLimits`, one set per process.
+    public var rateLimiter = RateLimiter()
+    /// Costly responses running at once, per caller and in all.
+    public var heavyRequests = HeavyRequestLimiter()
 
     public init(
         maxBodyBytes: Int = 5 * 1024 * 1024, openAPIDocument: URL = URL(fileURLWithPath: "Schemas/openapi.json")
@@ -21,15 +29,51 @@ public struct APISettings: Sendable {
     }
 }
 
+extension APISettings {
+    /// A heavy-request slot for the caller, or 429 when it already runs as many as it may.
+    func heavySlot(for principal: Principal) throws -> HeavyRequestLimiter.Slot {
+        let caller = principal.partnerID.map { "partner:\($0)" } ?? "token:\(principal.tokenID)"
+        guard let slot = heavyRequests.acquire(caller) else {
+            throw APIError.tooManyRequests(
+                "at most \(heavyRequests.perCaller) exports or renderings run at once for one caller", retryAfter: 1)
+        }
+        return slot
+    }
+}
+
+/// Reading request bodies.
+enum BodyReader {
+    /// At most `limit` bytes of body, or 408 when they take longer than `timeout` to arrive (a client
+    /// trickling its body would otherwise hold the request open for as long as it likes).
+    static func collect(_ request: Request, limit: Int, timeout: Duration) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
+            group.addTask {
+                var request = request
+                return try await request.collectBody(upTo: limit)
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw APIError(
+                    status: .requestTimeout, type: "request-timeout", title: "Request timeout",
+                    detail: "the request body did not arrive in time", headers: [.connection: "close"])
+            }
+            defer { group.cancelAll() }
+            guard let buffer = try await group.next() else { throw CancellationError() }
+            return buffer
+        }
+    }
+}
+
 /// A decoded request body with its raw bytes (for idempotency hashes).
 struct JSONBody<T: Decodable> {
     var value: T
     var bytes: ByteBuffer
 
     /// Reads at most `limit` bytes and decodes them; an empty body decodes as `{}` when `emptyAllowed`.
-    static func read(_ request: Request, limit: Int, emptyAllowed: Bool = false) async throws -> JSONBody<T> {
-        var request = request
-        let buffer = try await request.collectBody(upTo: limit)
+    static func read(
+        _ request: Request, limit: Int, emptyAllowed: Bool = false, timeout: Duration = .seconds(30)
+    ) async throws -> JSONBody<T> {
+        let buffer = try await BodyReader.collect(request, limit: limit, timeout: timeout)
         var data = Data(buffer: buffer)
         if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             guard emptyAllowed else { throw APIError.badRequest("a JSON request body is required") }

@@ -129,7 +129,9 @@ struct HashListDownloadsController {
         headers[.contentDisposition] = "attachment; filename=\"\(name).\(exporter.fileExtension)\""
         if gzip { headers[.contentEncoding] = "gzip" }
         let gateway = self.gateway
+        let slot = try settings.heavySlot(for: principal)
         let body = ResponseBody(contentLength: gzip ? nil : Int(digest.bytes)) { writer in
+            defer { slot.release() }
             var sent: Int64 = 0
             let compressor = gzip ? try GzipStream() : nil
             try await gateway.writeExport(of: version, list: list, kind: kind) { bytes in

@@ -102,7 +102,10 @@ struct HashListsController {
         var reason: String?
         var note: String?
     }
-    struct FeedbackListing: Encodable { var feedback: [HashListFeedback] }
+    struct FeedbackListing: Encodable {
+        var feedback: [HashListFeedback]
+        var nextCursor: String
+    }
 
     @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.admin()
@@ -169,12 +172,15 @@ struct HashListsController {
         return try .json(feedback, status: .created)
     }
 
-    /// `?status=open|kept|deleted|all` (default open); a partner sees only its own.
+    /// `?status=open|kept|deleted|all` (default open), paged by `after` and `limit`; a partner sees only
+    /// its own.
     @Sendable func listFeedback(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let feedback = try await gateway.feedback(
-            try context.listID(), status: request.query("status") ?? "open", for: principal)
-        return try .json(FeedbackListing(feedback: feedback))
+        let limit = try request.limit(default: 100, max: 1_000)
+        let page = try await gateway.feedback(
+            try context.listID(), status: request.query("status") ?? "open", after: request.query("after"),
+            limit: limit, for: principal)
+        return try .json(FeedbackListing(feedback: page.feedback, nextCursor: page.nextCursor))
     }
 
     @Sendable func resolveFeedback(_ request: Request, context: GatewayRequestContext) async throws -> Response {

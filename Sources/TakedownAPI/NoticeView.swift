@@ -48,7 +48,8 @@ struct NoticeView: Encodable {
         items = notice.items
         document = notice.document
         jws = notice.jws
-        timeline = notice.timeline
+        // Staff see who did what; a partner sees itself and "hotline", never a staff name or another partner.
+        timeline = principal.partnerID.map { partner in notice.timeline.map { $0.seen(by: partner) } } ?? notice.timeline
         cursor = Cursor.encode(notice.position)
     }
 }

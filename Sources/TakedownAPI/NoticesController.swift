@@ -83,12 +83,30 @@ struct NoticesController {
         }
     }
 
+    /// `{"reports": [...]}`, written 200 reports at a time so a notice of 10,000 items neither builds one
+    /// huge document nor holds a thread; costly, so counted against the caller's heavy-request cap.
     @Sendable func xarf(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
         let notice = try await gateway.notice(try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
-        let data = try JSONSerialization.data(
-            withJSONObject: ["reports": try gateway.xarf(of: notice)], options: [.sortedKeys, .withoutEscapingSlashes])
-        return .bytes(data, type: "application/json")
+        let slot = try settings.heavySlot(for: principal)
+        let (count, reports) = try gateway.xarf(of: notice)
+        let body = ResponseBody { writer in
+            defer { slot.release() }
+            try await writer.write(ByteBuffer(string: #"{"reports":["#))
+            for start in stride(from: 0, to: count, by: 200) {
+                var chunk = Data()
+                for (offset, report) in reports(start..<min(start + 200, count)).enumerated() {
+                    if start + offset > 0 { chunk.append(UInt8(ascii: ",")) }
+                    chunk.append(
+                        try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .withoutEscapingSlashes]))
+                }
+                try await writer.write(ByteBuffer(bytes: chunk))
+                await Task.yield()
+            }
+            try await writer.write(ByteBuffer(string: "]}"))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
     }
 
     @Sendable func acknowledge(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -139,25 +157,39 @@ struct NoticesController {
 }
 
 /// What a client's `Accept` header asks a notice to be.
-enum MediaChoice {
+enum MediaChoice: Equatable {
     case json, jose, text, none
 
+    /// The most preferred type we serve, by q-value and then the client's order; a malformed range is
+    /// skipped, never trusted, and `q=0` rules a type out.
     init(accept: String?) {
-        guard let accept, !accept.isEmpty else {
+        guard let accept, !accept.allSatisfy({ $0 == " " || $0 == "\t" }) else {
             self = .json
             return
         }
-        // First acceptable type in the client's order; q-values are rare enough here to ignore.
-        for range in accept.split(separator: ",") {
-            let type = range.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased()
-            switch type {
-            case "application/jose", "application/jwt": self = .jose
-            case "text/plain": self = .text
-            case "application/json", "application/*", "*/*": self = .json
+        var best: (choice: MediaChoice, quality: Double)?
+        for range in accept.split(separator: ",", omittingEmptySubsequences: true).prefix(64) {
+            let pieces = range.split(separator: ";", omittingEmptySubsequences: false)
+            guard let first = pieces.first else { continue }
+            let choice: MediaChoice
+            switch first.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "application/jose", "application/jwt": choice = .jose
+            case "text/plain": choice = .text
+            case "application/json", "application/*", "*/*": choice = .json
             default: continue
             }
-            return
+            var quality = 1.0
+            for parameter in pieces.dropFirst() {
+                let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard pair.count == 2, pair[0].lowercased() == "q" else { continue }
+                guard let q = Double(pair[1]), q.isFinite, (0...1).contains(q) else {
+                    quality = 0
+                    break
+                }
+                quality = q
+            }
+            if quality > 0, quality > (best?.quality ?? 0) { best = (choice, quality) }
         }
-        self = .none
+        self = best?.choice ?? .none
     }
 }

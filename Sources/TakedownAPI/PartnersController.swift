@@ -40,25 +40,10 @@ struct PartnersController {
         var previousValidUntil: Date
     }
 
-    struct TokenCreated: Encodable {
-        var id: TokenID
-        var partnerId: PartnerID?
-        var name: String
-        var role: TokenRole
-        var token: String
-        var createdAt: Date
-
-        init(_ issued: IssuedToken) {
-            id = issued.record.id
-            partnerId = issued.record.partnerID
-            name = issued.record.name
-            role = issued.record.role
-            token = issued.secret
-            createdAt = issued.record.createdAt
-        }
+    struct TokenRequest: Decodable {
+        var name: String?
+        var expiresAt: Date?
     }
-
-    struct TokenRequest: Decodable { var name: String? }
 
     struct Listing: Encodable { var partners: [Partner] }
 
@@ -80,7 +65,8 @@ struct PartnersController {
         guard principal.isStaff || principal.partnerID == id else {
             throw APIError.notFound("partner \(id) does not exist")
         }
-        return try .json(try await gateway.partner(id))
+        let partner = try await gateway.partner(id)
+        return try .json(principal.isStaff ? partner : partner.ownView)
     }
 
     @Sendable func update(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -106,6 +92,8 @@ struct PartnersController {
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
         let body = try await JSONBody<TokenRequest>.read(request, limit: settings.maxBodyBytes, emptyAllowed: true)
         return try .json(
-            TokenCreated(try await gateway.createPartnerToken(id, name: body.value.name)), status: .created)
+            TokenCreated(
+                try await gateway.createPartnerToken(id, name: body.value.name, expiresAt: body.value.expiresAt)),
+            status: .created)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOHTTP1
 import TakedownModel
 import TakedownService
 import TakedownStore
@@ -64,6 +65,10 @@ struct Problem: Encodable {
             }
             let phrase = status.reasonPhrase
             self.init(status, Self.slug(status), phrase.prefix(1) + phrase.dropFirst().lowercased(), detail)
+        case let error as HTTPParserError:
+            // The client's framing (a chunk size of `zz`, a body cut short): its fault, not ours.
+            logger.info("malformed request", metadata: ["error": "\(error)"])
+            self.init(.badRequest, "bad-request", "Bad request", "the request is not well-formed HTTP/1.1")
         default:
             logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
             self.init(

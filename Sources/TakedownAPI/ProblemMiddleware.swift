@@ -18,7 +18,7 @@ struct ProblemMiddleware: RouterMiddleware {
             var problem = Problem(for: error, logger: context.logger)
             problem.instance = request.uri.path
             problem.requestId = context.id
-            var headers: HTTPFields = [:]
+            var headers = (error as? APIError)?.headers ?? [:]
             if problem.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
             response = problem.response(extraHeaders: headers)
         }
@@ -29,6 +29,7 @@ struct ProblemMiddleware: RouterMiddleware {
             "request",
             metadata: [
                 "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+                "client": "\(context.clientAddress)", "actor": "\(context.note.actor ?? "-")",
                 "ms": "\(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000)",
             ])
         return response

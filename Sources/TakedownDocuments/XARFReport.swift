@@ -6,13 +6,17 @@ import TakedownModel
 public enum XARFReport {
     public static let version = "4.2.0"
 
-    public static func reports(for document: NoticeDocument, items: [NoticeItem], issuer: IssuerProfile) -> [[String:
-        Any]]
-    {
+    /// The reports of the items in `range` (all by default), so a large notice can be written in slices.
+    public static func reports(
+        for document: NoticeDocument, items: [NoticeItem], issuer: IssuerProfile, range: Range<Int>? = nil
+    ) -> [[String: Any]] {
         let contact: [String: Any] = [
             "org": issuer.organisation, "contact": issuer.contactEmail, "domain": issuer.domain,
         ]
-        return document.items.enumerated().map { index, item in
+        let removed = Dictionary(items.map { ($0.url, $0.removedAt != nil) }, uniquingKeysWith: { first, _ in first })
+        let indices = (range ?? document.items.indices).clamped(to: document.items.indices)
+        return indices.map { index in
+            let item = document.items[index]
             let host = Syntax.routingHost(of: item.url) ?? ""
             var report: [String: Any] = [
                 "xarf_version": version,
@@ -41,9 +45,7 @@ public enum XARFReport {
             hashes["sha256"] = item.hashes.sha256
             hashes["photodna"] = item.hashes.photodna
             if !hashes.isEmpty { report["hash_values"] = hashes }
-            if let state = items.first(where: { $0.url == item.url }) {
-                report["content_removed"] = state.removedAt != nil
-            }
+            if let gone = removed[item.url] { report["content_removed"] = gone }
             return report
         }
     }

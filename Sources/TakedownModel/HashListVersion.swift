@@ -91,6 +91,14 @@ public struct HashListDownload: Codable, Sendable, Equatable {
 
 /// A partner's opinion of an entry, for staff to review.
 public struct HashListFeedback: Codable, Sendable, Equatable {
+    /// The feedback as its partner sees it: the staff's note and name are internal.
+    public var seenByPartner: HashListFeedback {
+        var feedback = self
+        feedback.note = nil
+        if feedback.resolvedBy != nil { feedback.resolvedBy = "hotline" }
+        return feedback
+    }
+
     public enum Verdict: String, Codable, Sendable, CaseIterable {
         case falsePositive = "false_positive"
         case confirmed

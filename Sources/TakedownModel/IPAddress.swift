@@ -24,6 +24,13 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
+    /// The four bytes at `offset` of an IPv6 address as an IPv4 address (the tail of an IPv4-mapped or
+    /// NAT64 address, bytes 2...5 of a 6to4 one); nil for an IPv4 address or an offset out of range.
+    public func embeddedIPv4(at offset: Int) -> IPAddress? {
+        guard bytes.count == 16, offset >= 0, offset <= 12 else { return nil }
+        return IPAddress(bytes: Array(bytes[offset..<offset + 4]))
+    }
+
     public var description: String {
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         let family = bytes.count == 4 ? AF_INET : AF_INET6

@@ -112,3 +112,14 @@ public struct TimelineEvent: Codable, Sendable, Equatable {
         self.detail = detail
     }
 }
+
+extension TimelineEvent {
+    /// The event as a partner may see it: the partner itself by name, every other actor (staff, the
+    /// gateway, other partners) as `hotline`, and no detail that names another partner.
+    public func seen(by partner: PartnerID) -> TimelineEvent {
+        var event = self
+        if actor != "partner:\(partner)" { event.actor = "hotline" }
+        if self.event == "escalated" || self.event == "issued" { event.detail = nil }
+        return event
+    }
+}

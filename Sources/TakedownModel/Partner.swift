@@ -14,11 +14,18 @@ public struct Partner: Codable, Sendable, Equatable {
     public var slaPolicyId: SLAPolicyID
     public var createdAt: Date
     public var updatedAt: Date
+    /// `suspended` while an admin holds the partner: its tokens do not authenticate and its pushes wait.
+    /// Set by the store (`PartnerStatusStore`), never by a partner update.
+    public private(set) var status: PartnerStatus
+    /// When it was suspended, and why; set only while suspended, shown to staff only.
+    public private(set) var suspendedAt: Date?
+    public private(set) var suspensionReason: String?
 
     public init(
         id: PartnerID, name: String, kind: PartnerKind, contactEmail: String, locale: String,
         jurisdiction: String, routing: RoutingRules, delivery: DeliveryChannels,
-        slaPolicyId: SLAPolicyID = .standard, createdAt: Date, updatedAt: Date
+        slaPolicyId: SLAPolicyID = .standard, createdAt: Date, updatedAt: Date, suspendedAt: Date? = nil,
+        suspensionReason: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -31,7 +38,24 @@ public struct Partner: Codable, Sendable, Equatable {
         self.slaPolicyId = slaPolicyId
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.status = suspendedAt == nil ? .active : .suspended
+        self.suspendedAt = suspendedAt
+        self.suspensionReason = suspendedAt == nil ? nil : suspensionReason
     }
+
+    /// The partner as it shows itself to its own tokens: without the staff's suspension details.
+    public var ownView: Partner {
+        var view = self
+        view.suspendedAt = nil
+        view.suspensionReason = nil
+        return view
+    }
+}
+
+/// Whether a partner's tokens work and its pushes go out.
+public enum PartnerStatus: String, Codable, Sendable, CaseIterable {
+    case active
+    case suspended
 }
 
 public enum PartnerKind: String, Codable, Sendable, CaseIterable {

@@ -95,8 +95,11 @@ public struct PartnerInput: Codable, Sendable {
             if let url = delivery.webhookUrl {
                 if url.isEmpty {
                     result.delivery.webhookUrl = nil
-                } else if Syntax.isWebURL(url) {
-                    result.delivery.webhookUrl = url
+                } else if let parsed = WebURL(url), !parsed.hasCredentials {
+                    result.delivery.webhookUrl = parsed.href
+                } else if WebURL(url) != nil {
+                    // Credentials in a URL end up echoed and logged; the signing secret authenticates us.
+                    v.fail("delivery.webhook_url", "must not carry a user name or password")
                 } else {
                     v.fail("delivery.webhook_url", "must be an absolute http or https URL")
                 }

@@ -33,8 +33,13 @@ public struct RoutingTable: Sendable {
         return .success(partner)
     }
 
+    /// The narrowest range holding the address; an IPv4-mapped IPv6 address (`::ffff:192.0.2.5`) is the
+    /// IPv4 address it carries.
     private func match(_ address: IPAddress) -> PartnerID? {
-        ranges.first { $0.0.contains(address) }?.1
+        if let mapped = address.ipv4Mapped, let partner = ranges.first(where: { $0.0.contains(mapped) })?.1 {
+            return partner
+        }
+        return ranges.first { $0.0.contains(address) }?.1
     }
 }
 

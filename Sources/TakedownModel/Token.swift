@@ -47,10 +47,14 @@ public struct TokenRecord: Codable, Sendable, Equatable {
     public var secretHash: String
     public var createdAt: Date
     public var revokedAt: Date?
+    /// After this instant the token authenticates as nothing; nil for no expiry.
+    public var expiresAt: Date?
+    /// When it last authenticated a request, to within `TokenRecord.useRecordingInterval`.
+    public var lastUsedAt: Date?
 
     public init(
         id: TokenID, role: TokenRole, name: String, partnerID: PartnerID?, secretHash: String, createdAt: Date,
-        revokedAt: Date? = nil
+        revokedAt: Date? = nil, expiresAt: Date? = nil, lastUsedAt: Date? = nil
     ) {
         self.id = id
         self.role = role
@@ -59,15 +63,33 @@ public struct TokenRecord: Codable, Sendable, Equatable {
         self.secretHash = secretHash
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+        self.expiresAt = expiresAt
+        self.lastUsedAt = lastUsedAt
     }
 
-    /// The principal this token stands for, or nil when it is revoked or malformed.
-    public var principal: Principal? {
-        guard revokedAt == nil else { return nil }
+    /// `last_used_at` is written at most this often per token, so authenticating is not a write per request.
+    public static let useRecordingInterval: TimeInterval = 60
+
+    /// Neither revoked nor expired at `now`.
+    public func isLive(at now: Date) -> Bool {
+        guard revokedAt == nil else { return false }
+        if let expiresAt, expiresAt <= now { return false }
+        return true
+    }
+
+    /// The principal this token stands for at `now`, or nil when it is revoked, expired or malformed.
+    public func principal(at now: Date) -> Principal? {
+        guard isLive(at: now) else { return nil }
         switch role {
         case .admin: return .admin(id, name: name)
         case .analyst: return .analyst(id, name: name)
         case .partner: return partnerID.map { .partner(id, $0) }
         }
+    }
+
+    /// Whether a use at `now` should be written: never recorded, or recorded longer ago than the interval.
+    public func needsUseRecorded(at now: Date) -> Bool {
+        guard let lastUsedAt else { return true }
+        return now.timeIntervalSince(lastUsedAt) >= Self.useRecordingInterval
     }
 }

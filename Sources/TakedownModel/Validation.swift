@@ -64,7 +64,25 @@ public struct Validator: Sendable {
             fail(name, "must be at most \(max) characters")
             return nil
         }
+        // Free text (reasons, notes: the long fields) may hold line breaks and tabs; a label none. Neither
+        // may hold other control characters or bidirectional controls, which could forge an email header or
+        // make a name read as something else.
+        let multiline = max > 500
+        if let bad = trimmed.unicodeScalars.first(where: { !Self.allowed($0, multiline: multiline) }) {
+            let code = "U+" + String(bad.value, radix: 16, uppercase: true).leftPadded(to: 4)
+            fail(name, "must not contain control or bidirectional characters (\(code))")
+            return nil
+        }
         return trimmed
+    }
+
+    static func allowed(_ scalar: Unicode.Scalar, multiline: Bool) -> Bool {
+        if multiline, scalar == "\n" || scalar == "\r" || scalar == "\t" { return true }
+        let properties = scalar.properties
+        switch properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned: return false
+        default: return !properties.isBidiControl && !properties.isNoncharacterCodePoint
+        }
     }
 
     public func check() throws(ValidationError) {
@@ -74,20 +92,9 @@ public struct Validator: Sendable {
 
 /// Syntax checks shared by every request type.
 public enum Syntax {
-    /// An absolute http(s) URL with a host, at most 2,048 characters.
+    /// An absolute http(s) URL with a host, at most 2,048 characters, as the WHATWG URL standard reads it.
     public static func isWebURL(_ text: String) -> Bool {
-        guard text.count <= 2048, let components = URLComponents(string: text),
-            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-            let host = components.host, !host.isEmpty
-        else { return false }
-        // A bracketed host must be a real IPv6 address; a URL has at most one fragment.
-        if text.contains("[") {
-            guard let literal = components.encodedHost, literal.hasPrefix("["), literal.hasSuffix("]"),
-                let address = IPAddress(String(literal.dropFirst().dropLast())), address.bytes.count == 16
-            else { return false }
-        }
-        if text.filter({ $0 == "#" }).count > 1 { return false }
-        return !text.contains(where: { $0.isWhitespace })
+        WebURL(text) != nil
     }
 
     /// A plain address check: one `@`, a dotted domain, no spaces. Deliverability is the mail relay's business.
@@ -115,22 +122,16 @@ public enum Syntax {
             && text.utf8.allSatisfy { (48...57).contains($0) || (65...70).contains($0) || (97...102).contains($0) }
     }
 
-    /// The URI form of a web URL: an internationalised host in punycode, other non-ASCII characters
-    /// percent-encoded (RFC 3987 §3.1), so notices and XARF carry plain URIs. Nil when it is no web URL.
+    /// The URI form of a web URL, as the WHATWG URL standard writes it: punycode host, one spelling of an
+    /// IPv4 address, non-ASCII percent-encoded, dot segments resolved. Nil when it is no web URL.
     public static func normalisedWebURL(_ text: String) -> String? {
-        guard isWebURL(text), let url = URL(string: text) else { return nil }
-        let uri = url.absoluteString
-        guard uri.utf8.allSatisfy({ $0 < 0x80 }), uri.utf8.count <= 2048, isWebURL(uri) else { return nil }
-        return uri
+        guard let url = WebURL(text), url.href.utf8.count <= 2048 else { return nil }
+        return url.href
     }
 
     /// The host of a URL as routing and XARF compare it: ASCII (punycode), lower case, no brackets.
     public static func routingHost(of url: String) -> String? {
-        guard let host = URLComponents(string: url)?.encodedHost, !host.isEmpty else { return nil }
-        var result = host.lowercased()
-        if result.hasPrefix("["), result.hasSuffix("]") { result = String(result.dropFirst().dropLast()) }
-        if result.hasSuffix(".") { result.removeLast() }
-        return result
+        WebURL(url)?.host
     }
 
     /// A routing domain in its ASCII form: `bücher.test` becomes `xn--bcher-kva.test`.
@@ -160,5 +161,11 @@ public enum Syntax {
         return parts.dropFirst().allSatisfy { part in
             (2...8).contains(part.count) && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
         }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: Swift.max(0, width - count)) + self
     }
 }

@@ -2,20 +2,41 @@ import CCurl
 import Foundation
 import TakedownModel
 
-/// Sends a delivery's prepared message through the configured mail relay with libcurl (`smtp://`, or
-/// `smtps://` for implicit TLS; `smtp://` upgrades with STARTTLS when the relay offers it).
+/// Sends a delivery's prepared message through the configured mail relay with libcurl (`smtp://` with
+/// STARTTLS, or `smtps://` for implicit TLS). TLS is required unless the operator allows plain SMTP.
+/// The relay's name is resolved and checked by the target guard for every message and libcurl connects
+/// to the approved address (TLS still checks the relay's name); proxy settings from the environment are
+/// ignored.
 public struct SMTPTransport: DeliveryTransport {
     public struct Relay: Sendable {
         public var url: String
         public var from: String
         public var user: String?
         public var password: String?
+        /// Plain SMTP allowed (`TAKEDOWN_SMTP_PLAIN=1`): STARTTLS when the relay offers it, else none.
+        public var allowsPlain: Bool
+        /// The relay may be on a loopback or private address (`TAKEDOWN_SMTP_ALLOW_PRIVATE_RELAY=1`).
+        /// It lets this one host through the guard; webhooks and verification stay guarded.
+        public var allowsPrivateAddress: Bool
 
-        public init(url: String, from: String, user: String? = nil, password: String? = nil) {
+        public init(
+            url: String, from: String, user: String? = nil, password: String? = nil, allowsPlain: Bool = false,
+            allowsPrivateAddress: Bool = false
+        ) {
             self.url = url
             self.from = from
             self.user = user
             self.password = password
+            self.allowsPlain = allowsPlain
+            self.allowsPrivateAddress = allowsPrivateAddress
+        }
+
+        /// The relay's host and port (the URL's, else libcurl's defaults: 465 for `smtps://`, 25 for `smtp://`).
+        var endpoint: (host: String, port: Int)? {
+            guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty,
+                let scheme = components.scheme?.lowercased()
+            else { return nil }
+            return (host, components.port ?? (scheme == "smtps" ? 465 : 25))
         }
     }
 
@@ -23,10 +44,13 @@ public struct SMTPTransport: DeliveryTransport {
     let timeout: TimeInterval
     let guardrail: TargetGuard
 
-    public init(relay: Relay, timeout: TimeInterval, allowPrivateTargets: Bool) {
+    /// `resolver` answers the guard's lookups (the system's resolver unless a test scripts one).
+    public init(
+        relay: Relay, timeout: TimeInterval, allowPrivateTargets: Bool, resolver: any HostResolver = SystemResolver()
+    ) {
         self.relay = relay
         self.timeout = timeout
-        guardrail = TargetGuard(allowPrivate: allowPrivateTargets)
+        guardrail = TargetGuard(allowPrivate: allowPrivateTargets || relay.allowsPrivateAddress, resolver: resolver)
         _ = Self.globalInit
     }
 
@@ -34,11 +58,16 @@ public struct SMTPTransport: DeliveryTransport {
     static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     public func send(_ delivery: Delivery, secrets: [String], now: Date) async -> TransportResult {
-        guard let host = URLComponents(string: relay.url)?.host else {
+        guard let (host, port) = relay.endpoint else {
             return TransportResult(error: "TAKEDOWN_SMTP_URL has no host", refused: true)
         }
-        if let refusal = guardrail.refusal(host: host) {
-            return TransportResult(error: "target refused: \(refusal)", refused: true)
+        let address: IPAddress
+        switch await guardrail.check(host: host) {
+        case .approved(let target): address = target.addresses[0]
+        case .refused(let reason): return TransportResult(error: "target refused: \(reason)", refused: true)
+        case .unresolvable(let permanent):
+            return TransportResult(
+                error: permanent ? "the mail relay \(host) does not exist (DNS)" : "DNS lookup of \(host) failed for now")
         }
         let relay = relay
         let timeout = timeout
@@ -47,9 +76,16 @@ public struct SMTPTransport: DeliveryTransport {
             DispatchQueue.global().async {
                 continuation.resume(
                     returning: Self.perform(
-                        relay: relay, to: delivery.endpoint, message: delivery.payload, timeout: timeout))
+                        relay: relay, connectTo: Self.connectTo(address, port: port), to: delivery.endpoint,
+                        message: delivery.payload, timeout: timeout))
             }
         }
+    }
+
+    /// A `CURLOPT_CONNECT_TO` entry sending every connection of the transfer (any host, any port) to
+    /// the approved address: libcurl never resolves the relay's name itself.
+    static func connectTo(_ address: IPAddress, port: Int) -> String {
+        address.bytes.count == 16 ? "::[\(address)]:\(port)" : "::\(address):\(port)"
     }
 
     final class Upload {
@@ -59,7 +95,9 @@ public struct SMTPTransport: DeliveryTransport {
         init(_ data: Data) { bytes = Array(data) }
     }
 
-    static func perform(relay: Relay, to recipient: String, message: Data, timeout: TimeInterval) -> TransportResult {
+    static func perform(
+        relay: Relay, connectTo: String, to recipient: String, message: Data, timeout: TimeInterval
+    ) -> TransportResult {
         let started = ContinuousClock.now
         func elapsed() -> Int {
             let duration = ContinuousClock.now - started
@@ -71,6 +109,8 @@ public struct SMTPTransport: DeliveryTransport {
         let context = Unmanaged.passUnretained(upload).toOpaque()
         var recipients: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "<\(recipient)>")
         defer { curl_slist_free_all(recipients) }
+        let pins = curl_slist_append(nil, connectTo)
+        defer { curl_slist_free_all(pins) }
 
         _ = takedown_setopt_string(handle, CURLOPT_URL, relay.url)
         _ = takedown_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(relay.from)>")
@@ -79,7 +119,18 @@ public struct SMTPTransport: DeliveryTransport {
         _ = takedown_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = takedown_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
         _ = takedown_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeout, 10) * 1000))
-        _ = takedown_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_TRY.rawValue))
+        let tls = relay.allowsPlain ? CURLUSESSL_TRY : CURLUSESSL_ALL
+        // The options that keep the message where the guard checked and encrypted: none may be missing.
+        let safety = [
+            takedown_setopt_list(handle, CURLOPT_CONNECT_TO, pins),
+            takedown_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps"),
+            takedown_setopt_string(handle, CURLOPT_PROXY, ""),
+            takedown_setopt_string(handle, CURLOPT_NOPROXY, "*"),
+            takedown_setopt_long(handle, CURLOPT_USE_SSL, Int(tls.rawValue)),
+        ]
+        guard safety.allSatisfy({ $0 == CURLE_OK }) else {
+            return TransportResult(error: "libcurl refused an option the SMTP transport requires (libcurl 7.85 or later)")
+        }
         if let user = relay.user { _ = takedown_setopt_string(handle, CURLOPT_USERNAME, user) }
         if let password = relay.password { _ = takedown_setopt_string(handle, CURLOPT_PASSWORD, password) }
         _ = takedown_setopt_pointer(handle, CURLOPT_READDATA, context)
@@ -104,11 +155,18 @@ public struct SMTPTransport: DeliveryTransport {
             return TransportResult(
                 statusCode: reply, responseExcerpt: "SMTP \(reply)", latencyMs: elapsed(), accepted: true)
         }
+        if code == CURLE_USE_SSL_FAILED {
+            return TransportResult(
+                error: "the relay offers no TLS, which is required (TAKEDOWN_SMTP_PLAIN=1 allows plain SMTP)",
+                latencyMs: elapsed(), accepted: false)
+        }
         let message = String(cString: curl_easy_strerror(code))
+        // The relay's last reply is the answer only when it is an error (a 250 to EHLO is not).
+        let failed = reply >= 400 ? reply : nil
         // A permanent (5xx) refusal from the relay will not change on retry.
         return TransportResult(
-            statusCode: reply > 0 ? reply : nil, error: "SMTP \(reply > 0 ? "\(reply) " : "")\(message)",
-            responseExcerpt: reply > 0 ? "SMTP \(reply)" : nil, latencyMs: elapsed(),
+            statusCode: failed, error: "SMTP \(failed.map { "\($0) " } ?? "")\(message)",
+            responseExcerpt: failed.map { "SMTP \($0)" }, latencyMs: elapsed(),
             refused: (500...599).contains(reply), accepted: false)
     }
 }

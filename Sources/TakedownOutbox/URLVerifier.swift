@@ -6,28 +6,30 @@ import NIOHTTP1
 import TakedownModel
 
 /// Fetches an item's URL once, within bounds: a time limit for the whole chain, a size cap, redirects
-/// followed here (never by the client) with every hop checked by the target guard. The body is hashed
-/// as it streams (md5, sha1, sha256) and dropped; nothing of it is kept.
+/// followed here (never by the client) with every hop resolved and checked by the target guard and
+/// connected to the address it approved. The body is hashed as it streams (md5, sha1, sha256) and
+/// dropped; nothing of it is kept.
 public struct URLVerifier: Sendable {
-    let client: HTTPClient
+    let clients: PinnedClients
     let configuration: VerificationConfiguration
     let guardrail: TargetGuard
 
-    public init(configuration: VerificationConfiguration) {
+    /// `resolver` answers the guard's lookups (the system's resolver unless a test scripts one).
+    public init(configuration: VerificationConfiguration, resolver: any HostResolver = SystemResolver()) {
         var client = HTTPClient.Configuration()
         client.redirectConfiguration = .disallow
         client.decompression = .disabled
         client.timeout = .init(
             connect: .milliseconds(Int64(min(configuration.timeout, 5) * 1000)),
             read: .milliseconds(Int64(configuration.timeout * 1000)))
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: client)
+        clients = PinnedClients(configuration: client, capacity: 64)
         self.configuration = configuration
         guardrail = TargetGuard(
-            allowPrivate: configuration.allowPrivateTargets, allowed: configuration.allowedTargets)
+            allowPrivate: configuration.allowPrivateTargets, allowed: configuration.allowedTargets, resolver: resolver)
     }
 
     public func shutdown() async throws {
-        try await client.shutdown()
+        await clients.shutdown()
     }
 
     /// One bounded fetch; never throws, every failure is part of the result.
@@ -45,6 +47,12 @@ public struct URLVerifier: Sendable {
         }
     }
 
+    /// What one request of the chain came to: the end, or a redirect to follow.
+    enum Hop {
+        case finished(status: Int, digests: Hashes?, failure: URLFetch.Failure?)
+        case redirect(status: Int, location: String)
+    }
+
     /// Requests `url`, following at most `maxRedirects` redirects by hand.
     func follow(_ url: String) async -> URLFetch {
         var current = url
@@ -53,50 +61,58 @@ public struct URLVerifier: Sendable {
             URLFetch(status: status, digests: digests, failure: failure, redirects: redirects, finalURL: current)
         }
         while true {
-            guard let components = URLComponents(string: current), let host = components.host,
-                let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https"
+            // The host as async-http-client reads it from the URL, so the pin matches its lookup key.
+            guard let parsed = URL(string: current), let host = parsed.host, !host.isEmpty,
+                let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https"
             else { return result(nil, nil, .other("not an http(s) URL")) }
-            switch guardrail.verdict(host: host) {
-            case .allowed: break
+            let target: ApprovedTarget
+            switch await guardrail.check(host: host) {
+            case .approved(let approved): target = approved
             case .refused(let reason): return result(nil, nil, .refused(reason))
             case .unresolvable(permanent: true): return result(nil, nil, .nameNotFound)
             case .unresolvable(permanent: false): return result(nil, nil, .other("DNS lookup failed for now"))
             }
-            var request = HTTPClientRequest(url: current)
-            request.method = .GET
-            request.headers.add(name: "User-Agent", value: "takedown-gateway/1 (removal verification)")
-            request.headers.add(name: "Accept", value: "*/*")
             do {
-                let response = try await client.execute(
-                    request, timeout: .milliseconds(Int64(configuration.timeout * 1000)))
-                let status = Int(response.status.code)
-                if [301, 302, 303, 307, 308].contains(status), let location = response.headers.first(name: "Location") {
+                switch try await clients.withClient(for: target, { try await request(current, with: $0) }) {
+                case .finished(let status, let digests, let failure):
+                    return result(status, digests, failure)
+                case .redirect(let status, let location):
                     guard redirects < configuration.maxRedirects else {
                         return result(status, nil, .tooManyRedirects(limit: configuration.maxRedirects))
                     }
-                    guard let next = URL(string: location, relativeTo: URL(string: current))?.absoluteString else {
+                    guard let next = URL(string: location, relativeTo: parsed)?.absoluteString else {
                         return result(status, nil, .other("a redirect to an unusable Location"))
                     }
                     redirects += 1
                     current = next
-                    continue
                 }
-                guard (200...299).contains(status) else { return result(status) }
-                if let length = response.headers.first(name: "Content-Length").flatMap(Int.init),
-                    length > configuration.maxBytes
-                {
-                    return result(status, nil, .tooLarge(limit: configuration.maxBytes))
-                }
-                guard let digests = try await Self.digest(response.body, cap: configuration.maxBytes) else {
-                    return result(status, nil, .tooLarge(limit: configuration.maxBytes))
-                }
-                return result(status, digests)
             } catch is CancellationError {
                 return result(nil, nil, .timedOut)
             } catch {
                 return result(nil, nil, Self.failure(error))
             }
         }
+    }
+
+    /// One GET of `url` on a client pinned to its approved address; the body is hashed here.
+    func request(_ url: String, with client: HTTPClient) async throws -> Hop {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        request.headers.add(name: "User-Agent", value: "takedown-gateway/1 (removal verification)")
+        request.headers.add(name: "Accept", value: "*/*")
+        let response = try await client.execute(request, timeout: .milliseconds(Int64(configuration.timeout * 1000)))
+        let status = Int(response.status.code)
+        if [301, 302, 303, 307, 308].contains(status), let location = response.headers.first(name: "Location") {
+            return .redirect(status: status, location: location)
+        }
+        guard (200...299).contains(status) else { return .finished(status: status, digests: nil, failure: nil) }
+        if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > configuration.maxBytes {
+            return .finished(status: status, digests: nil, failure: .tooLarge(limit: configuration.maxBytes))
+        }
+        guard let digests = try await Self.digest(response.body, cap: configuration.maxBytes) else {
+            return .finished(status: status, digests: nil, failure: .tooLarge(limit: configuration.maxBytes))
+        }
+        return .finished(status: status, digests: digests, failure: nil)
     }
 
     /// md5, sha1 and sha256 of a streamed body, or nil once it passes `cap` bytes.

@@ -15,6 +15,8 @@ public struct VerificationConfiguration: Sendable {
     public var pollInterval: TimeInterval = 30
     /// Notices checked per round, claimed one at a time so each claim's lease starts with its checks.
     public var batchSize = 16
+    /// A notice's items checked at once, so one host that stalls holds only this many of its checks.
+    public var concurrency = 4
     public var allowPrivateTargets = false
     /// Private ranges reachable even without `allowPrivateTargets` (tests allow one loopback address).
     public var allowedTargets: [IPRange] = []

@@ -16,13 +16,15 @@ public struct VerificationWorker: Service {
     let clock: @Sendable () -> Date
     let logger: Logger
 
+    /// `resolver` answers the target guard's lookups (the system's resolver unless a test scripts one).
     public init(
         store: any GatewayStore, configuration: VerificationConfiguration,
-        clock: @escaping @Sendable () -> Date = Date.init, logger: Logger = Logger(label: "takedown.verification")
+        clock: @escaping @Sendable () -> Date = Date.init, logger: Logger = Logger(label: "takedown.verification"),
+        resolver: any HostResolver = SystemResolver()
     ) {
         self.store = store
         self.configuration = configuration
-        self.verifier = URLVerifier(configuration: configuration)
+        self.verifier = URLVerifier(configuration: configuration, resolver: resolver)
         self.clock = clock
         self.logger = logger
     }
@@ -62,29 +64,44 @@ public struct VerificationWorker: Service {
         return checked
     }
 
-    /// Checks one notice's items: every item while the notice is open, the unverified ones once removed.
+    /// Checks one notice's items, `configuration.concurrency` at a time (one host that stalls holds only
+    /// that many): every item while the notice is open, the unverified ones once removed. The checks are
+    /// recorded in the items' order.
     func check(_ claim: VerificationClaim, claimedUntil claimed: Date) async throws {
         guard let notice = try await store.notice(claim.noticeId) else { return }
         let record = try await store.caseRecord(notice.caseId)
-        var checks: [VerificationCheck] = []
+        let items = notice.items.filter { notice.status.isOpen || $0.verifiedAt == nil }
         var claimedUntil = claimed
-        for item in notice.items where notice.status.isOpen || item.verifiedAt == nil {
-            // A notice with many slow items keeps its claim; a lost or rescheduled one records what it has.
-            if clock() > claimedUntil.addingTimeInterval(-(configuration.timeout + 30)) {
-                let until = clock().addingTimeInterval(configuration.lease)
-                guard try await store.extendVerificationClaim(claim, from: claimedUntil, until: until) else { break }
-                claimedUntil = until
+        var done: [(index: Int, check: VerificationCheck)] = []
+        try await withThrowingTaskGroup(of: (Int, VerificationCheck).self) { group in
+            var next = 0
+            var running = 0
+            var holding = true
+            while running > 0 || (holding && next < items.count) {
+                if holding, next < items.count, running < max(1, configuration.concurrency) {
+                    // A notice with many slow items keeps its claim; a lost or rescheduled one records what it has.
+                    if clock() > claimedUntil.addingTimeInterval(-(configuration.timeout + 30)) {
+                        let until = clock().addingTimeInterval(configuration.lease)
+                        if try await store.extendVerificationClaim(claim, from: claimedUntil, until: until) {
+                            claimedUntil = until
+                        } else {
+                            holding = false
+                            continue
+                        }
+                    }
+                    let (index, item) = (next, items[next])
+                    let hashes =
+                        record?.items.first { $0.url == item.url && $0.noticeId == notice.id }?.hashes ?? Hashes()
+                    group.addTask { (index, await self.verify(item.url, noticeId: notice.id, against: hashes)) }
+                    next += 1
+                    running += 1
+                } else if let finished = try await group.next() {
+                    done.append(finished)
+                    running -= 1
+                }
             }
-            let hashes = record?.items.first { $0.url == item.url && $0.noticeId == notice.id }?.hashes ?? Hashes()
-            let fetch = await verifier.fetch(item.url)
-            let (outcome, error) = fetch.judged(against: hashes)
-            checks.append(
-                VerificationCheck(
-                    noticeId: notice.id, url: item.url, checkedAt: clock(), httpStatus: fetch.status, outcome: outcome,
-                    error: error, redirects: fetch.redirects, finalUrl: fetch.finalURL))
-            Counter(label: "takedown_verification_checks_total", dimensions: [("outcome", outcome.rawValue)])
-                .increment()
         }
+        let checks = done.sorted { $0.index < $1.index }.map(\.check)
         // Cancelled mid-way (shutdown): record nothing; the claim expires and the notice is checked again.
         guard !Task.isCancelled else { return }
         let now = clock()
@@ -109,5 +126,15 @@ public struct VerificationWorker: Service {
             logger.warning(
                 "verification claim lost; another instance checks it", metadata: ["notice_id": "\(notice.id)"])
         }
+    }
+
+    /// Fetches one item's URL and judges it against the case's hashes.
+    func verify(_ url: String, noticeId: NoticeID, against hashes: Hashes) async -> VerificationCheck {
+        let fetch = await verifier.fetch(url)
+        let (outcome, error) = fetch.judged(against: hashes)
+        Counter(label: "takedown_verification_checks_total", dimensions: [("outcome", outcome.rawValue)]).increment()
+        return VerificationCheck(
+            noticeId: noticeId, url: url, checkedAt: clock(), httpStatus: fetch.status, outcome: outcome, error: error,
+            redirects: fetch.redirects, finalUrl: fetch.finalURL)
     }
 }

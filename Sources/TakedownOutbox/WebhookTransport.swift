@@ -5,38 +5,55 @@ import TakedownModel
 import TakedownSigning
 
 /// POSTs a delivery's event body with Standard Webhooks headers. 2xx is success; redirects are not
-/// followed; the request times out after the configured time.
+/// followed; the request times out after the configured time. The endpoint's host is resolved and
+/// checked by the target guard for every delivery, and the request goes to an address it approved.
 public struct WebhookTransport: DeliveryTransport {
-    let client: HTTPClient
+    let clients: PinnedClients
     let timeout: TimeInterval
     let guardrail: TargetGuard
 
     /// Connections per host are raised from async-http-client's default of 8 for parallel delivery.
     public init(timeout: TimeInterval, allowPrivateTargets: Bool, connectionsPerHost: Int = 64) {
+        self.init(timeout: timeout, guard: TargetGuard(allowPrivate: allowPrivateTargets), connectionsPerHost: connectionsPerHost)
+    }
+
+    /// `cachedTargets` bounds the clients kept for (host, approved address) pairs; past it the least
+    /// recently used idle one is shut down.
+    public init(timeout: TimeInterval, guard: TargetGuard, connectionsPerHost: Int = 64, cachedTargets: Int = 256) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)
         configuration.timeout = .init(
             connect: .milliseconds(Int64(min(timeout, 5) * 1000)), read: .milliseconds(Int64(timeout * 1000)))
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        clients = PinnedClients(configuration: configuration, capacity: cachedTargets)
         self.timeout = timeout
-        guardrail = TargetGuard(allowPrivate: allowPrivateTargets)
+        guardrail = `guard`
     }
 
     public func shutdown() async throws {
-        try await client.shutdown()
+        await clients.shutdown()
     }
 
+    /// How many pinned clients are cached (one per host and approved address in use).
+    var cachedClients: Int { clients.count }
+
     public func send(_ delivery: Delivery, secrets: [String], now: Date) async -> TransportResult {
-        guard let components = URLComponents(string: delivery.endpoint), let host = components.host,
-            components.scheme == "https" || components.scheme == "http"
+        // The host as async-http-client will read it from the URL, so the pin matches its lookup key.
+        guard let url = URL(string: delivery.endpoint), let host = url.host, !host.isEmpty,
+            let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http"
         else { return TransportResult(error: "not an http(s) URL: \(delivery.endpoint)", refused: true) }
-        if let refusal = guardrail.refusal(host: host) {
-            return TransportResult(error: "target refused: \(refusal)", refused: true)
-        }
         guard !secrets.isEmpty else {
             return TransportResult(error: "the partner has no webhook secret", refused: true)
+        }
+        let target: ApprovedTarget
+        switch await guardrail.check(host: host) {
+        case .approved(let approved): target = approved
+        case .refused(let reason): return TransportResult(error: "target refused: \(reason)", refused: true)
+        case .unresolvable(let permanent):
+            // Nothing is contacted; the retry schedule decides when to look again.
+            return TransportResult(
+                error: permanent ? "\(host) does not exist (DNS)" : "DNS lookup of \(host) failed for now")
         }
 
         let timestamp = Int(now.timeIntervalSince1970)
@@ -62,13 +79,17 @@ public struct WebhookTransport: DeliveryTransport {
             return Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
         }
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
-            var body = try await response.body.collect(upTo: 64 * 1024)
-            let excerpt = body.readString(length: min(body.readableBytes, 2048))
+            let (status, retryAfter, excerpt) = try await clients.withClient(for: target) { client in
+                let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+                var body = try await response.body.collect(upTo: 64 * 1024)
+                return (
+                    Int(response.status.code), response.headers.first(name: "Retry-After"),
+                    body.readString(length: min(body.readableBytes, 2048))
+                )
+            }
             return TransportResult(
-                statusCode: Int(response.status.code),
-                retryAfter: RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"), now: now),
-                error: (200...299).contains(Int(response.status.code)) ? nil : "HTTP \(response.status.code)",
+                statusCode: status, retryAfter: RetryPolicy.retryAfter(retryAfter, now: now),
+                error: (200...299).contains(status) ? nil : "HTTP \(status)",
                 responseExcerpt: excerpt, latencyMs: elapsed())
         } catch {
             return TransportResult(error: Self.describe(error), latencyMs: elapsed())

@@ -20,6 +20,7 @@ extension PostgresStore {
                 """
                 SELECT e.partner_id, e.channel, e.endpoint FROM endpoints e
                 WHERE e.paused_at IS NULL AND e.disabled_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM partners p WHERE p.id = e.partner_id AND p.suspended_at IS NOT NULL)
                   AND EXISTS (SELECT 1 FROM deliveries d
                               WHERE d.partner_id = e.partner_id AND d.channel = e.channel AND d.endpoint = e.endpoint
                                 AND d.state IN ('pending', 'failed') AND d.next_attempt_at <= \(now.stored))

@@ -47,9 +47,9 @@ extension PostgresStore {
         }
     }
 
-    public func hashListFeedback(_ list: HashListID, status: HashListFeedback.Status?, partner: PartnerID?)
-        async throws -> [HashListFeedback]
-    {
+    public func hashListFeedback(
+        _ list: HashListID, status: HashListFeedback.Status?, partner: PartnerID?, after position: Int64, limit: Int
+    ) async throws -> [(position: Int64, feedback: HashListFeedback)] {
         var sql = SQL("SELECT * FROM hash_list_feedback WHERE list_id = ")
         sql.bind(list.rawValue)
         if let status {
@@ -60,8 +60,11 @@ extension PostgresStore {
             sql.append(" AND partner_id = ")
             sql.bind(partner.rawValue)
         }
-        sql.append(" ORDER BY position")
-        return try await rows(sql.query).map(Self.feedback(from:))
+        sql.append(" AND position > ")
+        sql.bind(position)
+        sql.append(" ORDER BY position LIMIT ")
+        sql.bind(Int64(limit))
+        return try await rows(sql.query).map { row in (position: try row.get("position"), feedback: try Self.feedback(from: row)) }
     }
 
     public func resolveHashListFeedback(

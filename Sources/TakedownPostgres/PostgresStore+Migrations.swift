@@ -18,6 +18,8 @@ extension PostgresStore {
         Migration(name: "v3-ladder", statements: ladderSchema),
         Migration(name: "v4-hash-lists", statements: hashListSchema),
         Migration(name: "v5-clocks", statements: clockSchema),
+        Migration(name: "v6-access", statements: accessSchema),
+        Migration(name: "v7-audit", statements: auditSchema),
     ]
 
     public func migrate() async throws {
@@ -28,6 +30,7 @@ extension PostgresStore {
                 try await transaction.run("SELECT pg_advisory_lock(\(Self.migrationLock))")
                 do {
                     try await Self.applyPending(transaction)
+                    try await sealStoredSecrets(transaction)
                     try await transaction.run("SELECT pg_advisory_unlock(\(Self.migrationLock))")
                 } catch {
                     try? await transaction.run("ROLLBACK")

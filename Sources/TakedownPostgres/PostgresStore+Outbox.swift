@@ -118,7 +118,8 @@ extension PostgresStore {
 
     public func addWebhookSecret(partner: PartnerID, secret: String, now: Date, previousUntil: Date) async throws {
         try await transaction { transaction in
-            try await Self.addWebhookSecret(partner, secret, now: now, previousUntil: previousUntil, transaction)
+            try await Self.addWebhookSecret(
+                partner, try self.secrets.seal(secret), now: now, previousUntil: previousUntil, transaction)
         }
     }
 
@@ -129,9 +130,10 @@ extension PostgresStore {
             WHERE partner_id = \(partner.rawValue) AND (expires_at IS NULL OR expires_at > \(now.stored))
             ORDER BY created_at DESC, id DESC
             """
-        ).map { try $0.get("secret") }
+        ).map { try Self.opened(try $0.get("secret"), with: secrets) }
     }
 
+    /// Stores a secret, already sealed, and ends the older ones at `previousUntil`.
     static func addWebhookSecret(
         _ partner: PartnerID, _ secret: String, now: Date, previousUntil: Date, _ transaction: Transaction
     ) async throws {

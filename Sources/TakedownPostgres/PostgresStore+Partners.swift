@@ -4,10 +4,13 @@ import TakedownModel
 import TakedownStore
 
 extension PostgresStore {
-    public func insertPartner(_ partner: Partner, token: TokenRecord, webhookSecret: String?) async throws {
+    public func insertPartner(
+        _ partner: Partner, token: TokenRecord, webhookSecret: String?, check: @Sendable ([Partner]) throws -> Void
+    ) async throws {
         let routing = try StoredJSON.encode(partner.routing)
         let delivery = try StoredJSON.encode(partner.delivery)
         try await transaction { transaction in
+            try check(try await Self.partnersLocked(transaction))
             try await transaction.run(
                 """
                 INSERT INTO partners (id, name, kind, contact_email, locale, jurisdiction, routing, delivery,
@@ -19,7 +22,8 @@ extension PostgresStore {
             try await Self.insert(token, transaction)
             if let webhookSecret {
                 try await Self.addWebhookSecret(
-                    partner.id, webhookSecret, now: partner.createdAt, previousUntil: partner.createdAt, transaction)
+                    partner.id, try self.secrets.seal(webhookSecret), now: partner.createdAt,
+                    previousUntil: partner.createdAt, transaction)
             }
         }
     }
@@ -32,10 +36,13 @@ extension PostgresStore {
         try await rows("SELECT * FROM partners ORDER BY position").map(Self.partner(from:))
     }
 
-    public func updatePartner(_ partner: Partner, webhookSecret: String?) async throws {
+    public func updatePartner(
+        _ partner: Partner, webhookSecret: String?, check: @Sendable ([Partner]) throws -> Void
+    ) async throws {
         let routing = try StoredJSON.encode(partner.routing)
         let delivery = try StoredJSON.encode(partner.delivery)
         try await transaction { transaction in
+            try check(try await Self.partnersLocked(transaction))
             let changed = try await transaction.count(
                 """
                 UPDATE partners SET name = \(partner.name), kind = \(partner.kind.rawValue),
@@ -48,10 +55,21 @@ extension PostgresStore {
             if changed == 0 { throw StoreError.notFound }
             if let webhookSecret {
                 try await Self.addWebhookSecret(
-                    partner.id, webhookSecret, now: partner.updatedAt, previousUntil: partner.updatedAt, transaction)
+                    partner.id, try self.secrets.seal(webhookSecret), now: partner.updatedAt,
+                    previousUntil: partner.updatedAt, transaction)
             }
         }
     }
+
+    /// Every partner, read after taking the transaction-scoped lock that every writer of partners takes,
+    /// so two writers check their rules one after the other (READ COMMITTED alone would let both pass).
+    static func partnersLocked(_ transaction: Transaction) async throws -> [Partner] {
+        try await transaction.run("SELECT pg_advisory_xact_lock(\(Self.partnerWriteLock))")
+        return try await transaction.rows("SELECT * FROM partners ORDER BY position").map(Self.partner(from:))
+    }
+
+    /// The advisory lock key that serialises partner writes ("PTNR").
+    static let partnerWriteLock: Int64 = 0x5054_4E52
 
     static func partner(from row: PostgresRandomAccessRow) throws -> Partner {
         Partner(
@@ -62,6 +80,7 @@ extension PostgresStore {
             routing: try StoredJSON.decode(RoutingRules.self, try row.get("routing")),
             delivery: try StoredJSON.decode(DeliveryChannels.self, try row.get("delivery")),
             slaPolicyId: SLAPolicyID(rawValue: try row.get("sla_policy_id")), createdAt: try row.date("created_at"),
-            updatedAt: try row.date("updated_at"))
+            updatedAt: try row.date("updated_at"), suspendedAt: try row.optionalDate("suspended_at"),
+            suspensionReason: try row.get("suspension_reason"))
     }
 }

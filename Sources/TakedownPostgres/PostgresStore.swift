@@ -12,10 +12,17 @@ import TakedownStore
 public final class PostgresStore: GatewayStore, Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// Seals webhook secrets before they are written and opens them when read.
+    let secrets: any SecretSealing
     private let runner: Task<Void, Never>
 
-    /// Connects lazily with the given settings; the pool runs until `shutdown()`.
-    public init(configuration: PostgresStoreConfiguration, logger: Logger = Logger(label: "takedown.postgres")) {
+    /// Connects lazily with the given settings; the pool runs until `shutdown()`. Without `secrets`, webhook
+    /// secrets are stored as given: the server always passes its key (`GatewayComposition.store`).
+    public init(
+        configuration: PostgresStoreConfiguration, secrets: any SecretSealing = UnsealedSecrets(),
+        logger: Logger = Logger(label: "takedown.postgres")
+    ) {
+        self.secrets = secrets
         // The pool's own chatter only from error up: failed connection attempts reach callers as
         // `StoreError.unavailable`, and a lease asked for just before `run()` starts is not a problem.
         var background = logger
@@ -28,10 +35,13 @@ public final class PostgresStore: GatewayStore, Sendable {
     }
 
     /// Opens the database a `postgres://` URL names.
-    public convenience init(url: String, poolSize: Int? = nil, logger: Logger = Logger(label: "takedown.postgres"))
-        throws
-    {
-        self.init(configuration: try PostgresStoreConfiguration(url: url, poolSize: poolSize), logger: logger)
+    public convenience init(
+        url: String, poolSize: Int? = nil, secrets: any SecretSealing = UnsealedSecrets(),
+        logger: Logger = Logger(label: "takedown.postgres")
+    ) throws {
+        self.init(
+            configuration: try PostgresStoreConfiguration(url: url, poolSize: poolSize), secrets: secrets,
+            logger: logger)
     }
 
     /// Closes the pool: queries after this fail.
@@ -80,21 +90,30 @@ public final class PostgresStore: GatewayStore, Sendable {
     func transaction<T: Sendable>(attempts: Int = 3, _ body: (Transaction) async throws -> T) async throws -> T {
         for attempt in 1... {
             do {
-                return try await guarded {
-                    try await client.withConnection { connection in
-                        let transaction = Transaction(connection: connection, logger: logger)
-                        try await transaction.run("BEGIN")
-                        do {
-                            let result = try await body(transaction)
-                            try await transaction.run("COMMIT")
-                            return result
-                        } catch {
-                            // Not in the caller's task: a cancelled task (a worker stopping) must still roll
-                            // back before the connection goes back to the pool.
-                            await Task { try? await transaction.run("ROLLBACK") }.value
-                            throw error
+                // The request's audit entry, if it has one still to write, commits with this transaction.
+                let scope = AuditScope.current
+                let audit = scope?.claim()
+                do {
+                    return try await guarded {
+                        try await client.withConnection { connection in
+                            let transaction = Transaction(connection: connection, logger: logger)
+                            try await transaction.run("BEGIN")
+                            do {
+                                let result = try await body(transaction)
+                                if let audit { try await Self.insertAudit(audit, transaction) }
+                                try await transaction.run("COMMIT")
+                                return result
+                            } catch {
+                                // Not in the caller's task: a cancelled task (a worker stopping) must still
+                                // roll back before the connection goes back to the pool.
+                                await Task { try? await transaction.run("ROLLBACK") }.value
+                                throw error
+                            }
                         }
                     }
+                } catch {
+                    if audit != nil { scope?.release() }
+                    throw error
                 }
             } catch StoreError.unavailable(let message) where message.hasPrefix("40P01") && attempt < attempts {
                 logger.notice("deadlock victim; running the transaction again", metadata: ["attempt": "\(attempt)"])

@@ -9,7 +9,7 @@ extension SQLiteStore {
     ) async throws -> IdempotencyRecord? {
         let encodedNotices = try notices.map { ($0, try StoredJSON.encode($0.items)) }
         return try await guarded {
-            try await pool.write { db -> IdempotencyRecord? in
+            try await write { db -> IdempotencyRecord? in
                 if let idempotency,
                     let earlier = try Self.idempotency(scope: idempotency.scope, key: idempotency.key, db)
                 {
@@ -70,7 +70,7 @@ extension SQLiteStore {
     {
         let items = try StoredJSON.encode(notice.items)
         return try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 for url in urls {
                     try db.execute(
                         sql:

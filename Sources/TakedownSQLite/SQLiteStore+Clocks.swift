@@ -7,7 +7,7 @@ extension SQLiteStore {
     public func insertSLAPolicy(_ policy: SLAPolicy) async throws {
         let ladder = try StoredJSON.encode(policy.ladder)
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         INSERT INTO sla_policies (id, name, deadline_seconds, ladder, escalation_partner_id, created_at)
@@ -49,7 +49,7 @@ extension SQLiteStore {
     public func claimVerifications(now: Date, lease: TimeInterval, limit: Int) async throws -> [VerificationClaim] {
         let statuses = Notice.verifiable.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
         return try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 // One statement: two instances never claim the same notice, and the claim bumps the fence.
                 try Row.fetchAll(
                     db,
@@ -71,7 +71,7 @@ extension SQLiteStore {
         -> Bool
     {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         UPDATE notices SET verify_due_at = ?
@@ -89,7 +89,7 @@ extension SQLiteStore {
         _ claim: VerificationClaim, checks: [VerificationCheck], _ change: @Sendable (inout Notice) -> Void
     ) async throws -> Notice? {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 guard
                     let row = try Row.fetchOne(
                         db, sql: "SELECT * FROM notices WHERE id = ? AND verify_claim = ?",

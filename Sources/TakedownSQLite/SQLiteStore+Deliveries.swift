@@ -8,7 +8,7 @@ extension SQLiteStore {
         async throws -> [Delivery]
     {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 // SQLite runs one writer at a time, so counting and claiming in one transaction keeps the cap.
                 var inFlight: [String: Int] = [:]
                 for row in try Row.fetchAll(
@@ -27,8 +27,9 @@ extension SQLiteStore {
                         SELECT d.id, d.partner_id, d.channel, d.endpoint FROM deliveries d
                         LEFT JOIN endpoints e
                             ON e.partner_id = d.partner_id AND e.channel = d.channel AND e.endpoint = d.endpoint
+                        JOIN partners p ON p.id = d.partner_id
                         WHERE d.state IN ('pending', 'failed') AND d.next_attempt_at <= ?
-                          AND e.paused_at IS NULL AND e.disabled_at IS NULL
+                          AND e.paused_at IS NULL AND e.disabled_at IS NULL AND p.suspended_at IS NULL
                         ORDER BY d.next_attempt_at, d.position
                         LIMIT ?
                         """,
@@ -85,7 +86,7 @@ extension SQLiteStore {
     {
         guard !completions.isEmpty else { return [] }
         return try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 var recorded = Set<DeliveryID>()
                 for completion in completions where try Self.complete(completion, now: now, pauseAfter: pauseAfter, db)
                 {
@@ -198,7 +199,7 @@ extension SQLiteStore {
         async throws -> Int
     {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'failed' ELSE 'pending' END,
@@ -260,7 +261,7 @@ extension SQLiteStore {
 
     public func retryDelivery(_ id: DeliveryID, now: Date) async throws -> Delivery? {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         UPDATE deliveries SET state = 'failed', next_attempt_at = ?, updated_at = ?
@@ -276,7 +277,7 @@ extension SQLiteStore {
 
     public func requeueDeliveries(partner: PartnerID, since: Date, until: Date, now: Date) async throws -> Int {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         UPDATE deliveries SET state = 'failed', next_attempt_at = ?, updated_at = ?
@@ -292,7 +293,7 @@ extension SQLiteStore {
 
     public func resumeEndpoints(partner: PartnerID, now: Date) async throws -> Int {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         UPDATE endpoints SET paused_at = NULL, disabled_at = NULL, failing_since = NULL
@@ -347,14 +348,16 @@ extension SQLiteStore {
 
     public func addWebhookSecret(partner: PartnerID, secret: String, now: Date, previousUntil: Date) async throws {
         try await guarded {
-            try await pool.write { db in
-                try Self.addWebhookSecret(partner, secret, now: now, previousUntil: previousUntil, db)
+            try await write { db in
+                try Self.addWebhookSecret(
+                    partner, try self.secrets.seal(secret), now: now, previousUntil: previousUntil, db)
             }
         }
     }
 
     public func webhookSecrets(partner: PartnerID, now: Date) async throws -> [String] {
-        try await guarded {
+        let secrets = self.secrets
+        return try await guarded {
             try await pool.read { db in
                 try String.fetchAll(
                     db,
@@ -362,11 +365,13 @@ extension SQLiteStore {
                         SELECT secret FROM webhook_secrets WHERE partner_id = ? AND (expires_at IS NULL OR expires_at > ?)
                         ORDER BY created_at DESC, rowid DESC
                         """,
-                    arguments: [partner.rawValue, now.storedValue])
+                    arguments: [partner.rawValue, now.storedValue]
+                ).map { try Self.opened($0, with: secrets) }
             }
         }
     }
 
+    /// Stores a secret, already sealed, and ends the older ones at `previousUntil`.
     static func addWebhookSecret(_ partner: PartnerID, _ secret: String, now: Date, previousUntil: Date, _ db: Database)
         throws
     {

@@ -6,7 +6,7 @@ import TakedownStore
 extension SQLiteStore {
     public func recordHashListDownload(_ download: HashListDownload) async throws {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         INSERT INTO hash_list_downloads
@@ -47,7 +47,7 @@ extension SQLiteStore {
 
     public func insertHashListFeedback(_ feedback: HashListFeedback) async throws {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         INSERT INTO hash_list_feedback (id, list_id, entry_id, partner_id, verdict, comment, created_at, status)
@@ -62,9 +62,9 @@ extension SQLiteStore {
         }
     }
 
-    public func hashListFeedback(_ list: HashListID, status: HashListFeedback.Status?, partner: PartnerID?)
-        async throws -> [HashListFeedback]
-    {
+    public func hashListFeedback(
+        _ list: HashListID, status: HashListFeedback.Status?, partner: PartnerID?, after position: Int64, limit: Int
+    ) async throws -> [(position: Int64, feedback: HashListFeedback)] {
         var sql = "SELECT * FROM hash_list_feedback WHERE list_id = ?"
         var arguments: StatementArguments = [list.rawValue]
         if let status {
@@ -75,10 +75,14 @@ extension SQLiteStore {
             sql += " AND partner_id = ?"
             _ = arguments.append(contentsOf: [partner.rawValue])
         }
-        let (query, bound) = (sql + " ORDER BY position", arguments)
+        sql += " AND position > ? ORDER BY position LIMIT ?"
+        _ = arguments.append(contentsOf: [position, limit])
+        let (query, bound) = (sql, arguments)
         return try await guarded {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: query, arguments: bound).map(Self.feedback(from:))
+                try Row.fetchAll(db, sql: query, arguments: bound).map { row in
+                    (position: row["position"] as Int64, feedback: Self.feedback(from: row))
+                }
             }
         }
     }
@@ -88,7 +92,7 @@ extension SQLiteStore {
         at now: Date
     ) async throws -> HashListFeedback {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 guard
                     let row = try Row.fetchOne(
                         db, sql: "SELECT * FROM hash_list_feedback WHERE id = ? AND list_id = ?",

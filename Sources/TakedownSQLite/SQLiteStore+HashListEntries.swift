@@ -12,7 +12,7 @@ extension SQLiteStore {
         -> [HashListEntry]
     {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 guard
                     let row = try Row.fetchOne(db, sql: Self.listSelect + " WHERE l.id = ?", arguments: [list.rawValue])
                 else { throw StoreError.notFound }

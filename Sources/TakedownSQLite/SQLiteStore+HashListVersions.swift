@@ -6,7 +6,7 @@ import TakedownStore
 extension SQLiteStore {
     public func insertHashListVersion(_ version: HashListVersion) async throws -> Bool {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         INSERT OR IGNORE INTO hash_list_versions
@@ -53,7 +53,7 @@ extension SQLiteStore {
 
     public func purgeHashListTombstones(_ list: HashListID, deletedBefore: Date) async throws -> Int64 {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 guard
                     let purged = try Int64.fetchOne(
                         db, sql: "SELECT purged_through FROM hash_lists WHERE id = ?", arguments: [list.rawValue])

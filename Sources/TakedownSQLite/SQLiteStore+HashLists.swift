@@ -8,7 +8,7 @@ extension SQLiteStore {
         let types = try StoredJSON.encode(list.hashTypes)
         let grades = try StoredJSON.encode(list.include.ukGrades)
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         INSERT INTO hash_lists (id, name, audience, hash_types, uk_grades, created_at, updated_at)
@@ -53,7 +53,7 @@ extension SQLiteStore {
 
     public func updateHashList(_ list: HashList) async throws {
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: "UPDATE hash_lists SET name = ?, updated_at = ? WHERE id = ?",
                     arguments: [list.name, list.updatedAt.storedValue, list.id.rawValue])

@@ -100,6 +100,8 @@ extension SQLiteStore {
         }
         registerHashLists(&migrator)
         registerClocks(&migrator)
+        registerAccess(&migrator)
+        registerAudit(&migrator)
         return migrator
     }()
 }

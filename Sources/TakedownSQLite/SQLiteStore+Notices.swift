@@ -85,7 +85,7 @@ extension SQLiteStore {
     ) async throws -> [Notice] {
         guard !ids.isEmpty else { return [] }
         return try await guarded {
-            try await pool.write { db in
+            try await write { db in
                 var result: [Notice] = []
                 let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
                 let rows = try Row.fetchAll(

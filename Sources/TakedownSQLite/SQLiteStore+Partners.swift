@@ -4,11 +4,15 @@ import TakedownModel
 import TakedownStore
 
 extension SQLiteStore {
-    public func insertPartner(_ partner: Partner, token: TokenRecord, webhookSecret: String?) async throws {
+    public func insertPartner(
+        _ partner: Partner, token: TokenRecord, webhookSecret: String?, check: @Sendable ([Partner]) throws -> Void
+    ) async throws {
         let routing = try StoredJSON.encode(partner.routing)
         let delivery = try StoredJSON.encode(partner.delivery)
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
+                // GRDB's write transactions run one at a time, so the check sees every committed partner.
+                try check(try Row.fetchAll(db, sql: "SELECT * FROM partners ORDER BY position").map(Self.partner(from:)))
                 try db.execute(
                     sql: """
                         INSERT INTO partners (id, name, kind, contact_email, locale, jurisdiction, routing, delivery,
@@ -23,7 +27,8 @@ extension SQLiteStore {
                 try Self.insert(token, db)
                 if let webhookSecret {
                     try Self.addWebhookSecret(
-                        partner.id, webhookSecret, now: partner.createdAt, previousUntil: partner.createdAt, db)
+                        partner.id, try self.secrets.seal(webhookSecret), now: partner.createdAt,
+                        previousUntil: partner.createdAt, db)
                 }
             }
         }
@@ -46,11 +51,14 @@ extension SQLiteStore {
         }
     }
 
-    public func updatePartner(_ partner: Partner, webhookSecret: String?) async throws {
+    public func updatePartner(
+        _ partner: Partner, webhookSecret: String?, check: @Sendable ([Partner]) throws -> Void
+    ) async throws {
         let routing = try StoredJSON.encode(partner.routing)
         let delivery = try StoredJSON.encode(partner.delivery)
         try await guarded {
-            try await pool.write { db in
+            try await write { db in
+                try check(try Row.fetchAll(db, sql: "SELECT * FROM partners ORDER BY position").map(Self.partner(from:)))
                 try db.execute(
                     sql: """
                         UPDATE partners SET name = ?, kind = ?, contact_email = ?, locale = ?, jurisdiction = ?,
@@ -65,7 +73,8 @@ extension SQLiteStore {
                 if db.changesCount == 0 { throw StoreError.notFound }
                 if let webhookSecret {
                     try Self.addWebhookSecret(
-                        partner.id, webhookSecret, now: partner.updatedAt, previousUntil: partner.updatedAt, db)
+                        partner.id, try self.secrets.seal(webhookSecret), now: partner.updatedAt,
+                        previousUntil: partner.updatedAt, db)
                 }
             }
         }
@@ -79,6 +88,8 @@ extension SQLiteStore {
             routing: try StoredJSON.decode(RoutingRules.self, row["routing"]),
             delivery: try StoredJSON.decode(DeliveryChannels.self, row["delivery"]),
             slaPolicyId: SLAPolicyID(rawValue: row["sla_policy_id"]), createdAt: Date(stored: row["created_at"]),
-            updatedAt: Date(stored: row["updated_at"]))
+            updatedAt: Date(stored: row["updated_at"]),
+            suspendedAt: (row["suspended_at"] as Double?).map(Date.init(stored:)),
+            suspensionReason: row["suspension_reason"])
     }
 }

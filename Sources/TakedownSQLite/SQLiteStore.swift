@@ -6,9 +6,13 @@ import TakedownStore
 /// The embedded default store: one SQLite file in WAL mode, reached through a GRDB pool.
 public final class SQLiteStore: GatewayStore, Sendable {
     let pool: DatabasePool
+    /// Seals webhook secrets before they are written and opens them when read.
+    let secrets: any SecretSealing
 
-    /// Opens (creating when missing) the database file at `path`.
-    public init(path: String) throws {
+    /// Opens (creating when missing) the database file at `path`. Without `secrets`, webhook secrets are
+    /// stored as given: the server always passes its key (`GatewayComposition.store`).
+    public init(path: String, secrets: any SecretSealing = UnsealedSecrets()) throws {
+        self.secrets = secrets
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -28,6 +32,7 @@ public final class SQLiteStore: GatewayStore, Sendable {
 
     public func migrate() async throws {
         try await guarded { try Self.migrator.migrate(pool) }
+        try await sealStoredSecrets()
     }
 
     public func ping() async throws {

@@ -21,12 +21,13 @@ public enum GatewayComposition {
         -> any GatewayStore
     {
         if let url = settings.databaseURL {
-            let store: PostgresStore
+            let configuration: PostgresStoreConfiguration
             do {
-                store = try PostgresStore(url: url, poolSize: settings.databasePoolSize, logger: logger)
+                configuration = try PostgresStoreConfiguration(url: url, poolSize: settings.databasePoolSize)
             } catch {
                 throw SettingsError("TAKEDOWN_DATABASE_URL (\(redacted(url))): \(error)")
             }
+            let store = PostgresStore(configuration: configuration, secrets: try secrets(settings), logger: logger)
             do {
                 try await store.migrate()
             } catch {
@@ -37,9 +38,14 @@ public enum GatewayComposition {
         }
         try FileManager.default.createDirectory(
             atPath: settings.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let store = try SQLiteStore(path: settings.databasePath)
+        let store = try SQLiteStore(path: settings.databasePath, secrets: try secrets(settings))
         try await store.migrate()
         return store
+    }
+
+    /// What seals webhook secrets in the database: the key beside the signing keys, created on first start.
+    static func secrets(_ settings: ServerSettings) throws -> StoreSecrets {
+        StoreSecrets(box: try SecretBox.load(directory: settings.keysDirectory))
     }
 
     /// Closes what a store holds open (PostgreSQL's pool); SQLite needs nothing.
@@ -106,6 +112,9 @@ public enum GatewayComposition {
         if let store {
             api.metrics = { await MetricsRegistry.exposition(store: store, now: Date()) }
         }
+        api.metricsToken = settings.metricsToken
+        api.rateLimits = settings.rateLimits
+        api.heavyRequests = HeavyRequestLimiter(perCaller: settings.maxHeavyPerCaller)
         return api
     }
 
@@ -156,20 +165,27 @@ public enum GatewayComposition {
         let store = try await store(settings)
         let wakeUp = OutboxWakeUp()
         let gateway = try await gateway(settings, store: store, logger: logger, onEnqueue: { wakeUp.signal() })
+        var services = storeServices(store, wakeUp: settings.runsOutbox ? wakeUp : nil)
+        if settings.runsOutbox {
+            services += outbox(settings, store: store, wakeUp: wakeUp, logger: logger)
+            services += clocks(settings, gateway: gateway, logger: logger)
+        }
+        if let address = settings.metricsAddress {
+            services.append(
+                GatewayAPI.metricsApplication(
+                    metrics: { await MetricsRegistry.exposition(store: store, now: Date()) }, host: address.host,
+                    port: address.port, logger: logger))
+        }
         return GatewayAPI.application(
             gateway: gateway, settings: apiSettings(settings, store: store), host: settings.host, port: settings.port,
-            services: storeServices(store, wakeUp: settings.runsOutbox ? wakeUp : nil)
-                + (settings.runsOutbox
-                    ? outbox(settings, store: store, wakeUp: wakeUp, logger: logger)
-                        + clocks(settings, gateway: gateway, logger: logger) : []),
-            logger: logger)
+            limits: .init(
+                idleTimeout: .milliseconds(Int64(settings.idleTimeout * 1000)), maxConnections: settings.maxConnections),
+            services: services, logger: logger)
     }
 
     /// A database URL with its password masked, for messages.
     public static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? "<database url>"
+        DatabaseURL.redacted(url)
     }
 }
 

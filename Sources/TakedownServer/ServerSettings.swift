@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TakedownAPI
 import TakedownDocuments
 import TakedownModel
 import TakedownOutbox
@@ -38,6 +39,20 @@ public struct ServerSettings: Sendable {
     public var hashLists = HashListSettings()
     /// How often hash lists are checked for scheduled publishing and tombstone compaction.
     public var hashListInterval: TimeInterval = 60
+    /// Requests per second per caller, by role (`TAKEDOWN_RATE_LIMITS`).
+    public var rateLimits = RateLimits()
+    /// A connection with no request under way is closed after this long; so is one that sends a request
+    /// head too slowly (`TAKEDOWN_IDLE_TIMEOUT`, seconds).
+    public var idleTimeout: TimeInterval = 60
+    /// Connections served at once; more wait in the listen queue (`TAKEDOWN_MAX_CONNECTIONS`).
+    public var maxConnections = 4_096
+    /// Bearer token that `/metrics` on the API port asks for (`TAKEDOWN_METRICS_TOKEN`).
+    public var metricsToken: String?
+    /// A separate `host:port` serving `/metrics` without a token, for a scraper on a private network
+    /// (`TAKEDOWN_METRICS_ADDR`).
+    public var metricsAddress: (host: String, port: Int)?
+    /// Exports and other costly responses one caller may run at once (`TAKEDOWN_MAX_HEAVY_PER_PARTNER`).
+    public var maxHeavyPerCaller = 2
 
     /// Defaults overlaid with the environment; flags are applied by the caller afterwards.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -71,7 +86,7 @@ public struct ServerSettings: Sendable {
             maxBodyBytes = bytes
         }
         if let value = env("DEFAULT_DEADLINE_HOURS") {
-            guard let hours = Double(value), hours > 0 else {
+            guard let hours = Self.finite(value), hours > 0 else {
                 throw SettingsError("TAKEDOWN_DEFAULT_DEADLINE_HOURS", value)
             }
             defaultDeadlineHours = hours
@@ -85,7 +100,7 @@ public struct ServerSettings: Sendable {
         verification.allowPrivateTargets = allowPrivateTargets
         try readVerification(env)
         if let value = env("WEBHOOK_TIMEOUT_SECONDS") {
-            guard let seconds = Double(value), seconds > 0 else {
+            guard let seconds = Self.finite(value), seconds > 0 else {
                 throw SettingsError("TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS", value)
             }
             outbox.requestTimeout = seconds
@@ -95,14 +110,14 @@ public struct ServerSettings: Sendable {
             outbox.perEndpointCap = cap
         }
         if let value = env("RETRY_SCHEDULE") {
-            let delays = value.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            let delays = value.split(separator: ",").map { Self.finite($0.trimmingCharacters(in: .whitespaces)) }
             guard !delays.isEmpty, delays.allSatisfy({ ($0 ?? -1) >= 0 }) else {
                 throw SettingsError("TAKEDOWN_RETRY_SCHEDULE", value)
             }
             outbox.retryPolicy.schedule = delays.compactMap { $0 }
         }
         if let value = env("ENDPOINT_PAUSE_AFTER_HOURS") {
-            guard let hours = Double(value), hours > 0 else {
+            guard let hours = Self.finite(value), hours > 0 else {
                 throw SettingsError("TAKEDOWN_ENDPOINT_PAUSE_AFTER_HOURS", value)
             }
             outbox.pauseAfter = hours * 3600
@@ -115,7 +130,14 @@ public struct ServerSettings: Sendable {
                 throw SettingsError(
                     "TAKEDOWN_SMTP_FROM must be the sender's email address when TAKEDOWN_SMTP_URL is set")
             }
-            smtp = SMTPTransport.Relay(url: url, from: from, user: env("SMTP_USER"), password: env("SMTP_PASSWORD"))
+            func flag(_ name: String) throws -> Bool {
+                guard let value = env(name) else { return false }
+                guard value == "0" || value == "1" else { throw SettingsError("TAKEDOWN_\(name)", value) }
+                return value == "1"
+            }
+            smtp = SMTPTransport.Relay(
+                url: url, from: from, user: env("SMTP_USER"), password: env("SMTP_PASSWORD"),
+                allowsPlain: try flag("SMTP_PLAIN"), allowsPrivateAddress: try flag("SMTP_ALLOW_PRIVATE_RELAY"))
         }
         var escalationPartner: PartnerID?
         if let value = env("ESCALATION_PARTNER") {
@@ -136,12 +158,13 @@ public struct ServerSettings: Sendable {
             }
         }
         if let value = env("LADDER_INTERVAL_SECONDS") {
-            guard let seconds = Double(value), seconds > 0 else {
+            guard let seconds = Self.finite(value), seconds > 0 else {
                 throw SettingsError("TAKEDOWN_LADDER_INTERVAL_SECONDS", value)
             }
             ladderInterval = seconds
         }
         try readHashListSettings(env)
+        try readLimits(env)
         issuer.trustedFlaggerDesignatedBy = env("TRUSTED_FLAGGER_DESIGNATED_BY")
         issuer.trustedFlaggerScope = env("TRUSTED_FLAGGER_SCOPE")
     }
@@ -150,7 +173,7 @@ public struct ServerSettings: Sendable {
     mutating func readVerification(_ env: (String) -> String?) throws {
         func seconds(_ name: String) throws -> TimeInterval? {
             guard let value = env(name) else { return nil }
-            guard let seconds = Double(value), seconds > 0 else { throw SettingsError("TAKEDOWN_\(name)", value) }
+            guard let seconds = Self.finite(value), seconds > 0 else { throw SettingsError("TAKEDOWN_\(name)", value) }
             return seconds
         }
         func count(_ name: String, from minimum: Int) throws -> Int? {
@@ -167,6 +190,47 @@ public struct ServerSettings: Sendable {
         if let value = try seconds("VERIFY_POLL_SECONDS") { verification.pollInterval = value }
         if let value = try count("VERIFY_MAX_BYTES", from: 1) { verification.maxBytes = value }
         if let value = try count("VERIFY_MAX_REDIRECTS", from: 0) { verification.maxRedirects = value }
+        if let value = try count("VERIFY_CONCURRENCY", from: 1) { verification.concurrency = min(value, 64) }
+    }
+
+    /// `TAKEDOWN_RATE_LIMITS`, timeouts, connection and concurrency caps, and where metrics are served.
+    mutating func readLimits(_ env: (String) -> String?) throws {
+        if let value = env("RATE_LIMITS") {
+            guard let limits = RateLimits(parsing: value) else { throw SettingsError("TAKEDOWN_RATE_LIMITS", value) }
+            rateLimits = limits
+        }
+        if let value = env("IDLE_TIMEOUT") {
+            guard let seconds = Self.finite(value), seconds >= 1, seconds <= 86_400 else {
+                throw SettingsError("TAKEDOWN_IDLE_TIMEOUT", value)
+            }
+            idleTimeout = seconds
+        }
+        if let value = env("MAX_CONNECTIONS") {
+            guard let count = Int(value), (1...1_000_000).contains(count) else {
+                throw SettingsError("TAKEDOWN_MAX_CONNECTIONS", value)
+            }
+            maxConnections = count
+        }
+        if let value = env("MAX_HEAVY_PER_PARTNER") {
+            guard let count = Int(value), (1...1_000).contains(count) else {
+                throw SettingsError("TAKEDOWN_MAX_HEAVY_PER_PARTNER", value)
+            }
+            maxHeavyPerCaller = count
+        }
+        if let value = env("METRICS_TOKEN") {
+            guard value.utf8.count >= 16, value.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                throw SettingsError("TAKEDOWN_METRICS_TOKEN must be at least 16 visible ASCII characters")
+            }
+            metricsToken = value
+        }
+        if let value = env("METRICS_ADDR") {
+            guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]),
+                (1...65535).contains(port), colon > value.startIndex
+            else { throw SettingsError("TAKEDOWN_METRICS_ADDR must be host:port", value) }
+            var host = String(value[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            metricsAddress = (host, port)
+        }
     }
 
     /// Refuses settings that would put invalid data into signed notices.
@@ -183,6 +247,13 @@ public struct ServerSettings: Sendable {
         if let url = publicURL, Syntax.normalisedWebURL(url) == nil {
             throw SettingsError("TAKEDOWN_PUBLIC_URL is not an http(s) URL: \(url)")
         }
+    }
+
+    /// A number a setting may hold: finite and at most a billion (so `inf`, `nan` and `1e300`, which would
+    /// trap later when turned into whole milliseconds, are refused at start-up).
+    static func finite(_ text: some StringProtocol) -> Double? {
+        guard let number = Double(text), number.isFinite, abs(number) <= 1e9 else { return nil }
+        return number
     }
 
     /// The base URL notices name: `TAKEDOWN_PUBLIC_URL`, else where the API listens.

@@ -24,10 +24,18 @@ extension Gateway {
     }
 
     /// Feedback on a list: staff see all of it, a partner its own.
-    public func feedback(_ id: HashListID, status: String?, for principal: Principal) async throws
-        -> [HashListFeedback]
-    {
+    /// A page of feedback after a cursor. A partner sees its own, without the staff's note or name.
+    public func feedback(
+        _ id: HashListID, status: String?, after cursor: String?, limit: Int, for principal: Principal
+    ) async throws -> (feedback: [HashListFeedback], nextCursor: String) {
         _ = try await hashList(id, for: principal)
+        var after: Int64 = 0
+        if let cursor {
+            guard let position = Cursor.decode(cursor) else {
+                throw GatewayError.badParameter(name: "after", reason: "is not a cursor this gateway issued")
+            }
+            after = position
+        }
         var filter: HashListFeedback.Status?
         if let status, status != "all" {
             guard let parsed = HashListFeedback.Status(rawValue: status) else {
@@ -35,7 +43,10 @@ extension Gateway {
             }
             filter = parsed
         }
-        return try await store.hashListFeedback(id, status: filter, partner: principal.partnerID)
+        let rows = try await store.hashListFeedback(
+            id, status: filter, partner: principal.partnerID, after: after, limit: limit)
+        let feedback = rows.map { row in principal.isStaff ? row.feedback : row.feedback.seenByPartner }
+        return (feedback, Cursor.encode(rows.last?.position ?? after))
     }
 
     /// Staff resolve feedback: `keep` the entry, or `delete` it with a reason.

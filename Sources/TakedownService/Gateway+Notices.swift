@@ -109,9 +109,16 @@ extension Gateway {
         return templates.text(of: document, status: notice.status, language: language ?? document.language)
     }
 
-    /// The notice as XARF v4 reports, one per item.
-    public func xarf(of notice: Notice) throws -> [[String: Any]] {
-        XARFReport.reports(for: try document(of: notice), items: notice.items, issuer: configuration.issuer)
+    /// The notice as XARF v4 reports, one per item: how many, and the reports of a range of items, so a
+    /// large notice can be written a slice at a time.
+    public func xarf(of notice: Notice) throws -> (count: Int, reports: @Sendable (Range<Int>) -> [[String: Any]]) {
+        let document = try document(of: notice)
+        let issuer = configuration.issuer
+        let items = notice.items
+        return (
+            document.items.count,
+            { XARFReport.reports(for: document, items: items, issuer: issuer, range: $0) }
+        )
     }
 
     private func markRetrieved(_ notices: [Notice], by principal: Principal) async throws -> [Notice] {

@@ -9,11 +9,11 @@ extension Gateway {
     public func createPartner(_ input: PartnerInput) async throws -> (Partner, IssuedToken, webhookSecret: String?) {
         let now = clock()
         let partner = try validated { () throws(ValidationError) in try input.created(id: .generate(), at: now) }
-        try await checkRoutingIsFree(partner)
         try await checkPolicyExists(partner)
         let token = Self.newToken(role: .partner, name: "\(partner.name) (first token)", partner: partner.id, at: now)
         let secret = partner.delivery.webhookUrl == nil ? nil : WebhookSignature.newSecret()
-        try await store.insertPartner(partner, token: token.record, webhookSecret: secret)
+        try await store.insertPartner(
+            partner, token: token.record, webhookSecret: secret, check: Self.routingIsFree(for: partner))
         invalidateRouting()
         return (partner, token, secret)
     }
@@ -33,39 +33,35 @@ extension Gateway {
     ) {
         let current = try await partner(id)
         let now = clock()
-        let updated = try validated { () throws(ValidationError) in try input.applied(to: current, at: now) }
-        try await checkRoutingIsFree(updated)
+        var updated = try validated { () throws(ValidationError) in try input.applied(to: current, at: now) }
+        if updated.kind != current.kind { try await checkKindChange(of: current, to: &updated) }
         try await checkPolicyExists(updated)
         let newURL = updated.delivery.webhookUrl != nil && updated.delivery.webhookUrl != current.delivery.webhookUrl
         let secret = newURL ? WebhookSignature.newSecret() : nil
-        try await store.updatePartner(updated, webhookSecret: secret)
+        try await store.updatePartner(updated, webhookSecret: secret, check: Self.routingIsFree(for: updated))
         invalidateRouting()
         return (updated, secret)
     }
 
-    /// Another token for a partner; earlier ones stay valid until revoked.
-    public func createPartnerToken(_ id: PartnerID, name: String?) async throws -> IssuedToken {
-        let partner = try await partner(id)
-        var v = Validator()
-        let checked = name == nil ? "\(partner.name) token" : v.text(name, "name", max: 100)
-        do { try v.check() } catch { throw GatewayError.invalid(error) }
-        let token = Self.newToken(role: .partner, name: checked!, partner: id, at: clock())
-        try await store.insertToken(token.record)
-        return token
+    /// The one-owner rule, checked by the store inside its write transaction (two writers at once cannot
+    /// both claim a domain).
+    static func routingIsFree(for partner: Partner) -> @Sendable ([Partner]) throws -> Void {
+        { stored in
+            let conflicts = RoutingConflicts.find(partner, among: stored)
+            if !conflicts.isEmpty { throw GatewayError.invalid(ValidationError(conflicts)) }
+        }
     }
 
-    /// A domain or range belongs to one provider only, so a URL never has two recipients.
-    func checkRoutingIsFree(_ partner: Partner) async throws {
-        var v = Validator()
-        for other in try await store.partners() where other.id != partner.id && other.kind == .hostingProvider {
-            for (index, domain) in partner.routing.domains.enumerated() where other.routing.domains.contains(domain) {
-                v.fail("routing.domains[\(index)]", "is already routed to \(other.id)")
-            }
-            for (index, range) in partner.routing.ipRanges.enumerated() where other.routing.ipRanges.contains(range) {
-                v.fail("routing.ip_ranges[\(index)]", "is already routed to \(other.id)")
-            }
+    /// A partner that changes kind keeps no hash-list grant its new kind may not hold (the change is
+    /// refused until staff revoke them), and one that stops hosting gives up its routing.
+    func checkKindChange(of current: Partner, to updated: inout Partner) async throws {
+        let barred = try await store.hashLists(grantedTo: current.id).filter { !$0.admits(updated.kind) }
+        if !barred.isEmpty {
+            throw GatewayError.conflict(
+                "a \(updated.kind.rawValue) may not hold the grants to "
+                    + barred.map { "\($0.id)" }.joined(separator: ", ") + "; revoke them before changing kind")
         }
-        do { try v.check() } catch { throw GatewayError.invalid(error) }
+        if updated.kind != .hostingProvider { updated.routing = RoutingRules() }
     }
 
     /// The routing table and the partners behind it, read again after `routingCacheSeconds` or a local

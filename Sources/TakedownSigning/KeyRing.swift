@@ -8,7 +8,8 @@ public struct KeyRing: Sendable {
     public let directory: URL
     public private(set) var keys: [SigningKey]
 
-    /// Loads every key in `directory`, creating the folder (mode 0700) when missing.
+    /// Loads every key in `directory`, creating the folder (mode 0700) when missing. Refuses a key file
+    /// that group or others may read (`KeyFileError`).
     public init(directory: URL) throws {
         self.directory = directory
         try FileManager.default.createDirectory(
@@ -16,8 +17,9 @@ public struct KeyRing: Sendable {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".key.json") }
         keys = try files.map { file in
-            let stored = try JSONDecoder().decode(
-                StoredKey.self, from: Data(contentsOf: directory.appendingPathComponent(file)))
+            let url = directory.appendingPathComponent(file)
+            try KeyFile.checkOwnerOnly(url.path)
+            let stored = try JSONDecoder().decode(StoredKey.self, from: Data(contentsOf: url))
             return try stored.signingKey()
         }.sorted { $0.createdAt < $1.createdAt }
     }

@@ -3,8 +3,8 @@ import TakedownModel
 
 /// Everything the gateway keeps. Each store (SQLite, PostgreSQL) implements the whole contract and
 /// passes the one conformance suite in `TakedownTestSupport`.
-public protocol GatewayStore: TokenStore, PartnerStore, CaseStore, NoticeStore, DeliveryStore, ClockStore,
-    HashListStore
+public protocol GatewayStore: TokenStore, PartnerStore, PartnerStatusStore, CaseStore, NoticeStore, DeliveryStore,
+    ClockStore, HashListStore, AuditStore
 {
     /// Creates or upgrades the schema; safe to run at every start.
     func migrate() async throws
@@ -12,26 +12,32 @@ public protocol GatewayStore: TokenStore, PartnerStore, CaseStore, NoticeStore, 
     func ping() async throws
 }
 
-/// API tokens, kept as SHA-256 hashes only.
-public protocol TokenStore: Sendable {
-    func insertToken(_ token: TokenRecord) async throws
-    func token(secretHash: String) async throws -> TokenRecord?
-    /// Marks a token revoked; false when there was no such live token.
-    func revokeToken(_ id: TokenID, at: Date) async throws -> Bool
-    /// Whether any unrevoked admin token exists.
-    func hasAdmin() async throws -> Bool
-}
-
 /// Partners and their routing rules.
 public protocol PartnerStore: Sendable {
     /// Inserts a partner, its first token and, when it has a webhook, its first signing secret, in one
     /// transaction.
-    func insertPartner(_ partner: Partner, token: TokenRecord, webhookSecret: String?) async throws
+    /// `check` runs inside the write transaction, after concurrent writers of partners, with every stored
+    /// partner; it throws to refuse the write, so a rule over all partners holds under concurrency.
+    func insertPartner(
+        _ partner: Partner, token: TokenRecord, webhookSecret: String?, check: @Sendable ([Partner]) throws -> Void
+    ) async throws
     func partner(_ id: PartnerID) async throws -> Partner?
     func partners() async throws -> [Partner]
     /// Replaces a partner's fields and, when given, starts signing its webhooks with a new secret only
     /// (earlier secrets stop at once: the endpoint changed). Throws `notFound` when it does not exist.
-    func updatePartner(_ partner: Partner, webhookSecret: String?) async throws
+    func updatePartner(
+        _ partner: Partner, webhookSecret: String?, check: @Sendable ([Partner]) throws -> Void
+    ) async throws
+}
+
+extension PartnerStore {
+    public func insertPartner(_ partner: Partner, token: TokenRecord, webhookSecret: String?) async throws {
+        try await insertPartner(partner, token: token, webhookSecret: webhookSecret, check: { _ in })
+    }
+
+    public func updatePartner(_ partner: Partner, webhookSecret: String?) async throws {
+        try await updatePartner(partner, webhookSecret: webhookSecret, check: { _ in })
+    }
 }
 
 /// Cases and their items.

@@ -41,8 +41,10 @@ public protocol HashListStore: Sendable {
         -> [(position: Int64, download: HashListDownload)]
 
     func insertHashListFeedback(_ feedback: HashListFeedback) async throws
-    func hashListFeedback(_ list: HashListID, status: HashListFeedback.Status?, partner: PartnerID?) async throws
-        -> [HashListFeedback]
+    /// A page of feedback after a position, oldest first.
+    func hashListFeedback(
+        _ list: HashListID, status: HashListFeedback.Status?, partner: PartnerID?, after position: Int64, limit: Int
+    ) async throws -> [(position: Int64, feedback: HashListFeedback)]
     /// Resolves open feedback: kept, or deleted with the entry (and every other open feedback on it) in one
     /// transaction. Throws `conflict` when it was resolved already, `notFound` when it does not exist.
     func resolveHashListFeedback(

@@ -230,6 +230,9 @@ class Gateway:
             # URL verification would fetch the synthetic example.com/.test URLs of the tests from the
             # internet; tests contact loopback only, so it is off unless a test turns it on (test_verification.py).
             TAKEDOWN_VERIFY_WORKER="0",
+            # The tests' mail relays (aiosmtpd on loopback) offer no STARTTLS; the gateway requires TLS unless
+            # plain SMTP is allowed. It only matters where a test sets TAKEDOWN_SMTP_URL.
+            TAKEDOWN_SMTP_PLAIN="1",
         )
         env.update(self.extra_env)
         return env
@@ -239,6 +242,13 @@ class Gateway:
             log.write(f"\n===== {time.strftime('%H:%M:%S')} {text}\n")
 
     def start(self, port: int | None = None) -> None:
+        """Start `serve` and wait for /readyz 200. A server that exits or is not ready fails at once, with
+        its log.
+
+        Without `port`, a free port is picked right before the process starts. Another process can still
+        take it in that moment; only when this attempt's own log proves it (the bind failed with
+        EADDRINUSE) is the start tried again, on a new port, at most twice. Any other exit is a failure.
+        """
         if not self.binary.is_file():
             raise GatewayError(f"takedown binary not found at {self.binary} (set TAKEDOWN_BIN)")
         assert self.proc is None, "gateway already running"
@@ -246,6 +256,7 @@ class Gateway:
         for attempt in range(attempts):
             chosen = port if port is not None else free_port()
             self._note(f"serve --port {chosen} --data-dir {self.data_dir} (attempt {attempt + 1})")
+            log_offset = self.log_path.stat().st_size
             self._log_file = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
                 [str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(chosen), "--data-dir", str(self.data_dir)],
@@ -263,7 +274,17 @@ class Gateway:
             self._reap()
             if rc is None:
                 raise GatewayError(f"{self.name}: /readyz not 200 within {READY_TIMEOUT}s\n{self.log_tail()}")
-        raise GatewayError(f"{self.name}: server exited during start-up\n{self.log_tail()}")
+            if attempt + 1 < attempts and self._address_in_use_since(log_offset):
+                self._note(f"port {chosen} was taken meanwhile (EADDRINUSE in the log above): again on another port")
+                continue
+            raise GatewayError(f"{self.name}: server exited with status {rc} during start-up\n{self.log_tail()}")
+
+    def _address_in_use_since(self, offset: int) -> bool:
+        """Whether the log written since `offset` (one start attempt) reports the port as taken."""
+        with open(self.log_path, "rb") as log:
+            log.seek(offset)
+            text = log.read().decode("utf-8", errors="replace")
+        return "Address already in use" in text or "EADDRINUSE" in text
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + READY_TIMEOUT

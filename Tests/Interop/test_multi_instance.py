@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import random
+import re
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -42,12 +44,22 @@ def database() -> Iterator[str]:
         yield url
 
 
+def succeeded_deliveries(gateway, token: str) -> int:
+    """`takedown_deliveries_total{outcome="succeeded"}` of one process, from its /metrics."""
+    response = gateway.http.get(gateway.url + "/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=15)
+    assert response.status_code == 200, f"/metrics: {response.status_code} {response.text[:300]}"
+    found = re.search(r'^takedown_deliveries_total\{[^}]*outcome="succeeded"[^}]*\} ([0-9.e+]+)$', response.text, re.M)
+    return int(float(found.group(1))) if found else 0
+
+
 def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factory: GatewayFactory, tmp_path):
     # `database` first: it is set up first and so dropped last, after the gateways stopped.
-    rng = random.Random(int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(1 << 30)))
+    seed = int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(1 << 30))
+    rng = random.Random(seed)
     # Slow answers (60 requests open at most, ~0.3 s each: ~200 notices/s, slower than cases are submitted)
     # keep a queue, so every instance holds leases when the kill comes, even on a quiet machine.
     receiver = Receiver(delay=(0.2, 0.4), name="multi").start()
+    metrics_token = "metrics-" + secrets.token_hex(16)
     try:
         env = {
             "TAKEDOWN_DATABASE_URL": database,
@@ -56,6 +68,7 @@ def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factor
             "TAKEDOWN_RETRY_SCHEDULE": "0,1,1,1,1,1,1,1",
             "TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS": "2",
             "TAKEDOWN_ENDPOINT_CONCURRENCY": str(CAP),
+            "TAKEDOWN_METRICS_TOKEN": metrics_token,
         }
         shared = tmp_path / "shared-data"
         gateways = []
@@ -113,11 +126,13 @@ def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factor
                 return response.json()
             raise AssertionError("could not submit a case")
 
-        kill: dict[str, int] = {}
+        kill: dict[str, int] = {"seed": seed}  # CRASH_SEED=seed repeats the timing choices
+        failures: list[BaseException] = []  # what went wrong in the killer thread, raised again below
 
         def kill_and_restart() -> None:
             # strike once pushes are flowing at the receiver, at a random moment after that ...
-            receiver.wait_for(lambda r: len(r.records) > 20, timeout=60)
+            if not receiver.wait_for(lambda r: len(r.records) > 20, timeout=60):
+                raise AssertionError(f"no pushes flowing within 60 s: {len(receiver.records)} arrived")
             time.sleep(rng.uniform(0.05, 0.5))
             # ... at the instance holding the most leases then (a lease owner is host/pid/random): whichever
             # instance claims first may take every endpoint up to its cap, so which one that is varies.
@@ -141,13 +156,32 @@ def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factor
             )
             port = victim.port
             victim.kill()
-            victim.start(port=port)
+            kill["killed_pid"] = int(victim_pid)
+            victim.start(port=port)  # raises (with the log) when the restart fails
+            kill["restarted_pid"] = victim.proc.pid
 
-        killer = threading.Thread(target=kill_and_restart)
+        def killer_body() -> None:
+            try:
+                kill_and_restart()
+            except BaseException as error:  # noqa: BLE001 (raised again in the test's own thread)
+                failures.append(error)
+
+        killer = threading.Thread(target=killer_body, name="kill-and-restart")
         killer.start()
-        with ThreadPoolExecutor(6) as pool:
-            answers = list(pool.map(submit, range(CASES)))
+        submit_error: BaseException | None = None
+        try:
+            with ThreadPoolExecutor(6) as pool:
+                answers = list(pool.map(submit, range(CASES)))
+        except BaseException as error:  # noqa: BLE001 (a failed restart is the cause to report first)
+            submit_error = error
         killer.join(timeout=120)
+        assert not killer.is_alive(), "the kill-and-restart thread did not finish within 120 s"
+        if failures:
+            raise failures[0]
+        if submit_error is not None:
+            raise submit_error
+        assert kill.get("restarted_pid"), f"the victim was not started again: {kill}"
+        victim = gateways[kill["victim"]]
         notice_ids = {n["id"] for a in answers for n in a["notices"]}
         assert len(notice_ids) == NOTICES
         assert kill and kill["received"] < NOTICES, f"the kill came after every notice had arrived: {kill}"
@@ -164,6 +198,15 @@ def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factor
                 break
             time.sleep(0.5)
         assert states == f"succeeded={NOTICES}", states
+
+        # The victim came back and took part: its process (new pid) is still serving, and it delivered
+        # notices after the restart (a counter that starts at zero in every process).
+        assert victim.proc is not None and victim.proc.poll() is None, f"the restarted victim is gone: {kill}"
+        assert victim.proc.pid == kill["restarted_pid"] != kill["killed_pid"], kill
+        assert victim.request("GET", "/readyz", expect=None).status_code == 200, victim.log_tail(40)
+        delivered = succeeded_deliveries(victim, metrics_token)
+        assert delivered > 0, f"the victim delivered nothing after its restart: {kill}\n{victim.log_tail(40)}"
+        kill["delivered_after_restart"] = delivered
 
         most = max(receiver.most_open_by_path.values())
         assert most <= CAP, f"an endpoint had {most} deliveries open at once (cap {CAP}): {receiver.most_open_by_path}"

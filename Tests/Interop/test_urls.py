@@ -52,7 +52,9 @@ def submit(gateway: Gateway, url: str, ip: str | None = None):
     )
 
 
-def check_emitted(gateway: Gateway, notice_id: str, validators) -> list[dict]:
+def check_emitted(gateway: Gateway, notice_id: str, validators, expected_url: str | None = None) -> list[dict]:
+    """The notice and its XARF reports validate, carry RFC 3986 URIs only and, when given, exactly
+    `expected_url`."""
     notice_validator, xarf_validator = validators
     token = gateway.partner["token"]
     document = gateway.get_json(f"/v1/notices/{notice_id}", token)["document"]
@@ -63,18 +65,25 @@ def check_emitted(gateway: Gateway, notice_id: str, validators) -> list[dict]:
     for report in reports:
         assert is_uri(report["url"]), f"XARF url {report['url']!r} is not an RFC 3986 URI"
         assert_valid(xarf_validator, report, "XARF report")
+    if expected_url is not None:
+        assert [i["url"] for i in document["items"]] == [expected_url], document["items"]
+        assert [r["url"] for r in reports] == [expected_url], reports
     return reports
 
 
-def test_non_ascii_path_is_rejected_or_emitted_as_a_uri(urls_gateway: Gateway, validators):
-    """An IRI (non-ASCII path) must either be refused (422) or leave the gateway percent-encoded."""
-    response = submit(urls_gateway, f"https://iri.example.com/{tag()}/bild-ü.jpg")
-    if response.status_code == 422:
-        return
+def test_non_ascii_path_is_emitted_percent_encoded(urls_gateway: Gateway, validators):
+    """An IRI (non-ASCII path) is accepted and leaves the gateway as its URI (RFC 3987 section 3.1):
+    the UTF-8 bytes percent-encoded, everywhere the URL appears."""
+    folder = tag()
+    response = submit(urls_gateway, f"https://iri.example.com/{folder}/bild-ü.jpg")
     assert response.status_code == 201, response.text
-    notices = response.json()["notices"]
-    assert len(notices) == 1, response.text
-    check_emitted(urls_gateway, notices[0]["id"], validators)
+    expected = f"https://iri.example.com/{folder}/bild-%C3%BC.jpg"
+    case = response.json()
+    assert case["unrouted"] == [], case
+    assert [(n["partner_id"], n["items"]) for n in case["notices"]] == [(urls_gateway.partner["id"], [expected])], case
+    stored = urls_gateway.get_json(f"/v1/cases/{case['id']}", urls_gateway.admin_token)
+    assert [i["url"] for i in stored["items"]] == [expected], stored["items"]
+    check_emitted(urls_gateway, case["notices"][0]["id"], validators, expected)
 
 
 def test_punycode_host_routes_to_punycode_domain(urls_gateway: Gateway, validators):
@@ -88,15 +97,17 @@ def test_punycode_host_routes_to_punycode_domain(urls_gateway: Gateway, validato
     check_emitted(urls_gateway, case["notices"][0]["id"], validators)
 
 
-def test_unicode_host_is_rejected_or_routed_like_its_punycode(urls_gateway: Gateway, validators):
-    """`bücher.test` and `xn--bcher-kva.test` are the same host: refuse it or route it, never drop it."""
-    response = submit(urls_gateway, f"https://{UNICODE_DOMAIN}/{tag()}.jpg")
-    if response.status_code == 422:
-        return
+def test_unicode_host_is_routed_like_its_punycode(urls_gateway: Gateway, validators):
+    """`bücher.test` and `xn--bcher-kva.test` are the same host: the URL is accepted, carried with the
+    punycode host and routed to the partner that names the punycode domain, never dropped."""
+    name = tag()
+    response = submit(urls_gateway, f"https://{UNICODE_DOMAIN}/{name}.jpg")
     assert response.status_code == 201, response.text
+    expected = f"https://{PUNYCODE_DOMAIN}/{name}.jpg"
     case = response.json()
     assert case["unrouted"] == [], f"an IDN host was left unrouted although its punycode form is a routing domain: {case}"
-    check_emitted(urls_gateway, case["notices"][0]["id"], validators)
+    assert [(n["partner_id"], n["items"]) for n in case["notices"]] == [(urls_gateway.partner["id"], [expected])], case
+    check_emitted(urls_gateway, case["notices"][0]["id"], validators, expected)
 
 
 def test_ipv6_literal_host_gives_an_address_as_xarf_source(urls_gateway: Gateway, validators):

@@ -119,16 +119,28 @@ struct DeliveryAPITests {
         }
     }
 
-    @Test("/metrics speaks Prometheus text with the outbox gauges")
+    @Test("/metrics speaks Prometheus text with the outbox gauges, to the holder of the metrics token only")
     func metrics() async throws {
-        try await API.run { api async throws in
+        let secret = "metrics-" + String(repeating: "k", count: 24)
+        try await API.run(configure: { $0.metricsToken = secret }) { api async throws in
             _ = try await hooked(api)
             _ = try await api.submit(["https://hooked.test/1"])
-            let reply = try await api.call(.get, "/metrics", token: nil)
+            #expect(try await api.call(.get, "/metrics", token: nil).isProblem(.unauthorized))
+            #expect(try await api.call(.get, "/metrics", token: API.admin).isProblem(.unauthorized))
+            #expect(try await api.call(.get, "/metrics", token: secret + "x").isProblem(.unauthorized))
+            let reply = try await api.call(.get, "/metrics", token: secret)
             #expect(reply.status == .ok)
             #expect(reply.contentType?.hasPrefix("text/plain") == true)
             #expect(reply.text.contains("takedown_outbox_depth 1"))
             #expect(reply.text.contains("# TYPE takedown_outbox_oldest_due_seconds gauge"))
+        }
+    }
+
+    @Test("without a metrics token the API port serves no metrics")
+    func metricsOff() async throws {
+        try await API.run { api async throws in
+            #expect(try await api.call(.get, "/metrics", token: nil).isProblem(.notFound))
+            #expect(try await api.call(.get, "/metrics", token: API.admin).isProblem(.notFound))
         }
     }
 }

@@ -149,7 +149,21 @@ struct HashListVersionTests {
                 json: ["verdict": "confirmed"])
             #expect(onDeleted.isProblem(.conflict))
             let mine = try await api.call(.get, "/v1/hash-lists/\(id)/feedback?status=all", token: provider.token)
-            #expect((mine["feedback"] as? [[String: Any]])?.count == 2)
+            let seen = mine["feedback"] as? [[String: Any]] ?? []
+            #expect(seen.count == 2)
+            // The staff's note and name stay with the staff.
+            #expect(seen.allSatisfy { $0["note"] == nil && ($0["resolved_by"] as? String) == "hotline" })
+            let staffSide = try await api.call(.get, "/v1/hash-lists/\(id)/feedback?status=all")
+            let resolved = (staffSide["feedback"] as? [[String: Any]] ?? []).first { $0["id"] as? String == ids[0] }
+            #expect(resolved?["note"] as? String == "a logo")
+            #expect(resolved?["resolved_by"] as? String == "admin:bootstrap")
+            // Paged like every list.
+            let page = try await api.call(.get, "/v1/hash-lists/\(id)/feedback?status=all&limit=1")
+            #expect((page["feedback"] as? [[String: Any]])?.count == 1)
+            let cursor = page["next_cursor"] as? String ?? ""
+            let next = try await api.call(.get, "/v1/hash-lists/\(id)/feedback?status=all&limit=1&after=\(cursor)")
+            #expect((next["feedback"] as? [[String: Any]])?.first?["id"] as? String == ids[1])
+            #expect(try await api.call(.get, "/v1/hash-lists/\(id)/feedback?limit=0").isProblem(.badRequest))
             #expect(try await api.call(.get, "/v1/hash-lists/\(id)/feedback?status=new").isProblem(.badRequest))
             #expect(
                 try await api.call(

@@ -196,7 +196,11 @@ struct NoticeAPITests {
             #expect(events == ["issued", "delivered", "acknowledged", "removal_reported", "removed"])
             let actors = (removed["timeline"] as? [[String: Any]])?.compactMap { $0["actor"] as? String }
             #expect(actors?.last == "partner:\(a.id)")
-            #expect(actors?.first == "admin:bootstrap")
+            // The partner sees itself and "hotline"; staff see who issued the notice.
+            #expect(actors?.first == "hotline")
+            let staffView = try await api.call(.get, path)
+            let staffActors = (staffView["timeline"] as? [[String: Any]])?.compactMap { $0["actor"] as? String }
+            #expect(staffActors?.first == "admin:bootstrap")
 
             #expect(
                 try await api.call(.post, "\(path)/unable", token: a.token, json: ["reason": "gone"]).isProblem(

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import NIOCore
 import Synchronization
 
@@ -15,8 +14,17 @@ final class ContentServer: Sendable {
     enum Item: Sendable { case same, other, gone }
     let item = Mutex<Item>(.same)
     let hits = Mutex<[String]>([])
+    /// Every request's path, `Host` header and arrival time.
+    let arrivals = Mutex<[Arrival]>([])
     /// Runs before every answer: a test can move its clock as if the request took long.
     let onRequest = Mutex<(@Sendable () async -> Void)?>(nil)
+
+    struct Arrival: Sendable {
+        var path: String
+        /// The `Host` header (HTTP/1's authority).
+        var host: String
+        var at: ContinuousClock.Instant
+    }
 
     var port: Int { portBox.withLock { $0 } }
     private let portBox = Mutex(0)
@@ -43,6 +51,15 @@ final class ContentServer: Sendable {
         }
         router.get("redirect/private") { _, _ in
             Response(status: .movedPermanently, headers: [.location: "http://10.20.30.40/same"])
+        }
+        router.get("redirect/host/{name}") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            return Response(status: .found, headers: [.location: "http://\(name):\(self.port)/same"])
+        }
+        router.get("stall") { _, _ in
+            // Longer than the tests' time limit for a check; answered so the server can stop soon after.
+            try await Task.sleep(for: .milliseconds(1500))
+            return Self.bytes(Self.original)
         }
         router.get("redirect/same") { _, _ in Response(status: .found, headers: [.location: "/same"]) }
         router.get("redirect/loop") { _, _ in
@@ -78,12 +95,17 @@ final class ContentServer: Sendable {
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// Runs `body` with the server listening on 127.0.0.1.
-    func run(_ body: @escaping @Sendable (_ baseURL: String) async throws -> Void) async throws {
-        let app = Application(router: router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await app.test(.live) { client in
-            self.portBox.withLock { $0 = client.port! }
-            try await body("http://127.0.0.1:\(client.port!)")
+    /// Runs `body` with the server listening on a loopback address and port (any free one by default).
+    func run(
+        host: String = "127.0.0.1", port: Int = 0, _ body: @escaping @Sendable (_ baseURL: String) async throws -> Void
+    ) async throws {
+        try await LoopbackServer.run({ running in
+            Application(
+                router: router(), configuration: .init(address: .hostname(host, port: port)),
+                onServerRunning: running)
+        }) { port in
+            self.portBox.withLock { $0 = port }
+            try await body("http://\(host):\(port)")
         }
     }
 
@@ -96,6 +118,10 @@ final class ContentServer: Sendable {
             next: (Request, BasicRequestContext) async throws -> Response
         ) async throws -> Response {
             server.hits.withLock { $0.append(request.uri.path) }
+            let arrival = Arrival(
+                path: request.uri.path, host: request.head.authority ?? "",
+                at: ContinuousClock.now)
+            server.arrivals.withLock { $0.append(arrival) }
             if let hook = server.onRequest.withLock({ $0 }) { await hook() }
             return try await next(request, context)
         }

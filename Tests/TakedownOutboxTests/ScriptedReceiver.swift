@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Synchronization
 
 /// A real HTTP receiver on loopback whose answers the test scripts, per path.
@@ -16,6 +15,21 @@ final class ScriptedReceiver: Sendable {
         var path: String
         var headers: [String: String]
         var body: Data
+        /// The `Host` header (HTTP/1's authority).
+        var authority: String?
+        /// The sender's port: one port for many requests means one reused connection.
+        var peerPort: Int?
+    }
+
+    /// Hummingbird's basic context, and the port the request came from.
+    struct Context: RequestContext {
+        var coreContext: CoreRequestContextStorage
+        let peerPort: Int?
+
+        init(source: ApplicationRequestContextSource) {
+            coreContext = .init(source: source)
+            peerPort = source.channel.remoteAddress?.port
+        }
     }
 
     private let script = Mutex<[String: [Answer]]>([:])
@@ -37,14 +51,17 @@ final class ScriptedReceiver: Sendable {
     func received(_ path: String) -> [Received] { received.filter { $0.path == path } }
     var maxConcurrent: Int { inFlight.withLock { $0.max } }
 
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    func router() -> Router<Context> {
+        let router = Router(context: Context.self)
         router.post("hooks/{name}") { request, context -> Response in
             let name = context.parameters.get("name") ?? ""
             let body = try await request.body.collect(upTo: 1 << 22)
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
-            self.log.withLock { $0.append(Received(path: name, headers: headers, body: Data(body.readableBytesView))) }
+            let received = Received(
+                path: name, headers: headers, body: Data(body.readableBytesView), authority: request.head.authority,
+                peerPort: context.peerPort)
+            self.log.withLock { $0.append(received) }
             self.inFlight.withLock { state in
                 state.now += 1
                 state.max = max(state.max, state.now)
@@ -73,13 +90,18 @@ final class ScriptedReceiver: Sendable {
         return router
     }
 
-    /// Runs `body` with the receiver listening on a loopback port.
-    func run(_ body: @escaping @Sendable (_ baseURL: String) async throws -> Void) async throws {
-        let app = Application(router: router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    /// Runs `body` with the receiver listening on a loopback address and port (any free one by default).
+    func run(
+        host: String = "127.0.0.1", port: Int = 0, _ body: @escaping @Sendable (_ baseURL: String) async throws -> Void
+    ) async throws {
         var failure: (any Error)?
         do {
-            try await app.test(.live) { client in
-                try await body("http://127.0.0.1:\(client.port!)")
+            try await LoopbackServer.run({ running in
+                Application(
+                    router: router(), configuration: .init(address: .hostname(host, port: port)),
+                    onServerRunning: running)
+            }) { port in
+                try await body("http://\(host):\(port)")
             }
         } catch {
             failure = error

@@ -13,16 +13,20 @@ struct PostgresCompositionTests {
     @Test("a database URL opens a migrated PostgreSQL store; without one it is SQLite")
     func selection() async throws {
         try await PostgresTestDatabase.withFreshDatabase { url in
-            var settings = try ServerSettings(environment: ["TAKEDOWN_DATABASE_URL": url])
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            // The data folder holds the key that seals webhook secrets, also with PostgreSQL.
+            var settings = try ServerSettings(environment: [
+                "TAKEDOWN_DATABASE_URL": url, "TAKEDOWN_DATA_DIR": directory.path,
+            ])
             let store = try await GatewayComposition.store(settings)
             #expect(store is PostgresStore)
-            #expect(try await (store as? PostgresStore)?.appliedMigrations().count == 5)
+            #expect(try await (store as? PostgresStore)?.appliedMigrations().count == 7)
             try await store.ping()
             #expect(GatewayComposition.storeServices(store, wakeUp: nil).count == 1)
             await GatewayComposition.close(store)
+            #expect(FileManager.default.fileExists(atPath: settings.keysDirectory.appendingPathComponent("secrets.key").path))
 
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
-            defer { try? FileManager.default.removeItem(at: directory) }
             settings = try ServerSettings(environment: ["TAKEDOWN_DATA_DIR": directory.path])
             let sqlite = try await GatewayComposition.store(settings)
             #expect(sqlite is SQLiteStore)

@@ -23,7 +23,9 @@ struct SQLiteConformanceTests {
         let store = try SQLiteStore(path: path)
         try await store.migrate()
         #expect(
-            try await store.appliedMigrations() == ["v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists", "v5-clocks"])
+            try await store.appliedMigrations() == [
+                "v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists", "v5-clocks", "v6-access", "v7-audit",
+            ])
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 }

@@ -231,8 +231,16 @@ public enum HashListConformance {
         let second = feedback(entries[0].id)
         let third = feedback(entries[1].id)
         for item in [first, second, third] { try await store.insertHashListFeedback(item) }
-        #expect(try await store.hashListFeedback(list.id, status: .open, partner: nil) == [first, second, third])
-        #expect(try await store.hashListFeedback(list.id, status: nil, partner: .generate()).isEmpty)
+        let open = try await store.hashListFeedback(list.id, status: .open, partner: nil, after: 0, limit: 100)
+        #expect(open.map(\.feedback) == [first, second, third])
+        #expect(open.map(\.position) == open.map(\.position).sorted())
+        let firstPage = try await store.hashListFeedback(list.id, status: .open, partner: nil, after: 0, limit: 2)
+        #expect(firstPage.map(\.feedback) == [first, second])
+        let secondPage = try await store.hashListFeedback(
+            list.id, status: .open, partner: nil, after: firstPage[1].position, limit: 2)
+        #expect(secondPage.map(\.feedback) == [third])
+        #expect(
+            try await store.hashListFeedback(list.id, status: nil, partner: .generate(), after: 0, limit: 100).isEmpty)
 
         let at = Synthetic.epoch.addingTimeInterval(50)
         let resolved = try await store.resolveHashListFeedback(
@@ -240,7 +248,9 @@ public enum HashListConformance {
         #expect(resolved.status == .deleted && resolved.resolvedAt == at && resolved.note == "confirmed logo")
         #expect(try await store.hashListEntry(list.id, entries[0].id)?.deletionReason == .falsePositive)
         // Every open report on the deleted entry is settled with it.
-        #expect(try await store.hashListFeedback(list.id, status: .open, partner: nil) == [third])
+        #expect(
+            try await store.hashListFeedback(list.id, status: .open, partner: nil, after: 0, limit: 100).map(\.feedback)
+                == [third])
         await #expect(throws: StoreError.self) {
             try await store.resolveHashListFeedback(
                 list.id, second.id, deleteWith: nil, note: nil, by: "admin:test", at: at)

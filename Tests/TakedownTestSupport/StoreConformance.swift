@@ -26,21 +26,22 @@ public enum StoreConformance {
     /// Every check: the outbox's, the clocks' and the hash lists' included.
     public static var all: [String: Check] {
         checks.merging(OutboxConformance.checks) { $1 }.merging(ClockConformance.checks) { $1 }
-            .merging(HashListConformance.checks) { $1 }
+            .merging(HashListConformance.checks) { $1 }.merging(AccessConformance.checks) { $1 }
+            .merging(AuditConformance.checks) { $1 }
     }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {
-        #expect(try await store.hasAdmin() == false)
+        #expect(try await store.hasAdmin(at: Synthetic.epoch) == false)
         let admin = Synthetic.token(role: .admin)
         try await store.insertToken(admin)
-        #expect(try await store.hasAdmin())
+        #expect(try await store.hasAdmin(at: Synthetic.epoch))
         #expect(try await store.token(secretHash: admin.secretHash) == admin)
         #expect(try await store.token(secretHash: Synthetic.hex(64)) == nil)
         #expect(try await store.revokeToken(admin.id, at: Synthetic.epoch))
         #expect(try await store.revokeToken(admin.id, at: Synthetic.epoch) == false)
         #expect(try await store.token(secretHash: admin.secretHash)?.revokedAt == Synthetic.epoch)
-        #expect(try await store.token(secretHash: admin.secretHash)?.principal == nil)
-        #expect(try await store.hasAdmin() == false)
+        #expect(try await store.token(secretHash: admin.secretHash)?.principal(at: Synthetic.epoch) == nil)
+        #expect(try await store.hasAdmin(at: Synthetic.epoch) == false)
         await #expect(throws: StoreError.self) { try await store.insertToken(admin) }
     }
 
@@ -49,7 +50,9 @@ public enum StoreConformance {
         let token = Synthetic.token(partner: partner.id)
         try await store.insertPartner(partner, token: token, webhookSecret: nil)
         #expect(try await store.partner(partner.id) == partner)
-        #expect(try await store.token(secretHash: token.secretHash)?.principal == .partner(token.id, partner.id))
+        #expect(
+            try await store.token(secretHash: token.secretHash)?.principal(at: Synthetic.epoch)
+                == .partner(token.id, partner.id))
 
         // A second partner whose token clashes must not be stored half-way.
         let other = Synthetic.partner("Other", domains: ["other.test"])
