@@ -40,6 +40,7 @@ SCHEMAS_DIR = REPO / "Schemas"
 XARF_DIR = HERE / "xarf-v4"
 
 READY_TIMEOUT = 20.0
+METRICS_TOKEN = "interop-metrics-" + secrets.token_hex(16)
 STOP_TIMEOUT = 15.0
 HTTP_TIMEOUT = 15.0
 
@@ -233,6 +234,11 @@ class Gateway:
             # The tests' mail relays (aiosmtpd on loopback) offer no STARTTLS; the gateway requires TLS unless
             # plain SMTP is allowed. It only matters where a test sets TAKEDOWN_SMTP_URL.
             TAKEDOWN_SMTP_PLAIN="1",
+            # /metrics answers only the holder of this token on the API port.
+            TAKEDOWN_METRICS_TOKEN=METRICS_TOKEN,
+            # Tests send bursts far above any partner's rate; the limits have tests of their own
+            # (test_hostile.py, test_defects.py, HardeningAPITests), which set them.
+            TAKEDOWN_RATE_LIMITS="off",
         )
         env.update(self.extra_env)
         return env

@@ -48,6 +48,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from conftest import (
+    METRICS_TOKEN,
     FORMAT_CHECKER,
     HTTP_TIMEOUT,
     SCHEMAS_DIR,
@@ -454,7 +455,7 @@ class Scenario:
         assert jwks["keys"], jwks
         served = c.call("GET", "/openapi.json", expect=200).json()
         assert served == json.loads(OPENAPI_PATH.read_text(encoding="utf-8")), "GET /openapi.json does not serve Schemas/openapi.json"
-        metrics = c.call("GET", "/metrics", expect=200).text
+        metrics = c.call("GET", "/metrics", token=METRICS_TOKEN, expect=200).text
         assert "takedown_outbox_depth" in metrics, metrics[:2000]
 
     # staff tokens ---------------------------------------------------------------------------------
@@ -1017,7 +1018,7 @@ class Scenario:
         renamed = c.call("PATCH", f"/v1/partners/{answering['id']}", token=admin, body={"name": f"Answering again {suffix}"}, expect=200).json()
         assert "webhook_secret" not in renamed, renamed
 
-        metrics = c.call("GET", "/metrics", expect=200)
+        metrics = c.call("GET", "/metrics", token=METRICS_TOKEN, expect=200)
         assert "takedown_outbox_depth" in metrics.text, metrics.text[:2000]
 
     # hash lists: definitions, entries, feedback, the change feed, versions, exports, downloads -------

@@ -15,7 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from conftest import errors_of, tag
+from conftest import METRICS_TOKEN, errors_of, tag
 from test_openapi import OPENAPI_PATH, OpenAPI
 
 CONTENT = b"synthetic interop item bytes, not an image"
@@ -124,7 +124,7 @@ def test_removal_is_verified_against_the_served_bytes(gateway_factory):
         [whole] = stats["groups"]
         assert whole["verified"] == 1 and whole["time_to_verified_removal"]["count"] == 1, whole
 
-        metrics = gateway.request("GET", "/metrics").text
+        metrics = gateway.request("GET", "/metrics", token=METRICS_TOKEN).text
         assert 'takedown_verification_checks_total{outcome="still_served"} 1' in metrics, metrics[-3000:]
         assert 'takedown_verification_checks_total{outcome="gone"} 2' in metrics, metrics[-3000:]
         assert f'takedown_time_to_verified_removal_seconds_count{{partner="{partner["id"]}"}} 1' in metrics, metrics[-3000:]

@@ -117,7 +117,7 @@ struct HardeningAPITests {
             let notice = API.firstNotice(try await api.submit(["https://audited.test/a"]))
             #expect(
                 try await api.call(.post, "/v1/notices/\(notice)/withdraw", json: ["reason": "duplicate"]).status == .ok)
-            let listID = try await Lists.list(api, name: "Audited", partners: [partner.id])
+            let listID = try await HashListAPITests.list(api, name: "Audited", partners: [partner.id])
 
             let trail = try await api.call(.get, "/v1/audit?limit=100")
             let entries = trail["entries"] as? [[String: Any]] ?? []
