@@ -442,6 +442,7 @@ class Scenario:
         self.outbox()
         self.hash_lists()
         self.clocks()
+        self.audit()
         self.errors()
         self.collect_documents()
 
@@ -1536,6 +1537,28 @@ class Scenario:
         c.call("GET", f"/v1/notices/{notice['id']}/verifications", expect=401)
 
     # errors not tied to one resource --------------------------------------------------------------
+
+    # the audit trail ------------------------------------------------------------------------------
+
+    def audit(self) -> None:
+        c, admin = self.c, self.admin
+        every = c.call("GET", "/v1/audit", token=admin, params={"limit": "1000"}, expect=200).json()
+        actions = {entry["action"] for entry in every["entries"]}
+        # The scenario has made every kind of staff change by now.
+        for action in ["POST /v1/partners", "PATCH /v1/partners/{partner_id}", "POST /v1/tokens",
+                       "DELETE /v1/tokens/{token_id}", "POST /v1/cases", "POST /v1/notices/{notice_id}/withdraw",
+                       "POST /v1/hash-lists", "POST /v1/sla-policies"]:
+            assert action in actions, (action, sorted(actions))
+        assert all(entry["actor"].startswith(("admin:", "analyst:")) for entry in every["entries"]), every
+        first = every["entries"][0]
+        if first.get("target"):
+            narrowed = c.call("GET", "/v1/audit", token=admin, params={"target": first["target"]}, expect=200).json()
+            assert narrowed["entries"] and all(e["target"] == first["target"] for e in narrowed["entries"]), narrowed
+        page = c.call("GET", "/v1/audit", token=admin, params={"limit": "2"}, expect=200).json()
+        rest = c.call("GET", "/v1/audit", token=admin, params={"after": page["next_cursor"], "limit": "1000"}, expect=200).json()
+        assert page["entries"] + rest["entries"] == every["entries"]
+        c.call("GET", "/v1/audit", token=admin, params={"after": "not-a-cursor"}, expect=400)
+        c.call("GET", "/v1/audit", token=self.gateway.admin_token + "x", expect=401)
 
     def errors(self) -> None:
         c = self.c
