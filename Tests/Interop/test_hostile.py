@@ -40,6 +40,7 @@ import os
 import resource
 import secrets
 import socket
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -780,6 +781,9 @@ def base_bodies(t: Target) -> dict[tuple[str, str], Any]:
     }
 
 
+PARTNER_READS = ("/v1/notices", "/v1/hash-lists", "/v1/partners/{partner_id}", "/v1/tokens")
+
+
 def token_for(method: str, path: str) -> str:
     if any(path.endswith(suffix) for suffix in ("/acknowledge", "/removal", "/unable", "/dispute")):
         return "partner"
@@ -805,8 +809,8 @@ def test_every_parameter_of_every_operation_malformed(target: Target):
             body = {}
         data = json.dumps(body).encode() if body is not None else None
         tokens = [token_for(method, path)]
-        if method == "GET" and tokens == ["admin"]:
-            tokens.append("partner")
+        if method == "GET" and tokens == ["admin"] and path.startswith(PARTNER_READS):
+            tokens.append("partner")  # the routes a partner reads parse its requests in their own way
         base_query = "?format=ndjson" if path.endswith("/export") else ""
         for param in params:
             name, where = param["name"], param["in"]
@@ -1286,6 +1290,59 @@ def test_labels_refuse_control_and_bidi_characters(target: Target):
             if outcome.status is not None and 200 <= outcome.status < 300:
                 accepted.append(f"{what} with {label} ({text!r}) -> {outcome.status}")
     assert not accepted, "labels with control or bidi characters were accepted:\n" + "\n".join(accepted)
+
+
+NUMERIC_SETTINGS = [
+    "PORT", "IDLE_TIMEOUT", "MAX_CONNECTIONS", "MAX_BODY_BYTES", "MAX_HEAVY_PER_PARTNER", "WEBHOOK_TIMEOUT_SECONDS",
+    "RETRY_SCHEDULE", "LADDER_INTERVAL_SECONDS", "DEFAULT_DEADLINE_HOURS", "ENDPOINT_PAUSE_AFTER_HOURS",
+    "ENDPOINT_CONCURRENCY", "DATABASE_POOL_SIZE", "VERIFY_TIMEOUT_SECONDS", "VERIFY_INTERVAL_SECONDS",
+    "VERIFY_POLL_SECONDS", "VERIFY_MAX_BYTES", "VERIFY_MAX_REDIRECTS", "VERIFY_CONCURRENCY", "HASH_MIN_POLL_SECONDS",
+    "HASH_PUBLISH_INTERVAL_SECONDS", "HASH_MAINTENANCE_INTERVAL_SECONDS", "HASH_MANIFEST_LIFETIME_HOURS",
+    "HASH_TOMBSTONE_RETENTION_DAYS",
+]
+BAD_NUMBERS = ["inf", "nan", "1e300", "18446744073709551616", "-1"]
+BAD_OTHERS = [("RATE_LIMITS", "partner=inf/5"), ("RATE_LIMITS", "partner=1/0"), ("RATE_LIMITS", "partner=1/99999999999999999999"),
+              ("RATE_LIMITS", "partner=/"), ("LADDER", "inf:reminder"), ("LADDER", "1e300:expire"), ("LADDER", ";"),
+              ("METRICS_ADDR", "127.0.0.1:99999"), ("METRICS_ADDR", ":"), ("PUBLIC_URL", ";"), ("SMTP_URL", ";"),
+              ("DATABASE_URL", "postgres://:@:99999/x"), ("LOG_LEVEL", ";"), ("BOOTSTRAP_ADMIN_TOKEN", ";"),
+              ("ISSUER_COUNTRY", ";;;"), ("ESCALATION_PARTNER", ";")]
+
+
+def test_hostile_settings_are_refused_never_trapped(tmp_path):
+    """Issue 10, item 1: settings are parsed like requests: a bad value stops `serve` with a message naming
+    it (exit status 1), never with a trap or a signal."""
+    cases = [(name, value) for name in NUMERIC_SETTINGS for value in BAD_NUMBERS] + BAD_OTHERS
+    trapped, unnamed, served = [], [], []
+
+    def attempt(index: int, name: str, value: str) -> None:
+        workdir = tmp_path / f"s{index}"
+        # the verification worker on, so its settings are read (an empty store gives it nothing to fetch)
+        gateway = Gateway(workdir, name=f"settings-{index}", extra_env={"TAKEDOWN_VERIFY_WORKER": "1", f"TAKEDOWN_{name}": value})
+        proc = subprocess.Popen(
+            [str(gateway.binary), "serve", "--host", "127.0.0.1", "--port", str(free_port()), "--data-dir", str(gateway.data_dir)],
+            env=gateway.environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            output, _ = proc.communicate(timeout=4)
+        except subprocess.TimeoutExpired:  # it took the value and serves: fine, as long as it does not trap
+            served.append(f"TAKEDOWN_{name}={value!r}")
+            proc.terminate()
+            output, _ = proc.communicate(timeout=15)
+            if proc.returncode not in (0, -15, 143):
+                trapped.append(f"TAKEDOWN_{name}={value!r}: exit status {proc.returncode} when stopped")
+            return
+        text = output.decode("utf-8", "replace")
+        if proc.returncode != 1:
+            trapped.append(f"TAKEDOWN_{name}={value!r}: exit status {proc.returncode}: {text[-300:]!r}")
+        elif f"TAKEDOWN_{name}" not in text:
+            unnamed.append(f"TAKEDOWN_{name}={value!r}: {text.strip().splitlines()[-1][:160] if text.strip() else '(no output)'}")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for future in [pool.submit(attempt, i, n, v) for i, (n, v) in enumerate(cases)]:
+            future.result()
+    for text in trapped:
+        LEDGER.finding(f"SETTING TRAP: {text}")
+    assert not trapped, "settings that trap or kill `serve`:\n" + "\n".join(trapped) + f"\n(taken and served: {served})"
+    assert not unnamed, "refused settings whose message does not name them:\n" + "\n".join(unnamed)
 
 
 # --- 6. idle connections --------------------------------------------------------------------------------
