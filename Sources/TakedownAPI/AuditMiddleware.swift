@@ -23,7 +23,7 @@ struct AuditMiddleware: RouterMiddleware {
         else { return try await next(request, context) }
         var request = request
         // Read once here (bounded in size and time) and handed on: the handler reads the same bytes.
-        let body = try await BodyReader.collect(request, limit: settings.maxBodyBytes, timeout: .seconds(30))
+        let body = try await BodyReader.collect(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         request.body = .init(buffer: body)
         let template = context.endpointPath ?? request.uri.path
         let entry = AuditEntry(

@@ -47,7 +47,7 @@ public enum GatewayAPI {
         services: [any Service] = [], logger: Logger
     ) -> some ApplicationProtocol {
         Application(
-            router: router(gateway: gateway, settings: settings),
+            router: HeadAsGet(inner: router(gateway: gateway, settings: settings)),
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [ProtocolGuardHandler()], idleTimeout: .init(limits.idleTimeout))),

@@ -18,6 +18,8 @@ public struct APISettings: Sendable {
     public var rateLimits = RateLimits()
     /// Buckets of `rateLimits`, one set per process.
     public var rateLimiter = RateLimiter()
+    /// How long a request body may take to arrive in all; a client dripping it is answered 408.
+    public var readTimeout: Duration = .seconds(30)
     /// Costly responses running at once, per caller and in all.
     public var heavyRequests = HeavyRequestLimiter()
 
@@ -71,7 +73,7 @@ struct JSONBody<T: Decodable> {
 
     /// Reads at most `limit` bytes and decodes them; an empty body decodes as `{}` when `emptyAllowed`.
     static func read(
-        _ request: Request, limit: Int, emptyAllowed: Bool = false, timeout: Duration = .seconds(30)
+        _ request: Request, limit: Int, timeout: Duration = .seconds(30), emptyAllowed: Bool = false
     ) async throws -> JSONBody<T> {
         let buffer = try await BodyReader.collect(request, limit: limit, timeout: timeout)
         var data = Data(buffer: buffer)

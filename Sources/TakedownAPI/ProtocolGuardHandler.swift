@@ -36,22 +36,29 @@ final class ProtocolGuardHandler: ChannelDuplexHandler, RemovableChannelHandler 
         context.write(data, promise: promise)
     }
 
+    /// Answers and closes. A response to `CONNECT` carries no body (the HTTP/1 encoder writes none for
+    /// it), so only the status and `Allow` say why; `417` gets a problem document.
     private func refuse(
         _ context: ChannelHandlerContext, status: HTTPResponse.Status = .methodNotAllowed,
         detail: String = "CONNECT is not served: this is not a proxy"
     ) {
         refused = true
-        let body = ByteBuffer(
-            string:
-                #"{"type":"https://takedown-gateway.example/problems/\#(Problem.slug(status))","title":"\#(status.reasonPhrase)","status":\#(status.code),"detail":"\#(detail)"}"#
-        )
         var head = HTTPResponse(status: status)
-        head.headerFields[.contentType] = "application/problem+json"
-        head.headerFields[.contentLength] = String(body.readableBytes)
         head.headerFields[.connection] = "close"
-        if status == .methodNotAllowed { head.headerFields[.allow] = "GET, POST, PATCH, PUT, DELETE" }
+        var body: ByteBuffer?
+        if status == .methodNotAllowed {
+            head.headerFields[.allow] = "GET, HEAD, POST, PATCH, PUT, DELETE"
+        } else {
+            let document = ByteBuffer(
+                string:
+                    #"{"type":"https://takedown-gateway.example/problems/\#(Problem.slug(status))","title":"\#(status.reasonPhrase)","status":\#(status.code),"detail":"\#(detail)"}"#
+            )
+            head.headerFields[.contentType] = "application/problem+json"
+            head.headerFields[.contentLength] = String(document.readableBytes)
+            body = document
+        }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        if let body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
     }

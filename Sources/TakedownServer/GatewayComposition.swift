@@ -113,6 +113,7 @@ public enum GatewayComposition {
             api.metrics = { await MetricsRegistry.exposition(store: store, now: Date()) }
         }
         api.metricsToken = settings.metricsToken
+        api.readTimeout = .milliseconds(Int64(settings.readTimeout * 1000))
         api.rateLimits = settings.rateLimits
         api.heavyRequests = HeavyRequestLimiter(perCaller: settings.maxHeavyPerCaller)
         return api

@@ -44,6 +44,9 @@ public struct ServerSettings: Sendable {
     /// A connection with no request under way is closed after this long; so is one that sends a request
     /// head too slowly (`TAKEDOWN_IDLE_TIMEOUT`, seconds).
     public var idleTimeout: TimeInterval = 60
+    /// A request body must arrive within this long in all, however steadily it drips
+    /// (`TAKEDOWN_READ_TIMEOUT`, seconds).
+    public var readTimeout: TimeInterval = 30
     /// Connections served at once; more wait in the listen queue (`TAKEDOWN_MAX_CONNECTIONS`).
     public var maxConnections = 4_096
     /// Bearer token that `/metrics` on the API port asks for (`TAKEDOWN_METRICS_TOKEN`).
@@ -100,7 +103,7 @@ public struct ServerSettings: Sendable {
         verification.allowPrivateTargets = allowPrivateTargets
         try readVerification(env)
         if let value = env("WEBHOOK_TIMEOUT_SECONDS") {
-            guard let seconds = Self.finite(value), seconds > 0 else {
+            guard let seconds = Self.finite(value), seconds >= Self.shortest else {
                 throw SettingsError("TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS", value)
             }
             outbox.requestTimeout = seconds
@@ -158,7 +161,7 @@ public struct ServerSettings: Sendable {
             }
         }
         if let value = env("LADDER_INTERVAL_SECONDS") {
-            guard let seconds = Self.finite(value), seconds > 0 else {
+            guard let seconds = Self.finite(value), seconds >= Self.shortest else {
                 throw SettingsError("TAKEDOWN_LADDER_INTERVAL_SECONDS", value)
             }
             ladderInterval = seconds
@@ -173,7 +176,7 @@ public struct ServerSettings: Sendable {
     mutating func readVerification(_ env: (String) -> String?) throws {
         func seconds(_ name: String) throws -> TimeInterval? {
             guard let value = env(name) else { return nil }
-            guard let seconds = Self.finite(value), seconds > 0 else { throw SettingsError("TAKEDOWN_\(name)", value) }
+            guard let seconds = Self.finite(value), seconds >= Self.shortest else { throw SettingsError("TAKEDOWN_\(name)", value) }
             return seconds
         }
         func count(_ name: String, from minimum: Int) throws -> Int? {
@@ -196,7 +199,8 @@ public struct ServerSettings: Sendable {
     /// `TAKEDOWN_RATE_LIMITS`, timeouts, connection and concurrency caps, and where metrics are served.
     mutating func readLimits(_ env: (String) -> String?) throws {
         if let value = env("RATE_LIMITS") {
-            guard let limits = RateLimits(parsing: value) else { throw SettingsError("TAKEDOWN_RATE_LIMITS", value) }
+            guard value.split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ !$0.isEmpty }),
+                let limits = RateLimits(parsing: value) else { throw SettingsError("TAKEDOWN_RATE_LIMITS", value) }
             rateLimits = limits
         }
         if let value = env("IDLE_TIMEOUT") {
@@ -204,6 +208,12 @@ public struct ServerSettings: Sendable {
                 throw SettingsError("TAKEDOWN_IDLE_TIMEOUT", value)
             }
             idleTimeout = seconds
+        }
+        if let value = env("READ_TIMEOUT") {
+            guard let seconds = Self.finite(value), seconds >= 1, seconds <= 3_600 else {
+                throw SettingsError("TAKEDOWN_READ_TIMEOUT", value)
+            }
+            readTimeout = seconds
         }
         if let value = env("MAX_CONNECTIONS") {
             guard let count = Int(value), (1...1_000_000).contains(count) else {
@@ -228,7 +238,13 @@ public struct ServerSettings: Sendable {
                 (1...65535).contains(port), colon > value.startIndex
             else { throw SettingsError("TAKEDOWN_METRICS_ADDR must be host:port", value) }
             var host = String(value[..<colon])
-            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            if host.hasPrefix("[") || host.hasSuffix("]") {
+                guard host.hasPrefix("["), host.hasSuffix("]"), IPAddress(String(host.dropFirst().dropLast())) != nil
+                else { throw SettingsError("TAKEDOWN_METRICS_ADDR must be host:port or [IPv6]:port", value) }
+                host = String(host.dropFirst().dropLast())
+            } else if IPAddress(host) == nil, !Syntax.isHostname(host), host != "localhost" {
+                throw SettingsError("TAKEDOWN_METRICS_ADDR must be host:port or [IPv6]:port", value)
+            }
             metricsAddress = (host, port)
         }
     }
@@ -251,6 +267,10 @@ public struct ServerSettings: Sendable {
 
     /// A number a setting may hold: finite and at most a billion (so `inf`, `nan` and `1e300`, which would
     /// trap later when turned into whole milliseconds, are refused at start-up).
+    /// The shortest interval or timeout a setting may name: anything shorter turns a loop into a busy loop
+    /// or makes every request time out at once.
+    static let shortest: TimeInterval = 0.01
+
     static func finite(_ text: some StringProtocol) -> Double? {
         guard let number = Double(text), number.isFinite, abs(number) <= 1e9 else { return nil }
         return number
