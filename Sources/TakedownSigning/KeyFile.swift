@@ -30,6 +30,20 @@ public enum KeyFile {
     }
 }
 
+extension KeyFile {
+    /// Runs `body` holding an exclusive lock on `.lock` in `directory`, so processes sharing the folder
+    /// (instances started together) create a first key one after the other.
+    public static func withLock<T>(in directory: URL, _ body: () throws -> T) throws -> T {
+        let path = directory.appendingPathComponent(".lock").path
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path]) }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX) == 0 else { throw CocoaError(.fileLocking, userInfo: [NSFilePathErrorKey: path]) }
+        defer { flock(descriptor, LOCK_UN) }
+        return try body()
+    }
+}
+
 public enum KeyFileError: Error, CustomStringConvertible, Equatable {
     case exposed(path: String, mode: Int)
 

@@ -30,11 +30,16 @@ public struct KeyRing: Sendable {
     /// Every public key, retired ones included.
     public var jwks: JWKSet { JWKSet(keys: keys.map(\.publicJWK)) }
 
-    /// Creates the first key when there is none; returns the active key.
+    /// Creates the first key when there is none; returns the active key. Processes sharing the folder and
+    /// starting together end with one key: the first creates it under the folder's lock, the others read it.
     @discardableResult
     public mutating func ensureKey(at now: Date) throws -> SigningKey {
         if let active { return active }
-        return try rotate(at: now)
+        return try KeyFile.withLock(in: directory) {
+            self = try KeyRing(directory: directory)
+            if let active { return active }
+            return try rotate(at: now)
+        }
     }
 
     /// Makes a new active key and retires the others, which stay published.

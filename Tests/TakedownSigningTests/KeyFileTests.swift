@@ -78,6 +78,24 @@ struct KeyFileTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["k"])
     }
 
+    @Test("rings opened together on one folder make one first key")
+    func oneFirstKey() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keys = directory.appendingPathComponent("keys")
+        let kids = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var ring = try KeyRing(directory: keys)
+                    return try ring.ensureKey(at: Date()).kid
+                }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(kids.count == 1)
+        #expect(try KeyRing(directory: keys).keys.count == 1)
+    }
+
     func mode(_ path: String) throws -> Int {
         (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
     }
