@@ -1292,6 +1292,25 @@ def test_labels_refuse_control_and_bidi_characters(target: Target):
     assert not accepted, "labels with control or bidi characters were accepted:\n" + "\n".join(accepted)
 
 
+NOT_ADDRESSES = ['"a@x.test', 'a"@x.test', 'a,b@x.test', 'a;b@x.test', 'a:b@x.test', 'a(b)@x.test', 'a\\b@x.test',
+                 'a[b]@x.test', '.a@x.test', 'a.@x.test', 'a..b@x.test', 'a<b@x.test', 'a@x.test,c@y.test']
+
+
+def test_email_addresses_are_plain_addr_specs(target: Target):
+    """An address lands in a To: header and an SMTP RCPT: a comma, colon, semicolon, quote or parenthesis
+    changes what it means there (another recipient, a group, a comment), so only a plain addr-spec is taken."""
+    t = target
+    taken = []
+    for address in NOT_ADDRESSES:
+        for field_name, body in (("delivery.email", {"delivery": {"email": address}}), ("contact_email", {"contact_email": address})):
+            outcome = t.send(f"{field_name} {address!r}", "PATCH", f"/v1/partners/{t.ids['partner_b']}", body=body)
+            if outcome.status is not None and 200 <= outcome.status < 300:
+                taken.append(f"{field_name} = {address!r} -> {outcome.status}")
+    t.send("restore partner b", "PATCH", f"/v1/partners/{t.ids['partner_b']}",
+           body={"delivery": {"email": "takedown@hostile-b.test"}, "contact_email": "abuse@hostile-b.test"})
+    assert not taken, "addresses that are no plain addr-spec were accepted:\n" + "\n".join(taken)
+
+
 NUMERIC_SETTINGS = [
     "PORT", "IDLE_TIMEOUT", "MAX_CONNECTIONS", "MAX_BODY_BYTES", "MAX_HEAVY_PER_PARTNER", "WEBHOOK_TIMEOUT_SECONDS",
     "RETRY_SCHEDULE", "LADDER_INTERVAL_SECONDS", "DEFAULT_DEADLINE_HOURS", "ENDPOINT_PAUSE_AFTER_HOURS",
