@@ -22,6 +22,8 @@ public enum DeliveryState: String, Codable, Sendable, CaseIterable {
     case failed
     /// No attempts left, or the endpoint said it is gone: only staff can send it again.
     case dead
+    /// The partner's channel was removed before it went out (`lastError` says which); never sent again.
+    case cancelled
 }
 
 /// One outbox row: an event for one channel endpoint of a partner. The body is fixed when the row is

@@ -43,6 +43,7 @@ extension PostgresStore {
         let delivery = try StoredJSON.encode(partner.delivery)
         try await transaction { transaction in
             try check(try await Self.partnersLocked(transaction))
+            let previous = try await Self.channels(of: partner.id, transaction)
             let changed = try await transaction.count(
                 """
                 UPDATE partners SET name = \(partner.name), kind = \(partner.kind.rawValue),
@@ -53,6 +54,10 @@ extension PostgresStore {
                 RETURNING 1
                 """)
             if changed == 0 { throw StoreError.notFound }
+            if let previous {
+                try await Self.followChannels(
+                    of: partner.id, from: previous, to: partner.delivery, at: partner.updatedAt, transaction)
+            }
             if let webhookSecret {
                 try await Self.addWebhookSecret(
                     partner.id, try self.secrets.seal(webhookSecret), now: partner.updatedAt,

@@ -59,6 +59,7 @@ extension SQLiteStore {
         try await guarded {
             try await write { db in
                 try check(try Row.fetchAll(db, sql: "SELECT * FROM partners ORDER BY position").map(Self.partner(from:)))
+                let previous = try Self.channels(of: partner.id, db)
                 try db.execute(
                     sql: """
                         UPDATE partners SET name = ?, kind = ?, contact_email = ?, locale = ?, jurisdiction = ?,
@@ -71,6 +72,10 @@ extension SQLiteStore {
                         partner.id.rawValue,
                     ])
                 if db.changesCount == 0 { throw StoreError.notFound }
+                if let previous {
+                    try Self.followChannels(
+                        of: partner.id, from: previous, to: partner.delivery, at: partner.updatedAt, db)
+                }
                 if let webhookSecret {
                     try Self.addWebhookSecret(
                         partner.id, try self.secrets.seal(webhookSecret), now: partner.updatedAt,

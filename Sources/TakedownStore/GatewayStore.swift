@@ -24,7 +24,9 @@ public protocol PartnerStore: Sendable {
     func partner(_ id: PartnerID) async throws -> Partner?
     func partners() async throws -> [Partner]
     /// Replaces a partner's fields and, when given, starts signing its webhooks with a new secret only
-    /// (earlier secrets stop at once: the endpoint changed). Throws `notFound` when it does not exist.
+    /// (earlier secrets stop at once: the endpoint changed). Its deliveries not yet done follow a change of
+    /// its channels in the same transaction (`ChannelChange`: moved, or cancelled with the reason). Throws
+    /// `notFound` when it does not exist.
     func updatePartner(
         _ partner: Partner, webhookSecret: String?, check: @Sendable ([Partner]) throws -> Void
     ) async throws

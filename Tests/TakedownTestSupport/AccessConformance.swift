@@ -14,6 +14,8 @@ public enum AccessConformance {
         "access: instances bootstrapping together insert one admin": bootstrapRace,
         "access: a suspended partner's credentials say so; suspending twice changes nothing": suspension,
         "access: claims hold a suspended partner's deliveries until it is re-activated": suspendedClaims,
+        "outbox: deliveries not yet done follow the partner's channels; a removed channel cancels them":
+            followChannels,
     ]
 
     static let t0 = Synthetic.epoch
@@ -147,5 +149,94 @@ public enum AccessConformance {
         _ = try await store.reactivatePartner(held.id, at: now)
         let released = try await store.claimDeliveries(owner: "w2", limit: 10, now: now, lease: 60, perEndpointCap: 5)
         #expect(released.map(\.id) == heldDeliveries.map(\.id))
+    }
+
+    static func followChannels(_ store: any GatewayStore) async throws {
+        var partner = Synthetic.partner(domains: ["\(Synthetic.hex(8)).test"])
+        partner.delivery = DeliveryChannels(webhookUrl: "https://old.example.com/in", email: "old@example.com")
+        try await store.insertPartner(partner, token: Synthetic.token(partner: partner.id), webhookSecret: "whsec_a")
+        // Per channel: one pending, one failed, one in flight, one succeeded, one dead.
+        var rows: [DeliveryChannel: [Delivery]] = [:]
+        for channel in DeliveryChannel.allCases {
+            for index in 0..<5 {
+                let record = Synthetic.caseRecord(urls: ["https://x.test/\(channel)/\(index)"])
+                let notice = Synthetic.notice(for: record, partner: partner.id)
+                var delivery = Synthetic.delivery(for: notice, endpoint: partner.delivery[channel] ?? "")
+                delivery.channel = channel
+                if channel == .email {
+                    delivery.payload = Data("From: h@example.com\r\nTo: old@example.com\r\nSubject: x\r\n\r\nTo: body\r\n".utf8)
+                }
+                _ = try await store.insertCase(record, notices: [notice], deliveries: [delivery], idempotency: nil)
+                rows[channel, default: []].append(delivery)
+            }
+        }
+        let claimed = try await store.claimDeliveries(owner: "w", limit: 10, now: t0, lease: 60, perEndpointCap: 4)
+        #expect(claimed.count == 8)
+        let attempt = DeliveryAttempt(number: 1, at: t0, statusCode: 500, latencyMs: 1, error: nil, responseExcerpt: nil)
+        let tokens = Dictionary(claimed.map { ($0.id, $0.leaseToken) }, uniquingKeysWith: { $1 })
+        for channel in DeliveryChannel.allCases {
+            // The oldest four of each endpoint were claimed: rows 0 to 3.
+            let outcomes: [DeliveryOutcome] = [.retry(at: t0, error: "500"), .succeeded, .dead(error: "gone for good")]
+            let completions = zip((rows[channel] ?? [])[1...3], outcomes).map { delivery, outcome in
+                DeliveryCompletion(id: delivery.id, token: tokens[delivery.id] ?? -1, outcome: outcome, attempt: attempt)
+            }
+            #expect(try await store.completeDeliveries(completions, now: t0, pauseAfter: 86_400).count == 3)
+        }
+        // Now per channel: [0] in flight, [1] failed, [2] succeeded, [3] dead, [4] pending.
+
+        var changed = partner
+        changed.delivery = DeliveryChannels(webhookUrl: "https://new.example.com/in", email: nil)
+        changed.updatedAt = t0.addingTimeInterval(60)
+        try await store.updatePartner(changed, webhookSecret: "whsec_b")
+
+        func stored(_ delivery: Delivery) async throws -> Delivery {
+            try #require(try await store.delivery(delivery.id)).0
+        }
+        let hooks = rows[.webhook] ?? []
+        for index in [0, 1, 4] {
+            let row = try await stored(hooks[index])
+            #expect(row.endpoint == "https://new.example.com/in" && row.payload == hooks[index].payload)
+            #expect(row.eventId == hooks[index].eventId)
+        }
+        #expect(try await stored(hooks[0]).state == .inFlight)
+        for index in [2, 3] { #expect(try await stored(hooks[index]).endpoint == "https://old.example.com/in") }
+
+        let mails = rows[.email] ?? []
+        for index in [0, 1, 4] {
+            let row = try await stored(mails[index])
+            #expect(row.state == .cancelled && row.lastError == ChannelChange.cancellation(.email))
+            #expect(row.leaseOwner == nil && row.endpoint == "old@example.com")
+        }
+        #expect(try await stored(mails[2]).state == .succeeded)
+        #expect(try await stored(mails[3]).state == .dead)
+        // The cancelled row in flight records nothing when its worker reports back.
+        let lateReport = DeliveryCompletion(
+            id: mails[0].id, token: tokens[mails[0].id] ?? -1, outcome: .succeeded, attempt: attempt)
+        #expect(try await store.completeDeliveries([lateReport], now: t0, pauseAfter: 86_400).isEmpty)
+
+        // The moved rows are claimed for the new address; the failed one carries its attempts along.
+        let later = t0.addingTimeInterval(120)
+        let next = try await store.claimDeliveries(owner: "w2", limit: 10, now: later, lease: 60, perEndpointCap: 4)
+        #expect(Set(next.map(\.id)) == Set([hooks[1].id, hooks[4].id]))
+        #expect(next.allSatisfy { $0.endpoint == "https://new.example.com/in" })
+        #expect(next.first { $0.id == hooks[1].id }?.attempts == 1)
+
+        // An email moved to a new address names it in its header, and only there.
+        var mailed = changed
+        mailed.delivery.email = "first@example.com"
+        try await store.updatePartner(mailed, webhookSecret: nil)
+        let record = Synthetic.caseRecord(urls: ["https://x.test/mail"])
+        let notice = Synthetic.notice(for: record, partner: partner.id)
+        var mail = Synthetic.delivery(for: notice, endpoint: "first@example.com")
+        mail.channel = .email
+        mail.payload = Data("From: h@example.com\r\nTo: first@example.com\r\n\r\nTo: first@example.com\r\n".utf8)
+        _ = try await store.insertCase(record, notices: [notice], deliveries: [mail], idempotency: nil)
+        mailed.delivery.email = "second@example.com"
+        try await store.updatePartner(mailed, webhookSecret: nil)
+        let moved = try await stored(mail)
+        #expect(moved.endpoint == "second@example.com" && moved.state == .pending)
+        #expect(
+            String(decoding: moved.payload, as: UTF8.self)
+                == "From: h@example.com\r\nTo: second@example.com\r\n\r\nTo: first@example.com\r\n")
     }
 }
