@@ -30,9 +30,11 @@ struct StatsController {
         return try .json(report)
     }
 
-    /// The per-notice rows behind the figures, as CSV.
+    /// The per-notice rows behind the figures, as CSV: one row per notice, so it counts as a heavy request.
     @Sendable func rows(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.staff()
+        let principal = try context.staff()
+        let slot = try settings.heavySlot(for: principal)
+        defer { slot.release() }
         var partner: PartnerID?
         if let text = request.query("partner_id") {
             guard let id = PartnerID.parse(text) else {

@@ -46,12 +46,24 @@ public struct RemovalFigures: Codable, Sendable, Equatable {
         public var count: Int
         public var medianSeconds: Double?
         public var p90Seconds: Double?
+
+        public init(count: Int, medianSeconds: Double?, p90Seconds: Double?) {
+            self.count = count
+            self.medianSeconds = medianSeconds
+            self.p90Seconds = p90Seconds
+        }
     }
 
     public struct Shares: Codable, Sendable, Equatable {
         public var within24h: Double?
         public var within72h: Double?
         public var within7d: Double?
+
+        public init(within24h: Double?, within72h: Double?, within7d: Double?) {
+            self.within24h = within24h
+            self.within72h = within72h
+            self.within7d = within7d
+        }
 
         enum CodingKeys: String, CodingKey {
             case within24h = "within_24h"
@@ -72,6 +84,22 @@ public struct RemovalFigures: Codable, Sendable, Equatable {
     /// Shares of every notice counted that were verified removed within each time.
     public var verifiedShare: Shares
 
+    public init(
+        notices: Int, acknowledged: Int, removed: Int, verified: Int, timeToAcknowledge: Durations,
+        timeToRemoval: Durations, timeToVerifiedRemoval: Durations, removedShare: Shares, verifiedShare: Shares
+    ) {
+        self.notices = notices
+        self.acknowledged = acknowledged
+        self.removed = removed
+        self.verified = verified
+        self.timeToAcknowledge = timeToAcknowledge
+        self.timeToRemoval = timeToRemoval
+        self.timeToVerifiedRemoval = timeToVerifiedRemoval
+        self.removedShare = removedShare
+        self.verifiedShare = verifiedShare
+    }
+
+    /// The figures of rows already in memory; the stores compute the same figures in the database.
     public init(_ rows: [RemovalRow]) {
         let counted = rows.filter { $0.status != .withdrawn }
         notices = counted.count

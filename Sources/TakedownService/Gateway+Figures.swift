@@ -45,34 +45,28 @@ extension Gateway {
     }
 
     /// Figures of the notices issued in [from, to), in one group or grouped by partner, jurisdiction or month.
+    /// The database counts and ranks; the gateway never holds the notices of the window in memory.
     public func removalReport(from: Date?, to: Date?, groupBy: RemovalGrouping?) async throws -> RemovalReport {
-        let rows = try await removalRows(from: from, to: to, partner: nil)
-        return RemovalReport(from: from, to: to, groupBy: groupBy, groups: Self.groups(rows, by: groupBy))
+        if let from, let to, from >= to {
+            throw GatewayError.badParameter(name: "to", reason: "must be after from")
+        }
+        let groups = try await store.removalFigures(.init(issuedFrom: from, issuedTo: to), groupBy: groupBy)
+        return RemovalReport(
+            from: from, to: to, groupBy: groupBy,
+            groups: groups.isEmpty && groupBy == nil
+                ? [.init(key: "all", label: "All notices", figures: RemovalFigures([]))] : groups.map(Self.group))
     }
 
     public func scorecard(_ id: PartnerID) async throws -> Scorecard {
         let partner = try await partner(id)
-        let rows = try await store.removalRows(issuedFrom: nil, issuedTo: nil, partner: id)
-        return Scorecard(
-            partnerId: id, name: partner.name, overall: RemovalFigures(rows), byMonth: Self.groups(rows, by: .month))
+        let filter = RemovalFigureQueries.Filter(partner: id)
+        let overall = try await store.removalFigures(filter, groupBy: nil).first?.figures ?? RemovalFigures([])
+        let byMonth = try await store.removalFigures(filter, groupBy: .month).map(Self.group)
+        return Scorecard(partnerId: id, name: partner.name, overall: overall, byMonth: byMonth)
     }
 
-    static func groups(_ rows: [RemovalRow], by grouping: RemovalGrouping?) -> [RemovalReport.Group] {
-        guard let grouping else {
-            return [RemovalReport.Group(key: "all", label: "All notices", figures: RemovalFigures(rows))]
-        }
-        var order: [String] = []
-        var members: [String: (label: String, rows: [RemovalRow])] = [:]
-        for row in rows {
-            let (key, label) = grouping.key(of: row)
-            if members[key] == nil {
-                order.append(key)
-                members[key] = (label, [])
-            }
-            members[key]?.rows.append(row)
-        }
-        return order.sorted().map { key in
-            RemovalReport.Group(key: key, label: members[key]!.label, figures: RemovalFigures(members[key]!.rows))
-        }
+    static func group(_ figures: RemovalGroupFigures) -> RemovalReport.Group {
+        RemovalReport.Group(key: figures.key, label: figures.label, figures: figures.figures)
     }
+
 }

@@ -71,6 +71,9 @@ public protocol NoticeStore: Sendable {
     /// The clocks of notices issued in [from, to) (either end open), optionally of one partner, in issue
     /// order: what the removal figures are computed from.
     func removalRows(issuedFrom: Date?, issuedTo: Date?, partner: PartnerID?) async throws -> [RemovalRow]
+    /// Removal figures computed by the database (see `RemovalFigureQueries`), one per group, by key.
+    func removalFigures(_ filter: RemovalFigureQueries.Filter, groupBy: RemovalGrouping?) async throws
+        -> [RemovalGroupFigures]
     /// Reads, changes and writes back notices in one transaction. The closure returns whether it changed
     /// the notice; new timeline events are appended, and `outbox` names the deliveries each changed notice
     /// sends (a withdrawal, say), written in the same transaction. Missing ids are skipped.

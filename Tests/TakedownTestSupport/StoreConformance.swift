@@ -28,6 +28,7 @@ public enum StoreConformance {
         checks.merging(OutboxConformance.checks) { $1 }.merging(ClockConformance.checks) { $1 }
             .merging(HashListConformance.checks) { $1 }.merging(AccessConformance.checks) { $1 }
             .merging(AuditConformance.checks) { $1 }
+            .merging(FiguresConformance.checks) { $1 }
     }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {

@@ -1,0 +1,41 @@
+import Foundation
+import PostgresNIO
+import TakedownModel
+import TakedownStore
+
+extension PostgresStore {
+    public func removalFigures(_ filter: RemovalFigureQueries.Filter, groupBy: RemovalGrouping?) async throws
+        -> [RemovalGroupFigures]
+    {
+        let (countsSQL, countsValues) = RemovalFigureQueries.counts(filter, groupBy: groupBy, .postgres)
+        let counts = try await rows(Self.query(countsSQL, countsValues)).map { row in
+            RemovalFigureQueries.Counts(
+                key: try row.get("grp"), label: try row.get("label"), notices: Int(try row.get("notices", as: Int64.self)),
+                acknowledged: Int(try row.get("acknowledged", as: Int64.self)),
+                removed: Int(try row.get("removed", as: Int64.self)), verified: Int(try row.get("verified", as: Int64.self)),
+                removedWithin: try (0..<3).map { Int(try row.get("removed_at_\($0)", as: Int64.self)) },
+                verifiedWithin: try (0..<3).map { Int(try row.get("verified_at_\($0)", as: Int64.self)) })
+        }
+        var ranks: [RemovalFigureQueries.Measure: [RemovalFigureQueries.Ranked]] = [:]
+        for measure in RemovalFigureQueries.Measure.allCases {
+            let (sql, values) = RemovalFigureQueries.ranks(measure, filter, groupBy: groupBy, .postgres)
+            ranks[measure] = try await rows(Self.query(sql, values)).map { row in
+                RemovalFigureQueries.Ranked(
+                    key: try row.get("grp"), count: Int(try row.get("cnt", as: Int64.self)),
+                    rank: Int(try row.get("rnk", as: Int64.self)), seconds: try row.get("seconds"))
+            }
+        }
+        return RemovalFigureQueries.groups(counts, ranks: ranks)
+    }
+
+    static func query(_ sql: String, _ values: [RemovalFigureQueries.Value]) -> PostgresQuery {
+        var bindings = PostgresBindings()
+        for value in values {
+            switch value {
+            case .double(let number): bindings.append(number)
+            case .text(let text): bindings.append(text)
+            }
+        }
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+}

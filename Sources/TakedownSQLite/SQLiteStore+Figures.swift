@@ -1,0 +1,42 @@
+import Foundation
+import GRDB
+import TakedownModel
+import TakedownStore
+
+extension SQLiteStore {
+    public func removalFigures(_ filter: RemovalFigureQueries.Filter, groupBy: RemovalGrouping?) async throws
+        -> [RemovalGroupFigures]
+    {
+        try await guarded {
+            try await pool.read { db in
+                let (countsSQL, countsValues) = RemovalFigureQueries.counts(filter, groupBy: groupBy, .sqlite)
+                let counts = try Row.fetchAll(db, sql: countsSQL, arguments: Self.arguments(countsValues)).map { row in
+                    RemovalFigureQueries.Counts(
+                        key: row["grp"], label: row["label"], notices: row["notices"], acknowledged: row["acknowledged"],
+                        removed: row["removed"], verified: row["verified"],
+                        removedWithin: (0..<3).map { row["removed_at_\($0)"] },
+                        verifiedWithin: (0..<3).map { row["verified_at_\($0)"] })
+                }
+                var ranks: [RemovalFigureQueries.Measure: [RemovalFigureQueries.Ranked]] = [:]
+                for measure in RemovalFigureQueries.Measure.allCases {
+                    let (sql, values) = RemovalFigureQueries.ranks(measure, filter, groupBy: groupBy, .sqlite)
+                    ranks[measure] = try Row.fetchAll(db, sql: sql, arguments: Self.arguments(values)).map { row in
+                        RemovalFigureQueries.Ranked(
+                            key: row["grp"], count: row["cnt"], rank: row["rnk"], seconds: row["seconds"])
+                    }
+                }
+                return RemovalFigureQueries.groups(counts, ranks: ranks)
+            }
+        }
+    }
+
+    static func arguments(_ values: [RemovalFigureQueries.Value]) -> StatementArguments {
+        StatementArguments(
+            values.map { value -> (any DatabaseValueConvertible)? in
+                switch value {
+                case .double(let number): return number
+                case .text(let text): return text
+                }
+            })
+    }
+}
