@@ -84,11 +84,8 @@ def wait_for(predicate, seconds: float = 20.0, what: str = "mail") -> None:
 
 
 def mail_env(url: str, **more: str) -> dict[str, str]:
-    env = {"TAKEDOWN_SMTP_URL": url, "TAKEDOWN_SMTP_FROM": SENDER, "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1"}
-    if url.startswith("smtp://"):
-        # TLS is required by default; these loopback relays offer no STARTTLS.
-        env["TAKEDOWN_SMTP_PLAIN"] = "1"
-    return {**env, **more}
+    # conftest allows plain SMTP (TAKEDOWN_SMTP_PLAIN=1): these loopback relays offer no STARTTLS.
+    return {"TAKEDOWN_SMTP_URL": url, "TAKEDOWN_SMTP_FROM": SENDER, "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1", **more}
 
 
 def mail_partner(gateway: Gateway, domain: str, locale: str = "en", jurisdiction: str = "GB") -> dict:
