@@ -21,13 +21,13 @@ public enum HostLookup: Sendable, Equatable {
 }
 
 /// The system's resolver (`getaddrinfo`), called off the cooperative thread pool because it blocks.
+/// A cancelled lookup returns `.failed` at once (the call itself finishes in the background), so a
+/// DNS server that stalls holds a check no longer than its time limit.
 public struct SystemResolver: HostResolver {
     public init() {}
 
     public func lookup(_ host: String) async -> HostLookup {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: Self.getaddrinfo(host)) }
-        }
+        await BlockingCall.run(cancelled: .failed) { Self.getaddrinfo(host) }
     }
 
     static func getaddrinfo(_ host: String) -> HostLookup {

@@ -84,7 +84,9 @@ final class PinnedClients: Sendable {
             state.entries[key] = Entry(client: client, users: 1, lastUsed: state.clock)
             var evicted: [HTTPClient] = []
             while state.entries.count > capacity,
-                let oldest = state.entries.filter({ $0.value.users == 0 }).min(by: { $0.value.lastUsed < $1.value.lastUsed })
+                let oldest = state.entries.filter({ $0.value.users == 0 }).min(by: {
+                    $0.value.lastUsed < $1.value.lastUsed
+                })
             {
                 evicted.append(oldest.value.client)
                 state.entries[oldest.key] = nil

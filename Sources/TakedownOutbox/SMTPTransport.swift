@@ -62,12 +62,13 @@ public struct SMTPTransport: DeliveryTransport {
             return TransportResult(error: "TAKEDOWN_SMTP_URL has no host", refused: true)
         }
         let address: IPAddress
-        switch await guardrail.check(host: host) {
+        switch await guardrail.check(host: host, within: timeout) {
         case .approved(let target): address = target.addresses[0]
         case .refused(let reason): return TransportResult(error: "target refused: \(reason)", refused: true)
         case .unresolvable(let permanent):
             return TransportResult(
-                error: permanent ? "the mail relay \(host) does not exist (DNS)" : "DNS lookup of \(host) failed for now")
+                error: permanent
+                    ? "the mail relay \(host) does not exist (DNS)" : "DNS lookup of \(host) failed for now")
         }
         let relay = relay
         let timeout = timeout
@@ -129,7 +130,8 @@ public struct SMTPTransport: DeliveryTransport {
             takedown_setopt_long(handle, CURLOPT_USE_SSL, Int(tls.rawValue)),
         ]
         guard safety.allSatisfy({ $0 == CURLE_OK }) else {
-            return TransportResult(error: "libcurl refused an option the SMTP transport requires (libcurl 7.85 or later)")
+            return TransportResult(
+                error: "libcurl refused an option the SMTP transport requires (libcurl 7.85 or later)")
         }
         if let user = relay.user { _ = takedown_setopt_string(handle, CURLOPT_USERNAME, user) }
         if let password = relay.password { _ = takedown_setopt_string(handle, CURLOPT_PASSWORD, password) }

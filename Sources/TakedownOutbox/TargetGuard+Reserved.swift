@@ -49,7 +49,9 @@ extension TargetGuard {
             return reservedIPv4.first { $0.0.contains(address) }.map { "\($0.1) (\($0.0))" }
         }
         for (range, offset) in [(mapped, 12), (nat64, 12), (sixToFour, 2)] where range.contains(address) {
-            guard let inner = address.embeddedIPv4(at: offset), let reason = reservedRange(of: inner) else { return nil }
+            guard let inner = address.embeddedIPv4(at: offset), let reason = reservedRange(of: inner) else {
+                return nil
+            }
             return "\(reason), carried in \(range)"
         }
         if let (range, reason) = reservedIPv6.first(where: { $0.0.contains(address) }) { return "\(reason) (\(range))" }

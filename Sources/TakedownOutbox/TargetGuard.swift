@@ -49,6 +49,20 @@ public struct TargetGuard: Sendable {
         return .approved(ApprovedTarget(host: bare, addresses: addresses))
     }
 
+    /// `check(host:)` within `limit` seconds: a lookup that takes longer counts as failed for now.
+    public func check(host: String, within limit: TimeInterval) async -> Verdict {
+        await withTaskGroup(of: Verdict?.self) { group in
+            group.addTask { await check(host: host) }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(Int(min(max(limit, 0), 86_400) * 1000)))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .unresolvable(permanent: false)
+        }
+    }
+
     /// Why `address` may not be contacted (nil when it may), the allow-list taken into account.
     public func refusal(of address: IPAddress) -> String? {
         guard let reason = Self.reservedRange(of: address) else { return nil }

@@ -106,7 +106,9 @@ public struct URLVerifier: Sendable {
             return .redirect(status: status, location: location)
         }
         guard (200...299).contains(status) else { return .finished(status: status, digests: nil, failure: nil) }
-        if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > configuration.maxBytes {
+        if let length = response.headers.first(name: "Content-Length").flatMap(Int.init),
+            length > configuration.maxBytes
+        {
             return .finished(status: status, digests: nil, failure: .tooLarge(limit: configuration.maxBytes))
         }
         guard let digests = try await Self.digest(response.body, cap: configuration.maxBytes) else {

@@ -14,7 +14,9 @@ public struct WebhookTransport: DeliveryTransport {
 
     /// Connections per host are raised from async-http-client's default of 8 for parallel delivery.
     public init(timeout: TimeInterval, allowPrivateTargets: Bool, connectionsPerHost: Int = 64) {
-        self.init(timeout: timeout, guard: TargetGuard(allowPrivate: allowPrivateTargets), connectionsPerHost: connectionsPerHost)
+        self.init(
+            timeout: timeout, guard: TargetGuard(allowPrivate: allowPrivateTargets),
+            connectionsPerHost: connectionsPerHost)
     }
 
     /// `cachedTargets` bounds the clients kept for (host, approved address) pairs; past it the least
@@ -47,7 +49,7 @@ public struct WebhookTransport: DeliveryTransport {
             return TransportResult(error: "the partner has no webhook secret", refused: true)
         }
         let target: ApprovedTarget
-        switch await guardrail.check(host: host) {
+        switch await guardrail.check(host: host, within: timeout) {
         case .approved(let approved): target = approved
         case .refused(let reason): return TransportResult(error: "target refused: \(reason)", refused: true)
         case .unresolvable(let permanent):

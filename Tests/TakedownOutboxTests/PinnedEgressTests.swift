@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
 import TakedownModel
-@testable import TakedownOutbox
 import TakedownSigning
 import Testing
+
+@testable import TakedownOutbox
 
 /// DNS rebinding: a name answers an allowed address when the guard checks it and another one after.
 /// Two local servers listen on one port, on 127.0.0.1 (the allow-list's stand-in for a public
@@ -22,7 +23,8 @@ struct PinnedEgressTests {
 
     /// Runs `body` with receivers on 127.0.0.1 and 127.0.0.2, on the same port.
     static func twoReceivers(
-        _ body: @escaping @Sendable (_ approved: ScriptedReceiver, _ inside: ScriptedReceiver, _ port: Int) async throws
+        _ body:
+            @escaping @Sendable (_ approved: ScriptedReceiver, _ inside: ScriptedReceiver, _ port: Int) async throws
             -> Void
     ) async throws {
         let approved = ScriptedReceiver()
@@ -97,7 +99,8 @@ struct PinnedEgressTests {
             let secret = WebhookSignature.newSecret()
             for index in 0..<20 {
                 let endpoint = index.isMultiple(of: 2) ? "http://busy.test:\(port)/hooks/n" : "\(base)/hooks/l"
-                #expect(await transport.send(Self.delivery(to: endpoint), secrets: [secret], now: Date()).statusCode == 200)
+                #expect(
+                    await transport.send(Self.delivery(to: endpoint), secrets: [secret], now: Date()).statusCode == 200)
             }
             #expect(resolver.lookups(of: "busy.test") == 10)
             // One client for the name, one for the literal; each kept its connection open.
@@ -145,6 +148,42 @@ struct PinnedEgressTests {
         #expect(inside.refused)
         #expect(transport.cachedClients == 0)
         try await transport.shutdown()
+    }
+
+    /// A resolver blocked in a system call for `seconds`, as `getaddrinfo` is when a DNS server stalls.
+    struct StallingResolver: HostResolver {
+        let seconds: UInt32
+        func lookup(_ host: String) async -> HostLookup {
+            await BlockingCall.run(cancelled: .failed) {
+                sleep(seconds)
+                return .addresses([IPAddress("127.0.0.1")!])
+            }
+        }
+    }
+
+    @Test("a DNS lookup that stalls is cut at the attempt's time limit, and nothing is contacted")
+    func stallingLookup() async throws {
+        let transport = WebhookTransport(
+            timeout: 0.5,
+            guard: TargetGuard(allowPrivate: false, allowed: Self.approved, resolver: StallingResolver(seconds: 10)))
+        let started = ContinuousClock.now
+        let result = await transport.send(
+            Self.delivery(to: "http://stalling.test:9/hooks/x"), secrets: [WebhookSignature.newSecret()], now: Date())
+        #expect(ContinuousClock.now - started < .seconds(5))  // half the stall, ten times the limit
+        #expect(result.error == "DNS lookup of stalling.test failed for now")
+        #expect(transport.cachedClients == 0)
+        try await transport.shutdown()
+    }
+
+    @Test("a verification whose DNS lookup stalls ends at the check's time limit")
+    func stallingVerification() async throws {
+        let verifier = URLVerifier(
+            configuration: URLVerifierTests.configuration(timeout: 0.5), resolver: StallingResolver(seconds: 10))
+        let started = ContinuousClock.now
+        let fetched = await verifier.fetch("http://stalling.test:9/same")
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(fetched.failure == .timedOut)
+        try await verifier.shutdown()
     }
 
     @Test("verification connects every hop to its approved address; a hop that rebinds inside is refused")

@@ -56,7 +56,9 @@ struct TargetGuardTests {
     func mixed() async {
         let resolver = ScriptedResolver()
         resolver.answer("mixed.test", "93.184.216.34", "2606:4700:4700::1111", "10.0.0.5")
-        guard case .refused(let reason) = await TargetGuard(allowPrivate: false, resolver: resolver).check(host: "mixed.test")
+        guard
+            case .refused(let reason) = await TargetGuard(allowPrivate: false, resolver: resolver).check(
+                host: "mixed.test")
         else {
             Issue.record("a name resolving to 10.0.0.5 among others was allowed")
             return
@@ -84,7 +86,9 @@ struct TargetGuardTests {
         resolver.answer("two.test", "127.0.0.2")
         resolver.answer("mapped.test", "::ffff:127.0.0.1")
         let listed = TargetGuard(allowPrivate: false, allowed: [IPRange("127.0.0.1/32")!], resolver: resolver)
-        #expect(await listed.check(host: "one.test") == .approved(.init(host: "one.test", addresses: [IPAddress("127.0.0.1")!])))
+        #expect(
+            await listed.check(host: "one.test")
+                == .approved(.init(host: "one.test", addresses: [IPAddress("127.0.0.1")!])))
         // The IPv4-mapped form of an allowed address is the same host.
         #expect(
             await listed.check(host: "mapped.test")
@@ -94,15 +98,21 @@ struct TargetGuardTests {
             return
         }
         let open = TargetGuard(allowPrivate: true, resolver: resolver)
-        #expect(await open.check(host: "two.test") == .approved(.init(host: "two.test", addresses: [IPAddress("127.0.0.2")!])))
+        #expect(
+            await open.check(host: "two.test")
+                == .approved(.init(host: "two.test", addresses: [IPAddress("127.0.0.2")!])))
     }
 
     @Test("an address literal is judged as it is, without a lookup")
     func literals() async {
         let resolver = ScriptedResolver()
         let guardrail = TargetGuard(allowPrivate: false, resolver: resolver)
-        #expect(await guardrail.check(host: "93.184.216.34") == .approved(.init(host: "93.184.216.34", addresses: [IPAddress("93.184.216.34")!])))
-        #expect(await guardrail.check(host: "[2606:4700:4700::1111]") == .approved(.init(host: "2606:4700:4700::1111", addresses: [IPAddress("2606:4700:4700::1111")!])))
+        #expect(
+            await guardrail.check(host: "93.184.216.34")
+                == .approved(.init(host: "93.184.216.34", addresses: [IPAddress("93.184.216.34")!])))
+        #expect(
+            await guardrail.check(host: "[2606:4700:4700::1111]")
+                == .approved(.init(host: "2606:4700:4700::1111", addresses: [IPAddress("2606:4700:4700::1111")!])))
         #expect(resolver.lookups.isEmpty)
     }
 }
