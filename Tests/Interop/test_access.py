@@ -214,3 +214,47 @@ def test_a_suspended_partners_pushes_wait_and_go_out_after_reactivation(gateway_
         assert receiver.wait_for(lambda r: notice in r.notice_ids(), timeout=20), receiver.snapshot()
         assert all(x.verified.get("current") for x in receiver.snapshot())
         gateway.request("GET", "/v1/notices", token=partner["token"], expect=200)
+
+
+# --- the database URL in logs ---------------------------------------------------------------------------
+
+
+def test_the_database_password_never_reaches_the_log(gateway_factory: GatewayFactory):
+    """The test cluster trusts local connections, so a password in the URL is carried but not needed."""
+    with fresh_database("takedown_redacted") as url:
+        scheme, rest = url.split("://", 1)
+        user, host = rest.split("@", 1)
+        shapes = {
+            "user info": f"{scheme}://{user}:pw-Userinfo-7f3a@{host}",
+            "query": f"{scheme}ql://{user}@{host}?password=pw-Query-7f3a&sslmode=disable",
+        }
+        admin = None
+        for label, shaped in shapes.items():
+            gateway = gateway_factory(f"redacted-{label.replace(' ', '-')}", start=False, extra_env={"TAKEDOWN_DATABASE_URL": shaped})
+            gateway.admin_token = admin = admin or gateway.admin_token  # one database: the first bootstraps
+            gateway.start()
+            gateway.request("GET", "/v1/cases", token=gateway.admin_token, expect=200)
+            gateway.stop()
+            log = gateway.log_path.read_text(encoding="utf-8", errors="replace")
+            assert "7f3a" not in log, f"{label}: the password is in the log"
+            assert "***" in log, f"{label}: the start-up line does not show the masked URL"
+        # Refused at start: the message masks it too.
+        refused = gateway_factory(
+            "refused-sslmode", start=False,
+            extra_env={"TAKEDOWN_DATABASE_URL": f"{scheme}://{user}:pw-Refused-7f3a@{host}?sslmode=prefer"},
+        )
+        log = start_fails(refused)
+        assert "7f3a" not in log and "***" in log and "sslmode=prefer is not supported" in log, log[-2000:]
+        # A password a strict URL parser refuses (a bad escape, a space, an `@`), started or refused alike.
+        odd = gateway_factory(
+            "odd-password", start=False,
+            extra_env={"TAKEDOWN_DATABASE_URL": f"{scheme}://{user}:pw@Bad%zz 7f3a@{host}"},
+        )
+        odd.admin_token = admin
+        try:
+            odd.start()
+            odd.stop()
+        except GatewayError:
+            pass
+        log = odd.log_path.read_text(encoding="utf-8", errors="replace")
+        assert "7f3a" not in log and "***" in log, log[-2000:]
