@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Synchronization
 import TakedownService
 
 /// Unauthenticated routes: health, readiness, public keys and the API description.
@@ -28,6 +29,19 @@ struct DiscoveryController {
         return .bytes(Array(await metrics().utf8), type: "text/plain; version=0.0.4; charset=utf-8")
     }
 
+    /// What `body` returns if it returns within `limit`, else nil without waiting for it.
+    static func within<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
+        let answer = FirstAnswer<T>()
+        return await withCheckedContinuation { continuation in
+            answer.wait(continuation)
+            Task { answer.give(await body()) }
+            Task {
+                try? await Task.sleep(for: limit)
+                answer.give(nil)
+            }
+        }
+    }
+
     static func equalInConstantTime(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
@@ -46,12 +60,11 @@ struct DiscoveryController {
     /// gateway would not have started).
     @Sendable func ready(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         var checks = ["templates": "ok"]
-        do {
-            try await gateway.store.ping()
-            checks["store"] = "ok"
-        } catch {
-            checks["store"] = "unreachable"
-        }
+        // A database that accepts connections but never answers must not hold the probe: 3 s at most. The
+        // ping is left to finish on its own (a driver may not give up when cancelled).
+        let store = gateway.store
+        let answered = await Self.within(.seconds(3)) { (try? await store.ping()) != nil }
+        checks["store"] = answered == true ? "ok" : "unreachable"
         checks["keys"] = gateway.hasSigningKey ? "ok" : "no active signing key"
         let ready = checks.values.allSatisfy { $0 == "ok" }
         return try .json(
@@ -70,5 +83,18 @@ struct DiscoveryController {
             throw APIError.notFound("the API description is not installed beside this gateway")
         }
         return .bytes(data, type: "application/json")
+    }
+}
+
+/// A continuation resumed by whichever answer comes first; later answers are dropped.
+final class FirstAnswer<T: Sendable>: Sendable {
+    private let pending = Mutex<CheckedContinuation<T?, Never>?>(nil)
+
+    func wait(_ continuation: CheckedContinuation<T?, Never>) {
+        pending.withLock { $0 = continuation }
+    }
+
+    func give(_ value: T?) {
+        pending.withLock { $0.take() }?.resume(returning: value)
     }
 }

@@ -6,6 +6,9 @@ import TakedownStore
 /// The embedded default store: one SQLite file in WAL mode, reached through a GRDB pool.
 public final class SQLiteStore: GatewayStore, Sendable {
     let pool: DatabasePool
+    /// The database file, and its identity (device and inode) when it was opened.
+    let path: String
+    let fileIdentity: FileIdentity?
     /// Seals webhook secrets before they are written and opens them when read.
     let secrets: any SecretSealing
 
@@ -13,6 +16,7 @@ public final class SQLiteStore: GatewayStore, Sendable {
     /// stored as given: the server always passes its key (`GatewayComposition.store`).
     public init(path: String, secrets: any SecretSealing = UnsealedSecrets()) throws {
         self.secrets = secrets
+        self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -28,6 +32,7 @@ public final class SQLiteStore: GatewayStore, Sendable {
         } catch {
             throw StoreError.unavailable("cannot open \(path): \(error)")
         }
+        fileIdentity = FileIdentity(path: path)
     }
 
     public func migrate() async throws {
@@ -35,8 +40,13 @@ public final class SQLiteStore: GatewayStore, Sendable {
         try await sealStoredSecrets()
     }
 
+    /// The database answers, and its file is still the one this store opened: a file deleted or replaced
+    /// under a running gateway would take every later write with it.
     public func ping() async throws {
         try await guarded { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } }
+        guard let fileIdentity, FileIdentity(path: path) == fileIdentity else {
+            throw StoreError.unavailable("the database file \(path) was removed or replaced since it was opened")
+        }
     }
 
     /// Applied migrations, by name, for `takedown migrate` to report.
@@ -62,4 +72,19 @@ extension Date {
     var storedValue: Double { timeIntervalSince1970 }
 
     init(stored value: Double) { self.init(timeIntervalSince1970: value) }
+}
+
+/// A file's device and inode: the same path naming another file (deleted and made anew) differs.
+struct FileIdentity: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+
+    init?(path: String) {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let device = (attributes[.systemNumber] as? NSNumber)?.uint64Value,
+            let inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value
+        else { return nil }
+        self.device = device
+        self.inode = inode
+    }
 }

@@ -43,7 +43,8 @@ public final class Gateway: Sendable {
     public var jwks: JWKSet { keys.withLock { $0.jwks } }
 
     /// Whether a signing key is loaded.
-    public var hasSigningKey: Bool { keys.withLock { $0.active != nil } }
+    /// A signing key is loaded and its file is still where it was read from.
+    public var hasSigningKey: Bool { keys.withLock { $0.active != nil && $0.activeKeyFileIsPresent } }
 
     /// Reads the key folder again, after `takedown keys rotate` ran beside a live server.
     public func reloadKeys() throws {

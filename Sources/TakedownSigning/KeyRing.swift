@@ -27,6 +27,14 @@ public struct KeyRing: Sendable {
     /// The key that signs new documents.
     public var active: SigningKey? { keys.last { $0.retiredAt == nil } }
 
+    /// Whether the active key's file is still in the key folder: a folder moved or deleted under a running
+    /// gateway would leave the next start to make a new key, and old notices unverifiable.
+    public var activeKeyFileIsPresent: Bool {
+        guard let active else { return false }
+        return FileManager.default.isReadableFile(
+            atPath: directory.appendingPathComponent("\(active.kid).key.json").path)
+    }
+
     /// Every public key, retired ones included.
     public var jwks: JWKSet { JWKSet(keys: keys.map(\.publicJWK)) }
 
