@@ -1445,11 +1445,14 @@ def test_2000_idle_connections_do_not_stall_healthz(target: Target):
 
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory):
+    metrics_port = free_port()
     gateway = Gateway(tmp_path_factory.mktemp("limited"), name="limited", extra_env={
         "TAKEDOWN_RATE_LIMITS": "partner=1/5,anonymous=1/5",
         "TAKEDOWN_IDLE_TIMEOUT": "2",
         "TAKEDOWN_MAX_CONNECTIONS": "32",
+        "TAKEDOWN_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
     })
+    gateway.metrics_port = metrics_port
     try:
         gateway.start()
         tokens = {}
@@ -1557,6 +1560,33 @@ def test_slow_clients_are_cut_off(limited, part):
                 + b"\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
     took = drip(gateway.port, head, b"a", 15)
     assert took is not None and took <= 8, f"a request {part} sent one byte a second was still open after {took or 15:.0f} s"
+
+
+def test_metrics_listener_takes_garbage(limited):
+    """The separate /metrics listener (TAKEDOWN_METRICS_ADDR) is an HTTP server too: garbage there must not
+    take the process down, and /metrics keeps answering."""
+    gateway, _ = limited
+    port = gateway.metrics_port
+    mark = LEDGER.mark()
+    for label, data in (
+        ("Accept ;", b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: ;\r\n\r\n"),
+        ("chunk size zz", b"POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+        ("CONNECT", b"CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: x\r\n\r\n"),
+        ("binary", bytes(range(256))),
+        ("huge header", b"GET /metrics HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 262144 + b"\r\n\r\n"),
+        ("NUL in header", b"GET /metrics HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n"),
+        ("unknown path", b"GET /v1/notices HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ):
+        outcome = raw_exchange(port, data, half_close=label == "chunk size zz", timeout=IO_TIMEOUT)
+        if outcome.timeout or (outcome.status is not None and outcome.status >= 500):
+            LEDGER.finding(f"METRICS LISTENER: {label} -> {outcome.describe()}")
+        LEDGER.record(f"metrics listener: {label}", Outcome(status=outcome.status, content_type="application/problem+json",
+                                                            body=b'{"status": %d, "type": "x"}' % (outcome.status or 0),
+                                                            timeout=outcome.timeout), allow_close=True)
+    assert gateway.proc.poll() is None, "garbage on the metrics listener killed the gateway"
+    scrape = raw_exchange(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert scrape.status == 200 and scrape.body, scrape.describe()
+    fail_on_findings(mark, "the metrics listener")
 
 
 def test_connections_beyond_the_cap_do_not_starve_the_server(limited):
