@@ -119,6 +119,19 @@ def test_instances_starting_together_on_postgres_create_one_bootstrap_admin(gate
                 gateway.stop()
 
 
+def test_cli_tokens_take_an_expiry(gateway_factory: GatewayFactory):
+    gateway = gateway_factory("cli-expiry")
+    data = ["--data-dir", str(gateway.data_dir)]
+    made = gateway.cli("tokens", "create", "--role", "analyst", "--name", "temp", "--expires-at", "2099-01-31T00:00:00Z", *data)
+    token = next(word for word in made.stdout.split() if word.startswith("tdk_"))
+    gateway.request("GET", "/v1/cases", token=token, expect=200)
+    listed = {t["name"]: t for t in gateway.get_json("/v1/tokens", gateway.admin_token)["tokens"]}
+    assert listed["temp"]["expires_at"] == "2099-01-31T00:00:00.000Z", listed["temp"]
+    for bad in ("2020-01-01T00:00:00Z", "tomorrow"):
+        refused = gateway.cli("tokens", "create", "--role", "analyst", "--name", "x", "--expires-at", bad, *data, check=False)
+        assert refused.returncode != 0 and "--expires-at" in refused.stderr, refused.stderr
+
+
 # --- key files ------------------------------------------------------------------------------------
 
 
