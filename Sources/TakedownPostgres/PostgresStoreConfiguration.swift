@@ -37,6 +37,12 @@ public struct PostgresStoreConfiguration: Sendable {
         let query = Dictionary(
             (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
         let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        // A bad %-escape would silently drop the credential and fail later as an authentication error.
+        for (part, value) in [("user name", components.user), ("password", components.password)] {
+            if let value, value.removingPercentEncoding == nil {
+                throw StoreError.unavailable("the \(part) in the URL has an invalid %-escape; percent-encode it")
+            }
+        }
         let mode = try Self.sslMode(query["sslmode"])
         let tls = try Self.tls(mode, rootCertificate: query["sslrootcert"])
         let transport: PostgresClient.Configuration.TLS = tls.map { .require($0) } ?? .disable

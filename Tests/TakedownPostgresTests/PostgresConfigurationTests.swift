@@ -53,6 +53,9 @@ struct PostgresConfigurationTests {
         #expect(encoded.client.username == "app@x" && encoded.client.password == "p/w?")
         let query = try PostgresStoreConfiguration(url: "postgres://127.0.0.1/db?user=app&password=pw")
         #expect(query.client.username == "app" && query.client.password == "pw")
+        let bad = #expect(throws: StoreError.self) { try PostgresStoreConfiguration(url: "postgres://u:p%zzw@127.0.0.1/db") }
+        #expect("\(bad.map { "\($0)" } ?? "")".contains("invalid %-escape"))
+        #expect(!"\(bad.map { "\($0)" } ?? "")".contains("p%zzw"))
     }
 
     @Test(
