@@ -20,8 +20,9 @@ public struct LeaseRescuer: Service {
         self.logger = logger
     }
 
-    /// Returns expired leases, and at once those of processes on this host that are gone (a gateway
-    /// killed and restarted does not wait for its old leases to expire).
+    /// Returns expired leases, and at once those of processes of this PID namespace that are gone (a
+    /// gateway killed and restarted in place does not wait for its old leases to expire; one in a new
+    /// container, or on another host, does, as nothing here can tell that the old owner is dead).
     public func rescueOnce() async throws {
         let now = clock()
         for owner in try await store.leaseOwners() where LeaseOwner.isDeadLocalProcess(owner) {

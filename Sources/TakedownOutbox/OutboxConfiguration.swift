@@ -16,26 +16,11 @@ public struct OutboxConfiguration: Sendable {
     public var pauseAfter: TimeInterval = 5 * 86_400
     public var retryPolicy = RetryPolicy.standard
     public var allowPrivateTargets = false
-    /// Who holds the leases this worker takes: host, process and a random suffix.
+    /// Who holds the leases this worker takes: host, process, a random suffix and the PID namespace.
     public var owner = LeaseOwner.current
 
     public init() {}
 
     /// Longer than the request timeout, so a live worker never loses a lease mid-request.
     public var lease: TimeInterval { requestTimeout + 30 }
-}
-
-/// Lease owners are `host/pid/random`, so a restarted gateway can tell that a lease belongs to a
-/// process of its own host that no longer exists.
-public enum LeaseOwner {
-    public static let current = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UInt32.random(in: .min ... .max))"
-
-    public static func isDeadLocalProcess(_ owner: String) -> Bool {
-        let parts = owner.split(separator: "/")
-        guard parts.count == 3, parts[0] == ProcessInfo.processInfo.hostName, let pid = Int32(parts[1]),
-            owner != current
-        else { return false }
-        if pid == getpid() { return true }  // this pid, another random part: an earlier process reused the pid
-        return kill(pid, 0) != 0 && errno == ESRCH
-    }
 }

@@ -338,20 +338,3 @@ struct RetryPolicyTests {
         #expect(RetryPolicy.retryAfter("Fri, 15 Jan 2027 08:02:00 GMT", now: now) == 120)
     }
 }
-
-@Suite("Lease owners")
-struct LeaseOwnerTests {
-    @Test("a lease of a process that has exited on this host is recognised; a live one is not")
-    func deadProcess() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/true")
-        try process.run()
-        process.waitUntilExit()
-        let host = ProcessInfo.processInfo.hostName
-        #expect(LeaseOwner.isDeadLocalProcess("\(host)/\(process.processIdentifier)/7"))
-        #expect(!LeaseOwner.isDeadLocalProcess(LeaseOwner.current))
-        #expect(!LeaseOwner.isDeadLocalProcess("\(host)/1/7"))  // init is alive
-        #expect(!LeaseOwner.isDeadLocalProcess("elsewhere.example/\(process.processIdentifier)/7"))
-        #expect(!LeaseOwner.isDeadLocalProcess("garbage"))
-    }
-}
