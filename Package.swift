@@ -141,6 +141,7 @@ let package = Package(
             name: "TakedownTestSupport",
             dependencies: [
                 "TakedownStore", "TakedownService", "TakedownSQLite", "TakedownPostgres", "TakedownServer",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/TakedownTestSupport",
             swiftSettings: strict
@@ -148,7 +149,7 @@ let package = Package(
         .testTarget(name: "TakedownModelTests", dependencies: ["TakedownModel"], swiftSettings: strict),
         .testTarget(
             name: "TakedownSQLiteTests",
-            dependencies: ["TakedownSQLite", "TakedownTestSupport"],
+            dependencies: ["TakedownSQLite", "TakedownTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

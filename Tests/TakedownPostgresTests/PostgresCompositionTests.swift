@@ -3,6 +3,7 @@ import TakedownPostgres
 import TakedownSQLite
 import TakedownServer
 import TakedownStore
+import TakedownTestSupport
 import Testing
 
 /// The composition root picks the store from the settings and keeps the database password to itself.

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import Synchronization
 import TakedownModel
 import TakedownPostgres
@@ -26,48 +27,48 @@ struct PostgresOutboxTests {
                 _ = try await stores[0].insertCase(record, notices: [notice], deliveries: [delivery], idempotency: nil)
             }
             let cap = 2
-            let tracker = Locked<(inFlight: [String: Int], worst: Int, sent: [DeliveryID: Int])>(([:], 0, [:]))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (index, store) in stores.enumerated() {
-                    for worker in 0..<2 {
-                        group.addTask {
-                            let owner = "test/\(index)/\(worker)"
-                            while true {
-                                let now = Synthetic.epoch.addingTimeInterval(10)
-                                let claimed = try await store.claimDeliveries(
-                                    owner: owner, limit: 6, now: now, lease: 60, perEndpointCap: cap)
-                                if claimed.isEmpty {
-                                    if try await store.outboxStats(now: now).depth == 0 { return }
-                                    try await Task.sleep(for: .milliseconds(2))
-                                    continue
-                                }
-                                tracker.withLock { state in
-                                    for delivery in claimed {
-                                        state.inFlight[delivery.endpoint, default: 0] += 1
-                                        state.worst = max(state.worst, state.inFlight[delivery.endpoint]!)
-                                        state.sent[delivery.id, default: 0] += 1
+            // What the database holds, not what the workers have seen: every overrun starts with a claim
+            // committing, so right after each claim the worker counts each endpoint's in-flight rows in one
+            // statement (one snapshot). A count there is never a false alarm, and a row stays counted until
+            // its completion has committed, so an overrun while a completion is still under way is caught.
+            let tracker = Locked<(worst: Int, sent: [DeliveryID: Int])>((0, [:]))
+            try await PostgresTestDatabase.withClient(url) { observer in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (index, store) in stores.enumerated() {
+                        for worker in 0..<2 {
+                            group.addTask {
+                                let owner = "test/\(index)/\(worker)"
+                                while true {
+                                    let now = Synthetic.epoch.addingTimeInterval(10)
+                                    let claimed = try await store.claimDeliveries(
+                                        owner: owner, limit: 6, now: now, lease: 60, perEndpointCap: cap)
+                                    if claimed.isEmpty {
+                                        if try await store.outboxStats(now: now).depth == 0 { return }
+                                        try await Task.sleep(for: .milliseconds(2))
+                                        continue
                                     }
+                                    let inFlight = try await Self.mostInFlight(observer)
+                                    tracker.withLock { state in
+                                        state.worst = max(state.worst, inFlight)
+                                        for delivery in claimed { state.sent[delivery.id, default: 0] += 1 }
+                                    }
+                                    try await Task.sleep(for: .milliseconds(3))
+                                    let completions = claimed.map {
+                                        DeliveryCompletion(
+                                            id: $0.id, token: $0.leaseToken, outcome: .succeeded,
+                                            attempt: DeliveryAttempt(
+                                                number: 1, at: now, statusCode: 200, latencyMs: 3, error: nil,
+                                                responseExcerpt: nil))
+                                    }
+                                    let recorded = try await store.completeDeliveries(
+                                        completions, now: now, pauseAfter: 3600)
+                                    #expect(recorded.count == claimed.count)
                                 }
-                                try await Task.sleep(for: .milliseconds(3))
-                                // Counted free before the completion commits: a false alarm is impossible.
-                                tracker.withLock { state in
-                                    for delivery in claimed { state.inFlight[delivery.endpoint]! -= 1 }
-                                }
-                                let completions = claimed.map {
-                                    DeliveryCompletion(
-                                        id: $0.id, token: $0.leaseToken, outcome: .succeeded,
-                                        attempt: DeliveryAttempt(
-                                            number: 1, at: now, statusCode: 200, latencyMs: 3, error: nil,
-                                            responseExcerpt: nil))
-                                }
-                                let recorded = try await store.completeDeliveries(
-                                    completions, now: now, pauseAfter: 3600)
-                                #expect(recorded.count == claimed.count)
                             }
                         }
                     }
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
             }
             let state = tracker.withLock { $0 }
             #expect(state.worst <= cap)
@@ -102,6 +103,19 @@ struct PostgresOutboxTests {
             await writer.shutdown()
             await listening.shutdown()
         }
+    }
+
+    /// The most rows any endpoint has in flight, as one snapshot of the database shows them.
+    static func mostInFlight(_ client: PostgresClient) async throws -> Int {
+        let rows = try await client.query(
+            """
+            SELECT coalesce(max(n), 0)::bigint FROM (
+                SELECT count(*) AS n FROM deliveries WHERE state = 'in_flight'
+                GROUP BY partner_id, channel, endpoint) counts
+            """)
+        var most = 0
+        for try await (value) in rows.decode(Int64.self) { most = Int(value) }
+        return most
     }
 
     private func waitUntil(_ condition: () -> Bool) async throws {

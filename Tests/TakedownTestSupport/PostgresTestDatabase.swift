@@ -5,13 +5,13 @@ import TakedownPostgres
 import TakedownStore
 
 /// Fresh databases on the cluster `TAKEDOWN_TEST_DATABASE_URL` names (scripts/test starts one).
-enum PostgresTestDatabase {
-    static let url = ProcessInfo.processInfo.environment["TAKEDOWN_TEST_DATABASE_URL"].flatMap {
+public enum PostgresTestDatabase {
+    public static let url = ProcessInfo.processInfo.environment["TAKEDOWN_TEST_DATABASE_URL"].flatMap {
         $0.isEmpty ? nil : $0
     }
 
     /// Runs `body` against a new, empty database, dropped afterwards.
-    static func withFreshDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+    public static func withFreshDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
         guard let url, var components = URLComponents(string: url) else {
             throw StoreError.unavailable("TAKEDOWN_TEST_DATABASE_URL is not set")
         }
@@ -29,7 +29,7 @@ enum PostgresTestDatabase {
     }
 
     /// Runs `body` with a migrated store on a new database, closing the store and dropping the database.
-    static func withFreshStore<T>(poolSize: Int = 4, _ body: (PostgresStore) async throws -> T) async throws -> T {
+    public static func withFreshStore<T>(poolSize: Int = 4, _ body: (PostgresStore) async throws -> T) async throws -> T {
         try await withFreshDatabase { url in
             let store = try PostgresStore(url: url, poolSize: poolSize)
             do {
@@ -47,12 +47,20 @@ enum PostgresTestDatabase {
     /// One statement on the database of the URL itself (CREATE and DROP DATABASE cannot run in a
     /// transaction, so not through a store).
     private static func admin(_ url: String, _ sql: String) async throws {
-        let configuration = try PostgresStoreConfiguration(url: url, poolSize: 1)
+        try await withClient(url, poolSize: 1) { _ = try await $0.query(PostgresQuery(unsafeSQL: sql)) }
+    }
+
+    /// Runs `body` with a client of its own on the database `url` names: SQL beside the stores, as an
+    /// older gateway or an observer would run it.
+    public static func withClient<T: Sendable>(
+        _ url: String, poolSize: Int = 2, _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let configuration = try PostgresStoreConfiguration(url: url, poolSize: poolSize)
         let client = PostgresClient(configuration: configuration.client)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            try await client.query(PostgresQuery(unsafeSQL: sql))
+            return try await body(client)
         }
     }
 }
