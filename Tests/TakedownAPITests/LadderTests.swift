@@ -12,8 +12,10 @@ struct LadderTests {
     static let hour: TimeInterval = 3600
 
     /// A gateway with a webhook partner and one notice issued to it at the clock's start.
-    static func rig(escalateTo: Bool = false) async throws -> (TestGateway, Partner, NoticeID, Partner?) {
-        let test = try await TestGateway()
+    static func rig(escalateTo: Bool = false, configure: (inout ServerSettings) -> Void = { _ in }) async throws
+        -> (TestGateway, Partner, NoticeID, Partner?)
+    {
+        let test = try await TestGateway(configure: configure)
         let (partner, _, _) = try await test.gateway.createPartner(
             PartnerInput(
                 name: "Slow Hosting", kind: "hosting_provider", contactEmail: "abuse@slow.test", jurisdiction: "GB",
@@ -129,19 +131,45 @@ struct LadderTests {
         }
     }
 
-    @Test("two instances running the ladder at once take each step once")
-    func twoInstances() async throws {
-        let (test, _, notice, _) = try await Self.rig()
-        defer { test.remove() }
-        let first = try await Self.reopened(test)
-        let second = try await Self.reopened(test)
-        test.clock.advance(by: 2 * Self.hour)
-        async let a = first.climbLadder()
-        async let b = second.climbLadder()
-        let taken = try await a + b
-        #expect(taken == 1)
-        #expect(try await test.store.notice(notice)?.sequence == 2)
-        #expect(try await Self.events(test.store, notice) == ["notice.issued", "notice.reminder"])
+    @Test("two instances running the ladder at once take each step once", arguments: TestBackend.available)
+    func twoInstances(_ backend: TestBackend) async throws {
+        try await backend.run { database in
+            let (test, _, first, _) = try await Self.rig(configure: database)
+            // More notices than one, so the two instances meet on several rows in each round.
+            var notices = [first]
+            for index in 1..<12 {
+                let receipt = try await test.gateway.submitCase(
+                    CaseSubmission(
+                        reference: "HL-LADDER-\(index)", category: .init(ukGrade: "A"), mediaType: "image",
+                        items: [
+                            .init(
+                                url: "https://slow.test/\(index).jpg", observedAt: Synthetic.epoch,
+                                hashes: .init(md5: Synthetic.hex(32)))
+                        ]),
+                    by: .analyst(.generate(), name: "t"))
+                notices.append(try #require(receipt.notices.first?.id))
+            }
+            let instances = [try await Self.reopened(test), try await Self.reopened(test)]
+            // Every step of the default ladder, both instances racing for each.
+            for hours: TimeInterval in [2, 24, 48, 7 * 24] {
+                test.clock.advance(by: hours * Self.hour - test.clock.now.timeIntervalSince(Synthetic.epoch))
+                async let a = instances[0].climbLadder()
+                async let b = instances[1].climbLadder()
+                #expect(try await a + b == notices.count, "at +\(hours) h")
+            }
+            #expect(try await instances[0].climbLadder() + instances[1].climbLadder() == 0)
+            for notice in notices {
+                let stored = try #require(try await test.store.notice(notice))
+                #expect(stored.sequence == 3)
+                #expect(stored.status == .expired)
+                #expect(
+                    stored.timeline.map(\.event) == ["issued", "reminder_sent", "reminder_sent", "escalated", "expired"])
+                #expect(
+                    try await Self.events(test.store, notice) == ["notice.issued", "notice.reminder", "notice.reminder"])
+            }
+            for instance in instances { await GatewayComposition.close(instance.store) }
+            await test.close()
+        }
     }
 
     @Test("escalation goes to the escalation partner through the outbox")

@@ -3,6 +3,7 @@ import ServiceLifecycleTestKit
 import Synchronization
 import TakedownModel
 import TakedownOutbox
+import TakedownServer
 import TakedownService
 import TakedownStore
 import TakedownTestSupport
@@ -20,9 +21,10 @@ struct VerificationScheduleTests {
         let configuration: VerificationConfiguration
         let worker: VerificationWorker
 
-        init() async throws {
+        init(configure: (inout ServerSettings) -> Void = { _ in }) async throws {
             test = try await TestGateway { settings in
                 settings.verification.interval = 6 * VerificationScheduleTests.hour
+                configure(&settings)
             }
             let (partner, _, _) = try await test.gateway.createPartner(
                 PartnerInput(
@@ -61,9 +63,14 @@ struct VerificationScheduleTests {
             try await test.store.verificationChecks(notice: id).map(\.outcome)
         }
 
+        /// Another instance's store on the same database.
+        func otherStore() async throws -> any GatewayStore {
+            try await GatewayComposition.store(test.settings)
+        }
+
         func close() async throws {
             try await worker.shutdown()
-            test.remove()
+            await test.close()
         }
     }
 
@@ -136,28 +143,39 @@ struct VerificationScheduleTests {
         try await rig.close()
     }
 
-    @Test("open notices are checked every interval; two instances never check one notice twice")
-    func periodic() async throws {
-        let rig = try await Rig()
-        let other = VerificationWorker(
-            store: rig.test.store, configuration: rig.configuration, clock: rig.test.clock.function)
-        let server = ContentServer()
-        try await server.run { base in
-            let id = try await rig.issue(base, paths: ["/item"])
-            rig.test.clock.advance(by: 6 * Self.hour)
-            async let first = rig.worker.runRound()
-            async let second = other.runRound()
-            #expect(try await first + second == 1)
-            #expect(try await rig.outcomes(id) == [.stillServed])
-            #expect(try await rig.notice(id).status == .issued)
-            rig.test.clock.advance(by: 6 * Self.hour - 1)
-            #expect(try await rig.worker.runRound() == 0)
-            rig.test.clock.advance(by: 1)
-            #expect(try await other.runRound() == 1)
-            #expect(try await rig.outcomes(id) == [.stillServed, .stillServed])
+    @Test(
+        "open notices are checked every interval; two instances never check one notice twice",
+        arguments: TestBackend.available)
+    func periodic(_ backend: TestBackend) async throws {
+        try await backend.run { database in
+            let rig = try await Rig(configure: database)
+            let otherStore = try await rig.otherStore()
+            let other = VerificationWorker(
+                store: otherStore, configuration: rig.configuration, clock: rig.test.clock.function)
+            let server = ContentServer()
+            try await server.run { base in
+                // Several notices due at once, so the two instances meet on several rows.
+                let ids = try await (0..<6).asyncMap { _ in try await rig.issue(base, paths: ["/item"]) }
+                rig.test.clock.advance(by: 6 * Self.hour)
+                async let first = rig.worker.runRound()
+                async let second = other.runRound()
+                #expect(try await first + second == ids.count)
+                for id in ids {
+                    #expect(try await rig.outcomes(id) == [.stillServed])
+                    #expect(try await rig.notice(id).status == .issued)
+                }
+                rig.test.clock.advance(by: 6 * Self.hour - 1)
+                #expect(try await rig.worker.runRound() == 0)
+                rig.test.clock.advance(by: 1)
+                async let again = rig.worker.runRound()
+                async let otherAgain = other.runRound()
+                #expect(try await again + otherAgain == ids.count)
+                for id in ids { #expect(try await rig.outcomes(id) == [.stillServed, .stillServed]) }
+            }
+            try await other.shutdown()
+            await GatewayComposition.close(otherStore)
+            try await rig.close()
         }
-        try await other.shutdown()
-        try await rig.close()
     }
 
     @Test("the worker checks due notices while it runs and stops at graceful shutdown")
@@ -189,11 +207,19 @@ struct VerificationScheduleTests {
         }
     }
 
-    @Test("a notice whose checks outlast the lease keeps its claim; no other instance takes it meanwhile")
-    func longCheck() async throws {
-        let rig = try await Rig()
+    @Test(
+        "a notice whose checks outlast the lease keeps its claim; no other instance takes it meanwhile",
+        arguments: TestBackend.available)
+    func longCheck(_ backend: TestBackend) async throws {
+        try await backend.run { database in try await checksOutlastTheLease(database) }
+    }
+
+    func checksOutlastTheLease(_ database: @escaping @Sendable (inout ServerSettings) -> Void) async throws {
+        let rig = try await Rig(configure: database)
+        let otherStore = try await rig.otherStore()
         let server = ContentServer()
         let stolen = Mutex<[VerificationClaim]>([])
+        let claimFailures = Mutex<[String]>([])
         try await server.run { base in
             // 20 items, each answered only at the time limit: 100 s in all, longer than one lease (75 s).
             let id = try await rig.issue(base, paths: (1...20).map { "/gone404?n=\($0)" })
@@ -203,18 +229,33 @@ struct VerificationScheduleTests {
             server.onRequest.withLock {
                 $0 = {
                     rig.test.clock.advance(by: configuration.timeout)
-                    let taken =
-                        (try? await rig.test.store.claimVerifications(
-                            now: rig.test.clock.now, lease: configuration.lease, limit: 1)) ?? []
-                    stolen.withLock { $0 += taken }
+                    // A claim that throws proves nothing about the lease: it fails the test.
+                    do {
+                        let taken = try await otherStore.claimVerifications(
+                            now: rig.test.clock.now, lease: configuration.lease, limit: 1)
+                        stolen.withLock { $0 += taken }
+                    } catch {
+                        claimFailures.withLock { $0.append(String(describing: error)) }
+                    }
                 }
             }
             #expect(try await rig.worker.runRound() == 1)
             #expect(server.hits.withLock { $0 }.count == 20)
             #expect(stolen.withLock { $0 }.isEmpty)
+            #expect(claimFailures.withLock { $0 } == [])
             #expect(try await rig.outcomes(id) == Array(repeating: .gone, count: 20))
             #expect(try await rig.notice(id).status == .verified)
         }
+        await GatewayComposition.close(otherStore)
         try await rig.close()
+    }
+}
+
+extension Sequence {
+    /// The results of `transform` on each element, one after another.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
     }
 }

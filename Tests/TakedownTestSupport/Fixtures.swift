@@ -52,6 +52,12 @@ public struct TestGateway: Sendable {
     public func remove() {
         try? FileManager.default.removeItem(at: directory)
     }
+
+    /// Closes the store (a PostgreSQL pool) and removes the data folder.
+    public func close() async {
+        await GatewayComposition.close(store)
+        remove()
+    }
 }
 
 /// Synthetic test data: `example.com` and `.test` hosts, random hashes.
