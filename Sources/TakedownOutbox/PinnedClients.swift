@@ -12,6 +12,10 @@ import TakedownModel
 /// and a name that now resolves elsewhere gets a new client: no connection made for an old answer is
 /// used once the name no longer resolves to it. A client in use is never evicted; every client is shut
 /// down when evicted or at `shutdown()`.
+///
+/// One attempt uses one address (the client retries its connection until the attempt's deadline, so
+/// there is no quick failover within an attempt). An address whose last attempt failed goes to the
+/// back of the line, so the next attempt to a name with a dead address (broken IPv6, say) takes another.
 final class PinnedClients: Sendable {
     struct Key: Hashable {
         var host: String
@@ -22,6 +26,8 @@ final class PinnedClients: Sendable {
         let client: HTTPClient
         var users: Int
         var lastUsed: UInt64
+        /// The last request through this client failed without an answer.
+        var failing = false
     }
 
     private struct State {
@@ -39,15 +45,19 @@ final class PinnedClients: Sendable {
         self.capacity = max(1, capacity)
     }
 
-    /// Runs `body` with the client pinned to `target`, keeping it from eviction until `body` returns
-    /// (a streamed response body must be read inside).
-    func withClient<T>(
-        for target: ApprovedTarget, _ body: (HTTPClient) async throws -> T
-    ) async throws -> T {
+    /// Runs `body` with a client pinned to one of `target`'s addresses, keeping it from eviction until
+    /// `body` returns (a streamed response body must be read inside).
+    func withClient<T>(for target: ApprovedTarget, _ body: (HTTPClient) async throws -> T) async throws -> T {
         let (key, client, evicted) = try checkOut(target)
         for old in evicted { try? await old.shutdown() }
-        defer { checkIn(key) }
-        return try await body(client)
+        do {
+            let result = try await body(client)
+            checkIn(key, failed: false)
+            return result
+        } catch {
+            checkIn(key, failed: true)
+            throw error
+        }
     }
 
     /// How many clients are cached (tests check that reuse does not grow it).
@@ -63,23 +73,29 @@ final class PinnedClients: Sendable {
         for client in clients { try? await client.shutdown() }
     }
 
+    /// The address to use: one with a client that did not just fail, else one without a client, else
+    /// the one whose client failed longest ago; within each, the resolver's order.
+    private static func choose(_ target: ApprovedTarget, among entries: [Key: Entry]) -> Key {
+        let keys = target.addresses.map { Key(host: target.host, address: $0) }
+        if let healthy = keys.first(where: { entries[$0].map { !$0.failing } ?? false }) { return healthy }
+        if let fresh = keys.first(where: { entries[$0] == nil }) { return fresh }
+        return keys.min { entries[$0]!.lastUsed < entries[$1]!.lastUsed }!
+    }
+
     private func checkOut(_ target: ApprovedTarget) throws -> (Key, HTTPClient, [HTTPClient]) {
         try state.withLock { state in
             guard !state.closed else { throw HTTPClientError.alreadyShutdown }
             state.clock += 1
-            for address in target.addresses {
-                let key = Key(host: target.host, address: address)
-                if var entry = state.entries[key] {
-                    entry.users += 1
-                    entry.lastUsed = state.clock
-                    state.entries[key] = entry
-                    return (key, entry.client, [])
-                }
+            let key = Self.choose(target, among: state.entries)
+            if var entry = state.entries[key] {
+                entry.users += 1
+                entry.lastUsed = state.clock
+                state.entries[key] = entry
+                return (key, entry.client, [])
             }
-            let key = Key(host: target.host, address: target.addresses[0])
             var configuration = configuration
             // A literal host is connected to as it is; a name is never resolved by the client.
-            configuration.dnsOverride = target.isLiteral ? [:] : [target.host: key.address.description]
+            configuration.dnsOverride = target.isLiteral ? [:] : [key.host: key.address.description]
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             state.entries[key] = Entry(client: client, users: 1, lastUsed: state.clock)
             var evicted: [HTTPClient] = []
@@ -95,10 +111,11 @@ final class PinnedClients: Sendable {
         }
     }
 
-    private func checkIn(_ key: Key) {
+    private func checkIn(_ key: Key, failed: Bool) {
         state.withLock { state in
             if var entry = state.entries[key] {
                 entry.users -= 1
+                entry.failing = failed
                 state.entries[key] = entry
             }
         }

@@ -81,8 +81,10 @@ public struct WebhookTransport: DeliveryTransport {
             return Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
         }
         do {
+            // One deadline for the attempt, whichever of the approved addresses answers.
+            let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))
             let (status, retryAfter, excerpt) = try await clients.withClient(for: target) { client in
-                let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+                let response = try await client.execute(request, deadline: deadline)
                 var body = try await response.body.collect(upTo: 64 * 1024)
                 return (
                     Int(response.status.code), response.headers.first(name: "Retry-After"),

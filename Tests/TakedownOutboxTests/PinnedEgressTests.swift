@@ -87,6 +87,30 @@ struct PinnedEgressTests {
         }
     }
 
+    @Test("after an attempt through a dead approved address fails, the next attempt takes another approved one")
+    func rotation() async throws {
+        let receiver = ScriptedReceiver()
+        try await receiver.run { base in
+            let port = try #require(URLComponents(string: base)?.port)
+            let resolver = ScriptedResolver()
+            resolver.answer("dual.test", "127.0.0.3", "127.0.0.1")  // nothing listens on 127.0.0.3
+            let allowed = Self.approved + [IPRange("127.0.0.3/32")!]
+            let transport = WebhookTransport(
+                timeout: 0.5, guard: TargetGuard(allowPrivate: false, allowed: allowed, resolver: resolver))
+            var results: [TransportResult] = []
+            for _ in 0..<3 {
+                results.append(
+                    await transport.send(
+                        Self.delivery(to: "http://dual.test:\(port)/hooks/dual"),
+                        secrets: [WebhookSignature.newSecret()], now: Date()))
+            }
+            #expect(results.map(\.statusCode) == [nil, 200, 200])
+            #expect(receiver.received("dual").map(\.authority) == Array(repeating: "dual.test:\(port)", count: 2))
+            #expect(resolver.lookups(of: "dual.test") == 3)
+            try await transport.shutdown()
+        }
+    }
+
     @Test("deliveries to one target reuse one pinned client and one connection")
     func reuse() async throws {
         let receiver = ScriptedReceiver()
