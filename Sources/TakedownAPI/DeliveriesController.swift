@@ -66,7 +66,10 @@ struct DeliveriesController {
         var nextCursor: String
     }
 
-    struct Endpoints: Encodable { var endpoints: [EndpointState] }
+    struct Endpoints: Encodable {
+        var endpoints: [EndpointState]
+        var nextCursor: String
+    }
 
     struct WindowRequest: Decodable {
         var since: Date?
@@ -120,7 +123,8 @@ struct DeliveriesController {
     @Sendable func endpoints(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        return try .json(Endpoints(endpoints: try await gateway.endpoints(partner: id)))
+        let page = try request.page(of: try await gateway.endpoints(partner: id))
+        return try .json(Endpoints(endpoints: Array(page.items), nextCursor: page.nextCursor))
     }
 
     @Sendable func recover(_ request: Request, context: GatewayRequestContext) async throws -> Response {

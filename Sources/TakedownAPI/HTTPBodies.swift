@@ -202,6 +202,15 @@ extension Request {
         return date
     }
 
+    /// A page of a list kept in a stable order that only grows at its end (partners, policies, lists,
+    /// versions, checks): `after` is the ordinal cursor of the last page, `limit` 1 to 1,000 (default 100).
+    func page<T>(of items: [T]) throws -> (items: ArraySlice<T>, nextCursor: String) {
+        let limit = try limit(default: 100, max: 1_000)
+        let start = min(Int(clamping: max(0, try cursorPosition())), items.count)
+        let end = min(start + limit, items.count)
+        return (items[start..<end], Cursor.encode(Int64(end)))
+    }
+
     /// The `after` cursor as a position (0 when absent), or 400.
     func cursorPosition() throws -> Int64 {
         guard let after = query("after") else { return 0 }

@@ -31,7 +31,10 @@ struct HashListDownloadsController {
         var manifestSha256: String
     }
 
-    struct Versions: Encodable { var versions: [VersionView] }
+    struct Versions: Encodable {
+        var versions: [VersionView]
+        var nextCursor: String
+    }
 
     struct Downloads: Encodable {
         var downloads: [HashListDownload]
@@ -82,13 +85,14 @@ struct HashListDownloadsController {
     @Sendable func versions(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
         let (_, versions) = try await gateway.hashListVersions(try context.listID(), for: principal)
+        let page = try request.page(of: versions)
         return try .json(
             Versions(
-                versions: versions.map {
+                versions: page.items.map {
                     VersionView(
                         version: $0.version, seq: $0.seq, entryCount: $0.entryCount, createdAt: $0.createdAt,
                         expiresAt: $0.expiresAt, manifestSha256: sha256Hex($0.manifest))
-                }))
+                }, nextCursor: page.nextCursor))
     }
 
     /// `{"manifest": {...}, "jws": "..."}`: the manifest object is the JWS payload, byte for byte.

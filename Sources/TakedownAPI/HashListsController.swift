@@ -89,7 +89,10 @@ struct HashListsController {
         }
     }
 
-    struct Listing: Encodable { var hashLists: [ListView] }
+    struct Listing: Encodable {
+        var hashLists: [ListView]
+        var nextCursor: String
+    }
     struct EntriesRequest: Decodable { var entries: [HashEntryInput]? }
     struct EntriesAdded: Encodable { var entries: [EntryView] }
     struct ReclassifyRequest: Decodable { var classification: CaseSubmission.CategoryInput? }
@@ -116,7 +119,8 @@ struct HashListsController {
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        return try .json(Listing(hashLists: try await gateway.hashLists(for: principal).map { view($0, principal) }))
+        let page = try request.page(of: try await gateway.hashLists(for: principal))
+        return try .json(Listing(hashLists: page.items.map { view($0, principal) }, nextCursor: page.nextCursor))
     }
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {

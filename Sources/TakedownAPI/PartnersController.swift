@@ -45,7 +45,10 @@ struct PartnersController {
         var expiresAt: Date?
     }
 
-    struct Listing: Encodable { var partners: [Partner] }
+    struct Listing: Encodable {
+        var partners: [Partner]
+        var nextCursor: String
+    }
 
     @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
@@ -56,7 +59,8 @@ struct PartnersController {
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        return try .json(Listing(partners: try await gateway.partners()))
+        let page = try request.page(of: try await gateway.partners())
+        return try .json(Listing(partners: Array(page.items), nextCursor: page.nextCursor))
     }
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {

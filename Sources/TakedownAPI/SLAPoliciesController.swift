@@ -34,7 +34,10 @@ struct SLAPoliciesController {
         }
     }
 
-    struct Listing: Encodable { var policies: [View] }
+    struct Listing: Encodable {
+        var policies: [View]
+        var nextCursor: String
+    }
 
     @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
@@ -44,7 +47,8 @@ struct SLAPoliciesController {
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        return try .json(Listing(policies: try await gateway.slaPolicies().map(View.init)))
+        let page = try request.page(of: try await gateway.slaPolicies())
+        return try .json(Listing(policies: page.items.map(View.init), nextCursor: page.nextCursor))
     }
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {

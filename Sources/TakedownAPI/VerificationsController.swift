@@ -18,8 +18,9 @@ struct VerificationsController {
         var verifiedAt: Date?
         var nextCheckAt: Date?
         var checks: [Check]
+        var nextCursor: String
 
-        enum CodingKeys: String, CodingKey { case noticeId, status, verifiedAt, nextCheckAt, checks }
+        enum CodingKeys: String, CodingKey { case noticeId, status, verifiedAt, nextCheckAt, checks, nextCursor }
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -28,6 +29,7 @@ struct VerificationsController {
             try container.encode(verifiedAt, forKey: .verifiedAt)
             try container.encode(nextCheckAt, forKey: .nextCheckAt)
             try container.encode(checks, forKey: .checks)
+            try container.encode(nextCursor, forKey: .nextCursor)
         }
     }
 
@@ -53,9 +55,10 @@ struct VerificationsController {
         _ = try context.staff()
         let id = try context.parameters.id("notice_id", as: NoticeID.self)
         let (notice, checks) = try await gateway.verifications(of: id)
+        let page = try request.page(of: checks)
         return try .json(
             Listing(
                 noticeId: notice.id, status: notice.status, verifiedAt: notice.verifiedAt,
-                nextCheckAt: notice.verifyDueAt, checks: checks.map(Check.init)))
+                nextCheckAt: notice.verifyDueAt, checks: page.items.map(Check.init), nextCursor: page.nextCursor))
     }
 }

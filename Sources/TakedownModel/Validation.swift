@@ -98,10 +98,18 @@ public enum Syntax {
     }
 
     /// A plain address check: one `@`, a dotted domain, no spaces. Deliverability is the mail relay's business.
+    /// A plain addr-spec: a dot-atom local part (RFC 5322 atext, no quotes, commas, semicolons or colons,
+    /// which could add a recipient or a header) at a dotted domain. Deliverability is the relay's business.
     public static func isEmail(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, text.count <= 254,
-            !text.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" })
+        guard parts.count == 2, text.utf8.count <= 254, parts[0].utf8.count <= 64 else { return false }
+        let atoms = parts[0].split(separator: ".", omittingEmptySubsequences: false)
+        let atext = Set("!#$%&'*+-/=?^_`{|}~".utf8)
+        guard
+            atoms.allSatisfy({ atom in
+                !atom.isEmpty
+                    && atom.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || atext.contains($0) }
+            })
         else { return false }
         return isHostname(String(parts[1]))
     }

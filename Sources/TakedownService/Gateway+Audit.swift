@@ -7,13 +7,7 @@ extension Gateway {
     public func auditEntries(actor: String?, target: String?, after cursor: String?, limit: Int) async throws
         -> (entries: [AuditEntry], nextCursor: String)
     {
-        var after: Int64 = 0
-        if let cursor {
-            guard let position = Cursor.decode(cursor) else {
-                throw GatewayError.badParameter(name: "after", reason: "is not a cursor this gateway issued")
-            }
-            after = position
-        }
+        let after = try Self.position(after: cursor)
         let rows = try await store.auditEntries(actor: actor, target: target, after: after, limit: limit)
         return (rows.map(\.entry), Cursor.encode(rows.last?.position ?? after))
     }

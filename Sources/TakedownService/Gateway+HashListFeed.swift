@@ -24,13 +24,7 @@ extension Gateway {
         of id: HashListID, after cursor: String?, limit: Int, ifNoneMatch: String?, for principal: Principal
     ) async throws -> HashListFeedResult {
         let list = try await hashList(id, for: principal)
-        var after: Int64 = 0
-        if let cursor {
-            guard let position = Cursor.decode(cursor) else {
-                throw GatewayError.badParameter(name: "after", reason: "is not a cursor this gateway issued")
-            }
-            after = position
-        }
+        let after = try Self.position(after: cursor)
         if after > 0, after < list.purgedThrough {
             let latest = try await store.hashListVersion(id, number: nil)
             throw GatewayError.gone(
@@ -83,13 +77,7 @@ extension Gateway {
         [HashListDownload], nextCursor: String
     ) {
         _ = try await hashList(id)
-        var after: Int64 = 0
-        if let cursor {
-            guard let position = Cursor.decode(cursor) else {
-                throw GatewayError.badParameter(name: "after", reason: "is not a cursor this gateway issued")
-            }
-            after = position
-        }
+        let after = try Self.position(after: cursor)
         let rows = try await store.hashListDownloads(id, after: after, limit: limit)
         return (rows.map(\.download), Cursor.encode(rows.last?.position ?? after))
     }

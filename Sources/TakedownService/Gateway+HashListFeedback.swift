@@ -29,13 +29,7 @@ extension Gateway {
         _ id: HashListID, status: String?, after cursor: String?, limit: Int, for principal: Principal
     ) async throws -> (feedback: [HashListFeedback], nextCursor: String) {
         _ = try await hashList(id, for: principal)
-        var after: Int64 = 0
-        if let cursor {
-            guard let position = Cursor.decode(cursor) else {
-                throw GatewayError.badParameter(name: "after", reason: "is not a cursor this gateway issued")
-            }
-            after = position
-        }
+        let after = try Self.position(after: cursor)
         var filter: HashListFeedback.Status?
         if let status, status != "all" {
             guard let parsed = HashListFeedback.Status(rawValue: status) else {

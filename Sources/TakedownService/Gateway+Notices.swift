@@ -14,13 +14,7 @@ extension Gateway {
     )
         async throws -> (notices: [Notice], nextCursor: String)
     {
-        var position: Int64 = 0
-        if let cursor {
-            guard let decoded = Cursor.decode(cursor) else {
-                throw GatewayError.badParameter(name: "after", reason: "is not a cursor this gateway issued")
-            }
-            position = decoded
-        }
+        let position = try Self.position(after: cursor)
         guard (1...Self.maxPageSize).contains(limit) else {
             throw GatewayError.badParameter(name: "limit", reason: "must be between 1 and \(Self.maxPageSize)")
         }

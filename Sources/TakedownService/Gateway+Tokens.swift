@@ -98,13 +98,7 @@ extension Gateway {
     public func tokens(after cursor: String?, limit: Int, partner: PartnerID?) async throws -> (
         [TokenRecord], nextCursor: String
     ) {
-        var after: Int64 = 0
-        if let cursor {
-            guard let position = Cursor.decode(cursor) else {
-                throw GatewayError.badParameter(name: "after", reason: "is not a cursor this gateway issued")
-            }
-            after = position
-        }
+        let after = try Self.position(after: cursor)
         if let partner { _ = try await self.partner(partner) }
         let rows = try await store.tokens(after: after, limit: limit, partner: partner)
         return (rows.map(\.token), Cursor.encode(rows.last?.position ?? after))

@@ -192,4 +192,34 @@ struct HardeningAPITests {
             #expect(!entries.contains { ($0["summary"] as? String ?? "").contains("whsec_") })
         }
     }
+
+    @Test("every list route pages: after a cursor, at most limit, in the order the list grows")
+    func listsPage() async throws {
+        try await API.run { api in
+            let partners = [
+                try await api.partner("One", domains: ["one.page.test"]),
+                try await api.partner("Two", domains: ["two.page.test"]),
+                try await api.partner("Three", domains: ["three.page.test"]),
+            ]
+            for name in ["A", "B", "C"] { _ = try await HashListAPITests.list(api, name: "List \(name)", partners: []) }
+            for (path, key) in [("/v1/partners", "partners"), ("/v1/hash-lists", "hash_lists")] {
+                let first = try await api.call(.get, "\(path)?limit=2")
+                #expect((first[key] as? [[String: Any]])?.count == 2, "\(path)")
+                let cursor = first["next_cursor"] as? String ?? ""
+                let second = try await api.call(.get, "\(path)?limit=2&after=\(cursor)")
+                #expect((second[key] as? [[String: Any]])?.count == 1, "\(path)")
+                let end = try await api.call(.get, "\(path)?after=\(second["next_cursor"] as? String ?? "")")
+                #expect((end[key] as? [[String: Any]])?.isEmpty == true, "\(path)")
+                #expect(end["next_cursor"] as? String == second["next_cursor"] as? String)
+                #expect(try await api.call(.get, "\(path)?limit=1001").isProblem(.badRequest))
+                #expect(try await api.call(.get, "\(path)?after=%00").isProblem(.badRequest))
+            }
+            let names = ((try await api.call(.get, "/v1/partners?limit=3")["partners"]) as? [[String: Any]])?
+                .compactMap { $0["id"] as? String }
+            #expect(names == partners.map(\.id))
+            #expect(((try await api.call(.get, "/v1/sla-policies?limit=1")["policies"]) as? [[String: Any]])?.count == 1)
+            let endpoints = try await api.call(.get, "/v1/partners/\(partners[0].id)/endpoints?limit=5")
+            #expect(endpoints["next_cursor"] is String)
+        }
+    }
 }
