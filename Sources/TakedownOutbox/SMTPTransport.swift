@@ -18,11 +18,15 @@ public struct SMTPTransport: DeliveryTransport {
         /// The relay may be on a loopback or private address (`TAKEDOWN_SMTP_ALLOW_PRIVATE_RELAY=1`).
         /// It lets this one host through the guard; webhooks and verification stay guarded.
         public var allowsPrivateAddress: Bool
+        /// A PEM file of the authorities to trust for the relay's certificate instead of the system's
+        /// (`TAKEDOWN_SMTP_CA_FILE`), for a relay under a private CA.
+        public var caFile: String?
 
         public init(
             url: String, from: String, user: String? = nil, password: String? = nil, allowsPlain: Bool = false,
-            allowsPrivateAddress: Bool = false
+            allowsPrivateAddress: Bool = false, caFile: String? = nil
         ) {
+            self.caFile = caFile
             self.url = url
             self.from = from
             self.user = user
@@ -128,7 +132,7 @@ public struct SMTPTransport: DeliveryTransport {
             takedown_setopt_string(handle, CURLOPT_PROXY, ""),
             takedown_setopt_string(handle, CURLOPT_NOPROXY, "*"),
             takedown_setopt_long(handle, CURLOPT_USE_SSL, Int(tls.rawValue)),
-        ]
+        ] + (relay.caFile.map { [takedown_setopt_string(handle, CURLOPT_CAINFO, $0)] } ?? [])
         guard safety.allSatisfy({ $0 == CURLE_OK }) else {
             return TransportResult(
                 error: "libcurl refused an option the SMTP transport requires (libcurl 7.85 or later)")

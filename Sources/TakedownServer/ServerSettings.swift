@@ -140,7 +140,11 @@ public struct ServerSettings: Sendable {
             }
             smtp = SMTPTransport.Relay(
                 url: url, from: from, user: env("SMTP_USER"), password: env("SMTP_PASSWORD"),
-                allowsPlain: try flag("SMTP_PLAIN"), allowsPrivateAddress: try flag("SMTP_ALLOW_PRIVATE_RELAY"))
+                allowsPlain: try flag("SMTP_PLAIN"), allowsPrivateAddress: try flag("SMTP_ALLOW_PRIVATE_RELAY"),
+                caFile: env("SMTP_CA_FILE"))
+            if let file = smtp?.caFile, !FileManager.default.isReadableFile(atPath: file) {
+                throw SettingsError("TAKEDOWN_SMTP_CA_FILE names no readable file: \(file)")
+            }
         }
         var escalationPartner: PartnerID?
         if let value = env("ESCALATION_PARTNER") {

@@ -398,3 +398,25 @@ def test_smtps_relay_with_an_untrusted_certificate_gets_nothing(gateway_factory,
         assert inbox.messages == []
     finally:
         controller.stop()
+
+
+def test_smtps_relay_under_a_private_authority_is_trusted_through_its_ca_file(gateway_factory, tmp_path):
+    """`TAKEDOWN_SMTP_CA_FILE` names the authority of a relay under a private CA: the same relay that is
+    refused above is trusted, the mail goes out over implicit TLS and arrives once."""
+    cert, key = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context)
+    controller.start()
+    try:
+        gateway = gateway_factory(
+            "smtps-ca", extra_env=mail_env(f"smtps://127.0.0.1:{port}", TAKEDOWN_SMTP_CA_FILE=str(cert))
+        )
+        mail_partner(gateway, "ca.example.com")
+        notice_id = issue(gateway, "ca.example.com")
+        wait_for(lambda: delivery_of(gateway, notice_id)["state"] == "succeeded", what="the mail delivered")
+        assert len(inbox.messages) == 1
+    finally:
+        controller.stop()
