@@ -8,8 +8,9 @@ provider. One gateway is killed with SIGKILL while pushes are in flight and star
 - no path ever had more requests open at once than the per-endpoint cap (the receiver counts open
   requests per path; a request whose sender was killed stops counting as soon as the hang-up is seen);
 - the database records no delivery as succeeded twice, and every delivery as succeeded;
-- the victim came back (a new process, ready) and delivered notices after its restart (its own
-  `takedown_deliveries_total{outcome="succeeded"}`, which starts at zero in every process).
+- the victim came back (a new process, ready) and delivers after its restart: with the other two paused
+  (SIGSTOP), one more case submitted through it arrives, and its own
+  `takedown_deliveries_total{outcome="succeeded"}` (zero in every new process) counts it.
 Any failure in the thread that kills and restarts the victim (no pushes flowing, a restart that does not
 come up, a thread that does not finish) fails the test with that thread's exception.
 Skipped (and reported as skipped) when TAKEDOWN_TEST_DATABASE_URL is unset; scripts/test sets it.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -99,8 +101,8 @@ def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factor
         local = threading.local()
         run = tag()
 
-        def submit(index: int) -> dict:
-            gateway = gateways[index % INSTANCES]
+        def submit(index: int, through=None) -> dict:
+            gateway = through or gateways[index % INSTANCES]
             session = getattr(local, "session", None)
             if session is None:
                 session = local.session = requests.Session()
@@ -193,22 +195,43 @@ def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factor
         missing = notice_ids - receiver.notice_ids("notice.issued")
         assert arrived and not missing, f"{len(missing)} notices never arrived, e.g. {sorted(missing)[:3]}"
 
-        deadline = time.monotonic() + FINAL_WAIT
-        while time.monotonic() < deadline:
-            states = psql(database, "SELECT state || '=' || count(*) FROM deliveries GROUP BY state ORDER BY state")
-            if states == f"succeeded={NOTICES}":
-                break
-            time.sleep(0.5)
-        assert states == f"succeeded={NOTICES}", states
+        def wait_until_all_succeeded(count: int) -> None:
+            deadline = time.monotonic() + FINAL_WAIT
+            while time.monotonic() < deadline:
+                states = psql(database, "SELECT state || '=' || count(*) FROM deliveries GROUP BY state ORDER BY state")
+                if states == f"succeeded={count}":
+                    return
+                time.sleep(0.5)
+            assert states == f"succeeded={count}", states
 
-        # The victim came back and took part: its process (new pid) is still serving, and it delivered
-        # notices after the restart (a counter that starts at zero in every process).
+        wait_until_all_succeeded(NOTICES)
+        # The victim came back and took part: its process (new pid) is still serving, and it delivers after
+        # the restart (its counter starts at zero in every process). How much of the backlog it won against
+        # the other two varies (one instance can hold every endpoint's cap), so one more case goes through
+        # it while the others are paused (SIGSTOP), with nothing in flight: those pushes can only be its own.
         assert victim.proc is not None and victim.proc.poll() is None, f"the restarted victim is gone: {kill}"
         assert victim.proc.pid == kill["restarted_pid"] != kill["killed_pid"], kill
         assert victim.request("GET", "/readyz", expect=None).status_code == 200, victim.log_tail(40)
-        delivered = succeeded_deliveries(victim)
-        assert delivered > 0, f"the victim delivered nothing after its restart: {kill}\n{victim.log_tail(40)}"
+        kill["delivered_in_backlog"] = succeeded_deliveries(victim)
+        others = [g for g in gateways if g is not victim]
+        for other in others:
+            os.kill(other.proc.pid, signal.SIGSTOP)
+        try:
+            extra = {n["id"] for n in submit(CASES, through=victim)["notices"]}
+            came = receiver.wait_for(lambda r: extra <= r.notice_ids("notice.issued"), timeout=60)
+        finally:
+            for other in others:
+                os.kill(other.proc.pid, signal.SIGCONT)
+        assert came, f"the restarted victim alone did not deliver a new case: {kill}\n{victim.log_tail(40)}"
+        # The push arrives before its sender records the outcome: give the counter a moment to follow.
+        wanted = kill["delivered_in_backlog"] + len(extra)
+        deadline = time.monotonic() + 30
+        while (delivered := succeeded_deliveries(victim)) < wanted and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert delivered >= wanted, (delivered, kill)
         kill["delivered_after_restart"] = delivered
+        total = NOTICES + len(extra)
+        wait_until_all_succeeded(total)
 
         most = max(receiver.most_open_by_path.values())
         assert most <= CAP, f"an endpoint had {most} deliveries open at once (cap {CAP}): {receiver.most_open_by_path}"
@@ -219,8 +242,8 @@ def test_three_instances_deliver_through_a_sigkill(database: str, gateway_factor
         )
         assert twice == "0", f"{twice} deliveries recorded as succeeded more than once"
         successes = psql(database, "SELECT count(*) FROM delivery_attempts WHERE status_code BETWEEN 200 AND 299")
-        assert successes == str(NOTICES), successes
-        duplicates = len([r for r in receiver.snapshot() if r.complete and r.ok]) - NOTICES
+        assert successes == str(total), successes
+        duplicates = len([r for r in receiver.snapshot() if r.complete and r.ok]) - total
         print(
             f"\nmulti-instance: {NOTICES} notices, {duplicates} duplicate pushes, most open per endpoint {most}, "
             f"killed at {kill}"
