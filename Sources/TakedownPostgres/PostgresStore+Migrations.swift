@@ -23,14 +23,27 @@ extension PostgresStore {
     ]
 
     public func migrate() async throws {
+        try await migrate(Self.migrations[...], sealing: true)
+    }
+
+    /// Applies the migrations up to and including `version`, and nothing else: a database as an older
+    /// gateway left it, for upgrade tests.
+    package func migrate(upTo version: String) async throws {
+        guard let last = Self.migrations.firstIndex(where: { $0.name == version }) else {
+            throw StoreError.unavailable("no migration named \(version)")
+        }
+        try await migrate(Self.migrations[...last], sealing: false)
+    }
+
+    private func migrate(_ migrations: ArraySlice<Migration>, sealing: Bool) async throws {
         try await guarded {
             try await client.withConnection { connection in
                 let transaction = Transaction(connection: connection, logger: logger)
                 // Session lock: held across the per-migration transactions below, released even on error.
                 try await transaction.run("SELECT pg_advisory_lock(\(Self.migrationLock))")
                 do {
-                    try await Self.applyPending(transaction)
-                    try await sealStoredSecrets(transaction)
+                    try await Self.apply(migrations, transaction)
+                    if sealing { try await sealStoredSecrets(transaction) }
                     try await transaction.run("SELECT pg_advisory_unlock(\(Self.migrationLock))")
                 } catch {
                     try? await transaction.run("ROLLBACK")
@@ -46,7 +59,8 @@ extension PostgresStore {
         try await rows("SELECT name FROM schema_migrations ORDER BY name").map { try $0.get("name") }
     }
 
-    private static func applyPending(_ transaction: Transaction) async throws {
+    /// Applies those of `migrations` not yet recorded, each in a transaction of its own.
+    private static func apply(_ migrations: ArraySlice<Migration>, _ transaction: Transaction) async throws {
         try await transaction.run(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (

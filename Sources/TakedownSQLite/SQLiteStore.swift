@@ -40,6 +40,12 @@ public final class SQLiteStore: GatewayStore, Sendable {
         try await sealStoredSecrets()
     }
 
+    /// Applies the migrations up to and including `version`, and nothing else: a database as an older
+    /// gateway left it, for upgrade tests.
+    package func migrate(upTo version: String) async throws {
+        try await guarded { try Self.migrator.migrate(pool, upTo: version) }
+    }
+
     /// The database answers, and its file is still the one this store opened: a file deleted or replaced
     /// under a running gateway would take every later write with it.
     public func ping() async throws {

@@ -163,9 +163,13 @@ struct LadderTests {
                 #expect(stored.sequence == 3)
                 #expect(stored.status == .expired)
                 #expect(
-                    stored.timeline.map(\.event) == ["issued", "reminder_sent", "reminder_sent", "escalated", "expired"])
+                    stored.timeline.map(\.event) == [
+                        "issued", "reminder_sent", "reminder_sent", "escalated", "expired",
+                    ])
                 #expect(
-                    try await Self.events(test.store, notice) == ["notice.issued", "notice.reminder", "notice.reminder"])
+                    try await Self.events(test.store, notice) == [
+                        "notice.issued", "notice.reminder", "notice.reminder",
+                    ])
             }
             for instance in instances { await GatewayComposition.close(instance.store) }
             await test.close()

@@ -29,7 +29,8 @@ public enum PostgresTestDatabase {
     }
 
     /// Runs `body` with a migrated store on a new database, closing the store and dropping the database.
-    public static func withFreshStore<T>(poolSize: Int = 4, _ body: (PostgresStore) async throws -> T) async throws -> T {
+    public static func withFreshStore<T>(poolSize: Int = 4, _ body: (PostgresStore) async throws -> T) async throws -> T
+    {
         try await withFreshDatabase { url in
             let store = try PostgresStore(url: url, poolSize: poolSize)
             do {
