@@ -130,7 +130,9 @@ struct DeliveriesController {
     @Sendable func recover(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        let body = try await JSONBody<WindowRequest>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout).value
+        let body = try await JSONBody<WindowRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
+        ).value
         var v = Validator()
         let since = v.require(body.since, "since")
         let until = v.require(body.until, "until")

@@ -112,7 +112,8 @@ struct HashListsController {
 
     @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.admin()
-        let body = try await JSONBody<HashListInput>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        let body = try await JSONBody<HashListInput>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         let list = try await gateway.createHashList(body.value)
         return try .json(view(list, principal), status: .created)
     }
@@ -130,14 +131,17 @@ struct HashListsController {
 
     @Sendable func update(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.admin()
-        let body = try await JSONBody<HashListInput>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        let body = try await JSONBody<HashListInput>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         return try .json(view(try await gateway.updateHashList(try context.listID(), with: body.value), principal))
     }
 
     @Sendable func addEntries(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         let id = try context.listID()
-        let body = try await JSONBody<EntriesRequest>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout).value
+        let body = try await JSONBody<EntriesRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
+        ).value
         guard let inputs = body.entries else {
             throw GatewayError.invalid(ValidationError([FieldError(name: "entries", reason: "is required")]))
         }
@@ -152,7 +156,9 @@ struct HashListsController {
 
     @Sendable func reclassify(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let body = try await JSONBody<ReclassifyRequest>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout).value
+        let body = try await JSONBody<ReclassifyRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
+        ).value
         let entry = try await gateway.reclassifyHashListEntry(
             try context.listID(), try context.entryID(), body.classification)
         return try .json(EntryView(entry))
@@ -170,7 +176,9 @@ struct HashListsController {
         let principal = try context.caller()
         let id = try context.listID()
         let entry = try context.entryID()
-        let body = try await JSONBody<FeedbackRequest>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout).value
+        let body = try await JSONBody<FeedbackRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
+        ).value
         let feedback = try await gateway.submitFeedback(
             id, entry, verdict: body.verdict, comment: body.comment, by: principal)
         return try .json(feedback, status: .created)
@@ -190,7 +198,9 @@ struct HashListsController {
     @Sendable func resolveFeedback(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.staff()
         let feedback = try context.parameters.id("feedback_id", as: FeedbackID.self)
-        let body = try await JSONBody<ResolveRequest>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout).value
+        let body = try await JSONBody<ResolveRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
+        ).value
         return try .json(
             try await gateway.resolveFeedback(
                 try context.listID(), feedback, action: body.action, reason: body.reason, note: body.note,

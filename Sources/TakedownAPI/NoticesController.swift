@@ -98,7 +98,8 @@ struct NoticesController {
                 for (offset, report) in reports(start..<min(start + 200, count)).enumerated() {
                     if start + offset > 0 { chunk.append(UInt8(ascii: ",")) }
                     chunk.append(
-                        try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .withoutEscapingSlashes]))
+                        try JSONSerialization.data(
+                            withJSONObject: report, options: [.sortedKeys, .withoutEscapingSlashes]))
                 }
                 try await writer.write(ByteBuffer(bytes: chunk))
                 await Task.yield()
@@ -111,13 +112,16 @@ struct NoticesController {
 
     @Sendable func acknowledge(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.partner()
-        _ = try await JSONBody<Empty>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout, emptyAllowed: true)
+        _ = try await JSONBody<Empty>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout, emptyAllowed: true)
         return try await answer(.acknowledge, context)
     }
 
     @Sendable func removal(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.partner()
-        let body = try await JSONBody<RemovalRequest>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout).value
+        let body = try await JSONBody<RemovalRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
+        ).value
         var v = Validator()
         let action: RemovalAction? = v.choice(body.action, "action")
         if let urls = body.urls, urls.isEmpty { v.fail("urls", "must name at least one URL, or be left out for all") }
@@ -141,7 +145,9 @@ struct NoticesController {
     }
 
     private func reason(_ request: Request) async throws -> String {
-        let body = try await JSONBody<ReasonRequest>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout).value
+        let body = try await JSONBody<ReasonRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
+        ).value
         var v = Validator()
         let reason = v.text(body.reason, "reason", max: 2000)
         do { try v.check() } catch { throw GatewayError.invalid(error) }

@@ -52,7 +52,8 @@ struct PartnersController {
 
     @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
-        let body = try await JSONBody<PartnerInput>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        let body = try await JSONBody<PartnerInput>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         let (partner, token, secret) = try await gateway.createPartner(body.value)
         return try .json(WithSecrets(partner: partner, token: token, webhookSecret: secret), status: .created)
     }
@@ -76,7 +77,8 @@ struct PartnersController {
     @Sendable func update(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        let body = try await JSONBody<PartnerInput>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        let body = try await JSONBody<PartnerInput>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         let (partner, secret) = try await gateway.updatePartner(id, with: body.value)
         return try .json(WithSecrets(partner: partner, webhookSecret: secret))
     }
@@ -94,7 +96,8 @@ struct PartnersController {
     @Sendable func createToken(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        let body = try await JSONBody<TokenRequest>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout, emptyAllowed: true)
+        let body = try await JSONBody<TokenRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout, emptyAllowed: true)
         return try .json(
             TokenCreated(
                 try await gateway.createPartnerToken(id, name: body.value.name, expiresAt: body.value.expiresAt)),

@@ -41,7 +41,8 @@ struct SLAPoliciesController {
 
     @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
-        let body = try await JSONBody<SLAPolicyInput>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        let body = try await JSONBody<SLAPolicyInput>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         return try .json(View(policy: try await gateway.createSLAPolicy(body.value)), status: .created)
     }
 

@@ -108,7 +108,9 @@ public enum Syntax {
         guard
             atoms.allSatisfy({ atom in
                 !atom.isEmpty
-                    && atom.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || atext.contains($0) }
+                    && atom.utf8.allSatisfy {
+                        ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || atext.contains($0)
+                    }
             })
         else { return false }
         return isHostname(String(parts[1]))

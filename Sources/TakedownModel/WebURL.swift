@@ -229,6 +229,8 @@ public struct WebURL: Sendable, Equatable {
 
 extension Character {
     fileprivate var isControlCharacter: Bool {
-        unicodeScalars.contains { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }
+        unicodeScalars.contains {
+            $0.properties.generalCategory == .control || $0.properties.generalCategory == .format
+        }
     }
 }

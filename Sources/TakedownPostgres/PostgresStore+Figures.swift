@@ -10,9 +10,11 @@ extension PostgresStore {
         let (countsSQL, countsValues) = RemovalFigureQueries.counts(filter, groupBy: groupBy, .postgres)
         let counts = try await rows(Self.query(countsSQL, countsValues)).map { row in
             RemovalFigureQueries.Counts(
-                key: try row.get("grp"), label: try row.get("label"), notices: Int(try row.get("notices", as: Int64.self)),
+                key: try row.get("grp"), label: try row.get("label"),
+                notices: Int(try row.get("notices", as: Int64.self)),
                 acknowledged: Int(try row.get("acknowledged", as: Int64.self)),
-                removed: Int(try row.get("removed", as: Int64.self)), verified: Int(try row.get("verified", as: Int64.self)),
+                removed: Int(try row.get("removed", as: Int64.self)),
+                verified: Int(try row.get("verified", as: Int64.self)),
                 removedWithin: try (0..<3).map { Int(try row.get("removed_at_\($0)", as: Int64.self)) },
                 verifiedWithin: try (0..<3).map { Int(try row.get("verified_at_\($0)", as: Int64.self)) })
         }

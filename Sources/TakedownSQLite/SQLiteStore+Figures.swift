@@ -12,7 +12,8 @@ extension SQLiteStore {
                 let (countsSQL, countsValues) = RemovalFigureQueries.counts(filter, groupBy: groupBy, .sqlite)
                 let counts = try Row.fetchAll(db, sql: countsSQL, arguments: Self.arguments(countsValues)).map { row in
                     RemovalFigureQueries.Counts(
-                        key: row["grp"], label: row["label"], notices: row["notices"], acknowledged: row["acknowledged"],
+                        key: row["grp"], label: row["label"], notices: row["notices"],
+                        acknowledged: row["acknowledged"],
                         removed: row["removed"], verified: row["verified"],
                         removedWithin: (0..<3).map { row["removed_at_\($0)"] },
                         verifiedWithin: (0..<3).map { row["verified_at_\($0)"] })

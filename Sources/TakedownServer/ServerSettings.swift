@@ -180,7 +180,9 @@ public struct ServerSettings: Sendable {
     mutating func readVerification(_ env: (String) -> String?) throws {
         func seconds(_ name: String) throws -> TimeInterval? {
             guard let value = env(name) else { return nil }
-            guard let seconds = Self.finite(value), seconds >= Self.shortest else { throw SettingsError("TAKEDOWN_\(name)", value) }
+            guard let seconds = Self.finite(value), seconds >= Self.shortest else {
+                throw SettingsError("TAKEDOWN_\(name)", value)
+            }
             return seconds
         }
         func count(_ name: String, from minimum: Int) throws -> Int? {
@@ -204,7 +206,8 @@ public struct ServerSettings: Sendable {
     mutating func readLimits(_ env: (String) -> String?) throws {
         if let value = env("RATE_LIMITS") {
             guard value.split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ !$0.isEmpty }),
-                let limits = RateLimits(parsing: value) else { throw SettingsError("TAKEDOWN_RATE_LIMITS", value) }
+                let limits = RateLimits(parsing: value)
+            else { throw SettingsError("TAKEDOWN_RATE_LIMITS", value) }
             rateLimits = limits
         }
         if let value = env("IDLE_TIMEOUT") {

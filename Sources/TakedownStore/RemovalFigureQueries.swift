@@ -169,7 +169,8 @@ public enum RemovalFigureQueries {
         case .jurisdiction: return ("p.jurisdiction", "p.jurisdiction")
         case .month:
             switch dialect {
-            case .sqlite: return ("strftime('%Y-%m', n.issued_at, 'unixepoch')", "strftime('%Y-%m', n.issued_at, 'unixepoch')")
+            case .sqlite:
+                return ("strftime('%Y-%m', n.issued_at, 'unixepoch')", "strftime('%Y-%m', n.issued_at, 'unixepoch')")
             case .postgres:
                 let month = "to_char(to_timestamp(n.issued_at) AT TIME ZONE 'UTC', 'YYYY-MM')"
                 return (month, month)
@@ -183,8 +184,12 @@ public enum RemovalFigureQueries {
             values.append(value)
             return dialect == .sqlite ? "?" : "$\(values.count)"
         }
-        if let from = filter.issuedFrom { clauses.append("n.issued_at >= " + placeholder(.double(from.timeIntervalSince1970))) }
-        if let to = filter.issuedTo { clauses.append("n.issued_at < " + placeholder(.double(to.timeIntervalSince1970))) }
+        if let from = filter.issuedFrom {
+            clauses.append("n.issued_at >= " + placeholder(.double(from.timeIntervalSince1970)))
+        }
+        if let to = filter.issuedTo {
+            clauses.append("n.issued_at < " + placeholder(.double(to.timeIntervalSince1970)))
+        }
         if let partner = filter.partner { clauses.append("n.partner_id = " + placeholder(.text(partner.rawValue))) }
         return clauses.joined(separator: " AND ")
     }

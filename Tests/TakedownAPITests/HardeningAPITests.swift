@@ -11,7 +11,9 @@ import Testing
 struct HardeningAPITests {
     @Test(
         "an Accept header of any shape gets an answer, never a crash",
-        arguments: [";", "text/html,;", ",,,", ";;,;", "application/json;q=x", "*/*;q=0", "text/plain;q=0.5,application/jose"])
+        arguments: [
+            ";", "text/html,;", ",,,", ";;,;", "application/json;q=x", "*/*;q=0", "text/plain;q=0.5,application/jose",
+        ])
     func acceptShapes(accept: String) async throws {
         try await API.run { api in
             let partner = try await api.partner(domains: ["accept.test"])
@@ -116,7 +118,8 @@ struct HardeningAPITests {
             #expect(try await api.call(.delete, "/v1/tokens/\(tokenID)").status == .noContent)
             let notice = API.firstNotice(try await api.submit(["https://audited.test/a"]))
             #expect(
-                try await api.call(.post, "/v1/notices/\(notice)/withdraw", json: ["reason": "duplicate"]).status == .ok)
+                try await api.call(.post, "/v1/notices/\(notice)/withdraw", json: ["reason": "duplicate"]).status == .ok
+            )
             let listID = try await HashListAPITests.list(api, name: "Audited", partners: [partner.id])
 
             let trail = try await api.call(.get, "/v1/audit?limit=100")
@@ -157,9 +160,11 @@ struct HardeningAPITests {
             expectCreated(try await api.call(.post, "/v1/partners/\(partner.id)/tokens", json: ["name": "second"]))
             expectCreated(
                 try await api.call(
-                    .patch, "/v1/partners/\(partner.id)", json: ["delivery": ["webhook_url": "https://hooks.kinds.test/in"]]))
+                    .patch, "/v1/partners/\(partner.id)",
+                    json: ["delivery": ["webhook_url": "https://hooks.kinds.test/in"]]))
             expectCreated(try await api.call(.post, "/v1/partners/\(partner.id)/webhook-secret"))
-            expectCreated(try await api.call(.post, "/v1/partners/\(partner.id)/suspend", json: ["reason": "unreachable"]))
+            expectCreated(
+                try await api.call(.post, "/v1/partners/\(partner.id)/suspend", json: ["reason": "unreachable"]))
             expectCreated(try await api.call(.post, "/v1/partners/\(partner.id)/reactivate"))
             let list = try await HashListAPITests.list(api, partners: [partner.id])
             expectCreated(try await api.call(.patch, "/v1/hash-lists/\(list)", json: ["partners": [String]()]))
@@ -217,7 +222,8 @@ struct HardeningAPITests {
             let names = ((try await api.call(.get, "/v1/partners?limit=3")["partners"]) as? [[String: Any]])?
                 .compactMap { $0["id"] as? String }
             #expect(names == partners.map(\.id))
-            #expect(((try await api.call(.get, "/v1/sla-policies?limit=1")["policies"]) as? [[String: Any]])?.count == 1)
+            #expect(
+                ((try await api.call(.get, "/v1/sla-policies?limit=1")["policies"]) as? [[String: Any]])?.count == 1)
             let endpoints = try await api.call(.get, "/v1/partners/\(partners[0].id)/endpoints?limit=5")
             #expect(endpoints["next_cursor"] is String)
         }

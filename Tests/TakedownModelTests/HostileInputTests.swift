@@ -19,7 +19,10 @@ struct HostileInputTests {
             ("https://[::FFFF:192.0.2.5]/", "https://[::ffff:192.0.2.5]/", "::ffff:192.0.2.5"),
             ("https:\\\\a.example\\b", "https://a.example/b", "a.example"),
             ("https://%41.example/", "https://a.example/", "a.example"),
-            ("https://bücher.example/ä?q=ü#f", "https://xn--bcher-kva.example/%C3%A4?q=%C3%BC#f", "xn--bcher-kva.example"),
+            (
+                "https://bücher.example/ä?q=ü#f", "https://xn--bcher-kva.example/%C3%A4?q=%C3%BC#f",
+                "xn--bcher-kva.example"
+            ),
             ("https://u:p@a.example/", "https://u:p@a.example/", "a.example"),
         ])
     func whatwg(input: String, href: String, host: String) throws {
@@ -66,7 +69,9 @@ struct HostileInputTests {
         #expect(RoutingConflicts.find(RoutingTests.partner([], ["2001:db8:1::/48"]), among: [holder]).count == 1)
         #expect(RoutingConflicts.find(RoutingTests.partner(["example.com"]), among: [holder]).count == 1)
         #expect(RoutingConflicts.find(RoutingTests.partner([], ["192.0.3.0/24"]), among: [holder]).isEmpty)
-        #expect(RoutingConflicts.find(RoutingTests.partner([], ["0.0.0.0/0"], kind: .lawEnforcement), among: [holder]).isEmpty)
+        #expect(
+            RoutingConflicts.find(RoutingTests.partner([], ["0.0.0.0/0"], kind: .lawEnforcement), among: [holder])
+                .isEmpty)
         #expect(RoutingConflicts.find(holder, among: [holder]).isEmpty)
     }
 
@@ -79,7 +84,10 @@ struct HostileInputTests {
         #expect(label.errors.first?.name == "name")
         var prose = Validator()
         let kept = prose.text(text, "reason", max: 2000)
-        let breaks = text.unicodeScalars.allSatisfy { $0 == "\n" || $0 == "\r" || ($0.value >= 0x20 && $0.value != 0x7F && $0.value != 0x2028 && !$0.properties.isBidiControl) }
+        let breaks = text.unicodeScalars.allSatisfy {
+            $0 == "\n" || $0 == "\r"
+                || ($0.value >= 0x20 && $0.value != 0x7F && $0.value != 0x2028 && !$0.properties.isBidiControl)
+        }
         #expect((kept != nil) == breaks)
     }
 

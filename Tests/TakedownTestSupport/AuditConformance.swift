@@ -29,7 +29,8 @@ public enum AuditConformance {
         try await AuditScope.$current.withValue(scope) {
             await #expect(throws: Refused.self) {
                 try await store.insertPartner(
-                    doubled, token: Synthetic.token(partner: doubled.id), webhookSecret: nil, check: { _ in throw Refused() })
+                    doubled, token: Synthetic.token(partner: doubled.id), webhookSecret: nil,
+                    check: { _ in throw Refused() })
             }
             #expect(!scope.isWritten)
             #expect(try await store.auditEntries(actor: nil, target: nil, after: 0, limit: 10).isEmpty)
@@ -48,7 +49,8 @@ public enum AuditConformance {
     static func auditPaging(_ store: any GatewayStore) async throws {
         var written: [AuditEntry] = []
         for index in 0..<5 {
-            let audit = entry(index.isMultiple(of: 2) ? "admin:A" : "analyst:B", target: "ptn_\(index % 2)", at: Double(index))
+            let audit = entry(
+                index.isMultiple(of: 2) ? "admin:A" : "analyst:B", target: "ptn_\(index % 2)", at: Double(index))
             try await AuditScope.$current.withValue(AuditScope(audit)) {
                 try await store.insertToken(Synthetic.token(role: .analyst))
             }
@@ -58,7 +60,10 @@ public enum AuditConformance {
         #expect(first.map(\.entry) == Array(written.prefix(2)))
         let rest = try await store.auditEntries(actor: nil, target: nil, after: first[1].position, limit: 10)
         #expect(rest.map(\.entry) == Array(written.suffix(3)))
-        #expect(try await store.auditEntries(actor: "admin:A", target: nil, after: 0, limit: 10).map(\.entry.actor) == ["admin:A", "admin:A", "admin:A"])
+        #expect(
+            try await store.auditEntries(actor: "admin:A", target: nil, after: 0, limit: 10).map(\.entry.actor) == [
+                "admin:A", "admin:A", "admin:A",
+            ])
         #expect(try await store.auditEntries(actor: nil, target: "ptn_1", after: 0, limit: 10).count == 2)
         #expect(try await store.auditEntries(actor: "admin:A", target: "ptn_1", after: 0, limit: 10).isEmpty)
     }
@@ -68,7 +73,8 @@ public enum AuditConformance {
         try await store.insertPartner(first, token: Synthetic.token(partner: first.id), webhookSecret: nil)
         let second = Synthetic.partner(domains: ["check-\(Synthetic.hex(6)).test"])
         let seen = SeenPartners()
-        try await store.insertPartner(second, token: Synthetic.token(partner: second.id), webhookSecret: nil) { stored in
+        try await store.insertPartner(second, token: Synthetic.token(partner: second.id), webhookSecret: nil) {
+            stored in
             seen.set(stored.map(\.id))
         }
         #expect(seen.ids.contains(first.id))

@@ -23,12 +23,16 @@ public enum FiguresConformance {
             let issued = Synthetic.epoch.addingTimeInterval(Double(index / 20) * 31 * 86_400 + Double(index) * 60)
             let record = Synthetic.caseRecord(urls: ["https://figures.test/\(index)"], at: issued)
             var notice = Synthetic.notice(for: record, partner: partner.id, at: issued)
-            func later(_ most: UInt64) -> Date { issued.addingTimeInterval(Double(UInt64.random(in: 1...most, using: &generator))) }
+            func later(_ most: UInt64) -> Date {
+                issued.addingTimeInterval(Double(UInt64.random(in: 1...most, using: &generator)))
+            }
             switch index % 7 {
-            case 0: notice.status = .withdrawn
+            case 0:
+                notice.status = .withdrawn
                 notice.acknowledgedAt = later(3_600)
             case 1: notice.status = .delivered
-            case 2, 3: notice.status = .acknowledged
+            case 2, 3:
+                notice.status = .acknowledged
                 notice.acknowledgedAt = later(20_000)
             default:
                 notice.status = index % 2 == 0 ? .verified : .removed
@@ -52,14 +56,17 @@ public enum FiguresConformance {
         // A window and a partner narrow it the same way.
         let from = Synthetic.epoch.addingTimeInterval(31 * 86_400)
         let to = Synthetic.epoch.addingTimeInterval(62 * 86_400)
-        let window = try await store.removalFigures(.init(issuedFrom: from, issuedTo: to, partner: british.id), groupBy: nil)
+        let window = try await store.removalFigures(
+            .init(issuedFrom: from, issuedTo: to, partner: british.id), groupBy: nil)
         let inWindow = rows.filter { $0.issuedAt >= from && $0.issuedAt < to && $0.partnerId == british.id }
         #expect(window.first?.figures == RemovalFigures(inWindow))
         #expect(try await store.removalFigures(.init(partner: .generate()), groupBy: nil).isEmpty)
     }
 
     static func expectedGroups(_ rows: [RemovalRow], _ grouping: RemovalGrouping?) -> [RemovalGroupFigures] {
-        guard let grouping else { return [RemovalGroupFigures(key: "all", label: "All notices", figures: RemovalFigures(rows))] }
+        guard let grouping else {
+            return [RemovalGroupFigures(key: "all", label: "All notices", figures: RemovalFigures(rows))]
+        }
         let grouped = Dictionary(grouping: rows) { grouping.key(of: $0).key }
         return grouped.keys.sorted().map { key in
             let members = grouped[key] ?? []
