@@ -59,7 +59,8 @@ public enum GatewayAPI {
 
     /// `/metrics` alone, without a token, for a listener on an address only the scraper reaches.
     public static func metricsApplication(
-        metrics: @escaping @Sendable () async -> String, host: String, port: Int, logger: Logger
+        metrics: @escaping @Sendable () async -> String, host: String, port: Int, limits: ServerLimits = .init(),
+        logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
         router.get("metrics") { _, _ in
@@ -69,7 +70,9 @@ public enum GatewayAPI {
         }
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ProtocolGuardHandler()], idleTimeout: .init(limits.idleTimeout))),
             configuration: .init(address: .hostname(host, port: port), serverName: "takedown-gateway-metrics"),
             logger: logger)
     }

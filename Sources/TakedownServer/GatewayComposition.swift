@@ -175,7 +175,8 @@ public enum GatewayComposition {
             services.append(
                 GatewayAPI.metricsApplication(
                     metrics: { await MetricsRegistry.exposition(store: store, now: Date()) }, host: address.host,
-                    port: address.port, logger: logger))
+                    port: address.port,
+                    limits: .init(idleTimeout: .milliseconds(Int64(settings.idleTimeout * 1000))), logger: logger))
         }
         return GatewayAPI.application(
             gateway: gateway, settings: apiSettings(settings, store: store), host: settings.host, port: settings.port,

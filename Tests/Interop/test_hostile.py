@@ -1449,6 +1449,8 @@ def limited(tmp_path_factory: pytest.TempPathFactory):
     gateway = Gateway(tmp_path_factory.mktemp("limited"), name="limited", extra_env={
         "TAKEDOWN_RATE_LIMITS": "partner=1/5,anonymous=1/5",
         "TAKEDOWN_IDLE_TIMEOUT": "2",
+        # The idle timeout cuts a slow head; a body that keeps dripping is cut by the read deadline.
+        "TAKEDOWN_READ_TIMEOUT": "2",
         "TAKEDOWN_MAX_CONNECTIONS": "32",
         "TAKEDOWN_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
     })

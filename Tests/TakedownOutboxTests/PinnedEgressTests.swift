@@ -193,7 +193,8 @@ struct PinnedEgressTests {
         let started = ContinuousClock.now
         let result = await transport.send(
             Self.delivery(to: "http://stalling.test:9/hooks/x"), secrets: [WebhookSignature.newSecret()], now: Date())
-        #expect(ContinuousClock.now - started < .seconds(5))  // half the stall, ten times the limit
+        // Well before the 10 s stall ends (loose: parallel suites on two cores delay the cut by seconds).
+        #expect(ContinuousClock.now - started < .seconds(8))
         #expect(result.error == "DNS lookup of stalling.test failed for now")
         #expect(transport.cachedClients == 0)
         try await transport.shutdown()
@@ -205,7 +206,7 @@ struct PinnedEgressTests {
             configuration: URLVerifierTests.configuration(timeout: 0.5), resolver: StallingResolver(seconds: 10))
         let started = ContinuousClock.now
         let fetched = await verifier.fetch("http://stalling.test:9/same")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(8))
         #expect(fetched.failure == .timedOut)
         try await verifier.shutdown()
     }
