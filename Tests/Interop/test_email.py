@@ -15,6 +15,8 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -375,10 +377,11 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def test_smtps_relay_with_an_untrusted_certificate_gets_nothing(gateway_factory, tmp_path):
-    """Implicit TLS (`smtps://`): a relay whose certificate no trusted authority signed is refused at the
-    handshake. Nothing reaches it, and the delivery is kept for a retry (not sent in clear, not dead)."""
-    cert, key = self_signed(tmp_path)
+@contextmanager
+def tls_relay(directory: Path) -> Iterator[tuple[Inbox, int, Path]]:
+    """An aiosmtpd relay speaking implicit TLS on a free loopback port with a self-signed certificate:
+    its inbox, its port and the certificate (the authority a gateway would have to trust)."""
+    cert, key = self_signed(directory)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     inbox = Inbox()
@@ -386,6 +389,15 @@ def test_smtps_relay_with_an_untrusted_certificate_gets_nothing(gateway_factory,
     controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context)
     controller.start()
     try:
+        yield inbox, port, cert
+    finally:
+        controller.stop()
+
+
+def test_smtps_relay_with_an_untrusted_certificate_gets_nothing(gateway_factory, tmp_path):
+    """Implicit TLS (`smtps://`): a relay whose certificate no trusted authority signed is refused at the
+    handshake. Nothing reaches it, and the delivery is kept for a retry (not sent in clear, not dead)."""
+    with tls_relay(tmp_path) as (inbox, port, _):
         gateway = gateway_factory(
             "smtps", extra_env=mail_env(f"smtps://127.0.0.1:{port}", TAKEDOWN_RETRY_SCHEDULE="0,1,1,1,1,1,1,1,1,1")
         )
@@ -396,21 +408,12 @@ def test_smtps_relay_with_an_untrusted_certificate_gets_nothing(gateway_factory,
         assert row["state"] in ("failed", "in_flight", "pending"), row
         assert "certificate" in row["last_error"].lower() or "ssl" in row["last_error"].lower(), row
         assert inbox.messages == []
-    finally:
-        controller.stop()
 
 
 def test_smtps_relay_under_a_private_authority_is_trusted_through_its_ca_file(gateway_factory, tmp_path):
     """`TAKEDOWN_SMTP_CA_FILE` names the authority of a relay under a private CA: the same relay that is
     refused above is trusted, the mail goes out over implicit TLS and arrives once."""
-    cert, key = self_signed(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context)
-    controller.start()
-    try:
+    with tls_relay(tmp_path) as (inbox, port, cert):
         gateway = gateway_factory(
             "smtps-ca", extra_env=mail_env(f"smtps://127.0.0.1:{port}", TAKEDOWN_SMTP_CA_FILE=str(cert))
         )
@@ -418,5 +421,3 @@ def test_smtps_relay_under_a_private_authority_is_trusted_through_its_ca_file(ga
         notice_id = issue(gateway, "ca.example.com")
         wait_for(lambda: delivery_of(gateway, notice_id)["state"] == "succeeded", what="the mail delivered")
         assert len(inbox.messages) == 1
-    finally:
-        controller.stop()
