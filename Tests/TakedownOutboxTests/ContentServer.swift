@@ -58,7 +58,7 @@ final class ContentServer: Sendable {
         }
         router.get("stall") { _, _ in
             // Longer than the tests' time limit for a check; answered so the server can stop soon after.
-            try await Task.sleep(for: .milliseconds(1500))
+            try await Task.sleep(for: .milliseconds(3000))
             return Self.bytes(Self.original)
         }
         router.get("redirect/same") { _, _ in Response(status: .found, headers: [.location: "/same"]) }
