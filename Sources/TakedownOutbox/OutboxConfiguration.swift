@@ -1,4 +1,5 @@
 import Foundation
+import TakedownModel
 
 /// How the outbox worker behaves; the command line fills it from settings.
 public struct OutboxConfiguration: Sendable {
@@ -16,6 +17,9 @@ public struct OutboxConfiguration: Sendable {
     public var pauseAfter: TimeInterval = 5 * 86_400
     public var retryPolicy = RetryPolicy.standard
     public var allowPrivateTargets = false
+    /// Reserved ranges that webhooks and the mail relay may reach all the same (`TAKEDOWN_ALLOWED_TARGETS`):
+    /// one partner's address on a private network, say, without opening every private address.
+    public var allowedTargets: [IPRange] = []
     /// Who holds the leases this worker takes: host, process, a random suffix and the PID namespace.
     public var owner = LeaseOwner.current
 

@@ -50,11 +50,13 @@ public struct SMTPTransport: DeliveryTransport {
 
     /// `resolver` answers the guard's lookups (the system's resolver unless a test scripts one).
     public init(
-        relay: Relay, timeout: TimeInterval, allowPrivateTargets: Bool, resolver: any HostResolver = SystemResolver()
+        relay: Relay, timeout: TimeInterval, allowPrivateTargets: Bool, allowedTargets: [IPRange] = [],
+        resolver: any HostResolver = SystemResolver()
     ) {
         self.relay = relay
         self.timeout = timeout
-        guardrail = TargetGuard(allowPrivate: allowPrivateTargets || relay.allowsPrivateAddress, resolver: resolver)
+        guardrail = TargetGuard(
+            allowPrivate: allowPrivateTargets || relay.allowsPrivateAddress, allowed: allowedTargets, resolver: resolver)
         _ = Self.globalInit
     }
 

@@ -13,9 +13,11 @@ public struct WebhookTransport: DeliveryTransport {
     let guardrail: TargetGuard
 
     /// Connections per host are raised from async-http-client's default of 8 for parallel delivery.
-    public init(timeout: TimeInterval, allowPrivateTargets: Bool, connectionsPerHost: Int = 64) {
+    public init(
+        timeout: TimeInterval, allowPrivateTargets: Bool, allowedTargets: [IPRange] = [], connectionsPerHost: Int = 64
+    ) {
         self.init(
-            timeout: timeout, guard: TargetGuard(allowPrivate: allowPrivateTargets),
+            timeout: timeout, guard: TargetGuard(allowPrivate: allowPrivateTargets, allowed: allowedTargets),
             connectionsPerHost: connectionsPerHost)
     }
 

@@ -125,12 +125,13 @@ public enum GatewayComposition {
         clock: @escaping @Sendable () -> Date = Date.init, logger: Logger
     ) -> [any Service] {
         let webhooks = WebhookTransport(
-            timeout: settings.outbox.requestTimeout, allowPrivateTargets: settings.outbox.allowPrivateTargets)
+            timeout: settings.outbox.requestTimeout, allowPrivateTargets: settings.outbox.allowPrivateTargets,
+            allowedTargets: settings.outbox.allowedTargets)
         var transports: [DeliveryChannel: any DeliveryTransport] = [.webhook: webhooks]
         if let relay = settings.smtp {
             transports[.email] = SMTPTransport(
                 relay: relay, timeout: settings.outbox.requestTimeout,
-                allowPrivateTargets: settings.outbox.allowPrivateTargets)
+                allowPrivateTargets: settings.outbox.allowPrivateTargets, allowedTargets: settings.outbox.allowedTargets)
         }
         let worker = OutboxWorker(
             store: store, transports: transports, configuration: settings.outbox, wakeUp: wakeUp, clock: clock,

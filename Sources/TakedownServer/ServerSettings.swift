@@ -101,6 +101,16 @@ public struct ServerSettings: Sendable {
         allowPrivateTargets = env("ALLOW_PRIVATE_TARGETS") == "1"
         outbox.allowPrivateTargets = allowPrivateTargets
         verification.allowPrivateTargets = allowPrivateTargets
+        if let value = env("ALLOWED_TARGETS") {
+            let ranges = value.split(separator: ",", omittingEmptySubsequences: false).map {
+                IPRange($0.trimmingCharacters(in: .whitespaces))
+            }
+            guard !ranges.isEmpty, ranges.allSatisfy({ $0 != nil }) else {
+                throw SettingsError("TAKEDOWN_ALLOWED_TARGETS", value)
+            }
+            outbox.allowedTargets = ranges.compactMap { $0 }
+        }
+        verification.allowedTargets = outbox.allowedTargets
         try readVerification(env)
         if let value = env("WEBHOOK_TIMEOUT_SECONDS") {
             guard let seconds = Self.finite(value), seconds >= Self.shortest else {

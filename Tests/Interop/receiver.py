@@ -230,6 +230,9 @@ class Receiver:
         except ValueError:
             body = None
         webhook_id = headers.get("webhook-id")
+        # A request read late (a loaded machine) whose sender already gave up or was killed is not open:
+        # its bytes were still in the socket buffer, but the gateway no longer counts it against the cap.
+        gone = _peer_gone(handler.connection)
         with self._lock:
             attempt = self._attempts.get(webhook_id, 0) + 1
             self._attempts[webhook_id] = attempt
@@ -249,7 +252,11 @@ class Receiver:
             )
             self.records.append(record)
             self.in_progress += 1
-            self.open_by_path[record.path] = self.open_by_path.get(record.path, 0) + 1
+            self.open_by_path.setdefault(record.path, 0)
+            if gone:
+                record._open = False  # type: ignore[attr-defined]
+            else:
+                self.open_by_path[record.path] += 1
             self.most_open_by_path[record.path] = max(
                 self.most_open_by_path.get(record.path, 0), self.open_by_path[record.path]
             )
@@ -290,16 +297,22 @@ class Receiver:
         # while it waits for the answer, so a readable socket here means it closed (or was killed).
         deadline = time.monotonic() + delay
         while (remaining := deadline - time.monotonic()) > 0:
-            readable, _, _ = select.select([connection], [], [], min(remaining, 0.005))
-            if readable:
-                try:
-                    gone = connection.recv(1, socket.MSG_PEEK) == b""
-                except OSError:
-                    gone = True
-                if gone:
-                    self._closed(record)
-                    time.sleep(max(0.0, deadline - time.monotonic()))
-                    return
+            if _peer_gone(connection, wait=min(remaining, 0.005)):
+                self._closed(record)
+                time.sleep(max(0.0, deadline - time.monotonic()))
+                return
+
+
+def _peer_gone(connection: socket.socket, wait: float = 0.0) -> bool:
+    """Whether the sender closed its side: an HTTP/1.1 client sends nothing more while it waits for the
+    answer, so a readable socket with nothing to read means it hung up (or was killed)."""
+    readable, _, _ = select.select([connection], [], [], wait)
+    if not readable:
+        return False
+    try:
+        return connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 class _QuietServer(ThreadingHTTPServer):

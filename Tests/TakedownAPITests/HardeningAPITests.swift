@@ -75,6 +75,15 @@ struct HardeningAPITests {
                 }
             }
         }
+        for bad in ["10.0.0.0/33", "localhost", "10.0.0.0/8,", "::1/129"] {
+            #expect(throws: SettingsError.self, "\(bad)") {
+                try ServerSettings(environment: ["TAKEDOWN_ALLOWED_TARGETS": bad])
+            }
+        }
+        let allowed = try ServerSettings(environment: ["TAKEDOWN_ALLOWED_TARGETS": "127.0.0.1/32, fd00::/8"])
+        #expect(allowed.outbox.allowedTargets == [IPRange("127.0.0.1/32")!, IPRange("fd00::/8")!])
+        #expect(allowed.verification.allowedTargets == allowed.outbox.allowedTargets)
+        #expect(!allowed.outbox.allowPrivateTargets)
         #expect(throws: SettingsError.self) { try ServerSettings(environment: ["TAKEDOWN_METRICS_TOKEN": "short"]) }
         #expect(throws: SettingsError.self) { try ServerSettings(environment: ["TAKEDOWN_METRICS_ADDR": "nohost"]) }
         let settings = try ServerSettings(environment: ["TAKEDOWN_METRICS_ADDR": "[::1]:9464"])

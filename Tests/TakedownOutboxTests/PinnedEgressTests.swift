@@ -175,6 +175,30 @@ struct PinnedEgressTests {
         try await transport.shutdown()
     }
 
+    @Test("the operator's allowed ranges (TAKEDOWN_ALLOWED_TARGETS) open those addresses and no other")
+    func operatorAllowedRanges() async throws {
+        try await Self.twoReceivers { approved, inside, port in
+            // The initialiser the composition calls with `settings.outbox.allowedTargets`.
+            let transport = WebhookTransport(timeout: 2, allowPrivateTargets: false, allowedTargets: Self.approved)
+            let secret = WebhookSignature.newSecret()
+            let allowed = await transport.send(
+                Self.delivery(to: "http://127.0.0.1:\(port)/hooks/a"), secrets: [secret], now: Date())
+            #expect(allowed.statusCode == 200)
+            #expect(approved.received("a").count == 1)
+            let other = await transport.send(
+                Self.delivery(to: "http://127.0.0.2:\(port)/hooks/b"), secrets: [secret], now: Date())
+            #expect(other.refused)
+            #expect(inside.received.isEmpty)
+            let closed = WebhookTransport(timeout: 2, allowPrivateTargets: false)
+            let refused = await closed.send(
+                Self.delivery(to: "http://127.0.0.1:\(port)/hooks/c"), secrets: [secret], now: Date())
+            #expect(refused.refused)
+            #expect(approved.received("c").isEmpty)
+            try await transport.shutdown()
+            try await closed.shutdown()
+        }
+    }
+
     /// A resolver blocked in a system call for `seconds`, as `getaddrinfo` is when a DNS server stalls.
     struct StallingResolver: HostResolver {
         let seconds: UInt32

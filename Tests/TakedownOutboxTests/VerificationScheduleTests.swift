@@ -201,7 +201,7 @@ struct VerificationScheduleTests {
                 let started = ContinuousClock.now
                 trigger.triggerGracefulShutdown()
                 try await running.value  // returns, having shut its HTTP client down
-                #expect(ContinuousClock.now - started < .seconds(2))
+                #expect(ContinuousClock.now - started < .seconds(5))  // polls every 50 ms; room for loaded cores
             }
             try await rig.worker.shutdown()
         }
