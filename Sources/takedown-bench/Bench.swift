@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// `takedown-bench`: starts a real gateway on a fresh store (SQLite, or PostgreSQL with `--database-url`)
 /// and measures it through its HTTP API, beside the ceilings it cannot beat on this machine. Prints
@@ -51,6 +52,16 @@ struct Bench {
                 format: "  SQLite single-row commits/s (blocking, WAL)      %10.0f", ceilings.blockingCommitsPerSecond))
         print(
             String(format: "  SQLite single-row commits/s (await pool.write)   %10.0f", ceilings.asyncCommitsPerSecond))
+        var postgresCommits: PostgresCeilings.Commits?
+        if let url = options.databaseURL {
+            let commits = try await PostgresCeilings.commits(serverURL: url, seconds: options.ceilingSeconds)
+            postgresCommits = commits
+            print(String(format: "  PostgreSQL single-row commits/s, 1 connection   %10.0f", commits.oneConnection))
+            print(
+                String(
+                    format: "  PostgreSQL single-row commits/s, %2d connections %10.0f", commits.connections,
+                    commits.pooled))
+        }
 
         let server = try await GatewayProcess.start(options: options)
         defer { server.stop() }
@@ -76,6 +87,7 @@ struct Bench {
         print("")
         try await load.client.shutdown()
         server.stop()
+        try await fullIssuance(options)
 
         print("")
         print(
@@ -88,17 +100,111 @@ struct Bench {
         let paced = try await DeliveryLoad.run(options: options, failHalf: false, rate: 200, count: 2000)
         print("  2,000 notices issued at a steady 200 per second (below saturation):")
         print(String(format: "  issue-to-receipt latency p50 / p99 (ms)          %10.1f / %.1f", paced.p50, paced.p99))
-        let drained = try await DeliveryLoad.run(options: options, failHalf: false, drain: true)
+        let claimCeiling = options.databaseURL == nil ? nil : ClaimCeiling(options: options)
+        let drained = try await DeliveryLoad.run(
+            options: options, failHalf: false, drain: true, beforeDrain: claimCeiling.map { ceiling in ceiling.measure }
+        )
         print("  a backlog of \(options.deliveries) emptied by a `takedown worker` started after issuing:")
         print(String(format: "  deliveries/s                                     %10.0f", drained.perSecond))
+        if let claims = claimCeiling?.result {
+            print(
+                String(
+                    format:
+                        "  ceiling: the claim transaction alone on that backlog: %.0f claims/s, %.0f rows/s (%.1f rows each)",
+                    claims.perSecond, claims.rowsPerSecond, claims.rowsPerClaim))
+        }
+        print("  the same with webhook URLs naming `localhost`: the system resolver for every delivery, the guard on")
+        print("  (TAKEDOWN_ALLOWED_TARGETS=127.0.0.1/32; the runs above use the literal 127.0.0.1, which is never")
+        print("  looked up, with TAKEDOWN_ALLOW_PRIVATE_TARGETS=1):")
+        let named = try await DeliveryLoad.run(options: options, failHalf: false, hostName: "localhost")
+        print(String(format: "  deliveries/s (issue to receipt, all received)     %10.0f", named.perSecond))
+        print(String(format: "  issue-to-receipt latency p50 / p99 (ms)          %10.1f / %.1f", named.p50, named.p99))
+        let namedDrain = try await DeliveryLoad.run(
+            options: options, failHalf: false, drain: true, hostName: "localhost")
+        print(String(format: "  deliveries/s, backlog emptied by a worker         %10.0f", namedDrain.perSecond))
+        print(
+            String(
+                format: "  duplicates                                       %10d",
+                named.duplicates + namedDrain.duplicates))
         let flaky = try await DeliveryLoad.run(options: options, failHalf: true)
         print("  with the receiver failing the first attempt of half the notices (retry after ~1 s):")
         print(String(format: "  deliveries/s                                     %10.0f", flaky.perSecond))
         print(String(format: "  issue-to-receipt latency p50 / p99 (ms)          %10.1f / %.1f", flaky.p50, flaky.p99))
+        if let postgresCommits {
+            print(
+                String(
+                    format:
+                        "Issuance reaches %.0f%% of the trivial route and %.0f%% of single-row PostgreSQL commits (%d connections).",
+                    100 * issuance.perSecond / trivial, 100 * issuance.perSecond / postgresCommits.pooled,
+                    postgresCommits.connections))
+        } else {
+            print(
+                String(
+                    format: "Issuance reaches %.0f%% of the trivial route and %.0f%% of single-row SQLite commits.",
+                    100 * issuance.perSecond / trivial, 100 * issuance.perSecond / ceilings.asyncCommitsPerSecond))
+        }
+    }
+}
+
+extension Bench {
+    /// Issuance with everything a case sets off: each provider has a webhook endpoint, so the outbox pushes
+    /// every notice while cases come in, and two hash lists take in every case's hashes. Counts cases until
+    /// the last was answered, then waits for the last push and checks both lists hold every case.
+    static func fullIssuance(_ options: BenchOptions) async throws {
         print(
-            String(
-                format: "Issuance reaches %.0f%% of the trivial route and %.0f%% of single-row SQLite commits.",
-                100 * issuance.perSecond / trivial, 100 * issuance.perSecond / ceilings.asyncCommitsPerSecond))
+            "Issuance with webhooks and hash lists: the same \(options.cases) cases, every provider pushed to by webhook"
+        )
+        print(
+            "(cap \(options.endpointCap) per endpoint, a receiver in this process), two hash lists taking in every case"
+        )
+        let receiver = DeliveryLoad.Receiver(failHalf: false)
+        try await receiver.serving { port in
+            var environment = DeliveryLoad.targetEnvironment(hostName: nil)
+            environment["TAKEDOWN_ENDPOINT_CONCURRENCY"] = "\(options.endpointCap)"
+            environment["TAKEDOWN_HASH_PUBLISH_INTERVAL_SECONDS"] = "0"
+            let server = try await GatewayProcess.start(options: options, environment: environment)
+            defer { server.stop() }
+            let load = try await IssuanceLoad(
+                server: server, options: options, webhooks: "http://127.0.0.1:\(port)/hooks", hashLists: true)
+            let started = Date()
+            let issuance = try await load.submitCases()
+            print(String(format: "  notices issued/s                                 %10.0f", issuance.perSecond))
+            print(
+                String(
+                    format: "  POST /v1/cases latency p50 / p99 (ms)            %10.2f / %.2f", issuance.p50,
+                    issuance.p99))
+            let last = try await receiver.waitFor(options.cases, limit: 600)
+            print(
+                String(
+                    format:
+                        "  every notice pushed %.1f s after the first case (%.0f deliveries/s overall), duplicates %d",
+                    last.timeIntervalSince(started), Double(options.cases) / last.timeIntervalSince(started),
+                    receiver.state.withLock { $0.duplicates }))
+            let counts = try await load.listEntryCounts()
+            guard counts.allSatisfy({ $0 == options.cases }) else {
+                throw BenchError("the hash lists hold \(counts) entries, not \(options.cases) each")
+            }
+            print("  hash lists: \(counts.map(String.init).joined(separator: " and ")) entries, one per case each")
+            try await load.client.shutdown()
+        }
+        print("")
+    }
+}
+
+/// Measures the claim ceiling on a drain run's backlog (PostgreSQL) and keeps the result for printing.
+final class ClaimCeiling: Sendable {
+    let options: BenchOptions
+    private let figures = Mutex<PostgresCeilings.Claims?>(nil)
+
+    init(options: BenchOptions) { self.options = options }
+
+    var result: PostgresCeilings.Claims? { figures.withLock { $0 } }
+
+    func measure(_ server: GatewayProcess) async throws {
+        guard let url = server.environment["TAKEDOWN_DATABASE_URL"] else { return }
+        let claims = try await PostgresCeilings.claims(
+            databaseURL: url, seconds: options.ceilingSeconds, cap: options.endpointCap)
+        figures.withLock { $0 = claims }
     }
 }
 

@@ -6,9 +6,9 @@ import TakedownPostgres
 enum BenchDatabase {
     static let name = "takedown_bench"
 
-    /// Drops (closing any connection left to it) and creates `takedown_bench` on the server `url` names;
-    /// returns its URL. One name only, so an interrupted run leaves at most one database behind.
-    static func recreate(_ url: String) async throws -> String {
+    /// Drops (closing any connection left to it) and creates `takedown_bench` (or `name`) on the server
+    /// `url` names; returns its URL. Fixed names, so an interrupted run leaves at most one of each behind.
+    static func recreate(_ url: String, name: String = name) async throws -> String {
         guard var components = URLComponents(string: url) else { throw BenchError("not a URL: --database-url") }
         let client = PostgresClient(configuration: try PostgresStoreConfiguration(url: url, poolSize: 1).client)
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -23,6 +23,28 @@ struct DeliveryLoad {
 
         var count: Int { state.withLock { $0.arrivals.count } }
 
+        /// Runs `body` with the receiver listening on a loopback port (passed to `body`), then stops it.
+        func serving<T: Sendable>(_ body: (Int) async throws -> T) async throws -> T {
+            let app = Application(
+                router: router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { channel in PortBox.shared.set(channel.localAddress?.port ?? 0) })
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+                defer { group.cancelAll() }
+                return try await body(try await PortBox.shared.wait())
+            }
+        }
+
+        /// Waits until `total` notices arrived, or throws after `limit` seconds; returns when the last came.
+        func waitFor(_ total: Int, limit: TimeInterval = 300) async throws -> Date {
+            let deadline = Date().addingTimeInterval(limit)
+            while count < total {
+                guard Date() < deadline else { throw BenchError("only \(count) of \(total) deliveries arrived") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return state.withLock { $0.arrivals.values.map(\.arrived).max() ?? Date() }
+        }
+
         func router() -> Router<BasicRequestContext> {
             let router = Router()
             router.post("hooks/{name}") { request, _ -> HTTPResponse.Status in
@@ -54,97 +76,101 @@ struct DeliveryLoad {
     /// `rate`: issue at this many notices per second instead of as fast as possible, to see latency
     /// below saturation.
     /// `instances`: how many worker processes drain the backlog (with `drain`).
+    /// `hostName`: webhook URLs name this host (resolved by the system resolver for every delivery, and the
+    /// address guard on, allowing only 127.0.0.1) instead of the address literal 127.0.0.1 with the guard's
+    /// reserved ranges off.
+    /// `beforeDrain`: runs on the backlog before the workers start (with `drain`).
     static func run(
         options: BenchOptions, failHalf: Bool, drain: Bool = false, rate: Double? = nil, count: Int? = nil,
-        instances: Int = 1
+        instances: Int = 1, hostName: String? = nil,
+        beforeDrain: (@Sendable (GatewayProcess) async throws -> Void)? = nil
     ) async throws -> Figures {
         var options = options
         if let count { options.deliveries = count }
         let receiver = Receiver(failHalf: failHalf)
-        let app = Application(
-            router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in PortBox.shared.set(channel.localAddress?.port ?? 0) })
-        return try await withThrowingTaskGroup(of: Figures?.self) { group -> Figures in
-            group.addTask {
-                try await app.runService(gracefulShutdownSignals: [])
-                return nil
-            }
-            let port = try await PortBox.shared.wait()
-            let server = try await GatewayProcess.start(
-                options: options,
-                environment: [
-                    "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1", "TAKEDOWN_RETRY_SCHEDULE": "0,1,5,30",
-                    "TAKEDOWN_ENDPOINT_CONCURRENCY": "\(options.endpointCap)",
-                    "TAKEDOWN_OUTBOX_WORKER": drain ? "0" : "1",
-                ])
+        return try await receiver.serving { port in
+            var environment = targetEnvironment(hostName: hostName)
+            environment["TAKEDOWN_RETRY_SCHEDULE"] = "0,1,5,30"
+            environment["TAKEDOWN_ENDPOINT_CONCURRENCY"] = "\(options.endpointCap)"
+            environment["TAKEDOWN_OUTBOX_WORKER"] = drain ? "0" : "1"
+            let server = try await GatewayProcess.start(options: options, environment: environment)
             defer { server.stop() }
-            let figures = try await drive(
-                server: server, receiverPort: port, receiver: receiver, options: options,
-                drain: drain ? instances : nil, rate: rate)
-            group.cancelAll()
-            return figures
+            return try await drive(
+                server: server, receiverURL: "http://\(hostName ?? "127.0.0.1"):\(port)", receiver: receiver,
+                options: options, drain: drain ? instances : nil, rate: rate, beforeDrain: beforeDrain)
         }
     }
 
+    /// How the gateway may reach the receiver on 127.0.0.1: by its address literal with reserved ranges
+    /// allowed (no lookup, no check), or by a host name with the guard on and only 127.0.0.1 let through.
+    static func targetEnvironment(hostName: String?) -> [String: String] {
+        hostName == nil ? ["TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1"] : ["TAKEDOWN_ALLOWED_TARGETS": "127.0.0.1/32"]
+    }
+
     static func drive(
-        server: GatewayProcess, receiverPort: Int, receiver: Receiver, options: BenchOptions, drain: Int?,
-        rate: Double?
+        server: GatewayProcess, receiverURL: String, receiver: Receiver, options: BenchOptions, drain: Int?,
+        rate: Double?, beforeDrain: (@Sendable (GatewayProcess) async throws -> Void)?
     ) async throws -> Figures {
         let client = BenchClient(baseURL: server.baseURL, connections: options.concurrency)
-        for index in 0..<options.endpoints {
-            let body: [String: Any] = [
-                "name": "Hooked \(index)", "kind": "hosting_provider", "contact_email": "abuse@h\(index).test",
-                "jurisdiction": "GB", "routing": ["domains": ["h\(index).test"]],
-                "delivery": ["webhook_url": "http://127.0.0.1:\(receiverPort)/hooks/h\(index)"],
-            ]
-            let answer = try await client.request(
-                "POST", "/v1/partners", token: server.adminToken, json: try JSONSerialization.data(withJSONObject: body)
-            )
-            guard answer.status == 201 else { throw BenchError("partner creation answered \(answer.status)") }
-        }
         let total = options.deliveries
         let next = Counter()
         let started = Date()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<options.concurrency {
-                group.addTask {
-                    while let index = next.take(below: total) {
-                        if let rate {
-                            let due = started.addingTimeInterval(Double(index) / rate)
-                            let wait = due.timeIntervalSinceNow
-                            if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+        // The client is shut down on every path: one left running traps when it is released.
+        do {
+            for index in 0..<options.endpoints {
+                let body: [String: Any] = [
+                    "name": "Hooked \(index)", "kind": "hosting_provider", "contact_email": "abuse@h\(index).test",
+                    "jurisdiction": "GB", "routing": ["domains": ["h\(index).test"]],
+                    "delivery": ["webhook_url": "\(receiverURL)/hooks/h\(index)"],
+                ]
+                let answer = try await client.request(
+                    "POST", "/v1/partners", token: server.adminToken,
+                    json: try JSONSerialization.data(withJSONObject: body)
+                )
+                guard answer.status == 201 else { throw BenchError("partner creation answered \(answer.status)") }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<options.concurrency {
+                    group.addTask {
+                        while let index = next.take(below: total) {
+                            if let rate {
+                                let due = started.addingTimeInterval(Double(index) / rate)
+                                let wait = due.timeIntervalSinceNow
+                                if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+                            }
+                            let body: [String: Any] = [
+                                "reference": "D-\(index)", "category": ["uk_grade": "A"], "media_type": "image",
+                                "items": [
+                                    [
+                                        "url": "https://h\(index % options.endpoints).test/\(index).jpg",
+                                        "observed_at": "2026-11-29T07:00:00Z", "hashes": ["md5": IssuanceLoad.hex(16)],
+                                    ]
+                                ],
+                            ]
+                            let answer = try await client.request(
+                                "POST", "/v1/cases", token: server.adminToken,
+                                json: try JSONSerialization.data(withJSONObject: body))
+                            guard answer.status == 201 else {
+                                throw BenchError("POST /v1/cases answered \(answer.status)")
+                            }
                         }
-                        let body: [String: Any] = [
-                            "reference": "D-\(index)", "category": ["uk_grade": "A"], "media_type": "image",
-                            "items": [
-                                [
-                                    "url": "https://h\(index % options.endpoints).test/\(index).jpg",
-                                    "observed_at": "2026-11-29T07:00:00Z", "hashes": ["md5": IssuanceLoad.hex(16)],
-                                ]
-                            ],
-                        ]
-                        let answer = try await client.request(
-                            "POST", "/v1/cases", token: server.adminToken,
-                            json: try JSONSerialization.data(withJSONObject: body))
-                        guard answer.status == 201 else { throw BenchError("POST /v1/cases answered \(answer.status)") }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
         try await client.shutdown()
         var counted = started
         if let drain {
+            try await beforeDrain?(server)
             counted = Date()
             try server.startWorkers(drain)
         }
-        let deadline = Date().addingTimeInterval(300)
-        while receiver.count < total {
-            guard Date() < deadline else { throw BenchError("only \(receiver.count) of \(total) deliveries arrived") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        let last = try await receiver.waitFor(total)
         return receiver.state.withLock { state in
-            let last = state.arrivals.values.map(\.arrived).max() ?? started
             var latency = Samples()
             for (issued, arrived) in state.arrivals.values { latency.add(arrived.timeIntervalSince(issued)) }
             return Figures(

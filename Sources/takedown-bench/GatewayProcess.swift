@@ -40,6 +40,8 @@ final class GatewayProcess: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TAKEDOWN_") }
         environment["TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN"] = token
         environment["TAKEDOWN_LOG_LEVEL"] = "warning"
+        // The benchmark measures what the gateway can do, not the per-caller limits an operator sets.
+        environment["TAKEDOWN_RATE_LIMITS"] = "off"
         // The benchmark's URLs are synthetic; verification would fetch them from the internet.
         environment["TAKEDOWN_VERIFY_WORKER"] = "0"
         if let url = options.databaseURL {

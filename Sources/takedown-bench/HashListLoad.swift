@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import CompressNIO
+import Crypto
 import Foundation
 import NIOCore
 
@@ -49,8 +51,16 @@ struct HashListLoad {
         return (id, Date().timeIntervalSince(start))
     }
 
-    /// Publishes the list; returns the manifest's exports (format, hash) and the seconds publishing took.
-    func publish(_ id: String) async throws -> (exports: [(String, String?)], entries: Int, seconds: Double) {
+    /// One export as the signed manifest describes it: what a download must match before its rate counts.
+    struct ManifestExport {
+        var format: String
+        var hash: String?
+        var sha256: String
+        var bytes: Int64
+    }
+
+    /// Publishes the list; returns the manifest's exports and the seconds publishing took.
+    func publish(_ id: String) async throws -> (exports: [ManifestExport], entries: Int, seconds: Double) {
         let start = Date()
         let answer = try await client.request(
             "POST", "/v1/hash-lists/\(id)/publish", token: server.adminToken, timeout: .seconds(3600))
@@ -58,16 +68,23 @@ struct HashListLoad {
         guard let object = try JSONSerialization.jsonObject(with: answer.body) as? [String: Any],
             let manifest = object["manifest"] as? [String: Any], let exports = manifest["exports"] as? [[String: Any]]
         else { throw BenchError("publishing failed: \(String(decoding: answer.body.prefix(500), as: UTF8.self))") }
-        return (
-            exports.map { ($0["format"] as? String ?? "", $0["hash"] as? String) },
-            manifest["entry_count"] as? Int ?? 0, seconds
-        )
+        let described = try exports.map { export -> ManifestExport in
+            guard let format = export["format"] as? String, let sha256 = export["sha256"] as? String,
+                let bytes = (export["bytes"] as? NSNumber)?.int64Value
+            else { throw BenchError("a manifest export without format, sha256 or bytes: \(export)") }
+            return ManifestExport(format: format, hash: export["hash"] as? String, sha256: sha256, bytes: bytes)
+        }
+        return (described, manifest["entry_count"] as? Int ?? 0, seconds)
     }
 
-    /// Downloads one export as a stream, counting bytes, while a sampler reads the server's VmRSS.
-    func export(_ id: String, format: String, hash: String?, entries: Int, gzip: Bool = false) async throws
+    /// Downloads one export as a stream, counting bytes, while a sampler reads the server's VmRSS. The
+    /// bytes (inflated first, with gzip) are hashed as they arrive and must match the manifest's size and
+    /// SHA-256, or the run stops: a rate only counts for an export that is complete and correct.
+    func export(_ id: String, _ expected: ManifestExport, entries: Int, gzip: Bool = false) async throws
         -> ExportFigure
     {
+        let format = expected.format
+        let hash = expected.hash
         var path = "/v1/hash-lists/\(id)/versions/latest/export?format=\(format)"
         if let hash { path += "&hash=\(hash)" }
         let sampler = RSSSampler(pid: server.process.processIdentifier)
@@ -79,10 +96,22 @@ struct HashListLoad {
         let response = try await client.client.execute(request, timeout: .seconds(3600))
         guard response.status == .ok else { throw BenchError("export \(path) answered \(response.status.code)") }
         var bytes: Int64 = 0
-        for try await chunk in response.body { bytes += Int64(chunk.readableBytes) }
+        var check = ExportCheck(gzip: gzip && response.headers.first(name: "Content-Encoding") == "gzip")
+        try check.start()
+        for try await chunk in response.body {
+            bytes += Int64(chunk.readableBytes)
+            try check.add(chunk)
+        }
         let seconds = Date().timeIntervalSince(start)
         task.cancel()
         let peak = await task.value
+        let (digest, size) = try check.finish()
+        guard digest == expected.sha256, size == expected.bytes else {
+            throw BenchError(
+                "export \(path) does not match its manifest: \(size) bytes, SHA-256 \(digest); "
+                    + "the manifest says \(expected.bytes) bytes, \(expected.sha256)")
+        }
+        if gzip, !check.gzip { throw BenchError("export \(path) was asked for with gzip and came without it") }
         return ExportFigure(
             format: format + (hash.map { " \($0)" } ?? "") + (gzip ? " (gzip)" : ""), bytes: bytes, seconds: seconds,
             entries: entries, peakRSSKiB: peak)
@@ -134,6 +163,43 @@ struct HashListLoad {
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 15)])
         }
+    }
+}
+
+/// SHA-256 and size of an export's bytes as they arrive, inflating them first when they came with gzip.
+struct ExportCheck {
+    let gzip: Bool
+    private var digest = SHA256()
+    private var size: Int64 = 0
+    private let inflater: (any NIODecompressor)?
+
+    init(gzip: Bool) {
+        self.gzip = gzip
+        inflater = gzip ? CompressionAlgorithm.gzip().decompressor : nil
+    }
+
+    func start() throws {
+        guard let inflater else { return }
+        inflater.window = ByteBufferAllocator().buffer(capacity: 1 << 16)
+        try inflater.startStream()
+    }
+
+    mutating func add(_ chunk: ByteBuffer) throws {
+        guard let inflater else {
+            digest.update(data: chunk.readableBytesView)
+            size += Int64(chunk.readableBytes)
+            return
+        }
+        var compressed = chunk
+        try compressed.decompressStream(with: inflater) { window in
+            digest.update(data: window.readableBytesView)
+            size += Int64(window.readableBytes)
+        }
+    }
+
+    mutating func finish() throws -> (sha256: String, bytes: Int64) {
+        try inflater?.finishStream()
+        return (digest.finalize().map { String(format: "%02x", $0) }.joined(), size)
     }
 }
 

@@ -6,17 +6,23 @@ struct IssuanceLoad {
     let options: BenchOptions
     let client: BenchClient
     var partnerTokens: [String] = []
+    /// The hash lists every case feeds (with `hashLists`).
+    var listIds: [String] = []
 
-    init(server: GatewayProcess, options: BenchOptions) async throws {
+    /// `webhooks`: each provider gets a webhook endpoint under this URL (`…/p0`, `…/p1`, …), so every
+    /// notice is also an outbox delivery. `hashLists`: two lists (one per audience) take in every case's
+    /// hashes, in the case's transaction.
+    init(server: GatewayProcess, options: BenchOptions, webhooks: String? = nil, hashLists: Bool = false) async throws {
         self.server = server
         self.options = options
         client = BenchClient(baseURL: server.baseURL, connections: options.concurrency)
         for index in 0..<options.partners {
-            let body: [String: Any] = [
+            var body: [String: Any] = [
                 "name": "Bench Hosting \(index)", "kind": "hosting_provider", "contact_email": "abuse@p\(index).test",
                 "locale": ["en", "de", "fr"][index % 3], "jurisdiction": "GB",
                 "routing": ["domains": ["p\(index).test"]],
             ]
+            if let webhooks { body["delivery"] = ["webhook_url": "\(webhooks)/p\(index)"] }
             let answer = try await client.request(
                 "POST", "/v1/partners", token: server.adminToken, json: try JSONSerialization.data(withJSONObject: body)
             )
@@ -26,6 +32,34 @@ struct IssuanceLoad {
             else { throw BenchError("partner creation answered \(answer.status)") }
             partnerTokens.append(token)
         }
+        guard hashLists else { return }
+        for audience in ["hosting_provider", "law_enforcement"] {
+            let body: [String: Any] = [
+                "name": "Bench \(audience)", "audience": audience, "hash_types": ["md5", "sha1", "sha256"],
+                "include": ["uk_grades": ["A", "B", "C"]],
+            ]
+            let answer = try await client.request(
+                "POST", "/v1/hash-lists", token: server.adminToken,
+                json: try JSONSerialization.data(withJSONObject: body))
+            guard answer.status == 201,
+                let id = (try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["id"] as? String
+            else { throw BenchError("hash list creation answered \(answer.status)") }
+            listIds.append(id)
+        }
+    }
+
+    /// Entries in each of the hash lists, as the lists report them.
+    func listEntryCounts() async throws -> [Int] {
+        var counts: [Int] = []
+        for id in listIds {
+            let answer = try await client.request("GET", "/v1/hash-lists/\(id)", token: server.adminToken)
+            guard answer.status == 200,
+                let count = (try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["entry_count"]
+                    as? Int
+            else { throw BenchError("GET /v1/hash-lists/\(id) answered \(answer.status)") }
+            counts.append(count)
+        }
+        return counts
     }
 
     /// Runs `count` requests from `concurrency` workers and measures each.
