@@ -55,10 +55,11 @@ let package = Package(
             dependencies: ["TakedownModel", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(
             name: "TakedownDocuments",
             dependencies: [
-                "TakedownModel", .product(name: "Mustache", package: "swift-mustache"),
+                "TakedownModel", "CLibXML2", .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
@@ -191,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "TakedownAPITests",
             dependencies: [
-                "TakedownAPI", "TakedownTestSupport",
+                "TakedownAPI", "TakedownDocuments", "TakedownTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

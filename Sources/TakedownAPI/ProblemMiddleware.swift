@@ -19,7 +19,11 @@ struct ProblemMiddleware: RouterMiddleware {
             problem.instance = request.uri.path
             problem.requestId = context.id
             var headers = (error as? APIError)?.headers ?? [:]
-            if problem.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
+            if problem.status == 401 {
+                headers[.wwwAuthenticate] =
+                    NCMECController.isDialect(request.uri.path)
+                    ? #"Basic realm="hash sharing", charset="UTF-8""# : "Bearer"
+            }
             response = problem.response(extraHeaders: headers)
         }
         response.headers[HTTPField.Name("x-request-id")!] = context.id

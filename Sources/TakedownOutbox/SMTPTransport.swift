@@ -56,7 +56,8 @@ public struct SMTPTransport: DeliveryTransport {
         self.relay = relay
         self.timeout = timeout
         guardrail = TargetGuard(
-            allowPrivate: allowPrivateTargets || relay.allowsPrivateAddress, allowed: allowedTargets, resolver: resolver)
+            allowPrivate: allowPrivateTargets || relay.allowsPrivateAddress, allowed: allowedTargets, resolver: resolver
+        )
         _ = Self.globalInit
     }
 
@@ -128,13 +129,14 @@ public struct SMTPTransport: DeliveryTransport {
         _ = takedown_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeout, 10) * 1000))
         let tls = relay.allowsPlain ? CURLUSESSL_TRY : CURLUSESSL_ALL
         // The options that keep the message where the guard checked and encrypted: none may be missing.
-        let safety = [
-            takedown_setopt_list(handle, CURLOPT_CONNECT_TO, pins),
-            takedown_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps"),
-            takedown_setopt_string(handle, CURLOPT_PROXY, ""),
-            takedown_setopt_string(handle, CURLOPT_NOPROXY, "*"),
-            takedown_setopt_long(handle, CURLOPT_USE_SSL, Int(tls.rawValue)),
-        ] + (relay.caFile.map { [takedown_setopt_string(handle, CURLOPT_CAINFO, $0)] } ?? [])
+        let safety =
+            [
+                takedown_setopt_list(handle, CURLOPT_CONNECT_TO, pins),
+                takedown_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps"),
+                takedown_setopt_string(handle, CURLOPT_PROXY, ""),
+                takedown_setopt_string(handle, CURLOPT_NOPROXY, "*"),
+                takedown_setopt_long(handle, CURLOPT_USE_SSL, Int(tls.rawValue)),
+            ] + (relay.caFile.map { [takedown_setopt_string(handle, CURLOPT_CAINFO, $0)] } ?? [])
         guard safety.allSatisfy({ $0 == CURLE_OK }) else {
             return TransportResult(
                 error: "libcurl refused an option the SMTP transport requires (libcurl 7.85 or later)")

@@ -43,6 +43,30 @@ extension PostgresStore {
         return try await rows(sql.query).map(Self.record(from:))
     }
 
+    public func hashListRecords(
+        _ list: HashListID, changedIn window: ClosedRange<Date>, after seq: Int64, through last: Int64, limit: Int
+    ) async throws -> [HashListRecord] {
+        try await rows(
+            """
+            SELECT * FROM hash_list_changes
+            WHERE list_id = \(list.rawValue) AND seq > \(seq) AND seq <= \(last)
+              AND updated_at >= \(window.lowerBound.stored) AND updated_at <= \(window.upperBound.stored)
+            ORDER BY seq LIMIT \(limit)
+            """
+        ).map(Self.record(from:))
+    }
+
+    public func hashListLastChange(_ list: HashListID, changedIn window: ClosedRange<Date>) async throws -> Int64 {
+        let row = try await rows(
+            """
+            SELECT COALESCE(MAX(seq), 0) AS last FROM hash_list_changes
+            WHERE list_id = \(list.rawValue)
+              AND updated_at >= \(window.lowerBound.stored) AND updated_at <= \(window.upperBound.stored)
+            """
+        ).first
+        return try row?.get("last") ?? 0
+    }
+
     public func hashListPageSpan(_ list: HashListID, after seq: Int64, limit: Int) async throws
         -> (count: Int, last: Int64)
     {

@@ -61,6 +61,40 @@ extension SQLiteStore {
         }
     }
 
+    public func hashListRecords(
+        _ list: HashListID, changedIn window: ClosedRange<Date>, after seq: Int64, through last: Int64, limit: Int
+    ) async throws -> [HashListRecord] {
+        try await guarded {
+            try await pool.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT \(Self.recordColumns) FROM hash_list_changes
+                        WHERE list_id = ? AND seq > ? AND seq <= ? AND updated_at >= ? AND updated_at <= ?
+                        ORDER BY seq LIMIT ?
+                        """,
+                    arguments: [
+                        list.rawValue, seq, last, window.lowerBound.storedValue, window.upperBound.storedValue, limit,
+                    ]
+                ).map(Self.record(from:))
+            }
+        }
+    }
+
+    public func hashListLastChange(_ list: HashListID, changedIn window: ClosedRange<Date>) async throws -> Int64 {
+        try await guarded {
+            try await pool.read { db in
+                try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COALESCE(MAX(seq), 0) FROM hash_list_changes
+                        WHERE list_id = ? AND updated_at >= ? AND updated_at <= ?
+                        """,
+                    arguments: [list.rawValue, window.lowerBound.storedValue, window.upperBound.storedValue]) ?? 0
+            }
+        }
+    }
+
     /// The columns `record(from:)` reads, by position: exports read millions of rows, and looking columns up
     /// by name costs more than the rest of the decoding.
     static let recordColumns = """

@@ -25,6 +25,13 @@ public protocol HashListStore: Sendable {
         -> [HashListRecord]
     /// The sequence number span of the first `limit` records after `seq`: (count, last seq).
     func hashListPageSpan(_ list: HashListID, after seq: Int64, limit: Int) async throws -> (count: Int, last: Int64)
+    /// Change records made within `window` with a sequence number in `(after, through]`, oldest first: one
+    /// page of a time window of the log, as NCMEC's entries API pages it (`through` fixed at its first page).
+    func hashListRecords(
+        _ list: HashListID, changedIn window: ClosedRange<Date>, after seq: Int64, through last: Int64, limit: Int
+    ) async throws -> [HashListRecord]
+    /// The newest sequence number of a change made within `window`; 0 when there is none.
+    func hashListLastChange(_ list: HashListID, changedIn window: ClosedRange<Date>) async throws -> Int64
 
     /// Stores a version unless that number exists; false when another writer published it first.
     func insertHashListVersion(_ version: HashListVersion) async throws -> Bool

@@ -1084,6 +1084,7 @@ class Scenario:
         self.hash_list_feed()
         self.hash_list_versions()
         self.hash_list_resync()
+        self.hash_list_ncmec()  # last: its pages are downloads too, which the versions step counts
 
     def feed(self, list_id: str, token: str, **params: str) -> tuple[requests.Response, list[dict]]:
         """One page of a list's change feed and its records."""
@@ -1340,6 +1341,25 @@ class Scenario:
         c.call("GET", changes, token=self.police["token"], expect=404)
         c.call("GET", "/v1/hash-lists/hl_00000000000000000000000000/changes", token=self.analyst, expect=404)
         c.call("GET", changes, expect=401)
+
+    def hash_list_ncmec(self) -> None:
+        """The list in NCMEC's dialect: Basic sign-in with the partner's id and token, XML pages."""
+        c, de = self.c, self.de
+        base = f"/v1/hash-lists/{self.hl['id']}/ncmec/v2"
+        basic = {"Authorization": "Basic " + base64.b64encode(f"{de['id']}:{de['token']}".encode()).decode()}
+        wrong = {"Authorization": "Basic " + base64.b64encode(f"{de['id']}:tdk_wrong".encode()).decode()}
+        status = c.call("GET", f"{base}/status", headers=basic, expect=200)
+        assert f"<username>{de['id']}</username>" in status.text, status.text
+        c.call("GET", f"{base}/members", headers=basic, expect=200)
+        c.call("GET", f"{base}/members", token=self.analyst, expect=200)
+        page = c.call("GET", f"{base}/entries", headers=basic, params={"from": "1970-01-01T00:00:00Z", "size": "4"}, expect=200)
+        assert page.text.count("<id>") == 4 and "<next>/v2/entries?" in page.text, page.text[:500]
+        c.call("GET", f"{base}/entries", headers=basic, params={"size": "0"}, expect=400)
+        c.call("GET", f"{base}/entries", headers=basic, params={"from": "soon"}, expect=400)
+        c.call("GET", f"{base}/feedback/PDQ/reasons", headers=basic, expect=200)
+        c.call("GET", f"{base}/feedback/CRC32/reasons", headers=basic, expect=404)
+        assert c.call("GET", f"{base}/status", headers=wrong, expect=401).headers["WWW-Authenticate"].startswith("Basic")
+        c.call("GET", f"{base}/entries", token=self.police["token"], expect=404)
 
     def hash_list_versions(self) -> None:
         c, analyst, de, police = self.c, self.analyst, self.de, self.police

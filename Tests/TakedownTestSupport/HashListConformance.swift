@@ -12,6 +12,7 @@ public enum HashListConformance {
         "versions are numbered once; tombstones are compacted once published and old": versionsAndPurge,
         "hash list downloads and feedback round-trip; deleting feedback deletes the entry": activity,
         "hash lists are listed for their grantees only": grants,
+        "a time window of the change log pages by sequence number up to its fixed end": window,
     ]
 
     static func list(
@@ -78,6 +79,34 @@ public enum HashListConformance {
         #expect(entry.caseId == graded.id && entry.number == 2 && entry.isLive)
         // Each line is the change's canonical JSON.
         #expect(records.allSatisfy { (try? $0.change.line()) == $0.line })
+    }
+
+    static func window(_ store: any GatewayStore) async throws {
+        let list = list()
+        try await store.insertHashList(list)
+        let at = { (seconds: TimeInterval) in Synthetic.epoch.addingTimeInterval(seconds) }
+        // Changes 1–3 at 10 s, 4–5 at 20 s, 6 at 30 s.
+        let first = try await store.editHashList(list.id, (0..<3).map { _ in .add(draft(list: list)) }, at: at(10))
+        _ = try await store.editHashList(list.id, (0..<2).map { _ in .add(draft(list: list)) }, at: at(20))
+        _ = try await store.editHashList(list.id, [.delete(first[0].id, .falsePositive)], at: at(30))
+        #expect(try await store.hashListLastChange(list.id, changedIn: at(10)...at(20)) == 5)
+        #expect(try await store.hashListLastChange(list.id, changedIn: at(0)...at(9)) == 0)
+        #expect(try await store.hashListLastChange(list.id, changedIn: at(30)...at(30)) == 6)
+        let page = { (window: ClosedRange<Date>, after: Int64, through: Int64, limit: Int) in
+            try await store.hashListRecords(list.id, changedIn: window, after: after, through: through, limit: limit)
+                .map(\.change.seq)
+        }
+        #expect(try await page(at(10)...at(30), 0, 6, 4) == [1, 2, 3, 4])
+        #expect(try await page(at(10)...at(30), 4, 6, 4) == [5, 6])
+        // A change after the window's fixed end waits for the next window.
+        #expect(try await page(at(10)...at(30), 4, 5, 4) == [5])
+        #expect(try await page(at(15)...at(25), 0, 6, 10) == [4, 5])
+        let tombstone = try await store.hashListRecords(
+            list.id, changedIn: at(30)...at(30), after: 0, through: 6, limit: 1)
+        #expect(tombstone.map(\.change.op) == [.delete] && tombstone[0].change.entryId == first[0].id)
+        let unknown = try await store.hashListRecords(
+            .generate(), changedIn: at(0)...at(99), after: 0, through: 9, limit: 9)
+        #expect(unknown.isEmpty)
     }
 
     static func edits(_ store: any GatewayStore) async throws {

@@ -1,0 +1,118 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TakedownDocuments
+import TakedownModel
+import TakedownService
+
+/// A hash list in the dialect of NCMEC's hash-sharing API v2, under the list's base URL
+/// `/v1/hash-lists/{id}/ncmec`: what `threatexchange`'s `NCMECHashAPI` (and so Hasher-Matcher-Actioner)
+/// reads. Partners sign in with HTTP Basic (their partner id and token) as well as with a bearer token.
+struct NCMECController {
+    let gateway: Gateway
+    let settings: APISettings
+
+    static let base = "hash-lists/{list_id}/ncmec/v2"
+    static let contentType = "application/xml; charset=utf-8"
+    /// The page size the client asks for and the largest served.
+    static let pageSize = 1_000
+
+    func register(on group: RouterGroup<GatewayRequestContext>) {
+        group.get("\(Self.base)/status", use: status)
+        group.get("\(Self.base)/members", use: members)
+        group.get("\(Self.base)/entries", use: entries)
+        group.get("\(Self.base)/feedback/{fingerprint_type}/reasons", use: reasons)
+    }
+
+    /// Whether a request path is under a list's dialect base URL (where Basic credentials are taken).
+    static func isDialect(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count >= 6 && parts[1] == "v1" && parts[2] == "hash-lists" && parts[4] == "ncmec"
+    }
+
+    @Sendable func status(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.caller()
+        let member = try await gateway.ncmecStatus(of: try context.listID(), for: principal)
+        let username = principal.partnerID?.rawValue ?? principal.actor
+        return .bytes(
+            try NCMECDialect.status(ipAddress: context.clientAddress, username: username, member: member),
+            type: Self.contentType)
+    }
+
+    @Sendable func members(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let members = try await gateway.ncmecMembers(of: try context.listID(), for: try context.caller())
+        return .bytes(try NCMECDialect.members(members), type: Self.contentType)
+    }
+
+    /// No reasons are offered yet: negative feedback through the dialect is not taken (the list's own
+    /// feedback route takes it).
+    @Sendable func reasons(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try await gateway.ncmecMembers(of: try context.listID(), for: try context.caller())
+        guard let type = context.parameters.get("fingerprint_type"), Self.fingerprintTypes.contains(type) else {
+            throw APIError.notFound("no such fingerprint type")
+        }
+        return .bytes(try NCMECDialect.feedbackReasons([]), type: Self.contentType)
+    }
+
+    /// The fingerprint types the client names in feedback paths.
+    static let fingerprintTypes: Set<String> = [
+        "MD5", "SHA1", "PDNA", "PDQ", "NETCLEAN", "VIDENTIFIER", "TMK_PDQF", "SSVH_PDNA", "SSVH_SAFER_HASH",
+    ]
+
+    @Sendable func entries(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.caller()
+        let id = try context.listID()
+        // Whole seconds, as the dialect writes times: the next link then names exactly this window.
+        let second = { (date: Date) in Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)) }
+        let window = NCMECEntriesWindow(
+            from: second(try request.date("from") ?? Date(timeIntervalSince1970: 0)),
+            to: second(try request.date("to") ?? gateway.now()), start: try Self.number(request, "start"),
+            size: Int(try Self.number(request, "size", in: 1...Int64(Self.pageSize)) ?? Int64(Self.pageSize)),
+            max: try Self.number(request, "max"))
+        let result = try await gateway.ncmecEntries(of: id, window, for: principal)
+        let page = NCMECDialect.EntriesPage(
+            changes: result.page.changes, member: result.page.member,
+            next: result.next.map { Self.nextLink(window, start: $0.start, max: $0.max) })
+        let gateway = self.gateway
+        let slot = try settings.heavySlot(for: principal)
+        let body = ResponseBody { writer in
+            defer { slot.release() }
+            var sent: Int64 = 0
+            try await page.write { bytes in
+                sent += Int64(bytes.count)
+                try await writer.write(ByteBuffer(bytes: bytes))
+            }
+            try await writer.finish(nil)
+            try await gateway.recordNCMECDownload(of: id, bytes: sent, by: principal)
+        }
+        return Response(status: .ok, headers: [.contentType: Self.contentType], body: body)
+    }
+
+    /// `/v2/entries?from=…&to=…&start=…&size=…&max=…`, relative to the list's base URL, as the client
+    /// appends it to that URL.
+    static func nextLink(_ window: NCMECEntriesWindow, start: Int64, max: Int64) -> String {
+        var components = URLComponents()
+        components.path = "/v2/entries"
+        components.queryItems = [
+            URLQueryItem(name: "from", value: NCMECDialect.timestamp(window.from)),
+            URLQueryItem(name: "to", value: NCMECDialect.timestamp(window.to)),
+            URLQueryItem(name: "start", value: String(start)), URLQueryItem(name: "size", value: String(window.size)),
+            URLQueryItem(name: "max", value: String(max)),
+        ]
+        // As NCMEC writes it: the colons of the times encoded too.
+        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: ":", with: "%3A")
+        return components.string ?? "/v2/entries"
+    }
+
+    /// A whole-number query parameter within bounds, or 400.
+    static func number(_ request: Request, _ name: String, in range: ClosedRange<Int64> = 1...Int64.max) throws
+        -> Int64?
+    {
+        guard let text = request.query(name) else { return nil }
+        guard let value = Int64(text), range.contains(value) else {
+            throw APIError.badParameter(name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+}
