@@ -1360,6 +1360,9 @@ class Scenario:
         c.call("GET", f"{base}/feedback/CRC32/reasons", headers=basic, expect=404)
         assert c.call("GET", f"{base}/status", headers=wrong, expect=401).headers["WWW-Authenticate"].startswith("Basic")
         c.call("GET", f"{base}/entries", token=self.police["token"], expect=404)
+        # the pages read are in the download log, as the document describes its rows
+        log = c.call("GET", f"/v1/hash-lists/{self.hl['id']}/downloads", token=self.analyst, params={"limit": "1000"}, expect=200)
+        assert any(row["format"] == "ncmec" and row.get("partner_id") == de["id"] for row in log.json()["downloads"]), log.text[:500]
 
     def hash_list_versions(self) -> None:
         c, analyst, de, police = self.c, self.analyst, self.de, self.police
