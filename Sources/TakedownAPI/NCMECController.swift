@@ -72,7 +72,7 @@ struct NCMECController {
             max: try Self.number(request, "max"))
         let result = try await gateway.ncmecEntries(of: id, window, for: principal)
         let page = NCMECDialect.EntriesPage(
-            changes: result.page.changes, member: result.page.member,
+            changes: result.changes, member: result.member,
             next: result.next.map { Self.nextLink(window, start: $0.start, max: $0.max) })
         let gateway = self.gateway
         let slot = try settings.heavySlot(for: principal)

@@ -24,7 +24,9 @@ public struct NCMECEntriesWindow: Sendable {
 
 /// A page of the window and where the next one starts.
 public struct NCMECEntries: Sendable {
-    public var page: NCMECDialect.EntriesPage
+    public var changes: [HashListChange]
+    /// Who contributed the entries.
+    public var member: NCMECDialect.Member
     /// `start`, `max` for the next page; nil on the last.
     public var next: (start: Int64, max: Int64)?
 }
@@ -65,9 +67,7 @@ extension Gateway {
             id, changedIn: range, after: after, through: last, limit: window.size)
         let end = records.last?.change.seq ?? last
         let more = records.count == window.size && end < last
-        return NCMECEntries(
-            page: NCMECDialect.EntriesPage(changes: records.map(\.change), member: ncmecMember, next: nil),
-            next: more ? (end + 1, last) : nil)
+        return NCMECEntries(changes: records.map(\.change), member: ncmecMember, next: more ? (end + 1, last) : nil)
     }
 
     /// Notes a page read through the NCMEC dialect in the list's download log, against its newest version.
