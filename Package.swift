@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "TakedownOutbox",
             dependencies: [
-                "TakedownModel", "TakedownStore", "TakedownSigning", "CCurl",
+                "TakedownModel", "TakedownStore", "TakedownSigning", "TakedownDocuments", "CCurl",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -24,6 +24,7 @@ public enum GatewayAPI {
         HashListsController(gateway: gateway, settings: settings).register(on: v1)
         HashListDownloadsController(gateway: gateway, settings: settings).register(on: v1)
         NCMECController(gateway: gateway, settings: settings).register(on: v1)
+        HashListSourcesController(gateway: gateway, settings: settings).register(on: v1)
         SLAPoliciesController(gateway: gateway, settings: settings).register(on: v1)
         VerificationsController(gateway: gateway, settings: settings).register(on: v1)
         AuditController(gateway: gateway, settings: settings).register(on: v1)

@@ -71,6 +71,8 @@ struct HashListsController {
         var deletedAt: Date?
         var deletionReason: DeletionReason?
         var seq: Int64
+        /// Where an imported entry came from.
+        var origin: EntryOrigin?
 
         init(_ entry: HashListEntry) {
             id = entry.id
@@ -86,6 +88,7 @@ struct HashListsController {
             deletedAt = entry.deletedAt
             deletionReason = entry.deletionReason
             seq = entry.seq
+            origin = entry.origin
         }
     }
 
@@ -217,4 +220,6 @@ extension GatewayRequestContext {
     func listID() throws -> HashListID { try parameters.id("list_id", as: HashListID.self) }
 
     func entryID() throws -> HashEntryID { try parameters.id("entry_id", as: HashEntryID.self) }
+
+    func sourceID() throws -> SourceID { try parameters.id("source_id", as: SourceID.self) }
 }

@@ -23,6 +23,7 @@ struct NCMECController {
         group.get("\(Self.base)/members", use: members)
         group.get("\(Self.base)/entries", use: entries)
         group.get("\(Self.base)/feedback/{fingerprint_type}/reasons", use: reasons)
+        group.put("\(Self.base)/entries/{member}/{entry_id}/{fingerprint_type}/feedback", use: feedback)
     }
 
     /// Whether a request path is under a list's dialect base URL (where Basic credentials are taken).
@@ -45,14 +46,65 @@ struct NCMECController {
         return .bytes(try NCMECDialect.members(members), type: Self.contentType)
     }
 
-    /// No reasons are offered yet: negative feedback through the dialect is not taken (the list's own
-    /// feedback route takes it).
+    /// The one reason for negative feedback the list's feedback knows: the file is not what the list says
+    /// (a false positive). The client picks it by itself when it is the only one.
     @Sendable func reasons(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try await gateway.ncmecMembers(of: try context.listID(), for: try context.caller())
+        _ = try Self.fingerprintType(context)
+        return .bytes(try NCMECDialect.feedbackReasons([Self.falsePositive]), type: Self.contentType)
+    }
+
+    static let falsePositive = NCMECDialect.Reason(
+        guid: "6f1d7a52-3c0e-4b8e-9a4f-2d7c5e1b9f03", name: "Not what the list says it is (false positive)")
+
+    static func fingerprintType(_ context: GatewayRequestContext) throws -> String {
         guard let type = context.parameters.get("fingerprint_type"), Self.fingerprintTypes.contains(type) else {
             throw APIError.notFound("no such fingerprint type")
         }
-        return .bytes(try NCMECDialect.feedbackReasons([]), type: Self.contentType)
+        return type
+    }
+
+    /// `PUT /v2/entries/{member}/{id}/{type}/feedback`: affirmative feedback is the list's `confirmed`
+    /// verdict, negative feedback (with the false-positive reason) its `false_positive`, each with the
+    /// fingerprint type in the comment. The body is read with libxml2's streaming reader, capped at 64 KiB.
+    /// 204 when taken; an entry of another member is a 404.
+    @Sendable func feedback(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.caller()
+        let id = try context.listID()
+        let type = try Self.fingerprintType(context)
+        let members = try await gateway.ncmecMembers(of: id, for: principal)
+        guard let member = context.parameters.get("member").flatMap({ Int64($0) }),
+            members.contains(where: { $0.id == member })
+        else { throw APIError.notFound("no member with that id on this list") }
+        let entry = try context.entryID()
+        if let contentType = request.headers[.contentType]?.lowercased(),
+            !contentType.hasPrefix("application/xml") && !contentType.hasPrefix("text/xml")
+        {
+            throw APIError(
+                status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type",
+                detail: "send the body as application/xml")
+        }
+        let body = try await BodyReader.collect(request, limit: 64 * 1024, timeout: settings.readTimeout)
+        let submission: NCMECDialect.FeedbackSubmission
+        do {
+            submission = try NCMECDialect.readFeedbackSubmission(Array(buffer: body))
+        } catch let error as XMLReadError {
+            throw APIError.badRequest("the feedback submission is not usable: \(error)")
+        }
+        let verdict: HashListFeedback.Verdict
+        switch submission {
+        case .affirmative: verdict = .confirmed
+        case .negative(let guids):
+            guard !guids.isEmpty, guids.allSatisfy({ $0 == Self.falsePositive.guid }) else {
+                throw APIError.badRequest(
+                    "negative feedback needs the reason \(Self.falsePositive.guid) (see /v2/feedback/\(type)/reasons)")
+            }
+            verdict = .falsePositive
+        }
+        _ = try await gateway.submitFeedback(
+            id, entry, verdict: verdict.rawValue, comment: "NCMEC hash-sharing feedback on the \(type) fingerprint",
+            by: principal)
+        return Response(status: .noContent)
     }
 
     /// The fingerprint types the client names in feedback paths.
@@ -89,20 +141,9 @@ struct NCMECController {
         return Response(status: .ok, headers: [.contentType: Self.contentType], body: body)
     }
 
-    /// `/v2/entries?from=…&to=…&start=…&size=…&max=…`, relative to the list's base URL, as the client
-    /// appends it to that URL.
+    /// The next page's link, relative to the list's base URL, as the client appends it to that URL.
     static func nextLink(_ window: NCMECEntriesWindow, start: Int64, max: Int64) -> String {
-        var components = URLComponents()
-        components.path = "/v2/entries"
-        components.queryItems = [
-            URLQueryItem(name: "from", value: NCMECDialect.timestamp(window.from)),
-            URLQueryItem(name: "to", value: NCMECDialect.timestamp(window.to)),
-            URLQueryItem(name: "start", value: String(start)), URLQueryItem(name: "size", value: String(window.size)),
-            URLQueryItem(name: "max", value: String(max)),
-        ]
-        // As NCMEC writes it: the colons of the times encoded too.
-        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: ":", with: "%3A")
-        return components.string ?? "/v2/entries"
+        NCMECDialect.entriesLink(from: window.from, to: window.to, start: start, size: window.size, max: max)
     }
 
     /// A whole-number query parameter within bounds, or 400.

@@ -48,8 +48,11 @@ extension NCMECDialect {
             let deleted = change.op == .delete
             try writer.start(deleted ? "deleted" + media.prefix(1).uppercased() + media.dropFirst() : media)
             try writer.element("member", member.name, attributes: ["id": String(member.id)])
-            try writer.element("timestamp", NCMECDialect.timestamp(change.updatedAt))
+            // To the millisecond (the client reads no entry's time; an importer orders changes by it, and two
+            // changes of one entry within a second must not tie).
+            try writer.element("timestamp", Timestamp.format(change.updatedAt))
             try writer.element("id", change.entryId.rawValue)
+            if deleted, let reason = change.reason { try writer.element("reason", reason.rawValue) }
             if !deleted {
                 if let classification = change.classification.classification {
                     try writer.element("classification", classification.rawValue)

@@ -84,6 +84,22 @@ public enum NCMECDialect {
         date.formatted(.iso8601)
     }
 
+    /// `/v2/entries?from=…&to=…[&start=…&size=…&max=…]`, relative to a list's base URL: the first page of a
+    /// window as a client asks for it, or the link to a later page as the dialect writes it.
+    public static func entriesLink(from: Date, to: Date, start: Int64? = nil, size: Int? = nil, max: Int64? = nil)
+        -> String
+    {
+        var components = URLComponents()
+        components.path = "/v2/entries"
+        components.queryItems =
+            [URLQueryItem(name: "from", value: timestamp(from)), URLQueryItem(name: "to", value: timestamp(to))]
+            + [("start", start.map(String.init)), ("size", size.map(String.init)), ("max", max.map(String.init))]
+            .compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
+        // As NCMEC writes it: the colons of the times encoded too.
+        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: ":", with: "%3A")
+        return components.string ?? "/v2/entries"
+    }
+
     /// The fingerprints of an entry, named as the dialect names them, in a fixed order.
     public static func fingerprints(_ hashes: Hashes) -> [(name: String, value: String)] {
         [

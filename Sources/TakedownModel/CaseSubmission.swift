@@ -117,7 +117,7 @@ extension CaseSubmission.ItemInput {
 }
 
 extension CaseSubmission.HashesInput {
-    func validated(path: String, into v: inout Validator) -> Hashes? {
+    public func validated(path: String, into v: inout Validator) -> Hashes? {
         func hex(_ value: String?, _ name: String, _ length: Int) -> String? {
             guard let value else { return nil }
             guard Syntax.isHex(value, length: length) else {

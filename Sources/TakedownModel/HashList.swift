@@ -111,6 +111,8 @@ public enum DeletionReason: String, Codable, Sendable, CaseIterable {
     case outOfScope = "out_of_scope"
     case duplicate
     case legal
+    /// The source the entry was imported from deleted it, without a reason this gateway knows.
+    case sourceDeleted = "source_deleted"
 }
 
 extension Hashes {

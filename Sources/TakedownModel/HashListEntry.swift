@@ -17,11 +17,13 @@ public struct HashListEntry: Codable, Sendable, Equatable {
     public var deletionReason: DeletionReason?
     /// The sequence number of the entry's latest change.
     public var seq: Int64
+    /// The source an imported entry came from; nil for the hotline's own.
+    public var origin: EntryOrigin?
 
     public init(
         id: HashEntryID, listId: HashListID, number: Int64, mediaType: MediaType, hashes: Hashes,
         classification: Category, caseId: CaseID?, createdAt: Date, updatedAt: Date, deletedAt: Date? = nil,
-        deletionReason: DeletionReason? = nil, seq: Int64
+        deletionReason: DeletionReason? = nil, seq: Int64, origin: EntryOrigin? = nil
     ) {
         self.id = id
         self.listId = listId
@@ -35,6 +37,7 @@ public struct HashListEntry: Codable, Sendable, Equatable {
         self.deletedAt = deletedAt
         self.deletionReason = deletionReason
         self.seq = seq
+        self.origin = origin
     }
 
     public var isLive: Bool { deletedAt == nil }
@@ -91,10 +94,12 @@ public struct HashListChange: Codable, Sendable, Equatable {
     public var classification: Category
     public var updatedAt: Date
     public var reason: DeletionReason?
+    /// Where an imported entry came from (source, remote member and id); absent for the hotline's own.
+    public var origin: EntryOrigin?
 
     public init(
         seq: Int64, op: Operation, entryId: HashEntryID, mediaType: MediaType, hashes: Hashes,
-        classification: Category, updatedAt: Date, reason: DeletionReason? = nil
+        classification: Category, updatedAt: Date, reason: DeletionReason? = nil, origin: EntryOrigin? = nil
     ) {
         self.seq = seq
         self.op = op
@@ -104,6 +109,7 @@ public struct HashListChange: Codable, Sendable, Equatable {
         self.classification = classification
         self.updatedAt = updatedAt
         self.reason = reason
+        self.origin = origin
     }
 
     /// The entry as this change leaves it.
@@ -111,7 +117,7 @@ public struct HashListChange: Codable, Sendable, Equatable {
         self.init(
             seq: entry.seq, op: entry.isLive ? .upsert : .delete, entryId: entry.id, mediaType: entry.mediaType,
             hashes: entry.hashes, classification: entry.classification, updatedAt: entry.updatedAt,
-            reason: entry.deletionReason)
+            reason: entry.deletionReason, origin: entry.origin)
     }
 
     /// The feed line: canonical JSON (sorted snake_case keys), without the newline.

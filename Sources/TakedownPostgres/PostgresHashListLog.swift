@@ -38,9 +38,9 @@ struct PostgresHashListLog {
     /// Adds a file unless an entry has its key: a live one stays as it is (and is returned), a deleted one
     /// comes back only when `restoring` (staff), never from a case (nil).
     @discardableResult
-    mutating func add(_ draft: HashEntryDraft, restoring: Bool, at now: Date, _ transaction: Transaction) async throws
-        -> HashListEntry?
-    {
+    mutating func add(
+        _ draft: HashEntryDraft, restoring: Bool, origin: EntryOrigin? = nil, at now: Date, _ transaction: Transaction
+    ) async throws -> HashListEntry? {
         if let row = try await transaction.rows(
             "SELECT * FROM hash_list_entries WHERE list_id = \(listID.rawValue) AND key = \(draft.key)"
         ).first {
@@ -59,7 +59,8 @@ struct PostgresHashListLog {
         }
         let entry = HashListEntry(
             id: .generate(), listId: listID, number: nextNumber, mediaType: draft.mediaType, hashes: draft.hashes,
-            classification: draft.classification, caseId: draft.caseId, createdAt: now, updatedAt: now, seq: 0)
+            classification: draft.classification, caseId: draft.caseId, createdAt: now, updatedAt: now, seq: 0,
+            origin: origin)
         nextNumber += 1
         entryCount += 1
         try await transaction.run(
@@ -92,11 +93,13 @@ struct PostgresHashListLog {
         try await transaction.run(
             """
             INSERT INTO hash_list_changes (list_id, seq, entry_number, entry_id, op, media_type, md5, sha1, sha256,
-                                           pdq, pdq_quality, uk_grade, classification, updated_at, reason, line)
+                                           pdq, pdq_quality, uk_grade, classification, updated_at, reason, line,
+                                           origin_source, origin_member, origin_id)
             VALUES (\(listID.rawValue), \(lastSeq), \(entry.number), \(entry.id.rawValue), \(change.op.rawValue),
                     \(entry.mediaType.rawValue), \(h.md5), \(h.sha1), \(h.sha256), \(h.pdq), \(h.pdqQuality),
                     \(entry.classification.ukGrade.rawValue), \(entry.classification.classification?.rawValue),
-                    \(entry.updatedAt.stored), \(entry.deletionReason?.rawValue), \(line))
+                    \(entry.updatedAt.stored), \(entry.deletionReason?.rawValue), \(line),
+                    \(entry.origin?.source.rawValue), \(entry.origin?.member), \(entry.origin?.id))
             """)
         // A new entry was inserted with this state already.
         if previousSeq != nil {
@@ -142,6 +145,42 @@ struct PostgresHashListLog {
         }
     }
 
+    /// Takes one change a source reported (see `SourceImport`), and notes its source time on the entry.
+    mutating func take(
+        _ change: SourceChange, from source: HashListSource, hashTypes: [HashType], at now: Date,
+        _ transaction: Transaction
+    ) async throws -> SourceImport {
+        let key = change.key(from: source.id)
+        var sql = SQL(Self.entrySelect + " WHERE e.list_id = ")
+        sql.bind(listID.rawValue)
+        sql.append(" AND e.key = ")
+        sql.bind(key)
+        let row = try await transaction.rows(sql.query).first
+        let existing = try row.map { try Self.entry(from: $0, listID) }
+        let outcome = SourceImport.decide(
+            change, source: source, hashTypes: hashTypes, existing: existing,
+            remoteAt: try row?.optionalDate("remote_at"), now: now)
+        switch outcome {
+        case .unchanged: break
+        case .add(let draft, let origin): try await add(draft, restoring: false, origin: origin, at: now, transaction)
+        case .restore(let entry):
+            entryCount += 1
+            _ = try await append(entry, previousSeq: entry.seq, transaction)
+        case .update(let entry): _ = try await append(entry, previousSeq: entry.seq, transaction)
+        case .delete(let entry):
+            entryCount -= 1
+            _ = try await append(entry, previousSeq: entry.seq, transaction)
+        }
+        if existing != nil || outcome != .unchanged {
+            try await transaction.run(
+                """
+                UPDATE hash_list_entries SET remote_at = \(change.timestamp.stored)
+                WHERE list_id = \(listID.rawValue) AND key = \(key)
+                """)
+        }
+        return outcome
+    }
+
     func save(_ transaction: Transaction) async throws {
         guard changed else { return }
         try await transaction.run(
@@ -150,7 +189,8 @@ struct PostgresHashListLog {
 
     static let entrySelect = """
         SELECT e.number, e.id, e.case_id, e.created_at, e.deleted_at, e.seq, c.media_type, c.md5, c.sha1, c.sha256,
-               c.pdq, c.pdq_quality, c.uk_grade, c.classification, c.updated_at, c.reason
+               c.pdq, c.pdq_quality, c.uk_grade, c.classification, c.updated_at, c.reason, c.origin_source,
+               c.origin_member, c.origin_id, e.remote_at
         FROM hash_list_entries e JOIN hash_list_changes c ON c.list_id = e.list_id AND c.seq = e.seq
         """
 
@@ -171,7 +211,15 @@ struct PostgresHashListLog {
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"),
             deletedAt: try row.optionalDate("deleted_at"),
             deletionReason: try row.get("reason", as: String?.self).flatMap(DeletionReason.init(rawValue:)),
-            seq: try row.get("seq"))
+            seq: try row.get("seq"), origin: try origin(from: row))
+    }
+
+    static func origin(from row: PostgresRandomAccessRow) throws -> EntryOrigin? {
+        guard let source = try row.get("origin_source", as: String?.self),
+            let member = try row.get("origin_member", as: Int64?.self),
+            let id = try row.get("origin_id", as: String?.self)
+        else { return nil }
+        return EntryOrigin(source: SourceID(rawValue: source), member: member, id: id)
     }
 
     static func hashes(from row: PostgresRandomAccessRow) throws -> Hashes {

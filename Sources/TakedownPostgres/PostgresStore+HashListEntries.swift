@@ -88,7 +88,8 @@ extension PostgresStore {
             hashes: try PostgresHashListLog.hashes(from: row),
             classification: try PostgresHashListLog.category(from: row),
             updatedAt: try row.date("updated_at"),
-            reason: try row.get("reason", as: String?.self).flatMap(DeletionReason.init(rawValue:)))
+            reason: try row.get("reason", as: String?.self).flatMap(DeletionReason.init(rawValue:)),
+            origin: try PostgresHashListLog.origin(from: row))
         return HashListRecord(change: change, number: try row.get("entry_number"), line: try row.get("line"))
     }
 }

@@ -20,6 +20,7 @@ extension PostgresStore {
         Migration(name: "v5-clocks", statements: clockSchema),
         Migration(name: "v6-access", statements: accessSchema),
         Migration(name: "v7-audit", statements: auditSchema),
+        Migration(name: "v8-hash-list-sources", statements: hashListSourceSchema),
     ]
 
     public func migrate() async throws {

@@ -31,7 +31,9 @@ struct HashListLog {
     /// Adds a file unless an entry has its key: a live one stays as it is (and is returned), a deleted one
     /// comes back only when `restoring` (staff), never from a case (nil).
     @discardableResult
-    mutating func add(_ draft: HashEntryDraft, restoring: Bool, at now: Date, _ db: Database) throws -> HashListEntry? {
+    mutating func add(
+        _ draft: HashEntryDraft, restoring: Bool, origin: EntryOrigin? = nil, at now: Date, _ db: Database
+    ) throws -> HashListEntry? {
         if let row = try Row.fetchOne(
             try db.cachedStatement(sql: "SELECT * FROM hash_list_entries WHERE list_id = ? AND key = ?"),
             arguments: [listID.rawValue, draft.key])
@@ -48,7 +50,8 @@ struct HashListLog {
         }
         let entry = HashListEntry(
             id: .generate(), listId: listID, number: nextNumber, mediaType: draft.mediaType, hashes: draft.hashes,
-            classification: draft.classification, caseId: draft.caseId, createdAt: now, updatedAt: now, seq: 0)
+            classification: draft.classification, caseId: draft.caseId, createdAt: now, updatedAt: now, seq: 0,
+            origin: origin)
         nextNumber += 1
         entryCount += 1
         try db.execute(
@@ -79,14 +82,16 @@ struct HashListLog {
         try db.cachedStatement(
             sql: """
                 INSERT INTO hash_list_changes (list_id, seq, entry_number, entry_id, op, media_type, md5, sha1, sha256,
-                                               pdq, pdq_quality, uk_grade, classification, updated_at, reason, line)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                               pdq, pdq_quality, uk_grade, classification, updated_at, reason, line,
+                                               origin_source, origin_member, origin_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             listID.rawValue, lastSeq, entry.number, entry.id.rawValue, change.op.rawValue, entry.mediaType.rawValue,
             h.md5, h.sha1, h.sha256, h.pdq, h.pdqQuality, entry.classification.ukGrade.rawValue,
             entry.classification.classification?.rawValue, entry.updatedAt.storedValue,
-            entry.deletionReason?.rawValue, try change.line(using: encoder),
+            entry.deletionReason?.rawValue, try change.line(using: encoder), entry.origin?.source.rawValue,
+            entry.origin?.member, entry.origin?.id,
         ])
         // A new entry was inserted with this state already.
         if previousSeq != nil {
@@ -125,6 +130,36 @@ struct HashListLog {
         }
     }
 
+    /// Takes one change a source reported (see `SourceImport`), and notes its source time on the entry.
+    mutating func take(
+        _ change: SourceChange, from source: HashListSource, hashTypes: [HashType], at now: Date, _ db: Database
+    ) throws -> SourceImport {
+        let key = change.key(from: source.id)
+        let row = try Row.fetchOne(
+            try db.cachedStatement(sql: Self.entrySelect + " WHERE e.list_id = ? AND e.key = ?"),
+            arguments: [listID.rawValue, key])
+        let existing = try row.map { try Self.entry(from: $0, listID) }
+        let outcome = SourceImport.decide(
+            change, source: source, hashTypes: hashTypes, existing: existing,
+            remoteAt: (row?["remote_at"] as Double?).map(Date.init(stored:)), now: now)
+        switch outcome {
+        case .unchanged: break
+        case .add(let draft, let origin): try add(draft, restoring: false, origin: origin, at: now, db)
+        case .restore(let entry):
+            entryCount += 1
+            _ = try append(entry, previousSeq: entry.seq, db)
+        case .update(let entry): _ = try append(entry, previousSeq: entry.seq, db)
+        case .delete(let entry):
+            entryCount -= 1
+            _ = try append(entry, previousSeq: entry.seq, db)
+        }
+        if existing != nil || outcome != .unchanged {
+            try db.cachedStatement(sql: "UPDATE hash_list_entries SET remote_at = ? WHERE list_id = ? AND key = ?")
+                .execute(arguments: [change.timestamp.storedValue, listID.rawValue, key])
+        }
+        return outcome
+    }
+
     func save(_ db: Database) throws {
         guard changed else { return }
         try db.execute(
@@ -134,7 +169,8 @@ struct HashListLog {
 
     static let entrySelect = """
         SELECT e.number, e.id, e.case_id, e.created_at, e.deleted_at, e.seq, c.media_type, c.md5, c.sha1, c.sha256,
-               c.pdq, c.pdq_quality, c.uk_grade, c.classification, c.updated_at, c.reason
+               c.pdq, c.pdq_quality, c.uk_grade, c.classification, c.updated_at, c.reason, c.origin_source,
+               c.origin_member, c.origin_id, e.remote_at
         FROM hash_list_entries e JOIN hash_list_changes c ON c.list_id = e.list_id AND c.seq = e.seq
         """
 
@@ -152,7 +188,13 @@ struct HashListLog {
             classification: category(from: row), caseId: (row["case_id"] as String?).map(CaseID.init(rawValue:)),
             createdAt: Date(stored: row["created_at"]), updatedAt: Date(stored: row["updated_at"]),
             deletedAt: (row["deleted_at"] as Double?).map(Date.init(stored:)),
-            deletionReason: (row["reason"] as String?).flatMap(DeletionReason.init(rawValue:)), seq: row["seq"])
+            deletionReason: (row["reason"] as String?).flatMap(DeletionReason.init(rawValue:)), seq: row["seq"],
+            origin: origin(row["origin_source"], row["origin_member"], row["origin_id"]))
+    }
+
+    static func origin(_ source: String?, _ member: Int64?, _ id: String?) -> EntryOrigin? {
+        guard let source, let member, let id else { return nil }
+        return EntryOrigin(source: SourceID(rawValue: source), member: member, id: id)
     }
 
     static func hashes(from row: Row) -> Hashes {

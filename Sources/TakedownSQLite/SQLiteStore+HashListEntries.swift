@@ -99,7 +99,7 @@ extension SQLiteStore {
     /// by name costs more than the rest of the decoding.
     static let recordColumns = """
         seq, op, entry_id, media_type, md5, sha1, sha256, pdq, pdq_quality, uk_grade, classification, updated_at, \
-        reason, entry_number, line
+        reason, entry_number, line, origin_source, origin_member, origin_id
         """
 
     static func record(from row: Row) -> HashListRecord {
@@ -110,7 +110,8 @@ extension SQLiteStore {
             classification: Category(
                 ukGrade: UKGrade(rawValue: row[9]) ?? .c,
                 classification: (row[10] as String?).flatMap(IndustryClassification.init(rawValue:))),
-            updatedAt: Date(stored: row[11]), reason: (row[12] as String?).flatMap(DeletionReason.init(rawValue:)))
+            updatedAt: Date(stored: row[11]), reason: (row[12] as String?).flatMap(DeletionReason.init(rawValue:)),
+            origin: HashListLog.origin(row[15], row[16], row[17]))
         return HashListRecord(change: change, number: row[13], line: row[14])
     }
 }

@@ -102,6 +102,7 @@ extension SQLiteStore {
         registerClocks(&migrator)
         registerAccess(&migrator)
         registerAudit(&migrator)
+        registerHashListSources(&migrator)
         return migrator
     }()
 }

@@ -131,7 +131,8 @@ public enum GatewayComposition {
         if let relay = settings.smtp {
             transports[.email] = SMTPTransport(
                 relay: relay, timeout: settings.outbox.requestTimeout,
-                allowPrivateTargets: settings.outbox.allowPrivateTargets, allowedTargets: settings.outbox.allowedTargets)
+                allowPrivateTargets: settings.outbox.allowPrivateTargets, allowedTargets: settings.outbox.allowedTargets
+            )
         }
         let worker = OutboxWorker(
             store: store, transports: transports, configuration: settings.outbox, wakeUp: wakeUp, clock: clock,
@@ -141,7 +142,7 @@ public enum GatewayComposition {
     }
 
     /// The loops that act on stored clocks: the escalation ladder, URL verification, hash-list publishing
-    /// and compaction. Each is safe when every instance runs it.
+    /// and compaction, and the pulls of hash-list sources. Each is safe when every instance runs it.
     public static func clocks(
         _ settings: ServerSettings, gateway: Gateway, clock: @escaping @Sendable () -> Date = Date.init,
         logger: Logger
@@ -153,6 +154,7 @@ public enum GatewayComposition {
             RepeatingService("hash-list publishing", every: settings.hashListInterval, logger: logger) {
                 try await gateway.maintainHashLists()
             },
+            HashListImportWorker(store: gateway.store, configuration: settings.imports, clock: clock, logger: logger),
         ]
         guard settings.runsVerification else { return ladder }
         return ladder + [

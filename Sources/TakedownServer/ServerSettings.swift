@@ -34,6 +34,8 @@ public struct ServerSettings: Sendable {
     public var verification = VerificationConfiguration()
     /// Whether `serve` and `worker` run URL verification (`TAKEDOWN_VERIFY_WORKER=0` turns it off).
     public var runsVerification = true
+    /// How hash-list sources are pulled (`TAKEDOWN_IMPORT_*`).
+    public var imports = ImportConfiguration()
     /// The mail relay (`smtp://` or `smtps://`); unset turns the email channel off.
     public var smtp: SMTPTransport.Relay?
     public var hashLists = HashListSettings()
@@ -111,7 +113,10 @@ public struct ServerSettings: Sendable {
             outbox.allowedTargets = ranges.compactMap { $0 }
         }
         verification.allowedTargets = outbox.allowedTargets
+        imports.allowPrivateTargets = allowPrivateTargets
+        imports.allowedTargets = outbox.allowedTargets
         try readVerification(env)
+        try readImports(env)
         if let value = env("WEBHOOK_TIMEOUT_SECONDS") {
             guard let seconds = Self.finite(value), seconds >= Self.shortest else {
                 throw SettingsError("TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS", value)
@@ -210,6 +215,29 @@ public struct ServerSettings: Sendable {
         if let value = try count("VERIFY_MAX_BYTES", from: 1) { verification.maxBytes = value }
         if let value = try count("VERIFY_MAX_REDIRECTS", from: 0) { verification.maxRedirects = value }
         if let value = try count("VERIFY_CONCURRENCY", from: 1) { verification.concurrency = min(value, 64) }
+    }
+
+    /// `TAKEDOWN_IMPORT_*`: how long a source's page may take, how large it may be, when a failed pull is
+    /// tried again.
+    mutating func readImports(_ env: (String) -> String?) throws {
+        if let value = env("IMPORT_TIMEOUT_SECONDS") {
+            guard let seconds = Self.finite(value), seconds >= 1, seconds <= 3600 else {
+                throw SettingsError("TAKEDOWN_IMPORT_TIMEOUT_SECONDS", value)
+            }
+            imports.timeout = seconds
+        }
+        if let value = env("IMPORT_MAX_PAGE_BYTES") {
+            guard let bytes = Int(value), bytes >= 1024 else {
+                throw SettingsError("TAKEDOWN_IMPORT_MAX_PAGE_BYTES", value)
+            }
+            imports.maxPageBytes = bytes
+        }
+        if let value = env("IMPORT_RETRY_SECONDS") {
+            guard let seconds = Self.finite(value), seconds >= 1 else {
+                throw SettingsError("TAKEDOWN_IMPORT_RETRY_SECONDS", value)
+            }
+            imports.retryAfter = seconds
+        }
     }
 
     /// `TAKEDOWN_RATE_LIMITS`, timeouts, connection and concurrency caps, and where metrics are served.

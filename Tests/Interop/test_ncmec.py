@@ -5,7 +5,8 @@ The client signs in with the partner's id and token (HTTP Basic), reads `status`
 pages of a window of more than 2,500 entries, then reads a later window after entries were deleted and
 reclassified and sees the tombstones and the updates. Every page is also checked against
 `Schemas/ncmec-hashsharing-v2.xsd` with Python's `xmlschema`. Wrong credentials are a 401, another
-partner's list a 404.
+partner's list a 404. Affirmative and negative feedback submitted by the client become the list's
+feedback for staff.
 """
 
 from __future__ import annotations
@@ -143,6 +144,28 @@ def test_threatexchange_reads_a_list_through_windows_and_pages(gateway_factory: 
     with pytest.raises(requests.HTTPError) as hidden:
         client(gateway, list_id, other["id"], other["token"]).status()
     assert hidden.value.response.status_code == 404
+
+    # Feedback as the client submits it: an upvote on one entry's MD5, a downvote (the client picks the one
+    # reason offered by itself) on another's SHA1. Staff see both in the list's feedback, as the partner's.
+    member = members[0].esp_id
+    api.submit_feedback(member, added[10]["id"], hash_api.FingerprintType.md5, hash_api.FeedbackType.upvote)
+    api.submit_feedback(member, added[11]["id"], hash_api.FingerprintType.sha1, hash_api.FeedbackType.downvote)
+    assert list(api.feedback_reasons(hash_api.FingerprintType.pdq).values()) == [
+        "Not what the list says it is (false positive)"
+    ]
+    feedback = gateway.get_json(f"/v1/hash-lists/{list_id}/feedback?status=all", admin)["feedback"]
+    assert [(f["entry_id"], f["verdict"], f["partner_id"]) for f in feedback] == [
+        (added[10]["id"], "confirmed", partner["id"]),
+        (added[11]["id"], "false_positive", partner["id"]),
+    ], feedback
+    # A deleted entry takes none; another member's number is not found.
+    with pytest.raises(requests.HTTPError) as deleted:
+        api.submit_feedback(member, added[0]["id"], hash_api.FingerprintType.md5, hash_api.FeedbackType.upvote)
+    assert deleted.value.response.status_code == 409
+    with pytest.raises(requests.HTTPError) as stranger:
+        api.submit_feedback(member + 1, added[12]["id"], hash_api.FingerprintType.md5, hash_api.FeedbackType.upvote)
+    assert stranger.value.response.status_code == 404
+    assert len(gateway.get_json(f"/v1/hash-lists/{list_id}/feedback?status=all", admin)["feedback"]) == 2
 
     # Each page read is in the list's download log.
     log = gateway.get_json(f"/v1/hash-lists/{list_id}/downloads?limit=1000", admin)["downloads"]

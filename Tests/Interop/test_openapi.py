@@ -1084,7 +1084,8 @@ class Scenario:
         self.hash_list_feed()
         self.hash_list_versions()
         self.hash_list_resync()
-        self.hash_list_ncmec()  # last: its pages are downloads too, which the versions step counts
+        self.hash_list_ncmec()  # after the versions: its pages are downloads too, which the versions step counts
+        self.hash_list_sources()
 
     def feed(self, list_id: str, token: str, **params: str) -> tuple[requests.Response, list[dict]]:
         """One page of a list's change feed and its records."""
@@ -1363,6 +1364,57 @@ class Scenario:
         # the pages read are in the download log, as the document describes its rows
         log = c.call("GET", f"/v1/hash-lists/{self.hl['id']}/downloads", token=self.analyst, params={"limit": "1000"}, expect=200)
         assert any(row["format"] == "ncmec" and row.get("partner_id") == de["id"] for row in log.json()["downloads"]), log.text[:500]
+
+        # feedback as the client puts it: the entry's contributor is the member in the path
+        members = c.call("GET", f"{base}/members", headers=basic, expect=200).text
+        member = members.split('<member id="')[1].split('"')[0]
+        entry = page.text.split("<id>")[1].split("</id>")[0]
+        ns = "https://hashsharing.ncmec.org/hashsharing/v2"
+        vote = f'<feedbackSubmission xmlns="{ns}"><affirmative/></feedbackSubmission>'.encode()
+        xml = {**basic, "Content-Type": "application/xml; charset=utf-8"}
+        feedback = f"{base}/entries/{member}/{entry}/MD5/feedback"
+        c.call("PUT", feedback, headers=xml, raw=vote, content_type="application/xml", expect=204)
+        c.call("PUT", feedback, headers=xml, raw=b"<feedbackSubmission/>", content_type="application/xml", expect=400)
+        c.call("PUT", feedback, headers=xml, raw=vote, content_type="application/json", expect=415)
+        c.call("PUT", f"{base}/entries/1/{entry}/MD5/feedback", headers=xml, raw=vote, content_type="application/xml", expect=404)
+        c.call("PUT", feedback, headers=wrong, raw=vote, content_type="application/xml", expect=401)
+        given = c.call("GET", f"/v1/hash-lists/{self.hl['id']}/feedback", token=self.analyst, params={"status": "all"}, expect=200)
+        assert any(f["entry_id"] == entry and f["verdict"] == "confirmed" for f in given.json()["feedback"]), given.text[:500]
+
+    def hash_list_sources(self) -> None:
+        """Another list imports this one through its NCMEC base URL, as a peer gateway would."""
+        c, admin, analyst, de = self.c, self.admin, self.analyst, self.de
+        imported = c.call("POST", "/v1/hash-lists", token=admin, expect=201, body={
+            "name": f"Imported {tag()}", "audience": "hosting_provider", "hash_types": ["md5", "sha256", "pdq"],
+            "include": {"uk_grades": ["A"]}, "partners": []}).json()
+        sources = f"/v1/hash-lists/{imported['id']}/sources"
+        body = {"name": "This gateway, as a peer", "base_url": f"{self.gateway.url}/v1/hash-lists/{self.hl['id']}/ncmec",
+                "username": de["id"], "password": de["token"], "uk_grade": "A", "interval_seconds": 3600}
+        c.call("POST", sources, token=analyst, body=body, expect=403)
+        c.call("POST", sources, token=admin, body={**body, "uk_grade": "B"}, expect=422)
+        c.call("POST", sources, token=admin, raw=b"{", expect=400)
+        c.call("POST", "/v1/hash-lists/hl_00000000000000000000000000/sources", token=admin, body=body, expect=404)
+        source = c.call("POST", sources, token=admin, body=body, expect=201).json()
+        assert "password" not in source and source["status"] == "due", source
+        deadline = time.monotonic() + 60
+        while True:  # the first pull is due at once
+            shown = c.call("GET", f"{sources}/{source['id']}", token=analyst, expect=200).json()
+            if shown["status"] == "synced":
+                break
+            assert shown["status"] != "failing" and time.monotonic() < deadline, shown
+            time.sleep(0.1)
+        assert shown["counts"]["added"] > 0 and shown["counts"]["pages"] >= 1, shown
+        listed = c.call("GET", sources, token=analyst, expect=200).json()["sources"]
+        assert [s["id"] for s in listed] == [source["id"]], listed
+        c.call("GET", sources, token=de["token"], expect=403)
+        pulled = c.call("POST", f"{sources}/{source['id']}/pull", token=analyst, expect=202).json()
+        assert pulled["status"] == "due", pulled
+        c.call("POST", f"{sources}/src_00000000000000000000000000/pull", token=analyst, expect=404)
+        c.call("GET", f"/v1/hash-lists/{self.hl['id']}/sources/{source['id']}", token=analyst, expect=404)
+        # imported entries say where they came from (the list also took in the stored cases of grade A)
+        _, records = self.feed(imported["id"], analyst, limit="1000")
+        origins = [r["origin"] for r in records if "origin" in r]
+        assert len(origins) >= shown["counts"]["added"] and all(o["source"] == source["id"] for o in origins), records
 
     def hash_list_versions(self) -> None:
         c, analyst, de, police = self.c, self.analyst, self.de, self.police

@@ -60,7 +60,7 @@ struct NCMECDialectTests {
         #expect(text.contains(#"<images count="2" maxTimestamp="\#(NCMECDialect.timestamp(Synthetic.epoch + 30))">"#))
         #expect(text.contains(#"<videos count="2" maxTimestamp="\#(NCMECDialect.timestamp(Synthetic.epoch + 20))">"#))
         #expect(text.contains("<deletedImage><member id=\"7\">Example Hotline</member>"))
-        #expect(text.contains("<id>\(changes[3].entryId.rawValue)</id></deletedVideo>"))
+        #expect(text.contains("<id>\(changes[3].entryId.rawValue)</id><reason>false_positive</reason></deletedVideo>"))
         #expect(text.contains("<md5>\(changes[0].hashes.md5!)</md5><sha1>\(changes[0].hashes.sha1!)</sha1>"))
         #expect(text.contains("<classification>A1</classification>"))
         // `&` in the link is escaped; the client unescapes it.

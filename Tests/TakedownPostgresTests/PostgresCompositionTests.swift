@@ -22,11 +22,13 @@ struct PostgresCompositionTests {
             ])
             let store = try await GatewayComposition.store(settings)
             #expect(store is PostgresStore)
-            #expect(try await (store as? PostgresStore)?.appliedMigrations().count == 7)
+            #expect(try await (store as? PostgresStore)?.appliedMigrations().count == 8)
             try await store.ping()
             #expect(GatewayComposition.storeServices(store, wakeUp: nil).count == 1)
             await GatewayComposition.close(store)
-            #expect(FileManager.default.fileExists(atPath: settings.keysDirectory.appendingPathComponent("secrets.key").path))
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: settings.keysDirectory.appendingPathComponent("secrets.key").path))
 
             settings = try ServerSettings(environment: ["TAKEDOWN_DATA_DIR": directory.path])
             let sqlite = try await GatewayComposition.store(settings)

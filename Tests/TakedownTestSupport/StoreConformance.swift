@@ -29,6 +29,7 @@ public enum StoreConformance {
             .merging(HashListConformance.checks) { $1 }.merging(AccessConformance.checks) { $1 }
             .merging(AuditConformance.checks) { $1 }
             .merging(FiguresConformance.checks) { $1 }
+            .merging(SourceConformance.checks) { $1 }
     }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {

@@ -7,10 +7,10 @@ import TakedownModel
 public enum UpgradeFixture {
     /// Every schema version before the current one, oldest first.
     public static let earlierVersions = [
-        "v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists", "v5-clocks", "v6-access",
+        "v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists", "v5-clocks", "v6-access", "v7-audit",
     ]
     /// Every migration the current stores apply.
-    public static let allVersions = earlierVersions + ["v7-audit"]
+    public static let allVersions = earlierVersions + ["v8-hash-list-sources"]
 
     public enum Dialect: Sendable {
         case sqlite
