@@ -38,4 +38,20 @@ struct BenchClient: Sendable {
     func shutdown() async throws {
         try await client.shutdown()
     }
+
+    /// Runs `body` with a new client and shuts the client down however `body` ends (a client dropped
+    /// without it stops the process, hiding the error that ended `body`).
+    static func with<T>(
+        _ baseURL: String, connections: Int, _ body: (BenchClient) async throws -> T
+    ) async throws -> T {
+        let client = BenchClient(baseURL: baseURL, connections: connections)
+        do {
+            let result = try await body(client)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
 }

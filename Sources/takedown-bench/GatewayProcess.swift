@@ -23,7 +23,10 @@ final class GatewayProcess: @unchecked Sendable {
         self.directory = directory
     }
 
-    static func start(options: BenchOptions, environment extra: [String: String] = [:]) async throws -> GatewayProcess {
+    /// `database` names the PostgreSQL database made anew for this gateway (a second gateway needs another).
+    static func start(
+        options: BenchOptions, environment extra: [String: String] = [:], database: String = BenchDatabase.name
+    ) async throws -> GatewayProcess {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("takedown")
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
@@ -45,7 +48,7 @@ final class GatewayProcess: @unchecked Sendable {
         // The benchmark's URLs are synthetic; verification would fetch them from the internet.
         environment["TAKEDOWN_VERIFY_WORKER"] = "0"
         if let url = options.databaseURL {
-            environment["TAKEDOWN_DATABASE_URL"] = try await BenchDatabase.recreate(url)
+            environment["TAKEDOWN_DATABASE_URL"] = try await BenchDatabase.recreate(url, name: database)
         }
         environment.merge(extra) { $1 }
         process.environment = environment

@@ -179,6 +179,17 @@ def fresh_database(prefix: str = "takedown_interop") -> Iterator[str]:
         psql(TEST_DATABASE_URL, f"DROP DATABASE {name} WITH (FORCE)")
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request) -> Iterator[dict[str, str]]:
+    """A test using this runs on both stores: SQLite, and a fresh PostgreSQL database (skipped without
+    TAKEDOWN_TEST_DATABASE_URL). Set up before the gateways, so the database is dropped after they stop."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    with fresh_database("takedown_interop") as url:
+        yield {"TAKEDOWN_DATABASE_URL": url}
+
+
 # --- the server under test --------------------------------------------------------------------------
 
 

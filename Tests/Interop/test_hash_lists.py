@@ -16,7 +16,6 @@ import json
 import secrets
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from conftest import HTTP_TIMEOUT, Gateway, GatewayError, fresh_database, item, tag
+from conftest import HTTP_TIMEOUT, Gateway, GatewayError, item, tag
 
 # joserfc flags "EdDSA" as deprecated by RFC 9864; the design fixes the name (see test_jws.py).
 pytestmark = pytest.mark.filterwarnings("ignore:.*EdDSA")
@@ -347,17 +346,6 @@ def build_scenario(gateway: Gateway) -> Scenario:
     shown = gateway.get_json(scenario.path(), scenario.admin)
     assert shown["entry_count"] == len(scenario.live) == 6, shown
     return scenario
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_env(request) -> Iterator[dict[str, str]]:
-    """Each scenario test runs on both stores: SQLite, and a fresh PostgreSQL database (skipped without
-    TAKEDOWN_TEST_DATABASE_URL). Set up before the gateways, so the database is dropped after they stop."""
-    if request.param == "sqlite":
-        yield {}
-        return
-    with fresh_database("takedown_lists") as url:
-        yield {"TAKEDOWN_DATABASE_URL": url}
 
 
 @pytest.fixture

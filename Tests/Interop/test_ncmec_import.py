@@ -3,7 +3,7 @@
 Gateway A serves a list in the dialect; gateway B has a list with A's list as its source (A's base URL, and
 B's partner id and token at A as the HTTP Basic credentials). After additions, reclassifications and
 deletions at A and a pull at B, B's NDJSON export of its copy holds exactly A's live entries, each with its
-origin. A SIGKILL of B in the middle of a multi-page pull (pages slowed by a relay on loopback), then a
+origin. B runs on SQLite and on PostgreSQL. A SIGKILL of B in the middle of a multi-page pull (pages slowed by a relay on loopback), then a
 restart, ends in the same state with every page counted once.
 
 Hostile XML against the importer comes from a local server: XXE with a file and a network entity, billion
@@ -134,11 +134,13 @@ def member_number(gateway, list_id: str, partner: dict) -> int:
 class Peers:
     """Gateway A with a list granted to B's partner record there, and gateway B with a list importing it."""
 
-    def __init__(self, factory: GatewayFactory, entries: int, relay: type | None = None) -> None:
+    def __init__(
+        self, factory: GatewayFactory, entries: int, relay: type | None = None, store: dict[str, str] | None = None
+    ) -> None:
         self.a = factory("peer-a")
         # B reads A directly, or through a relay started in front of A.
         self.relay = relay(self.a.url) if relay else None
-        self.b = factory("peer-b", extra_env=IMPORTER_ENV)
+        self.b = factory("peer-b", extra_env={**IMPORTER_ENV, **(store or {})})
         self.partner = self.a.create_partner(
             name="Hotline B", locale="en", jurisdiction="GB", domains=[f"b-{tag()}.test"]
         )
@@ -168,8 +170,10 @@ class Peers:
             assert line["media_type"] == a[remote_id]["media_type"]
 
 
-def test_a_gateway_imports_another_gateways_list_and_follows_its_changes(gateway_factory: GatewayFactory):
-    peers = Peers(gateway_factory, 2_600)
+def test_a_gateway_imports_another_gateways_list_and_follows_its_changes(
+    store_env: dict[str, str], gateway_factory: GatewayFactory
+):
+    peers = Peers(gateway_factory, 2_600, store=store_env)
     first = settle(peers.b, peers.list_b, peers.source["id"])
     assert first["status"] == "synced" and "last_error" not in first, first
     assert first["counts"] == {"pages": 3, "added": 2_600, "updated": 0, "deleted": 0, "unchanged": 0}
@@ -253,9 +257,11 @@ class SlowRelay:
         self.server.server_close()
 
 
-def test_a_pull_killed_midway_resumes_without_loss_or_double_counting(gateway_factory: GatewayFactory):
+def test_a_pull_killed_midway_resumes_without_loss_or_double_counting(
+    store_env: dict[str, str], gateway_factory: GatewayFactory
+):
     entries = 6_000
-    peers = Peers(gateway_factory, entries, relay=lambda target: SlowRelay(target, pause=0.6))
+    peers = Peers(gateway_factory, entries, relay=lambda target: SlowRelay(target, pause=0.6), store=store_env)
     relay = peers.relay
     try:
         # The pull a new source gets at once, slowed by the relay: killed once two pages are stored.
