@@ -218,31 +218,27 @@ def test_a_gateway_imports_another_gateways_list_and_follows_its_changes(
     assert sum(1 for row in log if row["format"] == "ncmec" and row["partner_id"] == peers.partner["id"]) >= 5
 
 
-class SlowRelay:
-    """Forwards GETs to gateway A on loopback, each after a pause, so a pull spans seconds."""
+class LoopbackServer:
+    """An HTTP server on a free loopback port, in a daemon thread, answering GETs with `answer(handler)`.
+    A peer hanging up mid-answer is expected (an importer killed, or one that stopped at its cap); any other
+    error is kept in `errors` for the test to assert on, not lost in the server's thread."""
 
-    def __init__(self, target: str, pause: float) -> None:
+    protocol = "HTTP/1.0"
+
+    def __init__(self) -> None:
         self.errors: list[str] = []
-        self.pages = 0
-        relay = self
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = server.protocol
+
             def do_GET(self) -> None:  # noqa: N802
                 try:
-                    time.sleep(pause)
-                    upstream = requests.get(
-                        target + self.path, headers={"Authorization": self.headers["Authorization"]}, timeout=30
-                    )
-                    relay.pages += 1
-                    self.send_response(upstream.status_code)
-                    self.send_header("Content-Type", upstream.headers.get("Content-Type", "application/xml"))
-                    self.send_header("Content-Length", str(len(upstream.content)))
-                    self.end_headers()
-                    self.wfile.write(upstream.content)
+                    server.answer(self)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the importer was killed mid-page
-                except Exception as error:  # noqa: BLE001 - reported by the test, not lost in this thread
-                    relay.errors.append(repr(error))
+                    pass
+                except Exception as error:  # noqa: BLE001
+                    server.errors.append(repr(error))
 
             def log_message(self, *args) -> None:
                 pass
@@ -252,9 +248,32 @@ class SlowRelay:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class SlowRelay(LoopbackServer):
+    """Forwards GETs to gateway A on loopback, each after a pause, so a pull spans seconds."""
+
+    def __init__(self, target: str, pause: float) -> None:
+        self.target, self.pause, self.pages = target, pause, 0
+        super().__init__()
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(self.pause)
+        upstream = requests.get(
+            self.target + handler.path, headers={"Authorization": handler.headers["Authorization"]}, timeout=30
+        )
+        self.pages += 1
+        handler.send_response(upstream.status_code)
+        handler.send_header("Content-Type", upstream.headers.get("Content-Type", "application/xml"))
+        handler.send_header("Content-Length", str(len(upstream.content)))
+        handler.end_headers()
+        handler.wfile.write(upstream.content)
 
 
 def test_a_pull_killed_midway_resumes_without_loss_or_double_counting(
@@ -297,56 +316,34 @@ def test_a_pull_killed_midway_resumes_without_loss_or_double_counting(
         relay.close()
 
 
-class HostileSource:
-    """A local server that answers every GET with the document the test sets, and notes every path asked
-    for (a DTD or an entity fetched would show here)."""
+class HostileSource(LoopbackServer):
+    """Answers every GET with the document the test sets, and notes every path asked for (a DTD or an entity
+    fetched would show here)."""
+
+    protocol = "HTTP/1.1"
 
     def __init__(self) -> None:
-        self.status = 200
-        self.body = b""
-        self.headers: dict[str, str] = {}
-        self.chunked = False
+        self.status, self.body, self.headers, self.chunked = 200, b"", {}, False
         self.paths: list[str] = []
-        self.errors: list[str] = []
-        source = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802
-                try:
-                    source.paths.append(self.path)
-                    self.send_response(source.status)
-                    self.send_header("Content-Type", "application/xml")
-                    for name, value in source.headers.items():
-                        self.send_header(name, value)
-                    if source.chunked:
-                        self.send_header("Transfer-Encoding", "chunked")
-                        self.end_headers()
-                        for start in range(0, len(source.body), 8192):
-                            part = source.body[start : start + 8192]
-                            self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
-                        self.wfile.write(b"0\r\n\r\n")
-                    else:
-                        self.send_header("Content-Length", str(len(source.body)))
-                        self.end_headers()
-                        self.wfile.write(source.body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the importer stopped reading a page over its cap
-                except Exception as error:  # noqa: BLE001
-                    source.errors.append(repr(error))
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        self.paths.append(handler.path)
+        handler.send_response(self.status)
+        handler.send_header("Content-Type", "application/xml")
+        for name, value in self.headers.items():
+            handler.send_header(name, value)
+        if self.chunked:
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            for start in range(0, len(self.body), 8192):
+                part = self.body[start : start + 8192]
+                handler.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+            handler.wfile.write(b"0\r\n\r\n")
+        else:
+            handler.send_header("Content-Length", str(len(self.body)))
+            handler.end_headers()
+            handler.wfile.write(self.body)
 
 
 def image(remote_id: str) -> str:
