@@ -130,10 +130,20 @@ def test_threatexchange_reads_a_list_through_windows_and_pages(gateway_factory: 
     # Every page the gateway wrote is valid against the schema, by a validator it did not write.
     auth = (partner["id"], partner["token"])
     base = f"{gateway.url}/v1/hash-lists/{list_id}/ncmec"
-    for path in ("/v2/status", "/v2/members", f"/v2/entries?from=1970-01-01T00:00:00Z&size=7", "/v2/feedback/PDQ/reasons"):
+    window_from = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(later))
+    window_to = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(later + 3600))
+    for path in (
+        "/v2/status",
+        "/v2/members",
+        "/v2/entries?from=1970-01-01T00:00:00Z&size=7",
+        f"/v2/entries?from={window_from}&to={window_to}",  # the later window: tombstones with their reason, and updates
+        "/v2/feedback/PDQ/reasons",
+    ):
         response = requests.get(base + path, auth=auth, timeout=30)
         assert response.status_code == 200, (path, response.text[:300])
         SCHEMA.validate(response.content)
+        if path.startswith(f"/v2/entries?from={window_from}"):
+            assert response.text.count("<reason>false_positive</reason>") == 3, response.text[:1000]
 
     # Wrong credentials: 401 with a Basic challenge; another partner's list: 404.
     for user, password in ((partner["id"], "tdk_wrong"), (other["id"], partner["token"])):
