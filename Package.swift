@@ -55,6 +55,10 @@ let package = Package(
             dependencies: ["TakedownModel", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        // Templates/ and Schemas/ built into the binary, so that it runs from any folder.
+        .executableTarget(name: "embed-files", swiftSettings: strict),
+        .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embed-files"]),
+        .target(name: "TakedownResources", swiftSettings: strict, plugins: ["EmbedFiles"]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(
             name: "TakedownDocuments",
@@ -109,7 +113,7 @@ let package = Package(
         .target(
             name: "TakedownServer",
             dependencies: [
-                "TakedownAPI", "TakedownSQLite", "TakedownPostgres", "TakedownOutbox",
+                "TakedownAPI", "TakedownSQLite", "TakedownPostgres", "TakedownOutbox", "TakedownResources",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -192,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "TakedownAPITests",
             dependencies: [
-                "TakedownAPI", "TakedownDocuments", "TakedownTestSupport",
+                "TakedownAPI", "TakedownDocuments", "TakedownResources", "TakedownTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

@@ -21,6 +21,15 @@ static inline CURLcode takedown_setopt_pointer(CURL *handle, CURLoption option, 
 static inline CURLcode takedown_setopt_read(CURL *handle, takedown_read_callback callback) {
     return curl_easy_setopt(handle, CURLOPT_READFUNCTION, callback);
 }
+static inline size_t takedown_discard(char *data, size_t size, size_t count, void *context) {
+    (void)data;
+    (void)context;
+    return size * count;
+}
+/// Drops what the server answers (the reply to a probe's NOOP), which libcurl would print on stdout.
+static inline CURLcode takedown_setopt_discard_output(CURL *handle) {
+    return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, takedown_discard);
+}
 static inline CURLcode takedown_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

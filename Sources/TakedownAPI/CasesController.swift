@@ -30,7 +30,8 @@ struct CasesController {
 
     @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.staff()
-        let body = try await JSONBody<CaseSubmission>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        let body = try await JSONBody<CaseSubmission>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         let key = try request.headers[.idempotencyKey].map { key in
             guard !key.isEmpty, key.count <= 255 else {
                 throw APIError.badRequest("Idempotency-Key must be 1 to 255 characters")
@@ -66,7 +67,8 @@ struct CasesController {
     @Sendable func route(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.staff()
         let id = try context.parameters.id("case_id", as: CaseID.self)
-        let body = try await JSONBody<RouteRequest>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        let body = try await JSONBody<RouteRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         var v = Validator()
         let urls = body.value.urls ?? body.value.url.map { [$0] } ?? []
         if urls.isEmpty { v.fail("url", "is required") }

@@ -79,8 +79,8 @@ struct DiscoveryController {
     }
 
     @Sendable func openAPI(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        guard let data = try? Data(contentsOf: settings.openAPIDocument) else {
-            throw APIError.notFound("the API description is not installed beside this gateway")
+        guard let data = settings.openAPIDocument else {
+            throw APIError.notFound("this gateway serves no API description")
         }
         return .bytes(data, type: "application/json")
     }

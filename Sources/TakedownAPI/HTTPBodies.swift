@@ -8,8 +8,8 @@ import TakedownModel
 public struct APISettings: Sendable {
     /// Request bodies larger than this get 413.
     public var maxBodyBytes: Int
-    /// The OpenAPI document served at `/openapi.json`.
-    public var openAPIDocument: URL
+    /// The OpenAPI document served at `/openapi.json` (nil: none, answered 404).
+    public var openAPIDocument: Data?
     /// The Prometheus text served at `/metrics`.
     public var metrics: (@Sendable () async -> String)?
     /// The bearer token `/metrics` asks for on the API port; nil serves no metrics there.
@@ -24,7 +24,7 @@ public struct APISettings: Sendable {
     public var heavyRequests = HeavyRequestLimiter()
 
     public init(
-        maxBodyBytes: Int = 5 * 1024 * 1024, openAPIDocument: URL = URL(fileURLWithPath: "Schemas/openapi.json")
+        maxBodyBytes: Int = 5 * 1024 * 1024, openAPIDocument: Data? = nil
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.openAPIDocument = openAPIDocument

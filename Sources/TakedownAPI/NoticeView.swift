@@ -49,7 +49,8 @@ struct NoticeView: Encodable {
         document = notice.document
         jws = notice.jws
         // Staff see who did what; a partner sees itself and "hotline", never a staff name or another partner.
-        timeline = principal.partnerID.map { partner in notice.timeline.map { $0.seen(by: partner) } } ?? notice.timeline
+        timeline =
+            principal.partnerID.map { partner in notice.timeline.map { $0.seen(by: partner) } } ?? notice.timeline
         cursor = Cursor.encode(notice.position)
     }
 }

@@ -21,7 +21,8 @@ struct PartnerStatusController {
     @Sendable func suspend(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        let body = try await JSONBody<SuspendRequest>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        let body = try await JSONBody<SuspendRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         return try .json(try await gateway.suspendPartner(id, reason: body.value.reason))
     }
 

@@ -81,7 +81,8 @@ struct TokensController {
 
     @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
-        let body = try await JSONBody<CreateRequest>.read(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        let body = try await JSONBody<CreateRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         var v = Validator()
         let role: TokenRole? = v.choice(body.value.role, "role")
         if role == .partner { v.fail("role", "partner tokens are made at /v1/partners/{id}/tokens") }

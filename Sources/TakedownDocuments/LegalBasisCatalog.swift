@@ -7,8 +7,8 @@ public struct LegalBasis: Codable, Sendable, Equatable {
     public var provision: String
 }
 
-/// The legal bases cited per recipient jurisdiction, loaded from `Templates/legal-bases.json` so
-/// that an operator's lawyers can correct them without a rebuild.
+/// The legal bases cited per recipient jurisdiction, from `Templates/legal-bases.json` (built in, or from
+/// the templates folder an operator's lawyers correct without a rebuild).
 public struct LegalBasisCatalog: Sendable {
     struct File: Codable {
         var euMembers: [String]
@@ -20,9 +20,13 @@ public struct LegalBasisCatalog: Sendable {
     let file: File
 
     public init(contentsOf url: URL) throws {
+        try self.init(json: Data(contentsOf: url))
+    }
+
+    public init(json: Data) throws {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        file = try decoder.decode(File.self, from: Data(contentsOf: url))
+        file = try decoder.decode(File.self, from: json)
     }
 
     /// The national provisions, then EU law for member states, then the international instruments.

@@ -2,7 +2,8 @@ import Foundation
 import Mustache
 import TakedownModel
 
-/// The notice texts in `Templates/`, one set per language, loaded and checked at start-up.
+/// The notice texts of `Templates/`, one set per language, loaded and checked at start-up: the set built
+/// into the binary, or a folder that overrides it.
 ///
 /// Each language has `notice.LANG`, `reminder.LANG`, `explanation.LANG` and `good-faith.LANG`; English
 /// must exist and is the fallback for every other locale.
@@ -13,13 +14,35 @@ public struct NoticeTemplates: Sendable {
     public let languages: [String]
     public let legalBases: LegalBasisCatalog
 
-    /// Loads the folder; throws `TemplateError` naming what is missing or does not parse.
+    /// Loads a folder's `*.mustache` files and `legal-bases.json`; throws `TemplateError` naming what is
+    /// missing or does not parse.
     public init(directory: URL) async throws {
-        let library: MustacheLibrary
+        let names: [String]
         do {
-            library = try await MustacheLibrary(directory: directory.path)
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         } catch {
             throw TemplateError.unreadable("\(directory.path): \(error)")
+        }
+        var files: [String: String] = [:]
+        for name in names where name.hasSuffix(".mustache") || name == "legal-bases.json" {
+            do {
+                files[name] = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+            } catch {
+                throw TemplateError.unreadable("\(name): \(error)")
+            }
+        }
+        try self.init(files: files)
+    }
+
+    /// The templates from files' texts by name (`notice.en.mustache`, …, `legal-bases.json`).
+    public init(files: [String: String]) throws {
+        var library = MustacheLibrary()
+        for (name, text) in files where name.hasSuffix(".mustache") {
+            do {
+                try library.register(text, named: String(name.dropLast(".mustache".count)))
+            } catch {
+                throw TemplateError.unreadable("\(name): \(error)")
+            }
         }
         var languages = Set<String>()
         for kind in Self.kinds {
@@ -36,8 +59,9 @@ public struct NoticeTemplates: Sendable {
         guard languages.contains("en") else { throw TemplateError.missing("notice.en.mustache") }
         self.library = library
         self.languages = languages.sorted()
+        guard let legalBases = files["legal-bases.json"] else { throw TemplateError.missing("legal-bases.json") }
         do {
-            legalBases = try LegalBasisCatalog(contentsOf: directory.appendingPathComponent("legal-bases.json"))
+            self.legalBases = try LegalBasisCatalog(json: Data(legalBases.utf8))
         } catch {
             throw TemplateError.unreadable("legal-bases.json: \(error)")
         }

@@ -65,6 +65,19 @@ public struct SMTPTransport: DeliveryTransport {
     static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     public func send(_ delivery: Delivery, secrets: [String], now: Date) async -> TransportResult {
+        await transfer(to: delivery.endpoint, message: delivery.payload)
+    }
+
+    /// Whether the relay can take mail: it answers, negotiates TLS as required, accepts the credentials and
+    /// a `NOOP`. Nil when it does, else why not (for `takedown doctor`).
+    public func probe() async -> String? {
+        let result = await transfer(to: nil, message: Data())
+        return result.accepted == true ? nil : result.error ?? "the relay did not answer"
+    }
+
+    /// One session with the relay at the address the guard approved: the message to `recipient`, or a
+    /// `NOOP` when there is none.
+    func transfer(to recipient: String?, message: Data) async -> TransportResult {
         guard let (host, port) = relay.endpoint else {
             return TransportResult(error: "TAKEDOWN_SMTP_URL has no host", refused: true)
         }
@@ -84,8 +97,8 @@ public struct SMTPTransport: DeliveryTransport {
             DispatchQueue.global().async {
                 continuation.resume(
                     returning: Self.perform(
-                        relay: relay, connectTo: Self.connectTo(address, port: port), to: delivery.endpoint,
-                        message: delivery.payload, timeout: timeout))
+                        relay: relay, connectTo: Self.connectTo(address, port: port), to: recipient,
+                        message: message, timeout: timeout))
             }
         }
     }
@@ -104,7 +117,7 @@ public struct SMTPTransport: DeliveryTransport {
     }
 
     static func perform(
-        relay: Relay, connectTo: String, to recipient: String, message: Data, timeout: TimeInterval
+        relay: Relay, connectTo: String, to recipient: String?, message: Data, timeout: TimeInterval
     ) -> TransportResult {
         let started = ContinuousClock.now
         func elapsed() -> Int {
@@ -115,15 +128,20 @@ public struct SMTPTransport: DeliveryTransport {
         defer { curl_easy_cleanup(handle) }
         let upload = Upload(message)
         let context = Unmanaged.passUnretained(upload).toOpaque()
-        var recipients: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "<\(recipient)>")
+        var recipients: UnsafeMutablePointer<curl_slist>? = recipient.flatMap { curl_slist_append(nil, "<\($0)>") }
         defer { curl_slist_free_all(recipients) }
         let pins = curl_slist_append(nil, connectTo)
         defer { curl_slist_free_all(pins) }
 
         _ = takedown_setopt_string(handle, CURLOPT_URL, relay.url)
-        _ = takedown_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(relay.from)>")
-        _ = takedown_setopt_list(handle, CURLOPT_MAIL_RCPT, recipients)
-        _ = takedown_setopt_long(handle, CURLOPT_UPLOAD, 1)
+        if recipients != nil {
+            _ = takedown_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(relay.from)>")
+            _ = takedown_setopt_list(handle, CURLOPT_MAIL_RCPT, recipients)
+            _ = takedown_setopt_long(handle, CURLOPT_UPLOAD, 1)
+        } else {
+            _ = takedown_setopt_string(handle, CURLOPT_CUSTOMREQUEST, "NOOP")
+            _ = takedown_setopt_discard_output(handle)
+        }
         _ = takedown_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = takedown_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
         _ = takedown_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeout, 10) * 1000))

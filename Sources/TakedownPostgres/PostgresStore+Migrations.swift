@@ -60,6 +60,15 @@ extension PostgresStore {
         try await rows("SELECT name FROM schema_migrations ORDER BY name").map { try $0.get("name") }
     }
 
+    /// The schema against this gateway's migrations, without changing it (a database never migrated has
+    /// every migration pending).
+    public func migrationState() async throws -> MigrationState {
+        let present: Bool =
+            try await rows("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
+            .first?.get("present") ?? false
+        return MigrationState(known: Self.migrations.map(\.name), applied: present ? try await appliedMigrations() : [])
+    }
+
     /// Applies those of `migrations` not yet recorded, each in a transaction of its own.
     private static func apply(_ migrations: ArraySlice<Migration>, _ transaction: Transaction) async throws {
         try await transaction.run(

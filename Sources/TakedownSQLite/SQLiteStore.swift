@@ -60,6 +60,11 @@ public final class SQLiteStore: GatewayStore, Sendable {
         try await guarded { try await pool.read { db in try Array(Self.migrator.appliedIdentifiers(db)) }.sorted() }
     }
 
+    /// The schema against this gateway's migrations, without changing it.
+    public func migrationState() async throws -> MigrationState {
+        MigrationState(known: Self.migrator.migrations, applied: try await appliedMigrations())
+    }
+
     /// Runs a store operation, turning GRDB errors into `StoreError`.
     func guarded<T>(_ body: () async throws -> T) async throws -> T {
         do {

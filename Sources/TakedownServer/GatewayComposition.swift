@@ -7,6 +7,7 @@ import TakedownDocuments
 import TakedownModel
 import TakedownOutbox
 import TakedownPostgres
+import TakedownResources
 import TakedownSQLite
 import TakedownService
 import TakedownSigning
@@ -90,7 +91,7 @@ public enum GatewayComposition {
         logger: Logger, onEnqueue: @escaping @Sendable () -> Void = {}
     ) async throws -> Gateway {
         try settings.validate()
-        let templates = try await NoticeTemplates(directory: URL(fileURLWithPath: settings.templatesDirectory))
+        let templates = try await settings.noticeTemplates()
         var configuration = GatewayConfiguration(
             publicURL: settings.resolvedPublicURL, issuer: settings.issuer,
             defaultDeadline: settings.defaultDeadlineHours * 3600)
@@ -106,9 +107,7 @@ public enum GatewayComposition {
     }
 
     public static func apiSettings(_ settings: ServerSettings, store: (any GatewayStore)? = nil) -> APISettings {
-        var api = APISettings(
-            maxBodyBytes: settings.maxBodyBytes,
-            openAPIDocument: URL(fileURLWithPath: settings.schemasDirectory).appendingPathComponent("openapi.json"))
+        var api = APISettings(maxBodyBytes: settings.maxBodyBytes, openAPIDocument: BundledFiles.openAPI)
         if let store {
             api.metrics = { await MetricsRegistry.exposition(store: store, now: Date()) }
         }

@@ -4,6 +4,7 @@ import TakedownAPI
 import TakedownDocuments
 import TakedownModel
 import TakedownOutbox
+import TakedownResources
 import TakedownService
 
 /// Every setting of a gateway process, resolved as flag over `TAKEDOWN_*` environment over default.
@@ -16,8 +17,9 @@ public struct ServerSettings: Sendable {
     public var databasePoolSize: Int?
     public var publicURL: String?
     public var bootstrapAdminToken: String?
-    public var templatesDirectory = "Templates"
-    public var schemasDirectory = "Schemas"
+    /// A folder of notice templates and legal bases overriding the set built into the binary
+    /// (`TAKEDOWN_TEMPLATES_DIR`); nil: the built-in set.
+    public var templatesDirectory: String?
     public var logLevel = Logger.Level.info
     public var maxBodyBytes = 5 * 1024 * 1024
     public var defaultDeadlineHours = 24.0
@@ -79,7 +81,6 @@ public struct ServerSettings: Sendable {
         publicURL = env("PUBLIC_URL")
         bootstrapAdminToken = env("BOOTSTRAP_ADMIN_TOKEN")
         if let value = env("TEMPLATES_DIR") { templatesDirectory = value }
-        if let value = env("SCHEMAS_DIR") { schemasDirectory = value }
         if let value = env("LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: value.lowercased()) else {
                 throw SettingsError("TAKEDOWN_LOG_LEVEL", value)
@@ -319,6 +320,12 @@ public struct ServerSettings: Sendable {
     static func finite(_ text: some StringProtocol) -> Double? {
         guard let number = Double(text), number.isFinite, abs(number) <= 1e9 else { return nil }
         return number
+    }
+
+    /// The notice templates: the folder of `TAKEDOWN_TEMPLATES_DIR`, else the set built into the binary.
+    public func noticeTemplates() async throws -> NoticeTemplates {
+        guard let templatesDirectory else { return try NoticeTemplates(files: BundledFiles.folder("Templates")) }
+        return try await NoticeTemplates(directory: URL(fileURLWithPath: templatesDirectory))
     }
 
     /// The base URL notices name: `TAKEDOWN_PUBLIC_URL`, else where the API listens.

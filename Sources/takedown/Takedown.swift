@@ -6,6 +6,8 @@ struct Takedown: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "takedown",
         abstract: "Takedown Gateway: signed takedown notices for hosting providers.",
-        subcommands: [Serve.self, Worker.self, Migrate.self, Keys.self, Tokens.self, Export.self, Verify.self],
+        subcommands: [
+            Serve.self, Worker.self, Migrate.self, Keys.self, Tokens.self, Export.self, Verify.self, DoctorCommand.self,
+        ],
         defaultSubcommand: Serve.self)
 }

@@ -216,6 +216,9 @@ class Gateway:
         self.extra_env = dict(extra_env or {})
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # The folder the process starts in: its own, never the repository's (the binary carries its
+        # templates and schemas).
+        self.cwd = workdir
         self.data_dir = workdir / "data"
         self.log_path = workdir / f"{name}.log"
         self.binary = takedown_binary()
@@ -236,8 +239,6 @@ class Gateway:
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAKEDOWN_")}
         env.update(
-            TAKEDOWN_TEMPLATES_DIR=str(TEMPLATES_DIR),
-            TAKEDOWN_SCHEMAS_DIR=str(SCHEMAS_DIR),
             TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN=self.admin_token,
             # URL verification would fetch the synthetic example.com/.test URLs of the tests from the
             # internet; tests contact loopback only, so it is off unless a test turns it on (test_verification.py).
@@ -277,7 +278,7 @@ class Gateway:
             self._log_file = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
                 [str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(chosen), "--data-dir", str(self.data_dir)],
-                cwd=REPO,
+                cwd=self.cwd,
                 env=self.environment(),
                 stdin=subprocess.DEVNULL,
                 stdout=self._log_file,
@@ -363,7 +364,7 @@ class Gateway:
         """Run a `takedown` subcommand with the same environment as the server."""
         command = [str(self.binary), *args]
         result = subprocess.run(
-            command, cwd=REPO, env=self.environment(), input=stdin, capture_output=True, text=True, timeout=timeout
+            command, cwd=self.cwd, env=self.environment(), input=stdin, capture_output=True, text=True, timeout=timeout
         )
         self._note(f"cli {' '.join(args)} -> {result.returncode}\nstdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-2000:]}")
         if check and result.returncode != 0:

@@ -345,15 +345,6 @@ class SmallBodyGateway(Gateway):
         }
 
 
-class NoSchemasGateway(Gateway):
-    """A gateway whose TAKEDOWN_SCHEMAS_DIR is empty: /openapi.json is not installed."""
-
-    def environment(self) -> dict[str, str]:
-        empty = self.workdir / "no-schemas"
-        empty.mkdir(exist_ok=True)
-        return {**super().environment(), "TAKEDOWN_SCHEMAS_DIR": str(empty)}
-
-
 class _HookHandler(BaseHTTPRequestHandler):
     """POST /ok answers 204, POST /gone answers 410 Gone (which disables the endpoint), anything else 404."""
 
@@ -1721,18 +1712,6 @@ def test_every_operation_is_exercised(scenario: Scenario, openapi: OpenAPI):
     # and the scenario reached the error statuses it is meant to cover
     statuses = set().union(*scenario.c.exercised.values())
     assert {200, 201, 204, 304, 400, 401, 403, 404, 406, 409, 410, 413, 415, 422} <= statuses, sorted(statuses)
-
-
-def test_missing_openapi_json_is_the_documented_404(openapi: OpenAPI, tmp_path: Path):
-    gateway = NoSchemasGateway(tmp_path / "no-schemas", name="no-schemas")
-    try:
-        gateway.start()
-        client = CheckedClient(gateway, openapi)
-        client.call("GET", "/openapi.json", expect=404)
-        client.call("GET", "/healthz", expect=200)
-        assert not client.problems, "\n".join(client.problems)
-    finally:
-        gateway.stop()
 
 
 def test_overdue_notices_match_the_document(openapi: OpenAPI, tmp_path: Path):

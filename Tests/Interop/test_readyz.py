@@ -18,7 +18,7 @@ import time
 
 import requests
 
-from conftest import REPO, TEST_DATABASE_URL, Gateway, GatewayFactory, free_port, fresh_database, psql
+from conftest import TEST_DATABASE_URL, Gateway, GatewayFactory, free_port, fresh_database, psql
 
 SETTLE = 10.0  # seconds a check may take to notice a change
 
@@ -80,7 +80,7 @@ def test_gateway_with_an_unreachable_postgres_never_reports_ready(tmp_path):
     log = open(gateway.log_path, "ab")
     process = subprocess.Popen(
         [str(gateway.binary), "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(gateway.data_dir)],
-        cwd=REPO, env=gateway.environment(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        cwd=gateway.workdir, env=gateway.environment(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
         statuses = set()

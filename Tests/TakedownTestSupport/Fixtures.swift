@@ -34,8 +34,6 @@ public struct TestGateway: Sendable {
         directory = try temporaryDirectory()
         var settings = try ServerSettings(environment: [:])
         settings.dataDirectory = directory.path
-        settings.templatesDirectory = Repository.templates.path
-        settings.schemasDirectory = Repository.schemas.path
         settings.publicURL = "https://gateway.test"
         settings.bootstrapAdminToken = Self.adminSecret
         configure(&settings)

@@ -1,0 +1,205 @@
+import Foundation
+import Logging
+import TakedownDocuments
+import TakedownOutbox
+import TakedownPostgres
+import TakedownSQLite
+import TakedownSigning
+import TakedownStore
+
+/// `takedown doctor`: checks a deployment's settings without changing anything (no schema is migrated, no
+/// key or folder is created) and names each problem in one line.
+public enum Doctor {
+    public struct Finding: Sendable, Equatable {
+        /// What was checked, such as `store` or `keys`.
+        public var check: String
+        /// Nil when the check passed.
+        public var problem: String?
+        /// What was found, when it passed.
+        public var detail: String
+
+        static func ok(_ check: String, _ detail: String) -> Finding { Finding(check: check, detail: detail) }
+        static func problem(_ check: String, _ problem: String) -> Finding {
+            Finding(check: check, problem: problem, detail: problem)
+        }
+
+        /// The line `takedown doctor` prints.
+        public var line: String { (problem == nil ? "ok       " : "PROBLEM  ") + "\(check): \(detail)" }
+    }
+
+    /// How long reaching PostgreSQL or the mail relay may take before it counts as unreachable.
+    public static let reachTimeout: TimeInterval = 10
+
+    public static func check(_ settings: ServerSettings) async -> [Finding] {
+        var findings = [publicURL(settings), await templates(settings)]
+        findings += keys(settings)
+        findings.append(await store(settings))
+        findings.append(await smtp(settings))
+        return findings
+    }
+
+    static func publicURL(_ settings: ServerSettings) -> Finding {
+        do {
+            try settings.validate()
+        } catch {
+            return .problem("settings", "\(error)")
+        }
+        guard let url = settings.publicURL else {
+            return .problem(
+                "public URL",
+                "TAKEDOWN_PUBLIC_URL is not set: notices and lists would name \(settings.resolvedPublicURL), which partners cannot reach"
+            )
+        }
+        let host = URLComponents(string: url)?.host ?? ""
+        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "[::1]" || host == "::1"
+        if url.lowercased().hasPrefix("http://"), !loopback {
+            return .problem(
+                "public URL",
+                "TAKEDOWN_PUBLIC_URL \(url) is not https: partners' tokens would cross the network in clear")
+        }
+        return .ok("public URL", url)
+    }
+
+    static func templates(_ settings: ServerSettings) async -> Finding {
+        do {
+            let templates = try await settings.noticeTemplates()
+            let source = settings.templatesDirectory.map { "from \($0)" } ?? "built in"
+            return .ok("templates", "\(templates.languages.joined(separator: ", ")), \(source)")
+        } catch {
+            return .problem("templates", "TAKEDOWN_TEMPLATES_DIR \(settings.templatesDirectory ?? ""): \(error)")
+        }
+    }
+
+    /// The key folder and every file in it: present, owned by this user, and open to nobody else.
+    static func keys(_ settings: ServerSettings) -> [Finding] {
+        let directory = settings.keysDirectory.path
+        let files = FileManager.default
+        var isFolder: ObjCBool = false
+        guard files.fileExists(atPath: directory, isDirectory: &isFolder), isFolder.boolValue else {
+            return [
+                .problem(
+                    "keys",
+                    "no key folder at \(directory): `takedown serve` creates one on first start; another instance's keys must be copied there"
+                )
+            ]
+        }
+        var findings: [Finding] = []
+        if let problem = ownerOnly(directory, folder: true) { findings.append(.problem("keys", problem)) }
+        let names = (try? files.contentsOfDirectory(atPath: directory))?.filter { !$0.hasPrefix(".") }.sorted() ?? []
+        for name in names where name.hasSuffix(".key.json") || name == SecretBox.fileName {
+            let path = (directory as NSString).appendingPathComponent(name)
+            if let problem = ownerOnly(path, folder: false) { findings.append(.problem("keys", problem)) }
+        }
+        guard findings.isEmpty else { return findings }
+        do {
+            let ring = try KeyRing(directory: settings.keysDirectory)
+            guard let active = ring.active else {
+                return [.problem("keys", "no active signing key in \(directory): `takedown keys rotate` makes one")]
+            }
+            guard files.fileExists(atPath: (directory as NSString).appendingPathComponent(SecretBox.fileName)) else {
+                return [
+                    .problem(
+                        "keys",
+                        "\(SecretBox.fileName) is missing from \(directory): stored webhook secrets and source credentials cannot be opened without it"
+                    )
+                ]
+            }
+            _ = try SecretBox.load(directory: settings.keysDirectory)
+            return [.ok("keys", "\(ring.keys.count) signing key(s) in \(directory), active \(active.kid)")]
+        } catch {
+            return [.problem("keys", "\(directory): \(error)")]
+        }
+    }
+
+    /// Nil when `path` belongs to this user and group and others have no access, else the fix.
+    static func ownerOnly(_ path: String, folder: Bool) -> String? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            return "\(path) cannot be read"
+        }
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
+        let owner = (attributes[.ownerAccountID] as? NSNumber)?.uint32Value
+        if let owner, owner != geteuid() {
+            return "\(path) belongs to user \(owner), not to the user running the gateway (\(geteuid()))"
+        }
+        guard mode & 0o077 == 0 else {
+            return
+                "\(path) is open to group or others (mode \(String(mode, radix: 8))): chmod \(folder ? 700 : 600) \(path)"
+        }
+        guard FileManager.default.isReadableFile(atPath: path) else { return "\(path) is not readable by its owner" }
+        return nil
+    }
+
+    /// The store answers and its schema is this gateway's: SQLite's file must exist (doctor creates nothing).
+    static func store(_ settings: ServerSettings) async -> Finding {
+        if let url = settings.databaseURL {
+            let name = GatewayComposition.redacted(url)
+            let store: PostgresStore
+            do {
+                var logger = Logger(label: "takedown.doctor")
+                logger.logLevel = .critical
+                store = try PostgresStore(url: url, poolSize: 1, logger: logger)
+            } catch {
+                return .problem("store", "TAKEDOWN_DATABASE_URL (\(name)): \(error)")
+            }
+            let state = await within(reachTimeout) { try await store.migrationState() }
+            await store.shutdown()
+            return finding(state, name)
+        }
+        let path = settings.databasePath
+        guard FileManager.default.fileExists(atPath: path) else {
+            return .problem("store", "no database at \(path): `takedown migrate` creates it")
+        }
+        do {
+            let store = try SQLiteStore(path: path)
+            return finding(.success(try await store.migrationState()), path)
+        } catch {
+            return .problem("store", "\(path): \(error)")
+        }
+    }
+
+    static func finding(_ state: Result<MigrationState, any Error>?, _ name: String) -> Finding {
+        switch state {
+        case nil: return .problem("store", "\(name) did not answer within \(Int(reachTimeout)) s")
+        case .failure(let error): return .problem("store", "\(name) cannot be reached: \(error)")
+        case .success(let state) where !state.unknown.isEmpty:
+            return .problem(
+                "store",
+                "\(name) has migrations this gateway does not know (\(state.unknown.joined(separator: ", "))): a newer version wrote it"
+            )
+        case .success(let state) where !state.pending.isEmpty:
+            return .problem(
+                "store",
+                "\(name) lacks migrations \(state.pending.joined(separator: ", ")): run `takedown migrate`")
+        case .success: return .ok("store", "\(name) answers, schema up to date")
+        }
+    }
+
+    /// The mail relay greets, negotiates TLS as required, accepts the credentials and a NOOP.
+    static func smtp(_ settings: ServerSettings) async -> Finding {
+        guard let relay = settings.smtp else { return .ok("email", "TAKEDOWN_SMTP_URL unset: no notices by email") }
+        let transport = SMTPTransport(
+            relay: relay, timeout: reachTimeout, allowPrivateTargets: settings.outbox.allowPrivateTargets,
+            allowedTargets: settings.outbox.allowedTargets)
+        let name = GatewayComposition.redacted(relay.url)
+        if let problem = await transport.probe() { return .problem("email", "the relay \(name): \(problem)") }
+        return .ok("email", "the relay \(name) takes mail")
+    }
+
+    /// The body's result, or nil when it takes longer than `seconds`.
+    static func within<T: Sendable>(_ seconds: TimeInterval, _ body: @escaping @Sendable () async throws -> T) async
+        -> Result<T, any Error>?
+    {
+        await withTaskGroup(of: Result<T, any Error>?.self) { group in
+            group.addTask {
+                do { return .success(try await body()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+}
