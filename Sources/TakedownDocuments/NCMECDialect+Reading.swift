@@ -45,7 +45,7 @@ extension NCMECDialect {
                     if case .end = inner { break }
                     guard case .start(let name, _, _) = inner else { continue }
                     if name == "next" {
-                        let link = try reader.text(of: name).trimmingCharacters(in: .whitespaces)
+                        let link = try reader.text(of: name).trimmedXMLSpace
                         if !link.isEmpty { next = try checkedNext(link) }
                     } else {
                         try reader.skip(name)
@@ -88,12 +88,12 @@ extension NCMECDialect {
                 member = attributes["id"].flatMap { Int64($0) }
                 try reader.skip(name)
             case "timestamp":
-                timestamp = Timestamp.parse(try reader.text(of: name).trimmingCharacters(in: .whitespaces))
+                timestamp = Timestamp.parse(try reader.text(of: name).trimmedXMLSpace)
             case "classification":
                 classification = IndustryClassification(
-                    rawValue: try reader.text(of: name).trimmingCharacters(in: .whitespaces))
+                    rawValue: try reader.text(of: name).trimmedXMLSpace)
             case "reason":
-                reason = DeletionReason(rawValue: try reader.text(of: name).trimmingCharacters(in: .whitespaces))
+                reason = DeletionReason(rawValue: try reader.text(of: name).trimmedXMLSpace)
             case "fingerprints":
                 while let inner = try reader.next() {
                     guard case .start(let type, _, _) = inner else {
@@ -105,7 +105,7 @@ extension NCMECDialect {
                         try reader.skip(type)
                         continue
                     }
-                    let value = try reader.text(of: type).trimmingCharacters(in: .whitespacesAndNewlines)
+                    let value = try reader.text(of: type).trimmedXMLSpace
                     switch type {
                     case "md5": fingerprints.md5 = value
                     case "sha1": fingerprints.sha1 = value
@@ -159,7 +159,7 @@ extension NCMECDialect {
                 while let inner = try reader.next() {
                     if case .end("negative") = inner { break }
                     if case .start("guid", _, _) = inner {
-                        guids.append(try reader.text(of: "guid").trimmingCharacters(in: .whitespacesAndNewlines))
+                        guids.append(try reader.text(of: "guid").trimmedXMLSpace)
                         guard guids.count <= 16 else { throw XMLReadError("more than 16 reasons") }
                     }
                 }
@@ -169,5 +169,19 @@ extension NCMECDialect {
         }
         guard let submission else { throw XMLReadError("<feedbackSubmission> holds no vote") }
         return submission
+    }
+}
+
+extension String {
+    /// Without the XML white space (space, tab, CR, LF) at either end: what a reader of element text trims.
+    /// By hand, on the UTF-8 bytes: Foundation's trimming bridges to NSString, at a cost a page of thousands
+    /// of entries notices.
+    var trimmedXMLSpace: String {
+        let bytes = utf8
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }) else { return "" }
+        let last = bytes.lastIndex(where: { !isSpace($0) })!
+        if first == bytes.startIndex, last == bytes.index(before: bytes.endIndex) { return self }
+        return String(self[first...last])
     }
 }

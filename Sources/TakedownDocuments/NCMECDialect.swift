@@ -81,7 +81,7 @@ public enum NCMECDialect {
     /// Times as the dialect writes them: UTC to the second (`2017-10-24T15:00:00Z`); the client parses
     /// `maxTimestamp` with exactly this pattern.
     public static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601)
+        Timestamp.formatSeconds(date)
     }
 
     /// `/v2/entries?from=…&to=…[&start=…&size=…&max=…]`, relative to a list's base URL: the first page of a

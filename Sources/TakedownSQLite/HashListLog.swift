@@ -54,11 +54,12 @@ struct HashListLog {
             origin: origin)
         nextNumber += 1
         entryCount += 1
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO hash_list_entries (list_id, number, id, key, case_id, created_at, seq)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 listID.rawValue, entry.number, entry.id.rawValue, draft.key, draft.caseId?.rawValue,
                 now.storedValue, lastSeq + 1,
@@ -73,9 +74,8 @@ struct HashListLog {
         changed = true
         entry.seq = lastSeq
         if let previousSeq {
-            try db.execute(
-                sql: "UPDATE hash_list_changes SET superseded_by = ? WHERE list_id = ? AND seq = ?",
-                arguments: [lastSeq, listID.rawValue, previousSeq])
+            try db.cachedStatement(sql: "UPDATE hash_list_changes SET superseded_by = ? WHERE list_id = ? AND seq = ?")
+                .execute(arguments: [lastSeq, listID.rawValue, previousSeq])
         }
         let change = HashListChange(entry)
         let h = entry.hashes

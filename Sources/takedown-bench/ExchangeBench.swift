@@ -100,16 +100,48 @@ enum ExchangeBench {
             request.headers.add(name: "Authorization", value: authorization)
             let response = try await client.execute(request, timeout: .seconds(600))
             guard response.status == .ok else { throw BenchError("\(path) answered \(response.status.code)") }
-            let page = String(buffer: try await response.body.collect(upTo: 64 << 20))
-            entries += page.components(separatedBy: "</image>").count - 1
+            // Counted on the bytes as they are (a client's own parsing is not the server's time).
+            var body = try await response.body.collect(upTo: 64 << 20)
+            let page = body.readBytes(length: body.readableBytes) ?? []
+            entries += occurrences(of: Array("</image>".utf8), in: page)
             pages += 1
-            link = page.components(separatedBy: "<next>").dropFirst().first?.components(separatedBy: "</next>").first?
-                .replacingOccurrences(of: "&amp;", with: "&")
+            link = between(Array("<next>".utf8), Array("</next>".utf8), in: page)
+                .map { String(decoding: $0, as: UTF8.self).replacingOccurrences(of: "&amp;", with: "&") }
         }
         let seconds = Date().timeIntervalSince(start)
         task.cancel()
         let peak = await task.value
         return Served(entries: entries, pages: pages, seconds: seconds, peakRSSKiB: peak)
+    }
+
+    /// Where `needle` next occurs in `bytes` from `start`.
+    static func find(_ needle: [UInt8], in bytes: [UInt8], from start: Int = 0) -> Int? {
+        guard let head = needle.first, needle.count <= bytes.count else { return nil }
+        var index = start
+        let last = bytes.count - needle.count
+        while index <= last {
+            if bytes[index] == head, bytes[index..<index + needle.count].elementsEqual(needle) { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    /// How often `needle` occurs in `bytes`.
+    static func occurrences(of needle: [UInt8], in bytes: [UInt8]) -> Int {
+        var count = 0
+        var from = 0
+        while let found = find(needle, in: bytes, from: from) {
+            count += 1
+            from = found + needle.count
+        }
+        return count
+    }
+
+    /// The bytes between the first `open` and the `close` after it.
+    static func between(_ open: [UInt8], _ close: [UInt8], in bytes: [UInt8]) -> ArraySlice<UInt8>? {
+        guard let start = find(open, in: bytes).map({ $0 + open.count }), let stop = find(close, in: bytes, from: start)
+        else { return nil }
+        return bytes[start..<stop]
     }
 
     struct Imported {

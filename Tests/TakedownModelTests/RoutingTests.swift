@@ -86,6 +86,28 @@ struct RoutingTests {
 
 @Suite("Timestamps")
 struct TimestampTests {
+    @Test("written as Foundation's ISO 8601 style writes them, to the millisecond and to the second")
+    func sameAsFoundation() {
+        let milliseconds = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var generator = SystemRandomNumberGenerator()
+        var dates = [
+            0, 1, 0.001, 0.999, 0.9995, 0.0004999, 59.999, 86_399.999, 951_782_400, 1_800_000_000.25, 4_102_444_799.999,
+        ]
+        .map { Date(timeIntervalSince1970: $0) }
+        for _ in 0..<50_000 {
+            // Whole milliseconds as the stores keep them, and arbitrary fractions as clocks give them.
+            let seconds = Double(Int.random(in: 0...4_102_444_800, using: &generator))
+            dates.append(
+                Date(timeIntervalSince1970: seconds + Double(Int.random(in: 0...999, using: &generator)) / 1000))
+            dates.append(Date(timeIntervalSince1970: seconds + Double.random(in: 0..<1, using: &generator)))
+        }
+        dates.append(Date())
+        for date in dates {
+            #expect(Timestamp.format(date) == date.formatted(milliseconds), "\(date.timeIntervalSince1970)")
+            #expect(Timestamp.formatSeconds(date) == date.formatted(.iso8601), "\(date.timeIntervalSince1970)")
+        }
+    }
+
     @Test("RFC 3339 with offsets, fractions and lower case; invalid dates refused")
     func parse() {
         let base = Date(timeIntervalSince1970: 1_800_000_000)  // 2027-01-15T08:00:00Z
