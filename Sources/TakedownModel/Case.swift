@@ -65,10 +65,13 @@ public struct CaseItem: Codable, Sendable, Equatable {
     public var noticeId: NoticeID?
     /// Why the item has no notice yet (`no_matching_partner`, …); nil once routed.
     public var unroutedReason: String?
+    /// Where the host was found at intake and what chose the recipient (nil for items of cases submitted
+    /// before hosting traces were kept).
+    public var trace: HostingTrace?
 
     public init(
         url: String, observedAt: Date, ip: String?, hashes: Hashes, noticeId: NoticeID? = nil,
-        unroutedReason: String? = nil
+        unroutedReason: String? = nil, trace: HostingTrace? = nil
     ) {
         self.url = url
         self.observedAt = observedAt
@@ -76,6 +79,7 @@ public struct CaseItem: Codable, Sendable, Equatable {
         self.hashes = hashes
         self.noticeId = noticeId
         self.unroutedReason = unroutedReason
+        self.trace = trace
     }
 }
 

@@ -42,7 +42,9 @@ public struct EscalationLadder: Sendable, Equatable {
         var steps: [Step] = []
         for part in text.split(separator: ",") {
             let pieces = part.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pieces.count == 2, let seconds = TimeInterval(pieces[0]), seconds.isFinite, seconds >= 0, seconds <= 3e8 else { return nil }
+            guard pieces.count == 2, let seconds = TimeInterval(pieces[0]), seconds.isFinite, seconds >= 0,
+                seconds <= 3e8
+            else { return nil }
             switch pieces[1] {
             case "reminder": steps.append(Step(after: seconds, action: .reminder))
             case "escalate": steps.append(Step(after: seconds, action: .escalate(to: partner)))

@@ -1,5 +1,5 @@
-/// The one-owner rule of routing: a domain or an address belongs to one hosting provider only, so a URL
-/// never has two recipients.
+/// The one-owner rule of routing: a domain, an address or an AS number belongs to one hosting provider
+/// only, so a URL never has two recipients.
 public enum RoutingConflicts {
     /// Every rule of `partner` that another provider already holds: the same domain, or an address range
     /// that overlaps one of theirs (a `/0` over a `/24` included). Empty when it may be written.
@@ -9,6 +9,10 @@ public enum RoutingConflicts {
         for other in others where other.id != partner.id && other.kind == .hostingProvider {
             for (index, domain) in partner.routing.domains.enumerated() where other.routing.domains.contains(domain) {
                 errors.append(FieldError(name: "routing.domains[\(index)]", reason: "is already routed to \(other.id)"))
+            }
+            for (index, asn) in partner.routing.asns.enumerated() where other.routing.asns.contains(asn) {
+                errors.append(
+                    FieldError(name: "routing.asns[\(index)]", reason: "AS\(asn) is already routed to \(other.id)"))
             }
             let theirs = other.routing.ipRanges.compactMap(IPRange.init)
             for (index, text) in partner.routing.ipRanges.enumerated() {

@@ -1,10 +1,12 @@
 import Foundation
 
 /// Decides which hosting provider answers for a URL: the longest matching domain rule, else the
-/// narrowest IP range that holds the item's address.
+/// narrowest IP range that holds the item's address, else one that holds an address its host resolves
+/// to, else the provider announcing the AS of one of those addresses.
 public struct RoutingTable: Sendable {
     private var domains: [String: PartnerID] = [:]
     private var ranges: [(IPRange, PartnerID)] = []
+    private var asns: [Int: PartnerID] = [:]
 
     public init(partners: [Partner]) {
         for partner in partners where partner.kind == .hostingProvider {
@@ -12,19 +14,44 @@ public struct RoutingTable: Sendable {
             for text in partner.routing.ipRanges {
                 if let range = IPRange(text) { ranges.append((range, partner.id)) }
             }
+            // The first provider (oldest) holding an AS number keeps it.
+            for asn in partner.routing.asns where asns[asn] == nil { asns[asn] = partner.id }
         }
         ranges.sort { $0.0.prefixLength > $1.0.prefixLength }
     }
 
-    /// The partner for this item, or the reason nobody matched.
+    /// The partner for this item and what chose it, trying in order: a domain rule, the observed address
+    /// (or the URL's address literal), the host's resolved addresses, then the AS numbers of those addresses.
+    public func route(url: String, ip: String?, resolved: [IPAddress], asns found: [Int])
+        -> (route: Result<PartnerID, UnroutedReason>, basis: HostingTrace.Basis)
+    {
+        if let host = Syntax.routingHost(of: url), let partner = domainMatch(host) {
+            return (.success(partner), .domain)
+        }
+        let direct = route(url: url, ip: ip)
+        if case .success = direct { return (direct, .ip) }
+        if let partner = resolved.lazy.compactMap({ match($0) }).first { return (.success(partner), .resolvedAddress) }
+        if let partner = found.lazy.compactMap({ asns[$0] }).first { return (.success(partner), .asn) }
+        if case .failure(.noMatchingDomain) = direct, !resolved.isEmpty || !found.isEmpty {
+            return (.failure(.noMatchingPartner), .none)
+        }
+        return (direct, .none)
+    }
+
+    /// The partner of the longest domain rule matching `host` (a subdomain matches its parent's rule).
+    public func domainMatch(_ host: String) -> PartnerID? {
+        var candidate = host
+        while true {
+            if let partner = domains[candidate] { return partner }
+            guard let dot = candidate.firstIndex(of: ".") else { return nil }
+            candidate = String(candidate[candidate.index(after: dot)...])
+        }
+    }
+
+    /// The partner for this item by its domain or observed address, or the reason nobody matched.
     public func route(url: String, ip: String?) -> Result<PartnerID, UnroutedReason> {
         if let host = Syntax.routingHost(of: url) {
-            var candidate = host
-            while true {
-                if let partner = domains[candidate] { return .success(partner) }
-                guard let dot = candidate.firstIndex(of: ".") else { break }
-                candidate = String(candidate[candidate.index(after: dot)...])
-            }
+            if let partner = domainMatch(host) { return .success(partner) }
             // A URL whose host is an address literal routes by that address.
             if ip == nil, let address = IPAddress(host), let partner = match(address) { return .success(partner) }
         }

@@ -5,21 +5,6 @@ import TakedownModel
     import Glibc
 #endif
 
-/// Answers what a host name resolves to. The target guard asks it once per contact and the transports
-/// connect to what it approved; tests script it to play a DNS server that changes its answer.
-public protocol HostResolver: Sendable {
-    func lookup(_ host: String) async -> HostLookup
-}
-
-/// One answer of a `HostResolver`.
-public enum HostLookup: Sendable, Equatable {
-    case addresses([IPAddress])
-    /// The name does not exist (NXDOMAIN): a permanent answer.
-    case nameNotFound
-    /// No answer for now (a DNS server timed out or failed), or an answer with no usable address.
-    case failed
-}
-
 /// The system's resolver (`getaddrinfo`), called off the cooperative thread pool because it blocks.
 /// A cancelled lookup returns `.failed` at once (the call itself finishes in the background), so a
 /// DNS server that stalls holds a check no longer than its time limit.

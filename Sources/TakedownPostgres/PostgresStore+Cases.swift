@@ -127,10 +127,10 @@ extension PostgresStore {
             try await transaction.run(
                 """
                 INSERT INTO case_items (case_id, idx, url, observed_at, ip, md5, sha1, sha256, pdq, pdq_quality,
-                                        photodna, notice_id, unrouted_reason)
+                                        photodna, notice_id, unrouted_reason, trace)
                 VALUES (\(record.id.rawValue), \(index), \(item.url), \(item.observedAt.stored), \(item.ip), \(h.md5),
                         \(h.sha1), \(h.sha256), \(h.pdq), \(h.pdqQuality), \(h.photodna), \(item.noticeId?.rawValue),
-                        \(item.unroutedReason))
+                        \(item.unroutedReason), \(try item.trace.map(StoredJSON.encode)))
                 """)
         }
     }
@@ -150,7 +150,8 @@ extension PostgresStore {
                         pdq: try item.get("pdq"), pdqQuality: try item.get("pdq_quality", as: Int?.self),
                         photodna: try item.get("photodna")),
                     noticeId: try item.get("notice_id", as: String?.self).map(NoticeID.init(rawValue:)),
-                    unroutedReason: try item.get("unrouted_reason")))
+                    unroutedReason: try item.get("unrouted_reason"),
+                    trace: try item.get("trace", as: String?.self).map { try StoredJSON.decode(HostingTrace.self, $0) }))
         }
         return try rows.map { row in
             let id: String = try row.get("id")

@@ -21,6 +21,7 @@ extension PostgresStore {
         Migration(name: "v6-access", statements: accessSchema),
         Migration(name: "v7-audit", statements: auditSchema),
         Migration(name: "v8-hash-list-sources", statements: hashListSourceSchema),
+        Migration(name: "v9-hosting-trace", statements: hostingTraceSchema),
     ]
 
     public func migrate() async throws {

@@ -104,14 +104,15 @@ extension SQLiteStore {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO case_items (case_id, idx, url, observed_at, ip, md5, sha1, sha256, pdq, pdq_quality,
-                                        photodna, notice_id, unrouted_reason)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                        photodna, notice_id, unrouted_reason, trace)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for (index, item) in record.items.enumerated() {
             let h = item.hashes
             try statement.execute(arguments: [
                 record.id.rawValue, index, item.url, item.observedAt.storedValue, item.ip, h.md5, h.sha1, h.sha256,
                 h.pdq, h.pdqQuality, h.photodna, item.noticeId?.rawValue, item.unroutedReason,
+                try item.trace.map(StoredJSON.encode),
             ])
         }
     }
@@ -127,7 +128,8 @@ extension SQLiteStore {
                     md5: item["md5"], sha1: item["sha1"], sha256: item["sha256"], pdq: item["pdq"],
                     pdqQuality: item["pdq_quality"], photodna: item["photodna"]),
                 noticeId: (item["notice_id"] as String?).map(NoticeID.init(rawValue:)),
-                unroutedReason: item["unrouted_reason"])
+                unroutedReason: item["unrouted_reason"],
+                trace: try (item["trace"] as String?).map { try StoredJSON.decode(HostingTrace.self, $0) })
         }
         return Case(
             id: CaseID(rawValue: id), reference: row["reference"],

@@ -103,6 +103,7 @@ extension SQLiteStore {
         registerAccess(&migrator)
         registerAudit(&migrator)
         registerHashListSources(&migrator)
+        registerHostingTrace(&migrator)
         return migrator
     }()
 }

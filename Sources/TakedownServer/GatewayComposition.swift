@@ -99,6 +99,11 @@ public enum GatewayComposition {
         configuration.ladder = settings.ladder
         configuration.hashLists = settings.hashLists
         configuration.verifyInterval = settings.verification.interval
+        configuration.dnsTimeout = settings.dnsTimeout
+        if let server = settings.dnsServer {
+            configuration.hostResolver = CachingResolver(
+                DNSResolver(server: server.address, port: server.port, timeout: settings.dnsTimeout))
+        }
         let gateway = Gateway(
             store: store, keys: try keys(settings, now: clock()), templates: templates, configuration: configuration,
             clock: clock, logger: logger, onEnqueue: onEnqueue)

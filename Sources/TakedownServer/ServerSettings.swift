@@ -60,6 +60,11 @@ public struct ServerSettings: Sendable {
     public var metricsAddress: (host: String, port: Int)?
     /// Exports and other costly responses one caller may run at once (`TAKEDOWN_MAX_HEAVY_PER_PARTNER`).
     public var maxHeavyPerCaller = 2
+    /// The DNS server intake asks where item hosts resolve (`TAKEDOWN_DNS_SERVER`, an address and port);
+    /// nil: no lookups.
+    public var dnsServer: (address: IPAddress, port: Int)?
+    /// A DNS lookup's time limit (`TAKEDOWN_DNS_TIMEOUT_SECONDS`).
+    public var dnsTimeout: TimeInterval = 2
 
     /// Defaults overlaid with the environment; flags are applied by the caller afterwards.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -118,6 +123,7 @@ public struct ServerSettings: Sendable {
         imports.allowedTargets = outbox.allowedTargets
         try readVerification(env)
         try readImports(env)
+        try readDNS(env)
         if let value = env("WEBHOOK_TIMEOUT_SECONDS") {
             guard let seconds = Self.finite(value), seconds >= Self.shortest else {
                 throw SettingsError("TAKEDOWN_WEBHOOK_TIMEOUT_SECONDS", value)
@@ -220,6 +226,37 @@ public struct ServerSettings: Sendable {
 
     /// `TAKEDOWN_IMPORT_*`: how long a source's page may take, how large it may be, when a failed pull is
     /// tried again.
+    mutating func readDNS(_ env: (String) -> String?) throws {
+        if let value = env("DNS_SERVER") {
+            let problem = SettingsError(
+                "TAKEDOWN_DNS_SERVER must be an address with an optional port (192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:53): \(value)"
+            )
+            var text = Substring(value)
+            var port = 53
+            if text.hasPrefix("[") {
+                guard let close = text.firstIndex(of: "]") else { throw problem }
+                let rest = text[text.index(after: close)...]
+                if !rest.isEmpty {
+                    guard rest.hasPrefix(":"), let number = Int(rest.dropFirst()) else { throw problem }
+                    port = number
+                }
+                text = text[text.index(after: text.startIndex)..<close]
+            } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+                guard let number = Int(text[text.index(after: colon)...]) else { throw problem }
+                port = number
+                text = text[..<colon]
+            }
+            guard let address = IPAddress(String(text)), (1...65535).contains(port) else { throw problem }
+            dnsServer = (address, port)
+        }
+        if let value = env("DNS_TIMEOUT_SECONDS") {
+            guard let seconds = Self.finite(value), seconds >= Self.shortest, seconds <= 60 else {
+                throw SettingsError("TAKEDOWN_DNS_TIMEOUT_SECONDS", value)
+            }
+            dnsTimeout = seconds
+        }
+    }
+
     mutating func readImports(_ env: (String) -> String?) throws {
         if let value = env("IMPORT_TIMEOUT_SECONDS") {
             guard let seconds = Self.finite(value), seconds >= 1, seconds <= 3600 else {

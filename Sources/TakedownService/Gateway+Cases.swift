@@ -53,8 +53,11 @@ extension Gateway {
         // Group items by recipient, keeping the order in which providers first appear.
         var groups: [(PartnerID, [Int])] = []
         var unrouted: [CaseReceipt.Unrouted] = []
+        let facts = try await hostingFacts(of: record.items, table: table)
         for (index, item) in record.items.enumerated() {
-            switch table.route(url: item.url, ip: item.ip) {
+            let (route, trace) = self.route(item, facts[index], table: table, at: now)
+            record.items[index].trace = trace
+            switch route {
             case .success(let partner):
                 if let at = groups.firstIndex(where: { $0.0 == partner }) {
                     groups[at].1.append(index)

@@ -21,6 +21,11 @@ public struct GatewayConfiguration: Sendable {
     public var verifyInterval: TimeInterval = 6 * 3600
     /// The sender of notice emails; nil when no mail relay is configured (the email channel is off).
     public var emailFrom: String?
+    /// The resolver intake traces item hosts with (`TAKEDOWN_DNS_SERVER`); nil: no lookups, routing by
+    /// domain rules, observed addresses and their AS numbers only.
+    public var hostResolver: (any HostResolver)?
+    /// A lookup's time limit; a case's lookups end within twice this.
+    public var dnsTimeout: TimeInterval = 2
 
     public init(
         publicURL: String, issuer: IssuerProfile = IssuerProfile(), defaultDeadline: TimeInterval = 24 * 3600,

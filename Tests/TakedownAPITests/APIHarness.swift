@@ -82,13 +82,13 @@ struct API: Sendable {
 
     func partner(
         _ name: String = "Example Hosting", domains: [String] = ["example.com"], ranges: [String] = [],
-        locale: String = "en", kind: String = "hosting_provider"
+        asns: [Int] = [], locale: String = "en", kind: String = "hosting_provider"
     ) async throws -> CreatedPartner {
         let reply = try await call(
             .post, "/v1/partners",
             json: [
                 "name": name, "kind": kind, "contact_email": "abuse@hosting.test", "locale": locale,
-                "jurisdiction": "GB", "routing": ["domains": domains, "ip_ranges": ranges],
+                "jurisdiction": "GB", "routing": ["domains": domains, "ip_ranges": ranges, "asns": asns],
             ])
         #expect(reply.status == .created, "\(reply.text)")
         return CreatedPartner(id: reply["id"] as? String ?? "", token: reply["token"] as? String ?? "")

@@ -30,6 +30,7 @@ public enum StoreConformance {
             .merging(AuditConformance.checks) { $1 }
             .merging(FiguresConformance.checks) { $1 }
             .merging(SourceConformance.checks) { $1 }
+            .merging(ASNConformance.checks) { $1 }
     }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {
@@ -93,6 +94,10 @@ public enum StoreConformance {
         record.items[0].noticeId = notice.id
         record.items[1].noticeId = notice.id
         record.items[2].unroutedReason = "no_matching_domain"
+        record.items[0].trace = HostingTrace(host: "a.example.com", resolution: .notNeeded, basis: .domain, tracedAt: Synthetic.epoch)
+        record.items[2].trace = HostingTrace(
+            host: "x.test", resolution: .resolved, addresses: ["203.0.113.9", "2001:db8::9"], address: "203.0.113.9",
+            asn: 64501, asName: "EXAMPLE-FR", country: "FR", basis: .none, tracedAt: Synthetic.epoch)
         #expect(try await store.insertCase(record, notices: [notice], deliveries: [], idempotency: nil) == nil)
 
         #expect(try await store.caseRecord(record.id) == record)

@@ -8,9 +8,10 @@ public enum UpgradeFixture {
     /// Every schema version before the current one, oldest first.
     public static let earlierVersions = [
         "v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists", "v5-clocks", "v6-access", "v7-audit",
+        "v8-hash-list-sources",
     ]
     /// Every migration the current stores apply.
-    public static let allVersions = earlierVersions + ["v8-hash-list-sources"]
+    public static let allVersions = earlierVersions + ["v9-hosting-trace"]
 
     public enum Dialect: Sendable {
         case sqlite
