@@ -23,6 +23,7 @@ extension NCMECDialect {
             let writer = try XMLStreamWriter()
             try writer.startDocument()
             try writer.start("queryResult", namespace: NCMECDialect.namespace)
+            let memberID = String(member.id)
             for (media, group) in [("image", MediaType.image), ("video", .video)] {
                 let changes = changes.filter { $0.mediaType == group }
                 guard let newest = changes.map(\.updatedAt).max() else { continue }
@@ -30,7 +31,7 @@ extension NCMECDialect {
                 try writer.attribute("count", String(changes.count))
                 try writer.attribute("maxTimestamp", NCMECDialect.timestamp(newest))
                 for (index, change) in changes.enumerated() {
-                    try entry(change, media: media, writer)
+                    try entry(change, media: media, memberID: memberID, writer)
                     if (index + 1) % batch == 0 { try await emit(try writer.take()) }
                 }
                 try writer.end()
@@ -44,10 +45,10 @@ extension NCMECDialect {
             try await emit(try writer.take())
         }
 
-        func entry(_ change: HashListChange, media: String, _ writer: XMLStreamWriter) throws {
+        func entry(_ change: HashListChange, media: String, memberID: String, _ writer: XMLStreamWriter) throws {
             let deleted = change.op == .delete
-            try writer.start(deleted ? "deleted" + media.prefix(1).uppercased() + media.dropFirst() : media)
-            try writer.element("member", member.name, attributes: ["id": String(member.id)])
+            try writer.start(deleted ? (media == "image" ? "deletedImage" : "deletedVideo") : media)
+            try writer.element("member", member.name, attributes: ["id": memberID])
             // To the millisecond (the client reads no entry's time; an importer orders changes by it, and two
             // changes of one entry within a second must not tie).
             try writer.element("timestamp", Timestamp.format(change.updatedAt))

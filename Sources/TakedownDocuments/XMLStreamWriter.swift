@@ -45,6 +45,10 @@ public final class XMLStreamWriter {
 
     /// `<name>text</name>`
     public func element(_ name: String, _ value: String, attributes: KeyValuePairs<String, String> = [:]) throws {
+        guard !attributes.isEmpty else {
+            try check(xmlTextWriterWriteElement(writer, name, Self.clean(value)), "write <\(name)>")
+            return
+        }
         try start(name)
         for (key, attributeValue) in attributes { try attribute(key, attributeValue) }
         try text(value)
@@ -78,6 +82,8 @@ public final class XMLStreamWriter {
     /// `value` without the characters XML 1.0 does not allow (it allows tab, LF, CR and from U+0020 on,
     /// except the surrogate block and U+FFFE/U+FFFF).
     static func clean(_ value: String) -> String {
+        // Printable ASCII (hashes, ids, times): nothing to drop, found without decoding scalars.
+        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return value }
         guard value.unicodeScalars.contains(where: { !isAllowed($0) }) else { return value }
         return String(String.UnicodeScalarView(value.unicodeScalars.filter(isAllowed)))
     }

@@ -97,13 +97,20 @@ public struct HashListImportWorker: Service {
             let from = state.syncedThrough.map { $0.addingTimeInterval(-Double(source.overlapSeconds)) }
             state.window = SourceWindow(from: min(from ?? Date(timeIntervalSince1970: 0), to), to: to, next: nil)
         }
+        // The next page is fetched and read while this one is applied: the two overlap, and a page still
+        // commits only after the one before it.
+        var prefetched: Task<SourcePage, any Error>?
+        defer { prefetched?.cancel() }
         while let window = state.window, !Task.isCancelled {
             let link = window.next ?? NCMECDialect.entriesLink(from: window.from, to: window.to)
             let page: SourcePage
             do {
-                let bytes = try await fetcher.get(
-                    Self.join(source.baseURL, link), username: source.username, password: source.password)
-                page = try NCMECDialect.readEntriesPage(bytes)
+                if let ahead = prefetched {
+                    prefetched = nil
+                    page = try await ahead.value
+                } else {
+                    page = try await fetchPage(source, link)
+                }
             } catch {
                 let reason = "\(error)"
                 logger.warning(
@@ -114,6 +121,10 @@ public struct HashListImportWorker: Service {
                 state.nextPullAt = now.addingTimeInterval(min(configuration.retryAfter, Double(source.intervalSeconds)))
                 _ = try await store.updateHashListSourceState(claim, state, release: true)
                 return
+            }
+            if let next = page.next {
+                let worker = self
+                prefetched = Task { try await worker.fetchPage(source, next) }
             }
             let now = clock()
             state.window?.next = page.next
@@ -138,6 +149,13 @@ public struct HashListImportWorker: Service {
         // Stopped by a shutdown mid-window: the next pull (here or on another instance) goes on from the
         // first page not stored, without waiting for the lease to run out.
         if state.window != nil { _ = try? await store.updateHashListSourceState(claim, state, release: true) }
+    }
+
+    /// One page of the source's window, fetched and read.
+    func fetchPage(_ source: HashListSource, _ link: String) async throws -> SourcePage {
+        let bytes = try await fetcher.get(
+            Self.join(source.baseURL, link), username: source.username, password: source.password)
+        return try NCMECDialect.readEntriesPage(bytes)
     }
 
     /// `base` (no trailing slash needed) and a link relative to it.

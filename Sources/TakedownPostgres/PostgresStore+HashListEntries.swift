@@ -48,7 +48,9 @@ extension PostgresStore {
     ) async throws -> [HashListRecord] {
         try await rows(
             """
-            SELECT * FROM hash_list_changes
+            SELECT seq, op, entry_id, media_type, md5, sha1, sha256, pdq, pdq_quality, uk_grade, classification,
+                   updated_at, reason, entry_number, ''::bytea AS line, origin_source, origin_member, origin_id
+            FROM hash_list_changes
             WHERE list_id = \(list.rawValue) AND seq > \(seq) AND seq <= \(last)
               AND updated_at >= \(window.lowerBound.stored) AND updated_at <= \(window.upperBound.stored)
             ORDER BY seq LIMIT \(limit)

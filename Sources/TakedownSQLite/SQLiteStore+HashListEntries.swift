@@ -69,7 +69,7 @@ extension SQLiteStore {
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT \(Self.recordColumns) FROM hash_list_changes
+                        SELECT \(Self.windowColumns) FROM hash_list_changes
                         WHERE list_id = ? AND seq > ? AND seq <= ? AND updated_at >= ? AND updated_at <= ?
                         ORDER BY seq LIMIT ?
                         """,
@@ -101,6 +101,10 @@ extension SQLiteStore {
         seq, op, entry_id, media_type, md5, sha1, sha256, pdq, pdq_quality, uk_grade, classification, updated_at, \
         reason, entry_number, line, origin_source, origin_member, origin_id
         """
+
+    /// The columns of a window's page: the record without its canonical line, which the dialect does not
+    /// write (an empty one is read instead of copying hundreds of bytes a row).
+    static let windowColumns = recordColumns.replacingOccurrences(of: " line,", with: " x'' AS line,")
 
     static func record(from row: Row) -> HashListRecord {
         let change = HashListChange(

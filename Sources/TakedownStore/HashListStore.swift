@@ -27,6 +27,7 @@ public protocol HashListStore: Sendable {
     func hashListPageSpan(_ list: HashListID, after seq: Int64, limit: Int) async throws -> (count: Int, last: Int64)
     /// Change records made within `window` with a sequence number in `(after, through]`, oldest first: one
     /// page of a time window of the log, as NCMEC's entries API pages it (`through` fixed at its first page).
+    /// Their `line` is empty: the dialect writes its own.
     func hashListRecords(
         _ list: HashListID, changedIn window: ClosedRange<Date>, after seq: Int64, through last: Int64, limit: Int
     ) async throws -> [HashListRecord]

@@ -310,8 +310,9 @@ def test_a_pull_killed_midway_resumes_without_loss_or_double_counting(
         assert source["counts"] == {"pages": 6, "added": entries, "updated": 0, "deleted": 0, "unchanged": 0}, source
         peers.assert_copy()
         assert relay.errors == []
-        # The page in flight at the kill was served twice at most, every other page once.
-        assert relay.pages in (6, 7), relay.pages
+        # The pages in flight at the kill (the one being applied, and the next, read ahead of it) were served
+        # twice at most, every other page once.
+        assert relay.pages in (6, 7, 8), relay.pages
     finally:
         relay.close()
 
