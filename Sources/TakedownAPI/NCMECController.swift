@@ -136,7 +136,9 @@ struct NCMECController {
                 try await writer.write(ByteBuffer(bytes: bytes))
             }
             try await writer.finish(nil)
-            try await gateway.recordNCMECDownload(of: id, bytes: sent, by: principal)
+            // Noted beside the next request rather than before it: a client reads page after page on one
+            // connection, and the next is not read until this response has ended.
+            Task { await gateway.noteNCMECDownload(of: id, bytes: sent, by: principal) }
         }
         return Response(status: .ok, headers: [.contentType: Self.contentType], body: body)
     }

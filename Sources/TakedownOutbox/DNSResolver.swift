@@ -84,19 +84,20 @@ public struct DNSResolver: HostResolver {
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)
             withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyBytes(from: server.bytes) }
-            return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
+            return connect(socket, &address)
         }
         var address = sockaddr_in6()
         address.sin6_family = sa_family_t(AF_INET6)
         address.sin6_port = in_port_t(UInt16(port).bigEndian)
         withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: server.bytes) }
-        return withUnsafePointer(to: &address) {
+        return connect(socket, &address)
+    }
+
+    /// `connect(2)` to a `sockaddr_in` or `sockaddr_in6`.
+    static func connect<Address>(_ socket: Int32, _ address: inout Address) -> Bool {
+        withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
+                Glibc.connect(socket, $0, socklen_t(MemoryLayout<Address>.size)) == 0
             }
         }
     }

@@ -70,6 +70,15 @@ extension Gateway {
         return NCMECEntries(changes: records.map(\.change), member: ncmecMember, next: more ? (end + 1, last) : nil)
     }
 
+    /// `recordNCMECDownload`, logging a failure instead of throwing it (the page was already sent).
+    public func noteNCMECDownload(of id: HashListID, bytes: Int64, by principal: Principal) async {
+        do {
+            try await recordNCMECDownload(of: id, bytes: bytes, by: principal)
+        } catch {
+            logger.warning("a page read through the NCMEC dialect was not logged", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Notes a page read through the NCMEC dialect in the list's download log, against its newest version.
     public func recordNCMECDownload(of id: HashListID, bytes: Int64, by principal: Principal) async throws {
         let version = try await store.hashListVersion(id, number: nil)?.version ?? 0
