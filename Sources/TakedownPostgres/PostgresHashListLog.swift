@@ -13,12 +13,12 @@ struct PostgresHashListLog {
     typealias Transaction = PostgresStore.Transaction
 
     let listID: HashListID
-    private(set) var lastSeq: Int64
-    private var nextNumber: Int64
-    private var entryCount: Int
-    private var changed = false
+    var lastSeq: Int64
+    var nextNumber: Int64
+    var entryCount: Int
+    var changed = false
     /// One encoder for every line of the transaction: making one costs more than using it.
-    private let encoder = WireFormat.encoder()
+    let encoder = WireFormat.encoder()
 
     init(_ listID: HashListID, _ transaction: Transaction) async throws {
         guard
@@ -143,42 +143,6 @@ struct PostgresHashListLog {
             entryCount -= 1
             return try await append(entry, previousSeq: entry.seq, transaction)
         }
-    }
-
-    /// Takes one change a source reported (see `SourceImport`), and notes its source time on the entry.
-    mutating func take(
-        _ change: SourceChange, from source: HashListSource, hashTypes: [HashType], at now: Date,
-        _ transaction: Transaction
-    ) async throws -> SourceImport {
-        let key = change.key(from: source.id)
-        var sql = SQL(Self.entrySelect + " WHERE e.list_id = ")
-        sql.bind(listID.rawValue)
-        sql.append(" AND e.key = ")
-        sql.bind(key)
-        let row = try await transaction.rows(sql.query).first
-        let existing = try row.map { try Self.entry(from: $0, listID) }
-        let outcome = SourceImport.decide(
-            change, source: source, hashTypes: hashTypes, existing: existing,
-            remoteAt: try row?.optionalDate("remote_at"), now: now)
-        switch outcome {
-        case .unchanged: break
-        case .add(let draft, let origin): try await add(draft, restoring: false, origin: origin, at: now, transaction)
-        case .restore(let entry):
-            entryCount += 1
-            _ = try await append(entry, previousSeq: entry.seq, transaction)
-        case .update(let entry): _ = try await append(entry, previousSeq: entry.seq, transaction)
-        case .delete(let entry):
-            entryCount -= 1
-            _ = try await append(entry, previousSeq: entry.seq, transaction)
-        }
-        if existing != nil || outcome != .unchanged {
-            try await transaction.run(
-                """
-                UPDATE hash_list_entries SET remote_at = \(change.timestamp.stored)
-                WHERE list_id = \(listID.rawValue) AND key = \(key)
-                """)
-        }
-        return outcome
     }
 
     func save(_ transaction: Transaction) async throws {

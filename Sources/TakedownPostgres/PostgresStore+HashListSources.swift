@@ -96,12 +96,9 @@ extension PostgresStore {
                 ).first
             else { throw StoreError.notFound }
             var log = try await PostgresHashListLog(list.id, transaction)
-            var counts = SourceCounts(pages: 1)
-            for change in changes {
-                let outcome = try await log.take(
-                    change, from: claim.source, hashTypes: list.hashTypes, at: now, transaction)
-                counts = counts + outcome.counts
-            }
+            let counts =
+                SourceCounts(pages: 1)
+                + (try await log.takePage(changes, from: claim.source, hashTypes: list.hashTypes, at: now, transaction))
             try await log.save(transaction)
             var stored = state
             stored.counts = held.counts + counts

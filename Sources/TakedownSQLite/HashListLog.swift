@@ -153,7 +153,10 @@ struct HashListLog {
             entryCount -= 1
             _ = try append(entry, previousSeq: entry.seq, db)
         }
-        if existing != nil || outcome != .unchanged {
+        // The entry's source time only moves forward: an older change ignored must not open the door to the
+        // changes between it and the newest taken.
+        let previous = (row?["remote_at"] as Double?).map(Date.init(stored:))
+        if existing != nil || outcome != .unchanged, previous.map({ change.timestamp > $0 }) ?? true {
             try db.cachedStatement(sql: "UPDATE hash_list_entries SET remote_at = ? WHERE list_id = ? AND key = ?")
                 .execute(arguments: [change.timestamp.storedValue, listID.rawValue, key])
         }

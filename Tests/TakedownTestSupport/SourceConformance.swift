@@ -9,7 +9,45 @@ public enum SourceConformance {
         "a source's pages change its list once: added, updated, deleted, restored, older or repeated ignored":
             pages,
         "sources are claimed when due, one claim at a time, and a lapsed claim loses its writes": claims,
+        "a page naming one entry several times takes its changes in order": repeatedInPage,
     ]
+
+    static func repeatedInPage(_ store: any GatewayStore) async throws {
+        let list = HashListConformance.list("Repeated")
+        try await store.insertHashList(list)
+        let source = source(list)
+        try await store.insertHashListSource(source)
+        let claim = try #require(try await store.claimHashListSource(now: Synthetic.epoch, lease: 600))
+        let now = Synthetic.epoch.addingTimeInterval(60)
+        var state = claim.source.state
+        state.window = SourceWindow(from: Synthetic.epoch, to: now, next: "/v2/entries?start=9")
+        let hashes = Synthetic.hashes()
+        let page = [
+            change("7", hashes, at: 10), change("8", Synthetic.hashes(), at: 10),
+            change("7", hashes, at: 11, classification: .a2), change("7", Hashes(), at: 12, deleted: true),
+            change("7", hashes, at: 13, classification: .b1), change("8", Hashes(), at: 14, deleted: true),
+        ]
+        let counts = try #require(
+            try await store.applyHashListSourcePage(claim, page, state: state, at: now, leaseUntil: now + 600))
+        #expect(counts == SourceCounts(pages: 1, added: 3, updated: 1, deleted: 2))
+        let feed = try await HashListConformance.feed(store, list.id)
+        #expect(feed.map(\.change.seq) == [1, 2, 3, 4, 5, 6])
+        #expect(feed.map(\.change.op) == [.upsert, .upsert, .upsert, .delete, .upsert, .delete])
+        #expect(Set([feed[0], feed[2], feed[3], feed[4]].map(\.change.entryId)).count == 1)
+        let seven = try #require(try await store.hashListEntry(list.id, feed[0].change.entryId))
+        #expect(seven.isLive && seven.seq == 5 && seven.classification.classification == .b1)
+        let eight = try #require(try await store.hashListEntry(list.id, feed[1].change.entryId))
+        #expect(!eight.isLive && eight.seq == 6)
+        #expect(try await store.hashList(list.id)?.entryCount == 1)
+        // Every change but the last of each entry is superseded: the live export holds entry 7's last state.
+        #expect(try await store.hashListRecords(list.id, after: 0, liveAt: 6, limit: 10).map(\.change.seq) == [5])
+        // The page again: every change is older than or as old as what was taken (an older change ignored
+        // must not move the entry's source time back and let the next one through).
+        let again = try #require(
+            try await store.applyHashListSourcePage(claim, page, state: state, at: now, leaseUntil: now + 600))
+        #expect(again == SourceCounts(pages: 1, unchanged: 6))
+        #expect(try await store.hashList(list.id)?.lastSeq == 6)
+    }
 
     static func source(_ list: HashList, at now: Date = Synthetic.epoch) -> HashListSource {
         HashListSource(
