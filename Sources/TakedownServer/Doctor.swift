@@ -141,7 +141,10 @@ public enum Doctor {
             } catch {
                 return .problem("store", "TAKEDOWN_DATABASE_URL (\(name)): \(error)")
             }
-            let state = await within(reachTimeout) { try await store.migrationState() }
+            // A server that never answers leaves the query waiting on the pool: closing the pool ends it.
+            let state = await within(reachTimeout, orElse: { await store.shutdown() }) {
+                try await store.migrationState()
+            }
             await store.shutdown()
             return finding(state, name)
         }
@@ -185,10 +188,12 @@ public enum Doctor {
         return .ok("email", "the relay \(name) takes mail")
     }
 
-    /// The body's result, or nil when it takes longer than `seconds`.
-    static func within<T: Sendable>(_ seconds: TimeInterval, _ body: @escaping @Sendable () async throws -> T) async
-        -> Result<T, any Error>?
-    {
+    /// The body's result, or nil when it takes longer than `seconds`; then `orElse` runs, to end what the
+    /// body waits on (the group returns only once the body has).
+    static func within<T: Sendable>(
+        _ seconds: TimeInterval, orElse: @escaping @Sendable () async -> Void,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async -> Result<T, any Error>? {
         await withTaskGroup(of: Result<T, any Error>?.self) { group in
             group.addTask {
                 do { return .success(try await body()) } catch { return .failure(error) }
@@ -199,6 +204,7 @@ public enum Doctor {
             }
             let first = await group.next() ?? nil
             group.cancelAll()
+            if first == nil { await orElse() }
             return first
         }
     }

@@ -12,6 +12,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -204,6 +205,16 @@ def test_doctor_passes_a_healthy_deployment_and_names_each_broken_setting(health
         held.bind(("127.0.0.1", 0))
         status, output = doctor(healthy, TAKEDOWN_DATABASE_URL=f"postgres://takedown@127.0.0.1:{held.getsockname()[1]}/takedown")
     assert status == 1 and problems(output) == {"store"}, output
+    # A server that takes the connection and never answers (a firewall's black hole): the check gives up
+    # after its time limit instead of hanging.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        started = time.monotonic()
+        status, output = doctor(healthy, TAKEDOWN_DATABASE_URL=f"postgres://takedown@127.0.0.1:{silent.getsockname()[1]}/takedown")
+        waited = time.monotonic() - started
+    assert status == 1 and problems(output) == {"store"}, output
+    assert waited < 30, waited
 
     status, output = doctor(healthy)
     assert status == 0, output
