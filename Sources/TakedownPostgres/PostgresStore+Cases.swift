@@ -151,7 +151,8 @@ extension PostgresStore {
                         photodna: try item.get("photodna")),
                     noticeId: try item.get("notice_id", as: String?.self).map(NoticeID.init(rawValue:)),
                     unroutedReason: try item.get("unrouted_reason"),
-                    trace: try item.get("trace", as: String?.self).map { try StoredJSON.decode(HostingTrace.self, $0) }))
+                    trace: try item.get("trace", as: String?.self).map { try StoredJSON.decode(HostingTrace.self, $0) })
+            )
         }
         return try rows.map { row in
             let id: String = try row.get("id")

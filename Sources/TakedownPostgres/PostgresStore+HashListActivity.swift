@@ -64,7 +64,9 @@ extension PostgresStore {
         sql.bind(position)
         sql.append(" ORDER BY position LIMIT ")
         sql.bind(Int64(limit))
-        return try await rows(sql.query).map { row in (position: try row.get("position"), feedback: try Self.feedback(from: row)) }
+        return try await rows(sql.query).map { row in
+            (position: try row.get("position"), feedback: try Self.feedback(from: row))
+        }
     }
 
     public func resolveHashListFeedback(

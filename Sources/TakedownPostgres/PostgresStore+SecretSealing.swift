@@ -18,7 +18,8 @@ extension PostgresStore {
                 continue
             }
             let id: Int64 = try row.get("id")
-            try await transaction.run("UPDATE webhook_secrets SET secret = \(try secrets.seal(stored)) WHERE id = \(id)")
+            try await transaction.run(
+                "UPDATE webhook_secrets SET secret = \(try secrets.seal(stored)) WHERE id = \(id)")
             sealed += 1
         }
         try await transaction.run("COMMIT")

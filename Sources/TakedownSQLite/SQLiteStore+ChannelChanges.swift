@@ -40,7 +40,9 @@ extension SQLiteStore {
                                lease_expires_at = NULL, updated_at = ?
                         WHERE partner_id = ? AND channel = ? AND state IN ('pending', 'failed', 'in_flight')
                         """,
-                    arguments: [ChannelChange.cancellation(channel), now.storedValue, partner.rawValue, channel.rawValue])
+                    arguments: [
+                        ChannelChange.cancellation(channel), now.storedValue, partner.rawValue, channel.rawValue,
+                    ])
             }
         }
     }

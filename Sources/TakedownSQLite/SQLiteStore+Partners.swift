@@ -12,7 +12,8 @@ extension SQLiteStore {
         try await guarded {
             try await write { db in
                 // GRDB's write transactions run one at a time, so the check sees every committed partner.
-                try check(try Row.fetchAll(db, sql: "SELECT * FROM partners ORDER BY position").map(Self.partner(from:)))
+                try check(
+                    try Row.fetchAll(db, sql: "SELECT * FROM partners ORDER BY position").map(Self.partner(from:)))
                 try db.execute(
                     sql: """
                         INSERT INTO partners (id, name, kind, contact_email, locale, jurisdiction, routing, delivery,
@@ -58,7 +59,8 @@ extension SQLiteStore {
         let delivery = try StoredJSON.encode(partner.delivery)
         try await guarded {
             try await write { db in
-                try check(try Row.fetchAll(db, sql: "SELECT * FROM partners ORDER BY position").map(Self.partner(from:)))
+                try check(
+                    try Row.fetchAll(db, sql: "SELECT * FROM partners ORDER BY position").map(Self.partner(from:)))
                 let previous = try Self.channels(of: partner.id, db)
                 try db.execute(
                     sql: """

@@ -68,7 +68,8 @@ extension SQLiteStore {
             // Not `write`: noting a use is the gateway's bookkeeping, never the audited change of a request.
             try await pool.write { db in
                 try db.execute(
-                    sql: "UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                    sql:
+                        "UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
                     arguments: [date.storedValue, id.rawValue, staleBefore.storedValue])
             }
         }

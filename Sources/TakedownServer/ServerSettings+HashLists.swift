@@ -6,7 +6,9 @@ extension ServerSettings {
     mutating func readHashListSettings(_ env: (String) -> String?) throws {
         func number(_ name: String, minimum: Double) throws -> Double? {
             guard let value = env(name) else { return nil }
-            guard let number = Self.finite(value), number >= minimum else { throw SettingsError("TAKEDOWN_\(name)", value) }
+            guard let number = Self.finite(value), number >= minimum else {
+                throw SettingsError("TAKEDOWN_\(name)", value)
+            }
             return number
         }
         if let days = try number("HASH_TOMBSTONE_RETENTION_DAYS", minimum: 1) {

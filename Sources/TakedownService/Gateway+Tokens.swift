@@ -22,11 +22,13 @@ extension Gateway {
         if credential.token.needsUseRecorded(at: now) {
             do {
                 try await store.recordTokenUse(
-                    credential.token.id, at: now, staleBefore: now.addingTimeInterval(-TokenRecord.useRecordingInterval))
+                    credential.token.id, at: now, staleBefore: now.addingTimeInterval(-TokenRecord.useRecordingInterval)
+                )
             } catch {
                 // The request is authenticated all the same; the next one tries again.
                 logger.warning(
-                    "could not record a token's use", metadata: ["token_id": "\(credential.token.id)", "error": "\(error)"])
+                    "could not record a token's use",
+                    metadata: ["token_id": "\(credential.token.id)", "error": "\(error)"])
             }
         }
         return principal

@@ -38,7 +38,9 @@ extension KeyFile {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path]) }
         defer { close(descriptor) }
-        guard flock(descriptor, LOCK_EX) == 0 else { throw CocoaError(.fileLocking, userInfo: [NSFilePathErrorKey: path]) }
+        guard flock(descriptor, LOCK_EX) == 0 else {
+            throw CocoaError(.fileLocking, userInfo: [NSFilePathErrorKey: path])
+        }
         defer { flock(descriptor, LOCK_UN) }
         return try body()
     }

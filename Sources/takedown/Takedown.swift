@@ -7,7 +7,8 @@ struct Takedown: AsyncParsableCommand {
         commandName: "takedown",
         abstract: "Takedown Gateway: signed takedown notices for hosting providers.",
         subcommands: [
-            Serve.self, Worker.self, Migrate.self, Keys.self, Tokens.self, Export.self, Verify.self, DoctorCommand.self, ASN.self,
+            Serve.self, Worker.self, Migrate.self, Keys.self, Tokens.self, Export.self, Verify.self, DoctorCommand.self,
+            ASN.self,
         ],
         defaultSubcommand: Serve.self)
 }

@@ -30,9 +30,10 @@ struct TokenAPITests {
             let rows = try await listed(api)
             #expect(Set(rows.keys) == ["bootstrap", "Example Hosting (first token)", "Ana"])
             let ana = try #require(rows["Ana"])
-            #expect(Set(ana.keys) == [
-                "id", "name", "role", "partner_id", "created_at", "last_used_at", "expires_at", "revoked_at",
-            ])
+            #expect(
+                Set(ana.keys) == [
+                    "id", "name", "role", "partner_id", "created_at", "last_used_at", "expires_at", "revoked_at",
+                ])
             #expect(ana["role"] as? String == "analyst" && ana["partner_id"] is NSNull)
             #expect(ana["revoked_at"] as? String == Timestamp.format(api.test.clock.now))
             #expect(ana["expires_at"] is NSNull && ana["last_used_at"] is NSNull)
@@ -45,7 +46,8 @@ struct TokenAPITests {
             #expect(try await api.call(.get, "/v1/tokens", token: partner.token).isProblem(.forbidden))
             #expect(try await api.call(.get, "/v1/tokens", token: secret).isProblem(.unauthorized))
             #expect(try await api.call(.get, "/v1/tokens?partner_id=nope").isProblem(.badRequest))
-            #expect(try await api.call(.get, "/v1/tokens?partner_id=ptn_0000000000000000000000000a").isProblem(.notFound))
+            #expect(
+                try await api.call(.get, "/v1/tokens?partner_id=ptn_0000000000000000000000000a").isProblem(.notFound))
         }
     }
 
@@ -114,10 +116,13 @@ struct TokenAPITests {
         }
     }
 
-    @Test("an expiry in the past or not a date is refused", arguments: ["2020-01-01T00:00:00Z", "now", "2027-13-01T00:00:00Z"])
+    @Test(
+        "an expiry in the past or not a date is refused",
+        arguments: ["2020-01-01T00:00:00Z", "now", "2027-13-01T00:00:00Z"])
     func badExpiry(value: String) async throws {
         try await API.run { api async throws in
-            let staff = try await api.call(.post, "/v1/tokens", json: ["role": "analyst", "name": "x", "expires_at": value])
+            let staff = try await api.call(
+                .post, "/v1/tokens", json: ["role": "analyst", "name": "x", "expires_at": value])
             #expect(staff.status == .unprocessableContent || staff.status == .badRequest, "\(staff.text)")
             #expect(staff.invalidFields == ["expires_at"])
             let partner = try await api.partner()

@@ -7,11 +7,18 @@ struct ChannelChangeTests {
     @Test(
         "a changed address moves, a removed channel cancels, an added or unchanged one does nothing",
         arguments: [
-            (DeliveryChannels(webhookUrl: "https://a.test/"), DeliveryChannels(webhookUrl: "https://b.test/"),
-             [ChannelChange.moved(.webhook, to: "https://b.test/")]),
-            (DeliveryChannels(webhookUrl: "https://a.test/", email: "a@a.test"), DeliveryChannels(email: "b@a.test"),
-             [.removed(.webhook), .moved(.email, to: "b@a.test")]),
-            (DeliveryChannels(email: "a@a.test"), DeliveryChannels(webhookUrl: "https://a.test/", email: "a@a.test"), []),
+            (
+                DeliveryChannels(webhookUrl: "https://a.test/"), DeliveryChannels(webhookUrl: "https://b.test/"),
+                [ChannelChange.moved(.webhook, to: "https://b.test/")]
+            ),
+            (
+                DeliveryChannels(webhookUrl: "https://a.test/", email: "a@a.test"), DeliveryChannels(email: "b@a.test"),
+                [.removed(.webhook), .moved(.email, to: "b@a.test")]
+            ),
+            (
+                DeliveryChannels(email: "a@a.test"), DeliveryChannels(webhookUrl: "https://a.test/", email: "a@a.test"),
+                []
+            ),
             (DeliveryChannels(webhookUrl: "https://a.test/"), DeliveryChannels(webhookUrl: "https://a.test/"), []),
             (DeliveryChannels(email: "a@a.test"), DeliveryChannels(), [.removed(.email)]),
         ])
@@ -21,7 +28,8 @@ struct ChannelChangeTests {
 
     @Test("a redirected email names its new address in the header only; a webhook keeps its body")
     func redirect() {
-        let message = "From: h@example.com\r\nto: old@example.com\r\nSubject: To: old@example.com\r\n\r\nTo: old@example.com\r\n"
+        let message =
+            "From: h@example.com\r\nto: old@example.com\r\nSubject: To: old@example.com\r\n\r\nTo: old@example.com\r\n"
         let mail = Delivery(
             noticeId: .generate(), partnerId: .generate(), channel: .email, endpoint: "old@example.com",
             eventType: "notice.issued", eventId: "<x@mail>", payload: Data(message.utf8), nextAttemptAt: Date(),
@@ -31,7 +39,8 @@ struct ChannelChangeTests {
         #expect(moved.endpoint == "new@example.com" && moved.updatedAt == now && moved.eventId == mail.eventId)
         #expect(
             String(decoding: moved.payload, as: UTF8.self)
-                == "From: h@example.com\r\nTo: new@example.com\r\nSubject: To: old@example.com\r\n\r\nTo: old@example.com\r\n")
+                == "From: h@example.com\r\nTo: new@example.com\r\nSubject: To: old@example.com\r\n\r\nTo: old@example.com\r\n"
+        )
 
         var hook = mail
         hook.channel = .webhook

@@ -36,7 +36,9 @@ struct PostgresConfigurationTests {
         }
     }
 
-    @Test("any other sslmode is refused, saying which are supported", arguments: ["prefer", "allow", "verify-ca", "bogus", ""])
+    @Test(
+        "any other sslmode is refused, saying which are supported",
+        arguments: ["prefer", "allow", "verify-ca", "bogus", ""])
     func refusedModes(mode: String) throws {
         let error = #expect(throws: StoreError.self) {
             try PostgresStoreConfiguration(url: "postgres://u:pw@127.0.0.1:5/db?sslmode=\(mode)")
@@ -53,7 +55,9 @@ struct PostgresConfigurationTests {
         #expect(encoded.client.username == "app@x" && encoded.client.password == "p/w?")
         let query = try PostgresStoreConfiguration(url: "postgres://127.0.0.1/db?user=app&password=pw")
         #expect(query.client.username == "app" && query.client.password == "pw")
-        let bad = #expect(throws: StoreError.self) { try PostgresStoreConfiguration(url: "postgres://u:p%zzw@127.0.0.1/db") }
+        let bad = #expect(throws: StoreError.self) {
+            try PostgresStoreConfiguration(url: "postgres://u:p%zzw@127.0.0.1/db")
+        }
         #expect("\(bad.map { "\($0)" } ?? "")".contains("invalid %-escape"))
         #expect(!"\(bad.map { "\($0)" } ?? "")".contains("p%zzw"))
     }
@@ -63,7 +67,10 @@ struct PostgresConfigurationTests {
         arguments: [
             ("postgres://u:s3cret@h/db", "postgres://u:***@h/db"),
             ("postgresql://u:s3cret@h:5433/db?sslmode=require", "postgresql://u:***@h:5433/db?sslmode=require"),
-            ("postgres://h/db?user=u&password=s3cret&sslmode=disable", "postgres://h/db?user=u&password=***&sslmode=disable"),
+            (
+                "postgres://h/db?user=u&password=s3cret&sslmode=disable",
+                "postgres://h/db?user=u&password=***&sslmode=disable"
+            ),
             ("postgres://h/db?PassWord=s3cret", "postgres://h/db?PassWord=***"),
             ("postgres://h/db?pass%77ord=s3cret", "postgres://h/db?pass%77ord=***"),
             ("postgres://h/db?sslpassword=s3cret", "postgres://h/db?sslpassword=***"),

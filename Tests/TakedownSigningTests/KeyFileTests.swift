@@ -44,7 +44,9 @@ struct KeyFileTests {
         #expect(try SecretBox.load(directory: keys).open(sealed) == "whsec_kept")
     }
 
-    @Test("a key file group or others can read is refused, naming the file and the fix", arguments: [0o644, 0o640, 0o604, 0o660])
+    @Test(
+        "a key file group or others can read is refused, naming the file and the fix",
+        arguments: [0o644, 0o640, 0o604, 0o660])
     func exposedKeys(permissions: Int) throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -109,7 +109,8 @@ public enum AccessConformance {
         try await store.insertToken(staff)
 
         let at = t0.addingTimeInterval(10)
-        let suspended = try #require(try await store.suspendPartner(partner.id, reason: "abuse desk unreachable", at: at))
+        let suspended = try #require(
+            try await store.suspendPartner(partner.id, reason: "abuse desk unreachable", at: at))
         #expect(suspended.changed)
         #expect(suspended.0.status == .suspended && suspended.0.suspendedAt == at)
         #expect(suspended.0.suspensionReason == "abuse desk unreachable" && suspended.0.updatedAt == at)
@@ -119,7 +120,8 @@ public enum AccessConformance {
         #expect(try await store.credential(secretHash: staff.secretHash)?.partnerSuspended == false)
 
         // A second suspension keeps the first time and reason.
-        let twice = try #require(try await store.suspendPartner(partner.id, reason: "again", at: at.addingTimeInterval(5)))
+        let twice = try #require(
+            try await store.suspendPartner(partner.id, reason: "again", at: at.addingTimeInterval(5)))
         #expect(!twice.changed && twice.0.suspendedAt == at && twice.0.suspensionReason == "abuse desk unreachable")
         // An update of its fields leaves the suspension alone.
         var renamed = twice.0
@@ -129,21 +131,25 @@ public enum AccessConformance {
 
         let back = try #require(try await store.reactivatePartner(partner.id, at: at.addingTimeInterval(20)))
         #expect(back.changed && back.0.status == .active && back.0.suspendedAt == nil && back.0.suspensionReason == nil)
-        #expect(try await store.credential(secretHash: token.secretHash)?.principal(at: at) == .partner(token.id, partner.id))
+        #expect(
+            try await store.credential(secretHash: token.secretHash)?.principal(at: at)
+                == .partner(token.id, partner.id))
         #expect(try await store.reactivatePartner(partner.id, at: at)?.changed == false)
         #expect(try await store.suspendPartner(.generate(), reason: "x", at: at) == nil)
         #expect(try await store.reactivatePartner(.generate(), at: at) == nil)
     }
 
     static func suspendedClaims(_ store: any GatewayStore) async throws {
-        let (held, heldDeliveries) = try await OutboxConformance.seed(store, count: 2, endpoint: "https://hooks.example.com/h")
+        let (held, heldDeliveries) = try await OutboxConformance.seed(
+            store, count: 2, endpoint: "https://hooks.example.com/h")
         let (_, other) = try await OutboxConformance.seed(store, count: 1, endpoint: "https://hooks.example.com/o")
         let now = t0.addingTimeInterval(100)
         _ = try await store.suspendPartner(held.id, reason: "test", at: t0)
         let claimed = try await store.claimDeliveries(owner: "w1", limit: 10, now: now, lease: 60, perEndpointCap: 5)
         #expect(claimed.map(\.id) == [other[0].id])
         // Held, not lost: still pending, and counted in the backlog.
-        #expect(try await store.deliveries(DeliveryQuery(partner: held.id)).allSatisfy { $0.delivery.state == .pending })
+        #expect(
+            try await store.deliveries(DeliveryQuery(partner: held.id)).allSatisfy { $0.delivery.state == .pending })
         #expect(try await store.outboxStats(now: now).depth == 3)
 
         _ = try await store.reactivatePartner(held.id, at: now)
@@ -164,7 +170,8 @@ public enum AccessConformance {
                 var delivery = Synthetic.delivery(for: notice, endpoint: partner.delivery[channel] ?? "")
                 delivery.channel = channel
                 if channel == .email {
-                    delivery.payload = Data("From: h@example.com\r\nTo: old@example.com\r\nSubject: x\r\n\r\nTo: body\r\n".utf8)
+                    delivery.payload = Data(
+                        "From: h@example.com\r\nTo: old@example.com\r\nSubject: x\r\n\r\nTo: body\r\n".utf8)
                 }
                 _ = try await store.insertCase(record, notices: [notice], deliveries: [delivery], idempotency: nil)
                 rows[channel, default: []].append(delivery)
@@ -172,13 +179,15 @@ public enum AccessConformance {
         }
         let claimed = try await store.claimDeliveries(owner: "w", limit: 10, now: t0, lease: 60, perEndpointCap: 4)
         #expect(claimed.count == 8)
-        let attempt = DeliveryAttempt(number: 1, at: t0, statusCode: 500, latencyMs: 1, error: nil, responseExcerpt: nil)
+        let attempt = DeliveryAttempt(
+            number: 1, at: t0, statusCode: 500, latencyMs: 1, error: nil, responseExcerpt: nil)
         let tokens = Dictionary(claimed.map { ($0.id, $0.leaseToken) }, uniquingKeysWith: { $1 })
         for channel in DeliveryChannel.allCases {
             // The oldest four of each endpoint were claimed: rows 0 to 3.
             let outcomes: [DeliveryOutcome] = [.retry(at: t0, error: "500"), .succeeded, .dead(error: "gone for good")]
             let completions = zip((rows[channel] ?? [])[1...3], outcomes).map { delivery, outcome in
-                DeliveryCompletion(id: delivery.id, token: tokens[delivery.id] ?? -1, outcome: outcome, attempt: attempt)
+                DeliveryCompletion(
+                    id: delivery.id, token: tokens[delivery.id] ?? -1, outcome: outcome, attempt: attempt)
             }
             #expect(try await store.completeDeliveries(completions, now: t0, pauseAfter: 86_400).count == 3)
         }

@@ -94,7 +94,8 @@ public enum StoreConformance {
         record.items[0].noticeId = notice.id
         record.items[1].noticeId = notice.id
         record.items[2].unroutedReason = "no_matching_domain"
-        record.items[0].trace = HostingTrace(host: "a.example.com", resolution: .notNeeded, basis: .domain, tracedAt: Synthetic.epoch)
+        record.items[0].trace = HostingTrace(
+            host: "a.example.com", resolution: .notNeeded, basis: .domain, tracedAt: Synthetic.epoch)
         record.items[2].trace = HostingTrace(
             host: "x.test", resolution: .resolved, addresses: ["203.0.113.9", "2001:db8::9"], address: "203.0.113.9",
             asn: 64501, asName: "EXAMPLE-FR", country: "FR", basis: .none, tracedAt: Synthetic.epoch)
