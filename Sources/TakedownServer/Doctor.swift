@@ -13,18 +13,19 @@ public enum Doctor {
     public struct Finding: Sendable, Equatable {
         /// What was checked, such as `store` or `keys`.
         public var check: String
-        /// Nil when the check passed.
-        public var problem: String?
-        /// What was found, when it passed.
+        /// What was found, or what is wrong.
         public var detail: String
+        public var isProblem: Bool
 
-        static func ok(_ check: String, _ detail: String) -> Finding { Finding(check: check, detail: detail) }
+        static func ok(_ check: String, _ detail: String) -> Finding {
+            Finding(check: check, detail: detail, isProblem: false)
+        }
         static func problem(_ check: String, _ problem: String) -> Finding {
-            Finding(check: check, problem: problem, detail: problem)
+            Finding(check: check, detail: problem, isProblem: true)
         }
 
         /// The line `takedown doctor` prints.
-        public var line: String { (problem == nil ? "ok       " : "PROBLEM  ") + "\(check): \(detail)" }
+        public var line: String { (isProblem ? "PROBLEM  " : "ok       ") + "\(check): \(detail)" }
     }
 
     /// How long reaching PostgreSQL or the mail relay may take before it counts as unreachable.
@@ -116,12 +117,15 @@ public enum Doctor {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
             return "\(path) cannot be read"
         }
-        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
         let owner = (attributes[.ownerAccountID] as? NSNumber)?.uint32Value
         if let owner, owner != geteuid() {
             return "\(path) belongs to user \(owner), not to the user running the gateway (\(geteuid()))"
         }
-        guard mode & 0o077 == 0 else {
+        // The same rule the key ring applies when it loads (`KeyFile.checkOwnerOnly`).
+        do {
+            try KeyFile.checkOwnerOnly(path)
+        } catch {
+            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
             return
                 "\(path) is open to group or others (mode \(String(mode, radix: 8))): chmod \(folder ? 700 : 600) \(path)"
         }

@@ -23,6 +23,6 @@ struct DoctorCommand: AsyncParsableCommand {
         }
         let findings = await Doctor.check(settings)
         for finding in findings { print(finding.line) }
-        if findings.contains(where: { $0.problem != nil }) { throw ExitCode(1) }
+        if findings.contains(where: \.isProblem) { throw ExitCode(1) }
     }
 }

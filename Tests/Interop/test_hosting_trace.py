@@ -192,10 +192,13 @@ def test_hostile_dns_answers_leave_items_unrouted_and_the_gateway_up(tmp_path: P
             assert time.monotonic() - started < 5, "a case waited on the DNS server beyond its time limit"
             assert receipt["notices"] == [] and len(receipt["unrouted"]) == len(kinds)
             assert all(t["resolution"] == "failed" for t in cases_trace(gateway, receipt["id"]))
-        # The huge answer counts 65,535 records; the resolver reads what the datagram holds.
+        # The huge answer counts 65,535 records and holds 80 A records of 192.0.2.1: the resolver reads at most
+        # 64 of what the datagram holds, and the item routes by that address.
         receipt = gateway.submit_case({"reference": f"HOSTILE-{tag()}", "category": {"uk_grade": "B"}, "media_type": "image",
                                        "items": [item(f"https://huge-{tag()}.test/x.jpg", full=False)]})
-        assert receipt["unrouted"] == [] or all(t["resolution"] in ("failed", "resolved") for t in cases_trace(gateway, receipt["id"]))
+        [trace] = cases_trace(gateway, receipt["id"])
+        assert receipt["unrouted"] == [] and trace["basis"] == "resolved_address", (receipt, trace)
+        assert trace["addresses"] == ["192.0.2.1"], trace
         assert gateway.request("GET", "/healthz").status_code == 200
         assert gateway.proc.poll() is None
     finally:
