@@ -12,6 +12,8 @@ public enum GatewayAPI {
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: RateLimitMiddleware(settings: settings))
         DiscoveryController(gateway: gateway, settings: settings).register(on: router)
+        let referrals = ReferralsController(gateway: gateway, settings: settings)
+        referrals.registerPeerRoutes(on: router.group("v1"))
         let v1 = router.group("v1").add(middleware: AuthMiddleware(gateway: gateway, settings: settings))
             .add(middleware: AuditMiddleware(gateway: gateway, settings: settings))
         PartnersController(gateway: gateway, settings: settings).register(on: v1)
@@ -28,6 +30,7 @@ public enum GatewayAPI {
         SLAPoliciesController(gateway: gateway, settings: settings).register(on: v1)
         VerificationsController(gateway: gateway, settings: settings).register(on: v1)
         AuditController(gateway: gateway, settings: settings).register(on: v1)
+        referrals.register(on: v1)
         return router
     }
 

@@ -44,6 +44,8 @@ struct Problem: Encodable {
                 self.init(
                     .badRequest, "bad-request", "Bad request", "query parameter \(name) \(reason)",
                     [FieldError(name: name, reason: reason)])
+            case .signatureRefused(let detail):
+                self.init(.unauthorized, "signature-refused", "Signature refused", detail)
             }
         case let error as ValidationError:
             self.init(error)

@@ -19,8 +19,12 @@ public struct NoticeComposer: Sendable {
         let language = templates.language(for: recipient.locale)
         let base = "\(publicURL)/v1/notices/\(id)"
         let classification = record.category.classification?.rawValue ?? "baseline"
+        // A peer hotline's gateway gets a referral, addressed to its base URL so it cannot be replayed to
+        // another gateway.
+        let peer = recipient.kind == .hotline ? recipient.delivery.gateway : nil
         var document = NoticeDocument(
-            iss: publicURL, aud: recipient.id.rawValue, iat: Int(issuedAt.timeIntervalSince1970), jti: id.rawValue,
+            iss: publicURL, aud: peer?.baseUrl ?? recipient.id.rawValue, iat: Int(issuedAt.timeIntervalSince1970),
+            jti: id.rawValue,
             id: id.rawValue, sequence: 1, caseReference: record.reference, issuedAt: Timestamp.format(issuedAt),
             deadlineAt: Timestamp.format(deadlineAt), language: language,
             issuer: .init(
@@ -39,13 +43,16 @@ public struct NoticeComposer: Sendable {
                 xarfClassification: classification),
             mediaType: record.mediaType.rawValue, explanation: "", goodFaithStatement: "",
             items: items.map { item in
-                .init(url: item.url, observedAt: Timestamp.format(item.observedAt), ip: item.ip, hashes: item.hashes)
+                .init(
+                    url: item.url, observedAt: Timestamp.format(item.observedAt), ip: item.ip, hashes: item.hashes,
+                    trace: peer == nil ? nil : item.trace.map(NoticeDocument.Trace.init))
             },
             requestedAction: .init(preservationDays: issuer.preservationDays),
             response: .init(
                 notice: base, acknowledge: "\(base)/acknowledge", removal: "\(base)/removal", unable: "\(base)/unable",
                 dispute: "\(base)/dispute"),
             appeal: .init(route: "\(base)/dispute", contactEmail: issuer.contactEmail))
+        if peer != nil { document.type = NoticeDocument.referralType }
         let context = NoticeTemplates.context(of: document)
         document.explanation = templates.render("explanation", language: language, context: context)
         document.goodFaithStatement = templates.render("good-faith", language: language, context: context)

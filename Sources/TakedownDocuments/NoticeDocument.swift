@@ -2,7 +2,9 @@ import Foundation
 import TakedownModel
 
 /// The canonical, signed notice: what a provider can cite in its statement of reasons. It carries
-/// URLs, hashes and references only: never media, never a description of the abuse.
+/// URLs, hashes and references only: never media, never a description of the abuse. Sent to a peer
+/// hotline's gateway it is a *referral* (`type` `referral`, `aud` the peer's base URL) and each item
+/// carries its hosting trace.
 public struct NoticeDocument: Codable, Sendable, Equatable {
     // JWT claims (RFC 7519); `jti` is the notice id.
     public var iss: String
@@ -65,7 +67,36 @@ public struct NoticeDocument: Codable, Sendable, Equatable {
         public var observedAt: String
         public var ip: String?
         public var hashes: Hashes
+        /// Only in a referral: where the sender found the item hosted.
+        public var trace: Trace?
     }
+
+    /// An item's hosting trace as a referral carries it.
+    public struct Trace: Codable, Sendable, Equatable {
+        public var host: String?
+        public var addresses: [String]
+        public var address: String?
+        public var asn: Int?
+        public var asName: String?
+        public var country: String?
+        public var basis: String
+        public var tracedAt: String
+
+        public init(_ trace: HostingTrace) {
+            host = trace.host
+            addresses = trace.addresses
+            address = trace.address
+            asn = trace.asn
+            asName = trace.asName
+            country = trace.country
+            basis = trace.basis.rawValue
+            tracedAt = Timestamp.format(trace.tracedAt)
+        }
+    }
+
+    /// Whether this document is a referral to a peer hotline.
+    public var isReferral: Bool { type == Self.referralType }
+    public static let referralType = "referral"
 
     public struct RequestedAction: Codable, Sendable, Equatable {
         public var action = "remove_or_disable_access"

@@ -22,16 +22,19 @@ public enum ChannelChange: Sendable, Equatable {
         switch channel {
         case .webhook: return "cancelled: the partner's webhook_url was removed"
         case .email: return "cancelled: the partner's email was removed"
+        case .referral: return "cancelled: the peer's gateway was removed"
         }
     }
 }
 
 extension DeliveryChannels {
-    /// The address of one channel, nil when the partner does not use it.
+    /// The address of one channel, nil when the partner does not use it. Referrals and their updates keep
+    /// the address they were written with (each goes to its own path of the peer), so they never move.
     public subscript(channel: DeliveryChannel) -> String? {
         switch channel {
         case .webhook: return webhookUrl
         case .email: return email
+        case .referral: return nil
         }
     }
 }

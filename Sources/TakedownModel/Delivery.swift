@@ -9,6 +9,8 @@ public struct DeliveryID: PrefixedIdentifier {
 public enum DeliveryChannel: String, Codable, Sendable, CaseIterable {
     case webhook
     case email
+    /// A signed referral, or a referral's status update, posted as a compact JWS to a peer hotline's gateway.
+    case referral
 }
 
 /// Where a delivery is in the outbox.
@@ -30,6 +32,8 @@ public enum DeliveryState: String, Codable, Sendable, CaseIterable {
 /// written, so every retry sends the same bytes under the same `eventId` (the `webhook-id`).
 public struct Delivery: Codable, Sendable, Equatable {
     public var id: DeliveryID
+    /// The notice the event is about: one of ours, or, for a referral's status update, the sender's notice
+    /// (the referral's `jti`) that the update reports on.
     public var noticeId: NoticeID
     public var partnerId: PartnerID
     public var channel: DeliveryChannel

@@ -5,12 +5,13 @@ import Foundation
 public struct HostingTrace: Codable, Sendable, Equatable {
     /// What chose the recipient, in the order the gateway tries: a domain rule, the address the analyst
     /// observed (or the URL's address literal), an address the host name resolves to now, the AS number
-    /// of one of those addresses; `none` when nothing did.
+    /// of one of those addresses, the hosting country a peer hotline covers; `none` when nothing did.
     public enum Basis: String, Codable, Sendable {
         case domain
         case ip
         case resolvedAddress = "resolved_address"
         case asn
+        case hostingCountry = "hosting_country"
         case none
     }
 

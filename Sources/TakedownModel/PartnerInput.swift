@@ -6,21 +6,51 @@ public struct PartnerInput: Codable, Sendable {
         public var domains: [String]?
         public var ipRanges: [String]?
         public var asns: [Int]?
+        /// A hotline's hosting countries (ISO 3166-1 alpha-2).
+        public var countries: [String]?
 
-        public init(domains: [String]? = nil, ipRanges: [String]? = nil, asns: [Int]? = nil) {
+        public init(domains: [String]? = nil, ipRanges: [String]? = nil, asns: [Int]? = nil, countries: [String]? = nil)
+        {
             self.domains = domains
             self.ipRanges = ipRanges
             self.asns = asns
+            self.countries = countries
+        }
+    }
+
+    /// A peer hotline's gateway: its base URL, its JWKS (fetched from `{base_url}/.well-known/jwks.json`
+    /// when not given) and whether its referrals are accepted at once. An empty `base_url` removes it.
+    public struct GatewayInput: Codable, Sendable {
+        public struct KeySet: Codable, Sendable {
+            public struct Key: Codable, Sendable {
+                public var kty: String?
+                public var crv: String?
+                public var x: String?
+                public var kid: String?
+            }
+            public var keys: [Key]
+        }
+
+        public var baseUrl: String?
+        public var jwks: KeySet?
+        public var trusted: Bool?
+
+        public init(baseUrl: String? = nil, jwks: KeySet? = nil, trusted: Bool? = nil) {
+            self.baseUrl = baseUrl
+            self.jwks = jwks
+            self.trusted = trusted
         }
     }
 
     public struct DeliveryInput: Codable, Sendable {
         public var webhookUrl: String?
         public var email: String?
+        public var gateway: GatewayInput?
 
-        public init(webhookUrl: String? = nil, email: String? = nil) {
+        public init(webhookUrl: String? = nil, email: String? = nil, gateway: GatewayInput? = nil) {
             self.webhookUrl = webhookUrl
             self.email = email
+            self.gateway = gateway
         }
     }
 
@@ -113,6 +143,15 @@ public struct PartnerInput: Codable, Sendable {
                     v.fail("delivery.email", "must be an email address")
                 }
             }
+            if let gateway = delivery.gateway {
+                result.delivery.gateway = gateway.validated(over: result.delivery.gateway, at: now, into: &v)
+            }
+        }
+        if result.kind != .hotline, result.delivery.gateway != nil, delivery?.gateway != nil {
+            v.fail("delivery.gateway", "only a hotline partner has a gateway")
+        }
+        if result.kind != .hotline, routing?.countries?.isEmpty == false {
+            v.fail("routing.countries", "only a hotline partner covers countries")
         }
         if let slaPolicyId {
             if slaPolicyId.isEmpty {
@@ -158,6 +197,52 @@ extension PartnerInput.RoutingInput {
             }
             rules.asns = asns
         }
+        if let countries {
+            rules.countries = []
+            for (index, code) in countries.enumerated() {
+                if Syntax.isCountryCode(code) {
+                    if !rules.countries.contains(code.uppercased()) { rules.countries.append(code.uppercased()) }
+                } else {
+                    v.fail("routing.countries[\(index)]", "must be an ISO 3166-1 alpha-2 country code")
+                }
+            }
+        }
         return rules
+    }
+}
+
+extension PartnerInput.GatewayInput {
+    /// The peer gateway this input describes over the current one. Keys given are pinned now; a new base
+    /// URL without keys leaves them empty, for the gateway to fetch before the partner is written.
+    func validated(over current: PeerGateway?, at now: Date, into v: inout Validator) -> PeerGateway? {
+        var peer = current
+        if let baseUrl {
+            if baseUrl.isEmpty { return nil }
+            guard let parsed = WebURL(baseUrl), !parsed.hasCredentials, !baseUrl.contains("?"), !baseUrl.contains("#")
+            else {
+                v.fail(
+                    "delivery.gateway.base_url", "must be an absolute http or https URL without query or credentials")
+                return current
+            }
+            let normalised = parsed.href.hasSuffix("/") ? String(parsed.href.dropLast()) : parsed.href
+            if peer?.baseUrl != normalised {
+                peer = PeerGateway(baseUrl: normalised, keys: [], keysPinnedAt: now, trusted: peer?.trusted ?? false)
+            }
+        }
+        guard var result = peer else {
+            v.fail("delivery.gateway.base_url", "is required")
+            return nil
+        }
+        if let jwks {
+            let keys = jwks.keys.prefix(64).compactMap { PeerKey(kty: $0.kty, crv: $0.crv, x: $0.x, kid: $0.kid) }
+            if keys.isEmpty {
+                v.fail("delivery.gateway.jwks", "holds no Ed25519 key with a kid")
+            } else {
+                result.keys = keys
+                result.keysPinnedAt = now
+            }
+        }
+        if let trusted { result.trusted = trusted }
+        return result
     }
 }

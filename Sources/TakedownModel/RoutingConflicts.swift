@@ -4,6 +4,7 @@ public enum RoutingConflicts {
     /// Every rule of `partner` that another provider already holds: the same domain, or an address range
     /// that overlaps one of theirs (a `/0` over a `/24` included). Empty when it may be written.
     public static func find(_ partner: Partner, among others: [Partner]) -> [FieldError] {
+        if partner.kind == .hotline { return countryConflicts(partner, among: others) }
         guard partner.kind == .hostingProvider else { return [] }
         var errors: [FieldError] = []
         for other in others where other.id != partner.id && other.kind == .hostingProvider {
@@ -23,6 +24,20 @@ public enum RoutingConflicts {
                     FieldError(
                         name: "routing.ip_ranges[\(index)]",
                         reason: "overlaps \(taken), already routed to \(other.id)"))
+            }
+        }
+        return errors
+    }
+
+    /// A hosting country is covered by one peer hotline only, so a referral never has two recipients.
+    static func countryConflicts(_ partner: Partner, among others: [Partner]) -> [FieldError] {
+        var errors: [FieldError] = []
+        for other in others where other.id != partner.id && other.kind == .hotline {
+            for (index, country) in partner.routing.countries.enumerated()
+            where other.routing.countries.contains(country) {
+                errors.append(
+                    FieldError(
+                        name: "routing.countries[\(index)]", reason: "\(country) is already covered by \(other.id)"))
             }
         }
         return errors

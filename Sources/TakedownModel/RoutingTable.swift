@@ -2,13 +2,19 @@ import Foundation
 
 /// Decides which hosting provider answers for a URL: the longest matching domain rule, else the
 /// narrowest IP range that holds the item's address, else one that holds an address its host resolves
-/// to, else the provider announcing the AS of one of those addresses.
+/// to, else the provider announcing the AS of one of those addresses; and when no provider here hosts it,
+/// the peer hotline covering the hosting country.
 public struct RoutingTable: Sendable {
     private var domains: [String: PartnerID] = [:]
     private var ranges: [(IPRange, PartnerID)] = []
     private var asns: [Int: PartnerID] = [:]
+    private var countries: [String: PartnerID] = [:]
 
     public init(partners: [Partner]) {
+        // Only a hotline with a gateway takes referrals; the first (oldest) to cover a country keeps it.
+        for partner in partners where partner.kind == .hotline && partner.delivery.gateway != nil {
+            for country in partner.routing.countries where countries[country] == nil { countries[country] = partner.id }
+        }
         for partner in partners where partner.kind == .hostingProvider {
             for domain in partner.routing.domains { domains[domain.lowercased()] = partner.id }
             for text in partner.routing.ipRanges {
@@ -21,8 +27,23 @@ public struct RoutingTable: Sendable {
     }
 
     /// The partner for this item and what chose it, trying in order: a domain rule, the observed address
-    /// (or the URL's address literal), the host's resolved addresses, then the AS numbers of those addresses.
-    public func route(url: String, ip: String?, resolved: [IPAddress], asns found: [Int])
+    /// (or the URL's address literal), the host's resolved addresses, the AS numbers of those addresses, then
+    /// the peer hotline covering the hosting `country` (unless `referrals` is off).
+    public func route(
+        url: String, ip: String?, resolved: [IPAddress], asns found: [Int], country: String? = nil,
+        referrals: Bool = true
+    ) -> (route: Result<PartnerID, UnroutedReason>, basis: HostingTrace.Basis) {
+        let local = localRoute(url: url, ip: ip, resolved: resolved, asns: found)
+        if case .failure = local.route, referrals, let country, let peer = countries[country] {
+            return (.success(peer), .hostingCountry)
+        }
+        return local
+    }
+
+    /// The peer hotline that covers a hosting country.
+    public func hotline(covering country: String) -> PartnerID? { countries[country] }
+
+    private func localRoute(url: String, ip: String?, resolved: [IPAddress], asns found: [Int])
         -> (route: Result<PartnerID, UnroutedReason>, basis: HostingTrace.Basis)
     {
         if let host = Syntax.routingHost(of: url), let partner = domainMatch(host) {

@@ -47,7 +47,9 @@ public struct WebhookTransport: DeliveryTransport {
         guard let url = URL(string: delivery.endpoint), let host = url.host, !host.isEmpty,
             let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http"
         else { return TransportResult(error: "not an http(s) URL: \(delivery.endpoint)", refused: true) }
-        guard !secrets.isEmpty else {
+        // A referral (or its update) is a compact JWS: its signature is the authentication.
+        let isReferral = delivery.channel == .referral
+        guard isReferral || !secrets.isEmpty else {
             return TransportResult(error: "the partner has no webhook secret", refused: true)
         }
         let target: ApprovedTarget
@@ -63,17 +65,19 @@ public struct WebhookTransport: DeliveryTransport {
         let timestamp = Int(now.timeIntervalSince1970)
         var request = HTTPClientRequest(url: delivery.endpoint)
         request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Content-Type", value: isReferral ? "application/jose" : "application/json")
         request.headers.add(name: "User-Agent", value: "takedown-gateway/1")
         request.headers.add(name: "webhook-id", value: delivery.eventId)
         request.headers.add(name: "webhook-timestamp", value: "\(timestamp)")
-        do {
-            request.headers.add(
-                name: "webhook-signature",
-                value: try WebhookSignature.header(
-                    id: delivery.eventId, timestamp: timestamp, body: delivery.payload, secrets: secrets))
-        } catch {
-            return TransportResult(error: "a webhook secret is malformed", refused: true)
+        if !isReferral {
+            do {
+                request.headers.add(
+                    name: "webhook-signature",
+                    value: try WebhookSignature.header(
+                        id: delivery.eventId, timestamp: timestamp, body: delivery.payload, secrets: secrets))
+            } catch {
+                return TransportResult(error: "a webhook secret is malformed", refused: true)
+            }
         }
         request.body = .bytes(ByteBuffer(bytes: delivery.payload))
 
@@ -100,6 +104,42 @@ public struct WebhookTransport: DeliveryTransport {
         } catch {
             return TransportResult(error: Self.describe(error), latencyMs: elapsed())
         }
+    }
+
+    /// GETs a small document (a peer's JWKS) through the same target guard: at most `limit` bytes, 2xx only.
+    public func fetch(_ address: String, limit: Int = 256 * 1024) async throws -> Data {
+        guard let url = URL(string: address), let host = url.host, !host.isEmpty,
+            let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http"
+        else { throw FetchError("not an http(s) URL: \(address)") }
+        let target: ApprovedTarget
+        switch await guardrail.check(host: host, within: timeout) {
+        case .approved(let approved): target = approved
+        case .refused(let reason): throw FetchError("target refused: \(reason)")
+        case .unresolvable: throw FetchError("\(host) could not be resolved")
+        }
+        var request = HTTPClientRequest(url: address)
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "takedown-gateway/1")
+        let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))
+        do {
+            return try await clients.withClient(for: target) { client in
+                let response = try await client.execute(request, deadline: deadline)
+                guard (200...299).contains(response.status.code) else {
+                    throw FetchError("\(address) answered HTTP \(response.status.code)")
+                }
+                let body = try await response.body.collect(upTo: limit)
+                return Data(body.readableBytesView)
+            }
+        } catch let error as FetchError {
+            throw error
+        } catch {
+            throw FetchError("\(address): \(Self.describe(error))")
+        }
+    }
+
+    public struct FetchError: Error, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
     }
 
     static func describe(_ error: any Error) -> String {

@@ -18,18 +18,26 @@ extension PostgresStore {
                     return earlier
                 }
             }
-            try await Self.insert(record, transaction)
-            for (notice, items) in encodedNotices { try await Self.insert(notice, items: items, transaction) }
-            try await Self.insert(deliveries, transaction)
-            // Last, so the counters stay locked only for these few statements and the commit.
-            _ = try await Self.assignPositions("cases", ids: [record.id.rawValue], transaction)
-            _ = try await Self.assignPositions("notices", ids: notices.map(\.id.rawValue), transaction)
-            // After the case counter is held: a list being created meanwhile is either committed (and seen
-            // here) or waits for this case to commit (and takes it in).
-            try await Self.contribute(record, transaction)
+            try await Self.writeCase(record, notices: encodedNotices, deliveries: deliveries, transaction)
             if let idempotency { try await Self.insert(idempotency, transaction) }
             return nil
         }
+    }
+
+    /// Writes a case, its notices (items encoded) and their deliveries inside the caller's transaction,
+    /// taking positions last.
+    static func writeCase(
+        _ record: Case, notices: [(Notice, String)], deliveries: [Delivery], _ transaction: Transaction
+    ) async throws {
+        try await insert(record, transaction)
+        for (notice, items) in notices { try await insert(notice, items: items, transaction) }
+        try await insert(deliveries, transaction)
+        // Last, so the counters stay locked only for these few statements and the commit.
+        _ = try await assignPositions("cases", ids: [record.id.rawValue], transaction)
+        _ = try await assignPositions("notices", ids: notices.map(\.0.id.rawValue), transaction)
+        // After the case counter is held: a list being created meanwhile is either committed (and seen
+        // here) or waits for this case to commit (and takes it in).
+        try await contribute(record, transaction)
     }
 
     public func caseRecord(_ id: CaseID) async throws -> Case? {

@@ -22,6 +22,7 @@ extension PostgresStore {
         Migration(name: "v7-audit", statements: auditSchema),
         Migration(name: "v8-hash-list-sources", statements: hashListSourceSchema),
         Migration(name: "v9-hosting-trace", statements: hostingTraceSchema),
+        Migration(name: "v10-referrals", statements: referralSchema),
     ]
 
     public func migrate() async throws {

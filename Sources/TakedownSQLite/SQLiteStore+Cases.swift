@@ -15,14 +15,21 @@ extension SQLiteStore {
                 {
                     return earlier
                 }
-                try Self.insert(record, db)
-                try Self.contribute(record, db)
-                for (notice, items) in encodedNotices { try Self.insert(notice, items: items, db) }
-                for delivery in deliveries { try Self.insert(delivery, db) }
+                try Self.writeCase(record, notices: encodedNotices, deliveries: deliveries, db)
                 if let idempotency { try Self.insert(idempotency, db) }
                 return nil
             }
         }
+    }
+
+    /// Writes a case, its notices (items encoded) and their deliveries inside the caller's transaction.
+    static func writeCase(
+        _ record: Case, notices: [(Notice, String)], deliveries: [Delivery], _ db: Database
+    ) throws {
+        try insert(record, db)
+        try contribute(record, db)
+        for (notice, items) in notices { try insert(notice, items: items, db) }
+        for delivery in deliveries { try insert(delivery, db) }
     }
 
     public func caseRecord(_ id: CaseID) async throws -> Case? {

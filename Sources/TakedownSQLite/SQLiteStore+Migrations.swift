@@ -104,6 +104,7 @@ extension SQLiteStore {
         registerAudit(&migrator)
         registerHashListSources(&migrator)
         registerHostingTrace(&migrator)
+        registerReferrals(&migrator)
         return migrator
     }()
 }

@@ -104,6 +104,21 @@ public enum GatewayComposition {
             configuration.hostResolver = CachingResolver(
                 DNSResolver(server: server.address, port: server.port, timeout: settings.dnsTimeout))
         }
+        let outbox = settings.outbox
+        configuration.peerDocuments = { address in
+            // Keys are fetched rarely (a peer registered or refreshed): one client per fetch, shut down after.
+            let client = WebhookTransport(
+                timeout: outbox.requestTimeout, allowPrivateTargets: outbox.allowPrivateTargets,
+                allowedTargets: outbox.allowedTargets, connectionsPerHost: 1)
+            do {
+                let data = try await client.fetch(address)
+                try await client.shutdown()
+                return data
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+        }
         let gateway = Gateway(
             store: store, keys: try keys(settings, now: clock()), templates: templates, configuration: configuration,
             clock: clock, logger: logger, onEnqueue: onEnqueue)
@@ -131,7 +146,7 @@ public enum GatewayComposition {
         let webhooks = WebhookTransport(
             timeout: settings.outbox.requestTimeout, allowPrivateTargets: settings.outbox.allowPrivateTargets,
             allowedTargets: settings.outbox.allowedTargets)
-        var transports: [DeliveryChannel: any DeliveryTransport] = [.webhook: webhooks]
+        var transports: [DeliveryChannel: any DeliveryTransport] = [.webhook: webhooks, .referral: webhooks]
         if let relay = settings.smtp {
             transports[.email] = SMTPTransport(
                 relay: relay, timeout: settings.outbox.requestTimeout,
@@ -157,6 +172,9 @@ public enum GatewayComposition {
             },
             RepeatingService("hash-list publishing", every: settings.hashListInterval, logger: logger) {
                 try await gateway.maintainHashLists()
+            },
+            RepeatingService("referral status updates", every: settings.referralReportInterval, logger: logger) {
+                try await gateway.reportReferrals()
             },
             HashListImportWorker(store: gateway.store, configuration: settings.imports, clock: clock, logger: logger),
         ]

@@ -65,6 +65,9 @@ public struct ServerSettings: Sendable {
     public var dnsServer: (address: IPAddress, port: Int)?
     /// A DNS lookup's time limit (`TAKEDOWN_DNS_TIMEOUT_SECONDS`).
     public var dnsTimeout: TimeInterval = 2
+    /// How often referrals' status updates to their senders are looked for
+    /// (`TAKEDOWN_REFERRAL_REPORT_SECONDS`).
+    public var referralReportInterval: TimeInterval = 30
 
     /// Defaults overlaid with the environment; flags are applied by the caller afterwards.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -254,6 +257,12 @@ public struct ServerSettings: Sendable {
                 throw SettingsError("TAKEDOWN_DNS_TIMEOUT_SECONDS", value)
             }
             dnsTimeout = seconds
+        }
+        if let value = env("REFERRAL_REPORT_SECONDS") {
+            guard let seconds = Self.finite(value), seconds >= Self.shortest, seconds <= 86_400 else {
+                throw SettingsError("TAKEDOWN_REFERRAL_REPORT_SECONDS", value)
+            }
+            referralReportInterval = seconds
         }
     }
 

@@ -47,43 +47,7 @@ extension Gateway {
         var record = try validated { () throws(ValidationError) in
             try submission.validated(id: .generate(), at: now, by: principal.actor)
         }
-        let snapshot = try await routingSnapshot()
-        let table = snapshot.table
-
-        // Group items by recipient, keeping the order in which providers first appear.
-        var groups: [(PartnerID, [Int])] = []
-        var unrouted: [CaseReceipt.Unrouted] = []
-        let facts = try await hostingFacts(of: record.items, table: table)
-        for (index, item) in record.items.enumerated() {
-            let (route, trace) = self.route(item, facts[index], table: table, at: now)
-            record.items[index].trace = trace
-            switch route {
-            case .success(let partner):
-                if let at = groups.firstIndex(where: { $0.0 == partner }) {
-                    groups[at].1.append(index)
-                } else {
-                    groups.append((partner, [index]))
-                }
-            case .failure(let reason):
-                record.items[index].unroutedReason = reason.rawValue
-                unrouted.append(.init(url: item.url, reason: reason.rawValue))
-            }
-        }
-
-        var notices: [Notice] = []
-        var deliveries: [Delivery] = []
-        for (partnerID, indices) in groups {
-            let items = indices.map { record.items[$0] }
-            guard let partner = snapshot.partners[partnerID] else {
-                throw GatewayError.notFound("partner \(partnerID)")
-            }
-            let policy = snapshot.policies[partner.slaPolicyId] ?? defaultPolicy
-            let notice = try issue(
-                for: record, items: items, to: partner, policy: policy, at: now, actor: principal.actor)
-            for index in indices { record.items[index].noticeId = notice.id }
-            notices.append(notice)
-            deliveries += try self.deliveries(for: notice, to: partner, type: WebhookEvent.issued, at: now)
-        }
+        let (notices, deliveries, unrouted) = try await issueNotices(for: &record, at: now, actor: principal.actor)
 
         let receipt = CaseReceipt(
             id: record.id, reference: record.reference,
@@ -105,6 +69,48 @@ extension Gateway {
             "case submitted",
             metadata: ["case_id": "\(record.id)", "notices": "\(notices.count)", "unrouted": "\(unrouted.count)"])
         return receipt
+    }
+
+    /// Traces and routes every item of a new case, and issues one signed notice (with its deliveries) per
+    /// recipient, in the order recipients first appear. Items nobody takes are marked unrouted. With
+    /// `referrals` off, no item goes to a peer hotline (a referral we accepted is never referred on).
+    func issueNotices(for record: inout Case, at now: Date, actor: String, referrals: Bool = true) async throws -> (
+        notices: [Notice], deliveries: [Delivery], unrouted: [CaseReceipt.Unrouted]
+    ) {
+        let snapshot = try await routingSnapshot()
+        let table = snapshot.table
+        var groups: [(PartnerID, [Int])] = []
+        var unrouted: [CaseReceipt.Unrouted] = []
+        let facts = try await hostingFacts(of: record.items, table: table)
+        for (index, item) in record.items.enumerated() {
+            let (route, trace) = self.route(item, facts[index], table: table, at: now, referrals: referrals)
+            record.items[index].trace = trace
+            switch route {
+            case .success(let partner):
+                if let at = groups.firstIndex(where: { $0.0 == partner }) {
+                    groups[at].1.append(index)
+                } else {
+                    groups.append((partner, [index]))
+                }
+            case .failure(let reason):
+                record.items[index].unroutedReason = reason.rawValue
+                unrouted.append(.init(url: item.url, reason: reason.rawValue))
+            }
+        }
+        var notices: [Notice] = []
+        var deliveries: [Delivery] = []
+        for (partnerID, indices) in groups {
+            let items = indices.map { record.items[$0] }
+            guard let partner = snapshot.partners[partnerID] else {
+                throw GatewayError.notFound("partner \(partnerID)")
+            }
+            let policy = snapshot.policies[partner.slaPolicyId] ?? defaultPolicy
+            let notice = try issue(for: record, items: items, to: partner, policy: policy, at: now, actor: actor)
+            for index in indices { record.items[index].noticeId = notice.id }
+            notices.append(notice)
+            deliveries += try self.deliveries(for: notice, to: partner, type: WebhookEvent.issued, at: now)
+        }
+        return (notices, deliveries, unrouted)
     }
 
     public func caseRecord(_ id: CaseID) async throws -> Case {

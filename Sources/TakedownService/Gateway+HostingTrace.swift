@@ -78,13 +78,16 @@ extension Gateway {
     }
 
     /// Routes one item by what intake found, and the trace kept with it.
-    func route(_ item: CaseItem, _ fact: HostingFacts, table: RoutingTable, at now: Date)
+    /// An item no provider here hosts goes to the peer hotline covering its hosting country, unless
+    /// `referrals` is off (the items of a referral we accepted are never referred on).
+    func route(_ item: CaseItem, _ fact: HostingFacts, table: RoutingTable, at now: Date, referrals: Bool = true)
         -> (route: Result<PartnerID, UnroutedReason>, trace: HostingTrace)
     {
-        let (route, basis) = table.route(
-            url: item.url, ip: item.ip, resolved: fact.resolved, asns: fact.ranges.map(\.asn))
         let address = fact.observed ?? fact.resolved.first
         let range = fact.ranges.first { address.map($0.contains) ?? false } ?? fact.ranges.first
+        let (route, basis) = table.route(
+            url: item.url, ip: item.ip, resolved: fact.resolved, asns: fact.ranges.map(\.asn),
+            country: range?.country, referrals: referrals)
         let trace = HostingTrace(
             host: fact.host, resolution: fact.resolution, addresses: fact.resolved.map(\.description),
             address: address?.description, asn: range?.asn, asName: range?.name, country: range?.country,

@@ -11,6 +11,14 @@ extension Gateway {
         for notice: Notice, to partner: Partner, type: String, at now: Date, reason: String? = nil, sequence: Int = 1
     ) throws -> [Delivery] {
         var deliveries: [Delivery] = []
+        // A peer hotline's gateway takes the signed referral itself, once; what follows is its business.
+        if partner.kind == .hotline, let peer = partner.delivery.gateway, type == WebhookEvent.issued {
+            deliveries.append(
+                Delivery(
+                    noticeId: notice.id, partnerId: partner.id, channel: .referral,
+                    endpoint: peer.baseUrl + "/v1/referrals", eventType: "referral", eventId: notice.id.rawValue,
+                    payload: Data(notice.jws.utf8), nextAttemptAt: now, createdAt: now, updatedAt: now))
+        }
         if let url = partner.delivery.webhookUrl {
             let eventID = WebhookEvent.newID()
             let body = try WebhookEvent.body(

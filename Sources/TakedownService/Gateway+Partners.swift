@@ -8,7 +8,8 @@ extension Gateway {
     /// The token and the secret are returned once.
     public func createPartner(_ input: PartnerInput) async throws -> (Partner, IssuedToken, webhookSecret: String?) {
         let now = clock()
-        let partner = try validated { () throws(ValidationError) in try input.created(id: .generate(), at: now) }
+        var partner = try validated { () throws(ValidationError) in try input.created(id: .generate(), at: now) }
+        try await pinPeerKeys(of: &partner)
         try await checkPolicyExists(partner)
         let token = Self.newToken(role: .partner, name: "\(partner.name) (first token)", partner: partner.id, at: now)
         let secret = partner.delivery.webhookUrl == nil ? nil : WebhookSignature.newSecret()
@@ -35,12 +36,20 @@ extension Gateway {
         let now = clock()
         var updated = try validated { () throws(ValidationError) in try input.applied(to: current, at: now) }
         if updated.kind != current.kind { try await checkKindChange(of: current, to: &updated) }
+        try await pinPeerKeys(of: &updated)
         try await checkPolicyExists(updated)
         let newURL = updated.delivery.webhookUrl != nil && updated.delivery.webhookUrl != current.delivery.webhookUrl
         let secret = newURL ? WebhookSignature.newSecret() : nil
         try await store.updatePartner(updated, webhookSecret: secret, check: Self.routingIsFree(for: updated))
         invalidateRouting()
         return (updated, secret)
+    }
+
+    /// A peer gateway given without keys gets the ones it publishes, pinned now.
+    func pinPeerKeys(of partner: inout Partner) async throws {
+        guard let peer = partner.delivery.gateway, peer.keys.isEmpty else { return }
+        partner.delivery.gateway?.keys = try await fetchPeerKeys(peer.baseUrl)
+        partner.delivery.gateway?.keysPinnedAt = clock()
     }
 
     /// The one-owner rule, checked by the store inside its write transaction (two writers at once cannot
@@ -61,7 +70,12 @@ extension Gateway {
                 "a \(updated.kind.rawValue) may not hold the grants to "
                     + barred.map { "\($0.id)" }.joined(separator: ", ") + "; revoke them before changing kind")
         }
-        if updated.kind != .hostingProvider { updated.routing = RoutingRules() }
+        switch updated.kind {
+        case .hostingProvider: updated.routing.countries = []
+        case .hotline: updated.routing = RoutingRules(countries: updated.routing.countries)
+        case .lawEnforcement: updated.routing = RoutingRules()
+        }
+        if updated.kind != .hotline { updated.delivery.gateway = nil }
     }
 
     /// The routing table and the partners behind it, read again after `routingCacheSeconds` or a local

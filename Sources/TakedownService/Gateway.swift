@@ -15,6 +15,8 @@ public final class Gateway: Sendable {
     let composer: NoticeComposer
     let keys: Mutex<KeyRing>
     let routing = Mutex<RoutingSnapshot?>(nil)
+    /// Where the next round of referral status updates starts.
+    let referralReportCursor = Mutex<Int64>(0)
     let clock: @Sendable () -> Date
     /// When this gateway was built: the `created_at` of the default SLA policy it loaded from the settings.
     let startedAt: Date

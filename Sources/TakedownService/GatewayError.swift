@@ -16,4 +16,7 @@ public enum GatewayError: Error, Equatable, Sendable {
     case gone(String)
     /// A query parameter at fault (cursor, limit, filter).
     case badParameter(name: String, reason: String)
+    /// A signed message from a peer whose signature does not hold: a bad signature, or a key the sender
+    /// never published.
+    case signatureRefused(String)
 }

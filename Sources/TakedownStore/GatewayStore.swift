@@ -4,7 +4,7 @@ import TakedownModel
 /// Everything the gateway keeps. Each store (SQLite, PostgreSQL) implements the whole contract and
 /// passes the one conformance suite in `TakedownTestSupport`.
 public protocol GatewayStore: TokenStore, PartnerStore, PartnerStatusStore, CaseStore, NoticeStore, DeliveryStore,
-    ClockStore, HashListStore, HashListSourceStore, AuditStore, ASNStore
+    ClockStore, HashListStore, HashListSourceStore, AuditStore, ASNStore, ReferralStore
 {
     /// Creates or upgrades the schema; safe to run at every start.
     func migrate() async throws
