@@ -58,8 +58,10 @@ extension PostgresStore {
     }
 
     /// Applied migrations, by name, for `takedown migrate` to report.
+    /// Applied migrations in the order they are applied (`v10` after `v9`), unknown ones last by name.
     public func appliedMigrations() async throws -> [String] {
-        try await rows("SELECT name FROM schema_migrations ORDER BY name").map { try $0.get("name") }
+        let applied: [String] = try await rows("SELECT name FROM schema_migrations").map { try $0.get("name") }
+        return MigrationState.ordered(Set(applied), known: Self.migrations.map(\.name))
     }
 
     /// The schema against this gateway's migrations, without changing it (a database never migrated has

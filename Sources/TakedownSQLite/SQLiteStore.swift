@@ -56,8 +56,10 @@ public final class SQLiteStore: GatewayStore, Sendable {
     }
 
     /// Applied migrations, by name, for `takedown migrate` to report.
+    /// Applied migrations in the order they are applied (`v10` after `v9`), unknown ones last by name.
     public func appliedMigrations() async throws -> [String] {
-        try await guarded { try await pool.read { db in try Array(Self.migrator.appliedIdentifiers(db)) }.sorted() }
+        let applied = try await guarded { try await pool.read { db in try Self.migrator.appliedIdentifiers(db) } }
+        return MigrationState.ordered(applied, known: Self.migrator.migrations)
     }
 
     /// The schema against this gateway's migrations, without changing it.

@@ -12,3 +12,11 @@ public struct MigrationState: Sendable, Equatable {
 
     public var isCurrent: Bool { pending.isEmpty && unknown.isEmpty }
 }
+
+extension MigrationState {
+    /// Applied migration names in the order the gateway applies them, then unknown ones by name: names
+    /// sort wrongly as text once there are ten (`v10` before `v2`).
+    public static func ordered(_ applied: Set<String>, known: [String]) -> [String] {
+        known.filter(applied.contains) + applied.subtracting(known).sorted()
+    }
+}

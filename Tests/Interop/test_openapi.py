@@ -42,6 +42,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from referencing import Registry
@@ -55,6 +56,7 @@ from conftest import (
     Gateway,
     GatewayError,
     b64url_decode,
+    b64url_encode,
     errors_of,
     item,
     jws_parts,
@@ -393,6 +395,10 @@ class HookReceiver:
 # --- the scenario -----------------------------------------------------------------------------------
 
 
+def just_now_utc() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def just_now_in_paris() -> str:
     """Now, as RFC 3339 with a +01:00 offset and no fractional seconds (requests may send any RFC 3339 time)."""
     moment = datetime.now(timezone(timedelta(hours=1))) + timedelta(seconds=1)
@@ -433,6 +439,7 @@ class Scenario:
         self.outbox()
         self.hash_lists()
         self.clocks()
+        self.referrals()
         self.audit()
         self.errors()
         self.collect_documents()
@@ -1606,6 +1613,83 @@ class Scenario:
 
     # the audit trail ------------------------------------------------------------------------------
 
+    # referrals between hotlines ---------------------------------------------------------------------
+
+    def referrals(self) -> None:
+        """A peer hotline played by this test with its own Ed25519 key: it refers a case here and reports on
+        one referred to it, both signed by Python's `cryptography`, never by the gateway's code."""
+        c, admin, gateway = self.c, self.admin, self.gateway
+        key = Ed25519PrivateKey.generate()
+        raw = key.public_key().public_bytes_raw()
+        peer_url = "http://127.0.0.1:9"  # nothing listens: deliveries to it fail, key refreshes are a 422
+        jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw), "kid": "peer-key-1"}
+        peer = c.call("POST", "/v1/partners", token=admin, expect=201, body={
+            "name": "Peer hotline NL", "kind": "hotline", "contact_email": "analysts@hotline-nl.test", "locale": "en",
+            "jurisdiction": "NL", "routing": {"countries": ["nl"]},
+            "delivery": {"gateway": {"base_url": peer_url, "jwks": {"keys": [jwk]}}}}).json()
+        assert peer["routing"]["countries"] == ["NL"] and peer["delivery"]["gateway"]["keys"][0]["kid"] == "peer-key-1"
+        c.call("POST", f"/v1/partners/{peer['id']}/gateway/keys", token=admin, expect=422)
+        c.call("POST", f"/v1/partners/{self.de['id']}/gateway/keys", token=admin, expect=409)
+
+        def sign(claims: dict, kid: str = "peer-key-1", signer: Ed25519PrivateKey = key) -> str:
+            head = b64url_encode(json.dumps({"alg": "EdDSA", "kid": kid, "typ": "JWT"}).encode())
+            body = b64url_encode(json.dumps(claims).encode())
+            return f"{head}.{body}." + b64url_encode(signer.sign(f"{head}.{body}".encode()))
+
+        # Out: an unrouted item sent to the peer, and the peer's update about it.
+        receipt = c.call("POST", "/v1/cases", token=self.analyst, expect=201, body={
+            "reference": "REF-OUT", "category": {"uk_grade": "B"}, "media_type": "image",
+            "items": [item("https://nobody-hosts-this.test/r.jpg")]}).json()
+        notice = c.call("POST", f"/v1/cases/{receipt['id']}/route", token=self.analyst, expect=201,
+                        body={"urls": ["https://nobody-hosts-this.test/r.jpg"], "partner_id": peer["id"]}).json()
+        now = int(time.time())
+        update = {"iss": peer_url, "aud": gateway.url, "iat": now, "jti": "upd_" + "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+                  "type": "referral_update", "referral": notice["id"], "received_as": "rfl_" + "0" * 26, "sequence": 1,
+                  "status": "accepted", "at": just_now_utc(), "notices": 0, "items": [{"url": "https://nobody-hosts-this.test/r.jpg"}]}
+        applied = c.call("POST", "/v1/referral-updates", raw=sign(update).encode(), content_type="application/jose", expect=200).json()
+        assert applied == {"referral": notice["id"], "remote_status": "accepted"}, applied
+        c.call("POST", "/v1/referral-updates", raw=sign(update).encode(), content_type="application/jose", expect=200)
+        c.call("POST", "/v1/referral-updates", raw=sign({**update, "referral": "ntc_" + "0" * 26}).encode(),
+               content_type="application/jose", expect=404)
+        out = c.call("GET", "/v1/referrals", token=admin, params={"direction": "out"}, expect=200).json()
+        assert [r["remote_status"] for r in out["referrals"]] == ["accepted"] and out["referrals"][0]["status"] == "acknowledged", out
+
+        # In: a referral from the peer, repeated, forged, accepted; another declined.
+        notices = c.call("GET", "/v1/notices", token=admin, params={"limit": "5"}, expect=200).json()["notices"]
+        template = next(n["document"] for n in notices if n["document"]["type"] == "takedown_notice")
+        def referral(jti: str, url: str) -> dict:
+            document = copy.deepcopy(template)
+            item_ = {**document["items"][0], "url": url, "trace": {"addresses": ["192.0.2.10"], "country": "NL", "basis": "hosting_country", "traced_at": just_now_utc()}}
+            item_.pop("ip", None)
+            document.update(type="referral", iss=peer_url, aud=gateway.url, iat=int(time.time()), jti=jti, id=jti, items=[item_])
+            return document
+        first = sign(referral("ntc_" + "1" * 26, "https://www.example.com/ref/1.jpg"))
+        received = c.call("POST", "/v1/referrals", raw=first.encode(), content_type="application/jose", expect=201).json()
+        assert received["state"] == "received"
+        assert c.call("POST", "/v1/referrals", raw=first.encode(), content_type="application/jose", expect=200).json() == received
+        c.call("POST", "/v1/referrals", raw=sign(referral("ntc_" + "2" * 26, "https://www.example.com/ref/2.jpg"), kid="never-published").encode(), content_type="application/jose", expect=401)
+        c.call("POST", "/v1/referrals", raw=b"not a jws", content_type="application/jose", expect=422)
+        c.call("POST", "/v1/referrals", raw=sign({**referral("ntc_" + "3" * 26, "https://www.example.com/ref/3.jpg"), "aud": "http://127.0.0.1:1"}).encode(), content_type="application/jose", expect=403)
+        c.call("POST", "/v1/referrals", raw=sign(referral("ntc_" + "1" * 26, "https://www.example.com/ref/other.jpg")).encode(), content_type="application/jose", expect=409)
+        second = c.call("POST", "/v1/referrals", raw=sign(referral("ntc_" + "4" * 26, "https://www.example.com/ref/4.jpg")).encode(), content_type="application/jose", expect=201).json()
+        shown = c.call("GET", f"/v1/referrals/{received['id']}", token=self.analyst, expect=200).json()
+        assert shown["jws"] == first and shown["document"]["items"][0]["trace"]["country"] == "NL"
+        accepted = c.call("POST", f"/v1/referrals/{received['id']}/accept", token=self.analyst, expect=200).json()
+        assert accepted["state"] == "accepted" and accepted["case_id"]
+        c.call("POST", f"/v1/referrals/{received['id']}/accept", token=self.analyst, expect=409)
+        c.call("POST", f"/v1/referrals/{second['id']}/decline", token=self.analyst, body={}, expect=400)
+        declined = c.call("POST", f"/v1/referrals/{second['id']}/decline", token=self.analyst, body={"reason": "not hosted in NL"}, expect=200).json()
+        assert declined["state"] == "declined" and declined["reason"] == "not hosted in NL"
+        listing = c.call("GET", "/v1/referrals", token=admin, params={"direction": "in"}, expect=200).json()
+        states = sorted(r["state"] for r in listing["referrals"])
+        assert states == ["accepted", "declined", "refused", "refused", "refused", "refused"], states
+        refused = c.call("GET", "/v1/referrals", token=admin, params={"status": "refused", "limit": "2"}, expect=200).json()
+        assert len(refused["referrals"]) == 2
+        c.call("GET", "/v1/referrals", token=admin, params={"direction": "sideways"}, expect=400)
+        c.call("GET", "/v1/referrals", token=admin, params={"status": "lost"}, expect=400)
+        c.call("GET", "/v1/referrals", token=self.de["token"], expect=403)
+        c.call("GET", "/v1/referrals/rfl_" + "0" * 26, token=admin, expect=404)
+
     def audit(self) -> None:
         c, admin = self.c, self.admin
         every = c.call("GET", "/v1/audit", token=admin, params={"limit": "1000"}, expect=200).json()
@@ -1667,6 +1751,8 @@ class Scenario:
             if not page["notices"]:
                 break
             for view in page["notices"]:
+                if view["document"]["type"] == "referral":  # a peer's, checked against referral.schema.json
+                    continue
                 self.notice_documents.append(view["document"])
                 self.notice_documents.append(jws_parts(view["jws"])[1])
             after = page["next_cursor"]

@@ -23,7 +23,20 @@ from dnslib.server import BaseResolver, DNSServer
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from conftest import Gateway, b64url_encode, fresh_database, free_port, item, jws_parts, tag, tamper_payload
+from conftest import (
+    SCHEMAS_DIR,
+    Gateway,
+    assert_valid,
+    b64url_encode,
+    fresh_database,
+    free_port,
+    item,
+    jws_parts,
+    load_registry,
+    make_validator,
+    tag,
+    tamper_payload,
+)
 
 TABLE = """# synthetic IP-to-ASN table (documentation ranges)
 198.51.100.0/24\tAS64510\tDE\tEXAMPLE-DE
@@ -174,6 +187,8 @@ def test_gb_refers_to_de_and_fr_and_sees_de_removal(hotlines: Hotlines):
     shown = de.get_json(f"/v1/referrals/{incoming[0]['id']}", de.admin_token)
     verified = jws.deserialize_compact(shown["jws"], KeySet.import_key_set(gb.jwks()), algorithms=["EdDSA"])
     claims = json.loads(verified.payload)
+    schema = SCHEMAS_DIR / "referral.schema.json"
+    assert_valid(make_validator(schema, load_registry([schema])), claims, "the referral")
     assert claims["type"] == "referral" and claims["aud"] == de.url and claims["iss"] == gb.url
     assert claims["items"][0]["url"] == urls[1] and claims["items"][0]["trace"]["country"] == "DE"
     assert claims["items"][0]["trace"]["addresses"] == ["198.51.100.7"]

@@ -162,8 +162,10 @@ public enum AccessConformance {
         partner.delivery = DeliveryChannels(webhookUrl: "https://old.example.com/in", email: "old@example.com")
         try await store.insertPartner(partner, token: Synthetic.token(partner: partner.id), webhookSecret: "whsec_a")
         // Per channel: one pending, one failed, one in flight, one succeeded, one dead.
+        // Referrals keep the address they were written with (each goes to its own path of the peer).
+        let pushChannels: [DeliveryChannel] = [.webhook, .email]
         var rows: [DeliveryChannel: [Delivery]] = [:]
-        for channel in DeliveryChannel.allCases {
+        for channel in pushChannels {
             for index in 0..<5 {
                 let record = Synthetic.caseRecord(urls: ["https://x.test/\(channel)/\(index)"])
                 let notice = Synthetic.notice(for: record, partner: partner.id)
@@ -182,7 +184,7 @@ public enum AccessConformance {
         let attempt = DeliveryAttempt(
             number: 1, at: t0, statusCode: 500, latencyMs: 1, error: nil, responseExcerpt: nil)
         let tokens = Dictionary(claimed.map { ($0.id, $0.leaseToken) }, uniquingKeysWith: { $1 })
-        for channel in DeliveryChannel.allCases {
+        for channel in pushChannels {
             // The oldest four of each endpoint were claimed: rows 0 to 3.
             let outcomes: [DeliveryOutcome] = [.retry(at: t0, error: "500"), .succeeded, .dead(error: "gone for good")]
             let completions = zip((rows[channel] ?? [])[1...3], outcomes).map { delivery, outcome in

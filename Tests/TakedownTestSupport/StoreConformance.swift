@@ -31,6 +31,7 @@ public enum StoreConformance {
             .merging(FiguresConformance.checks) { $1 }
             .merging(SourceConformance.checks) { $1 }
             .merging(ASNConformance.checks) { $1 }
+            .merging(ReferralConformance.checks) { $1 }
     }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {
