@@ -136,7 +136,8 @@ let package = Package(
         .executableTarget(
             name: "takedown-bench",
             dependencies: [
-                "TakedownSigning", "TakedownPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "TakedownSigning", "TakedownPostgres", "LoopbackDNS",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -145,10 +146,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A DNS server on 127.0.0.1 for the tests and the benchmark (nothing else of the tests).
+        .target(name: "LoopbackDNS", path: "Tests/LoopbackDNS", swiftSettings: strict),
         .target(
             name: "TakedownTestSupport",
             dependencies: [
                 "TakedownStore", "TakedownService", "TakedownSQLite", "TakedownPostgres", "TakedownServer",
+                "LoopbackDNS",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/TakedownTestSupport",

@@ -15,11 +15,43 @@ struct CasesController {
         group.get("cases", use: list)
         group.get("cases/{case_id}", use: show)
         group.post("cases/{case_id}/route", use: route)
+        group.post("cases/{case_id}/proposals/accept", use: acceptProposal)
     }
 
     struct Listing: Encodable {
         var cases: [Case]
         var nextCursor: String
+    }
+
+    struct ProposalRequest: Decodable {
+        var url: String?
+        var partnerId: String?
+    }
+
+    struct ProposalAccepted: Encodable {
+        var partner: Partner
+        /// The new provider's first API token, shown once; omitted when an existing provider got the route.
+        var partnerToken: String?
+        var noticeId: NoticeID
+    }
+
+    @Sendable func acceptProposal(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.staff()
+        let id = try context.parameters.id("case_id", as: CaseID.self)
+        let body = try await JSONBody<ProposalRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        var v = Validator()
+        let url = v.require(body.value.url, "url")
+        let partner = body.value.partnerId.flatMap { text -> PartnerID? in
+            if let id = PartnerID.parse(text) { return id }
+            v.fail("partner_id", "is not a partner id")
+            return nil
+        }
+        do { try v.check() } catch { throw GatewayError.invalid(error) }
+        let accepted = try await gateway.acceptProposal(of: id, url: url!, partner: partner, by: principal)
+        return try .json(
+            ProposalAccepted(partner: accepted.partner, partnerToken: accepted.token, noticeId: accepted.notice.id),
+            status: .created)
     }
 
     struct RouteRequest: Decodable {

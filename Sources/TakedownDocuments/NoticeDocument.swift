@@ -88,7 +88,7 @@ public struct NoticeDocument: Codable, Sendable, Equatable {
             address = trace.address
             asn = trace.asn
             asName = trace.asName
-            country = trace.country
+            country = trace.country ?? trace.rdap?.country
             basis = trace.basis.rawValue
             tracedAt = Timestamp.format(trace.tracedAt)
         }

@@ -12,6 +12,8 @@ public struct HostingTrace: Codable, Sendable, Equatable {
         case resolvedAddress = "resolved_address"
         case asn
         case hostingCountry = "hosting_country"
+        /// No provider here hosts it, and the country RDAP gives for its network is a peer hotline's.
+        case rdapCountry = "rdap_country"
         case none
     }
 
@@ -41,6 +43,8 @@ public struct HostingTrace: Codable, Sendable, Equatable {
     public var country: String?
     public var basis: Basis
     public var tracedAt: Date
+    /// What RDAP said about the network and domain of an item nothing else routed (when RDAP is set up).
+    public var rdap: RDAPFindings?
 
     public init(
         host: String?, resolution: Resolution, addresses: [String] = [], address: String? = nil,

@@ -108,6 +108,16 @@ public struct WebhookTransport: DeliveryTransport {
 
     /// GETs a small document (a peer's JWKS) through the same target guard: at most `limit` bytes, 2xx only.
     public func fetch(_ address: String, limit: Int = 256 * 1024) async throws -> Data {
+        let answer = try await get(address, accept: "application/json", limit: limit)
+        guard (200...299).contains(answer.status) else { throw FetchError("\(address) answered HTTP \(answer.status)") }
+        return answer.body
+    }
+
+    /// GETs a document through the target guard: its status, at most `limit` bytes of body, and its
+    /// `Cache-Control`. Redirects are not followed.
+    public func get(_ address: String, accept: String, limit: Int) async throws -> (
+        status: Int, body: Data, cacheControl: String?
+    ) {
         guard let url = URL(string: address), let host = url.host, !host.isEmpty,
             let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http"
         else { throw FetchError("not an http(s) URL: \(address)") }
@@ -118,17 +128,17 @@ public struct WebhookTransport: DeliveryTransport {
         case .unresolvable: throw FetchError("\(host) could not be resolved")
         }
         var request = HTTPClientRequest(url: address)
-        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "Accept", value: accept)
         request.headers.add(name: "User-Agent", value: "takedown-gateway/1")
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))
         do {
             return try await clients.withClient(for: target) { client in
                 let response = try await client.execute(request, deadline: deadline)
-                guard (200...299).contains(response.status.code) else {
-                    throw FetchError("\(address) answered HTTP \(response.status.code)")
-                }
                 let body = try await response.body.collect(upTo: limit)
-                return Data(body.readableBytesView)
+                return (
+                    Int(response.status.code), Data(body.readableBytesView),
+                    response.headers.first(name: "Cache-Control")
+                )
             }
         } catch let error as FetchError {
             throw error

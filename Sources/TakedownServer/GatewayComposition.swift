@@ -104,6 +104,8 @@ public enum GatewayComposition {
             configuration.hostResolver = CachingResolver(
                 DNSResolver(server: server.address, port: server.port, timeout: settings.dnsTimeout))
         }
+        configuration.rdap = try rdap(settings, clock: clock)
+        configuration.rdapTimeout = settings.rdapTimeout * 2
         let outbox = settings.outbox
         configuration.peerDocuments = { address in
             // Keys are fetched rarely (a peer registered or refreshed): one client per fetch, shut down after.
@@ -124,6 +126,33 @@ public enum GatewayComposition {
             clock: clock, logger: logger, onEnqueue: onEnqueue)
         if let token = settings.bootstrapAdminToken { try await gateway.bootstrapAdmin(secret: token) }
         return gateway
+    }
+
+    /// The RDAP client of `TAKEDOWN_RDAP_BOOTSTRAP` and `TAKEDOWN_RDAP_URL`; nil when neither is set. A
+    /// bootstrap file that cannot be read or parsed stops the start, naming it.
+    static func rdap(_ settings: ServerSettings, clock: @escaping @Sendable () -> Date) throws -> RDAPClient? {
+        guard !settings.rdapBootstrapFiles.isEmpty || settings.rdapURL != nil else { return nil }
+        let bootstrap: RDAPBootstrap
+        if settings.rdapBootstrapFiles.isEmpty {
+            bootstrap = RDAPBootstrap(baseURL: settings.rdapURL!)
+        } else {
+            var files: [Data] = []
+            for path in settings.rdapBootstrapFiles {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw SettingsError("TAKEDOWN_RDAP_BOOTSTRAP: cannot read \(path)")
+                }
+                files.append(data)
+            }
+            do {
+                bootstrap = try RDAPBootstrap(files: files, fallback: settings.rdapURL)
+            } catch {
+                throw SettingsError("TAKEDOWN_RDAP_BOOTSTRAP: \(error)")
+            }
+        }
+        return RDAPClient(
+            bootstrap: bootstrap, timeout: settings.rdapTimeout,
+            allowPrivateTargets: settings.outbox.allowPrivateTargets,
+            allowedTargets: settings.outbox.allowedTargets, clock: clock)
     }
 
     public static func apiSettings(_ settings: ServerSettings, store: (any GatewayStore)? = nil) -> APISettings {

@@ -68,6 +68,13 @@ public struct ServerSettings: Sendable {
     /// How often referrals' status updates to their senders are looked for
     /// (`TAKEDOWN_REFERRAL_REPORT_SECONDS`).
     public var referralReportInterval: TimeInterval = 30
+    /// RFC 9224 bootstrap files naming the RDAP servers (`TAKEDOWN_RDAP_BOOTSTRAP`, comma-separated paths).
+    public var rdapBootstrapFiles: [String] = []
+    /// One RDAP server for every question (`TAKEDOWN_RDAP_URL`), or for what the bootstrap does not cover.
+    public var rdapURL: String?
+    /// An RDAP question's time limit; a case's questions end within twice this
+    /// (`TAKEDOWN_RDAP_TIMEOUT_SECONDS`).
+    public var rdapTimeout: TimeInterval = 5
 
     /// Defaults overlaid with the environment; flags are applied by the caller afterwards.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -257,6 +264,22 @@ public struct ServerSettings: Sendable {
                 throw SettingsError("TAKEDOWN_DNS_TIMEOUT_SECONDS", value)
             }
             dnsTimeout = seconds
+        }
+        if let value = env("RDAP_BOOTSTRAP") {
+            rdapBootstrapFiles = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+        }
+        if let value = env("RDAP_URL") {
+            guard let url = WebURL(value), !url.hasCredentials else {
+                throw SettingsError("TAKEDOWN_RDAP_URL must be an http or https URL: \(value)")
+            }
+            rdapURL = url.href
+        }
+        if let value = env("RDAP_TIMEOUT_SECONDS") {
+            guard let seconds = Self.finite(value), seconds >= Self.shortest, seconds <= 60 else {
+                throw SettingsError("TAKEDOWN_RDAP_TIMEOUT_SECONDS", value)
+            }
+            rdapTimeout = seconds
         }
         if let value = env("REFERRAL_REPORT_SECONDS") {
             guard let seconds = Self.finite(value), seconds >= Self.shortest, seconds <= 86_400 else {

@@ -14,6 +14,14 @@ public struct CaseReceipt: Codable, Sendable, Equatable {
     public struct Unrouted: Codable, Sendable, Equatable {
         public var url: String
         public var reason: String
+        /// The abuse contact RDAP named for it, for an analyst to accept in one call.
+        public var proposal: RoutingProposal?
+
+        public init(url: String, reason: String, proposal: RoutingProposal? = nil) {
+            self.url = url
+            self.reason = reason
+            self.proposal = proposal
+        }
     }
 
     public var id: CaseID
@@ -79,12 +87,18 @@ extension Gateway {
     ) {
         let snapshot = try await routingSnapshot()
         let table = snapshot.table
-        var groups: [(PartnerID, [Int])] = []
-        var unrouted: [CaseReceipt.Unrouted] = []
         let facts = try await hostingFacts(of: record.items, table: table)
+        var routes: [Result<PartnerID, UnroutedReason>] = []
         for (index, item) in record.items.enumerated() {
             let (route, trace) = self.route(item, facts[index], table: table, at: now, referrals: referrals)
             record.items[index].trace = trace
+            routes.append(route)
+        }
+        try await askRDAP(about: &record, routes: &routes, facts: facts, table: table, referrals: referrals)
+
+        var groups: [(PartnerID, [Int])] = []
+        var unrouted: [CaseReceipt.Unrouted] = []
+        for (index, route) in routes.enumerated() {
             switch route {
             case .success(let partner):
                 if let at = groups.firstIndex(where: { $0.0 == partner }) {
@@ -94,7 +108,10 @@ extension Gateway {
                 }
             case .failure(let reason):
                 record.items[index].unroutedReason = reason.rawValue
-                unrouted.append(.init(url: item.url, reason: reason.rawValue))
+                unrouted.append(
+                    .init(
+                        url: record.items[index].url, reason: reason.rawValue,
+                        proposal: record.items[index].trace?.proposal))
             }
         }
         var notices: [Notice] = []

@@ -95,3 +95,118 @@ extension Gateway {
         return (route, trace)
     }
 }
+
+extension Gateway {
+    /// RDAP questions of one case run at most this many at once.
+    static let rdapConcurrency = 16
+
+    /// Asks RDAP about the network and domain of each item nothing routed, keeps what it said in the
+    /// item's trace, and routes an item to the peer hotline covering the country RDAP gives its network.
+    /// The case's questions end within `rdapTimeout`; items not asked by then keep no findings.
+    func askRDAP(
+        about record: inout Case, routes: inout [Result<PartnerID, UnroutedReason>], facts: [HostingFacts],
+        table: RoutingTable, referrals: Bool
+    ) async throws {
+        guard let rdap = configuration.rdap else { return }
+        struct Question: Hashable, Sendable {
+            var address: IPAddress?
+            var domain: String?
+        }
+        var asked: [Int: Question] = [:]
+        for index in routes.indices {
+            guard case .failure = routes[index] else { continue }
+            let fact = facts[index]
+            let question = Question(
+                address: fact.observed ?? fact.resolved.first,
+                domain: fact.host.flatMap(RDAPBootstrap.registrableDomain(of:)))
+            if question.address != nil || question.domain != nil { asked[index] = question }
+        }
+        guard !asked.isEmpty else { return }
+        let deadline = ContinuousClock.now + .milliseconds(Int(configuration.rdapTimeout * 1000))
+        let answers = await withTaskGroup(of: (Question, RDAPFindings).self) { group in
+            var waiting = Set(asked.values).makeIterator()
+            for _ in 0..<Self.rdapConcurrency {
+                guard let next = waiting.next() else { break }
+                group.addTask { (next, await rdap.lookup(address: next.address, domain: next.domain)) }
+            }
+            var answers: [Question: RDAPFindings] = [:]
+            for await (question, findings) in group {
+                answers[question] = findings
+                if ContinuousClock.now < deadline, let next = waiting.next() {
+                    group.addTask { (next, await rdap.lookup(address: next.address, domain: next.domain)) }
+                }
+            }
+            return answers
+        }
+        for (index, question) in asked {
+            guard let findings = answers[question] else { continue }
+            record.items[index].trace?.rdap = findings
+            if referrals, let country = findings.country, let peer = table.hotline(covering: country) {
+                routes[index] = .success(peer)
+                record.items[index].trace?.basis = .rdapCountry
+            }
+        }
+    }
+}
+
+/// What accepting an RDAP proposal did: the provider that now answers for the item (created, with its
+/// first token shown once, or given a new route) and the notice issued to it.
+public struct ProposalAcceptance: Sendable {
+    public var partner: Partner
+    /// The new provider's first API token; nil when an existing provider got the route.
+    public var token: String?
+    public var notice: Notice
+}
+
+extension Gateway {
+    /// Accepts the RDAP proposal of an unrouted item in one call: with `partnerID`, the existing hosting
+    /// provider gets the proposal's route (the network's range, else the domain); without, an email-only
+    /// provider is created from the abuse contact with that route. Then the item is noticed to it.
+    public func acceptProposal(
+        of caseID: CaseID, url: String, partner partnerID: PartnerID?, by principal: Principal
+    ) async throws -> ProposalAcceptance {
+        let record = try await caseRecord(caseID)
+        guard let item = record.items.first(where: { $0.url == url }) else {
+            throw GatewayError.invalid(
+                ValidationError([FieldError(name: "url", reason: "is not an item of case \(caseID)")]))
+        }
+        if let notice = item.noticeId { throw GatewayError.conflict("\(url) is already carried by notice \(notice)") }
+        guard let proposal = item.trace?.proposal else {
+            throw GatewayError.conflict("RDAP named no abuse contact for \(url): route it by hand")
+        }
+        let partner: Partner
+        var token: String?
+        if let partnerID {
+            let current = try await self.partner(partnerID)
+            guard current.kind == .hostingProvider else {
+                throw GatewayError.invalid(
+                    ValidationError([FieldError(name: "partner_id", reason: "is not a hosting provider")]))
+            }
+            var routing = PartnerInput.RoutingInput()
+            if let range = proposal.ipRange {
+                routing.ipRanges =
+                    current.routing.ipRanges.contains(range)
+                    ? current.routing.ipRanges : current.routing.ipRanges + [range]
+            } else if let domain = proposal.domain {
+                routing.domains =
+                    current.routing.domains.contains(domain)
+                    ? current.routing.domains : current.routing.domains + [domain]
+            }
+            partner = try await updatePartner(partnerID, with: PartnerInput(routing: routing)).0
+        } else {
+            let input = PartnerInput(
+                name: String((proposal.name ?? proposal.domain ?? proposal.abuseEmail).prefix(200)),
+                kind: PartnerKind.hostingProvider.rawValue, contactEmail: proposal.abuseEmail, locale: "en",
+                jurisdiction: proposal.country ?? configuration.issuer.country,
+                routing: .init(
+                    domains: proposal.ipRange == nil ? proposal.domain.map { [$0] } : nil,
+                    ipRanges: proposal.ipRange.map { [$0] }),
+                delivery: .init(email: proposal.abuseEmail))
+            let created = try await createPartner(input)
+            partner = created.0
+            token = created.1.secret
+        }
+        let notice = try await routeItems(of: caseID, urls: [url], to: partner.id, by: principal)
+        return ProposalAcceptance(partner: partner, token: token, notice: notice)
+    }
+}

@@ -62,7 +62,11 @@ extension Gateway {
         if stored.state == .received, message.sender.delivery.gateway?.trusted == true {
             do {
                 return (try await acceptReferral(stored.id, actor: "peer:\(message.sender.id)"), inserted)
-            } catch GatewayError.conflict {
+            } catch {
+                // Decided meanwhile, or items this gateway cannot take as a case: it stays for an analyst.
+                logger.warning(
+                    "a trusted peer's referral was not accepted at once",
+                    metadata: ["referral_id": "\(stored.id)", "error": "\(error)"])
                 return (try await referral(stored.id), inserted)
             }
         }
@@ -89,7 +93,8 @@ extension Gateway {
                 sender: nil, remoteId: nil, at: now, record: recordRefusal)
         }
         let remoteId = claims.jti.flatMap { PrefixedIdentifierSyntax.isReasonable($0) ? $0 : nil }
-        let partners = try await store.partners()
+        // The routing snapshot's partners: read again after `routingCacheSeconds` or a change made here.
+        let partners = try await routingSnapshot().partners.values
         guard let sender = partners.first(where: { $0.kind == .hotline && $0.delivery.gateway?.baseUrl == issuer })
         else {
             throw try await refuse(
@@ -277,12 +282,6 @@ extension Gateway {
                 status: .declined, at: referral.decidedAt ?? referral.receivedAt, notices: 0,
                 items: urls.map { .init(url: $0) }, done: true, digest: sha256Hex(Data("declined".utf8)))
         }
-        // The sender hears of the acceptance first, whatever the notices here already show.
-        if referral.report.sequence == 0 {
-            return ReportedState(
-                status: .accepted, at: referral.decidedAt ?? referral.receivedAt, notices: 0,
-                items: urls.map { .init(url: $0) }, done: false, digest: sha256Hex(Data("accepted".utf8)))
-        }
         var notices: [Notice] = []
         var record: Case?
         if let caseId = referral.caseId, let found = try await store.caseRecord(caseId) {
@@ -304,12 +303,15 @@ extension Gateway {
                     verifiedAt: item?.verifiedAt.map(Timestamp.format)))
         }
         let unrouted = record?.items.contains { $0.noticeId == nil } ?? true
+        // The sender hears of the acceptance first, whatever the notices here already show.
+        let first = referral.report.sequence == 0
+        let status = first ? .accepted : state.status
         let summary =
-            "\(state.status.rawValue)|\(notices.count)|"
+            "\(status.rawValue)|\(notices.count)|"
             + items.map { "\($0.url) \($0.removedAt ?? "-") \($0.verifiedAt ?? "-")" }.joined(separator: "|")
         return ReportedState(
-            status: state.status, at: state.at, notices: notices.count, items: items,
-            done: state.finished && !unrouted, digest: sha256Hex(Data(summary.utf8)))
+            status: status, at: first ? referral.decidedAt ?? referral.receivedAt : state.at, notices: notices.count,
+            items: items, done: !first && state.finished && !unrouted, digest: sha256Hex(Data(summary.utf8)))
     }
 
     // MARK: Updates from the peers we referred to

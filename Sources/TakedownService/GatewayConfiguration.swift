@@ -26,6 +26,10 @@ public struct GatewayConfiguration: Sendable {
     public var hostResolver: (any HostResolver)?
     /// A lookup's time limit; a case's lookups end within twice this.
     public var dnsTimeout: TimeInterval = 2
+    /// Asks RDAP about items nothing else routed (`TAKEDOWN_RDAP_BOOTSTRAP` or `TAKEDOWN_RDAP_URL`); nil: off.
+    public var rdap: (any RDAPLookup)?
+    /// How long intake waits for a case's RDAP answers in all.
+    public var rdapTimeout: TimeInterval = 5
     /// Fetches a peer hotline's JWKS (`{base_url}/.well-known/jwks.json`) to pin it; nil: keys must be given.
     public var peerDocuments: (@Sendable (String) async throws -> Data)?
     /// How old a referral or update may be (its `iat`) and still be taken: older ones are refused as replays.

@@ -1651,6 +1651,11 @@ class Scenario:
         c.call("POST", "/v1/referral-updates", raw=sign(update).encode(), content_type="application/jose", expect=200)
         c.call("POST", "/v1/referral-updates", raw=sign({**update, "referral": "ntc_" + "0" * 26}).encode(),
                content_type="application/jose", expect=404)
+        # Without RDAP the item has no proposal to accept.
+        proposals = f"/v1/cases/{receipt['id']}/proposals/accept"
+        c.call("POST", proposals, token=self.analyst, body={"url": "https://nobody-hosts-this.test/r.jpg"}, expect=409)
+        c.call("POST", proposals, token=self.analyst, body={"url": "https://elsewhere.test/"}, expect=422)
+        c.call("POST", proposals, token=self.analyst, body={}, expect=422)
         out = c.call("GET", "/v1/referrals", token=admin, params={"direction": "out"}, expect=200).json()
         assert [r["remote_status"] for r in out["referrals"]] == ["accepted"] and out["referrals"][0]["status"] == "acknowledged", out
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from contextlib import ExitStack
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -38,13 +40,71 @@ from conftest import (
     tamper_payload,
 )
 
+# FR's range is not in the table: its country comes from RDAP.
 TABLE = """# synthetic IP-to-ASN table (documentation ranges)
 198.51.100.0/24\tAS64510\tDE\tEXAMPLE-DE
-203.0.113.0/24\tAS64520\tFR\tEXAMPLE-FR
 192.0.2.0/24\tAS64999\tNL\tNOBODY-NL
 """
 
-ZONE = {"de-host.test": "198.51.100.7", "fr-host.test": "203.0.113.9", "nl-host.test": "192.0.2.9"}
+
+def network(start: str, end: str, name: str, country: str, abuse: str | None) -> dict:
+    """An RIR's answer for an IP network, its abuse contact nested under the registrant as RIPE does."""
+    abuse_entity = [] if abuse is None else [{"objectClassName": "entity", "handle": "AR1-TEST", "roles": ["abuse"],
+                                              "vcardArray": ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", "Abuse"],
+                                                                       ["email", {"pref": "1"}, "text", abuse]]]}]
+    return {"rdapConformance": ["rdap_level_0", "nro_rdap_profile_0"], "objectClassName": "ip network",
+            "handle": f"{start} - {end}", "startAddress": start, "endAddress": end, "ipVersion": "v4", "name": name,
+            "country": country, "entities": [{"objectClassName": "entity", "handle": "ORG-1", "roles": ["registrant"],
+                                              "vcardArray": ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", name]]],
+                                              "entities": abuse_entity}]}
+
+
+RDAP_ANSWERS: dict[str, tuple[int, bytes]] = {
+    "/ip/203.0.113.9": (200, json.dumps(network("203.0.113.0", "203.0.113.255", "EXAMPLE-FR-NET", "FR", "abuse@example-fr.test")).encode()),
+    "/ip/192.0.2.9": (200, json.dumps(network("192.0.2.0", "192.0.2.255", "NOBODY-NL-NET", "NL", "abuse@nobody-nl.test")).encode()),
+    # Hostile or broken answers: each leaves its item unrouted, with the problem in its trace.
+    "/ip/192.0.2.66": (200, b"[" * 100000),
+    "/ip/192.0.2.67": (200, b"{\"objectClassName\": \"ip network\", \"name\": \"" + b"x" * 600000 + b"\"}"),
+    "/ip/192.0.2.68": (500, b"<html>oops</html>"),
+    "/ip/192.0.2.69": (200, b"not json at all"),
+}
+
+
+class RDAPHandler(BaseHTTPRequestHandler):
+    asked: dict[str, int] = {}
+
+    def do_GET(self) -> None:  # noqa: N802
+        RDAPHandler.asked[self.path] = RDAPHandler.asked.get(self.path, 0) + 1
+        if self.path == "/ip/192.0.2.70":
+            time.sleep(8)  # past the time limit
+        status, body = RDAP_ANSWERS.get(self.path, (404, json.dumps({"errorCode": 404, "title": "Not Found"}).encode()))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/rdap+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def rdap_port():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RDAPHandler)
+    RDAPHandler.asked = {}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+ZONE = {"de-host.test": "198.51.100.7", "fr-host.test": "203.0.113.9", "nl-host.test": "192.0.2.9",
+        **{f"hostile-{n}.test": f"192.0.2.{n}" for n in range(66, 71)}}
 
 
 class Zone(BaseResolver):
@@ -87,7 +147,7 @@ def wait_for(what: str, probe, timeout: float = 30.0):
 class Hotlines:
     """Three gateways, each knowing the other two as peer hotlines."""
 
-    def __init__(self, root: Path, store: str, dns_port: int, stack: ExitStack):
+    def __init__(self, root: Path, store: str, dns_port: int, rdap_port: int, stack: ExitStack):
         self.gateways: dict[str, Gateway] = {}
         for country in ("GB", "DE", "FR"):
             env = {
@@ -95,6 +155,8 @@ class Hotlines:
                 "TAKEDOWN_DNS_SERVER": f"127.0.0.1:{dns_port}",
                 "TAKEDOWN_DNS_TIMEOUT_SECONDS": "1",
                 "TAKEDOWN_REFERRAL_REPORT_SECONDS": "0.5",
+                "TAKEDOWN_RDAP_URL": f"http://127.0.0.1:{rdap_port}",
+                "TAKEDOWN_RDAP_TIMEOUT_SECONDS": "2",
                 "TAKEDOWN_ISSUER_COUNTRY": country,
             }
             if store == "postgres":
@@ -134,14 +196,14 @@ class Hotlines:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def hotlines(request, tmp_path: Path, dns_port):
+def hotlines(request, tmp_path: Path, dns_port, rdap_port):
     if request.param == "postgres":
         import os
 
         if not os.environ.get("TAKEDOWN_TEST_DATABASE_URL"):
             pytest.skip("TAKEDOWN_TEST_DATABASE_URL is not set")
     with ExitStack() as stack:
-        yield Hotlines(tmp_path, request.param, dns_port, stack)
+        yield Hotlines(tmp_path, request.param, dns_port, rdap_port, stack)
 
 
 def referrals(gateway: Gateway, direction: str, **params) -> list[dict]:
@@ -176,10 +238,26 @@ def test_gb_refers_to_de_and_fr_and_sees_de_removal(hotlines: Hotlines):
                               "media_type": "image", "items": [item(u) for u in urls]})
     routed = {n["partner_id"]: n["items"] for n in receipt["notices"]}
     assert routed == {gb_provider["id"]: [urls[0]], de_at_gb["id"]: [urls[1]], fr_at_gb["id"]: [urls[2]]}, routed
-    assert receipt["unrouted"] == [{"url": urls[3], "reason": "no_matching_partner"}]
+    [unrouted] = receipt["unrouted"]
+    assert unrouted["url"] == urls[3] and unrouted["reason"] == "no_matching_partner"
+    assert unrouted["proposal"]["abuse_email"] == "abuse@nobody-nl.test" and unrouted["proposal"]["ip_range"] == "192.0.2.0/24"
+    assert unrouted["proposal"]["country"] == "NL" and unrouted["proposal"]["name"] == "NOBODY-NL-NET"
     traces = [i["trace"] for i in gb.get_json(f"/v1/cases/{receipt['id']}", gb.admin_token)["items"]]
-    assert [t["basis"] for t in traces] == ["domain", "hosting_country", "hosting_country", "none"]
-    assert traces[3]["country"] == "NL"
+    assert [t["basis"] for t in traces] == ["domain", "hosting_country", "rdap_country", "none"]
+    assert traces[2]["rdap"]["network"]["country"] == "FR" and traces[2].get("asn") is None
+    assert traces[3]["country"] == "NL" and traces[3]["rdap"]["problems"] == ["domain: not found"]
+    # Cached: the same hosts again ask RDAP nothing new.
+    before = dict(RDAPHandler.asked)
+    gb.submit_case({"reference": f"REF-{tag()}", "category": {"uk_grade": "B"}, "media_type": "image",
+                    "items": [item(urls[2]), item(urls[3])]})
+    assert RDAPHandler.asked == before, (before, RDAPHandler.asked)
+
+    # The analyst accepts the proposal in one call: an email-only provider for the network, and its notice.
+    accepted_proposal = gb.post_json(f"/v1/cases/{receipt['id']}/proposals/accept", {"url": urls[3]}, gb.admin_token)
+    assert accepted_proposal["partner"]["delivery"] == {"email": "abuse@nobody-nl.test"}
+    assert accepted_proposal["partner"]["routing"]["ip_ranges"] == ["192.0.2.0/24"]
+    assert accepted_proposal["partner_token"].startswith("tdk_") and accepted_proposal["notice_id"].startswith("ntc_")
+    gb.request("POST", f"/v1/cases/{receipt['id']}/proposals/accept", token=gb.admin_token, body={"url": urls[3]}, expect=409)
 
     # DE receives the signed referral; it verifies with joserfc against GB's published keys.
     incoming = wait_for("DE's referral", lambda: referrals(de, "in", status="received"))
@@ -192,6 +270,9 @@ def test_gb_refers_to_de_and_fr_and_sees_de_removal(hotlines: Hotlines):
     assert claims["type"] == "referral" and claims["aud"] == de.url and claims["iss"] == gb.url
     assert claims["items"][0]["url"] == urls[1] and claims["items"][0]["trace"]["country"] == "DE"
     assert claims["items"][0]["trace"]["addresses"] == ["198.51.100.7"]
+    fr_in = wait_for("FR's referral", lambda: referrals(fr, "in"))[0]
+    fr_claims = jws_parts(fr.get_json(f"/v1/referrals/{fr_in['id']}", fr.admin_token)["jws"])[1]
+    assert fr_claims["items"][0]["trace"]["basis"] == "rdap_country" and fr_claims["items"][0]["trace"]["country"] == "FR"
     assert claims["category"]["uk_grade"] == "A" and claims["items"][0]["hashes"]["sha256"]
     assert wait_for("FR's referral", lambda: referrals(fr, "in"))[0]["state"] == "received"
 
@@ -341,3 +422,19 @@ def test_receiver_killed_while_referrals_and_updates_are_in_flight(hotlines: Hot
     for referral in referrals(gb, "out", partner_id=de_at_gb["id"]):
         statuses = [u["event"] for u in referral["updates"]]
         assert len(statuses) == len(set(statuses)), statuses
+
+
+def test_hostile_rdap_answers_leave_items_unrouted(hotlines: Hotlines):
+    gb = hotlines.gateways["GB"]
+    urls = [f"https://hostile-{n}.test/x.jpg" for n in range(66, 71)]
+    started = time.monotonic()
+    receipt = gb.submit_case({"reference": f"HOSTILE-{tag()}", "category": {"uk_grade": "C"}, "media_type": "image",
+                              "items": [item(u) for u in urls]})
+    assert time.monotonic() - started < 8, "a case's RDAP questions end within twice the time limit"
+    assert [u["url"] for u in receipt["unrouted"]] == urls and all("proposal" not in u for u in receipt["unrouted"])
+    traces = [i["trace"] for i in gb.get_json(f"/v1/cases/{receipt['id']}", gb.admin_token)["items"]]
+    problems = [" ".join(t["rdap"]["problems"]) for t in traces]
+    assert "nested deeper" in problems[0] and "error 500" in problems[2], problems
+    assert "malformed" in problems[1] or "TooManyBytes" in problems[1], problems
+    assert "malformed" in problems[3] and ("unreachable" in problems[4] or "timed out" in problems[4]), problems
+    assert gb.request("GET", "/readyz").status_code == 200

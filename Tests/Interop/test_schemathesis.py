@@ -95,6 +95,9 @@ def run_schemathesis(gateway: Gateway, token: str, workdir: Path, seconds: float
         command += ["--exclude-operation-id", operation_id]
     env = {k: v for k, v in os.environ.items() if k not in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}
     env["NO_PROXY"] = "127.0.0.1,localhost"
+    # schemathesis_hooks.py: a serializer for the peers' `application/jose` bodies.
+    env["SCHEMATHESIS_HOOKS"] = "schemathesis_hooks"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent), env.get("PYTHONPATH")]))
     started = time.monotonic()
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=seconds + 240)
     output = result.stdout + result.stderr
