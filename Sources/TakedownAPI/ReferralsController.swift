@@ -97,12 +97,21 @@ struct ReferralsController {
     }
 
     @Sendable func receive(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try await fromPeer(request, context) { body in
+            let (referral, created) = try await gateway.receiveReferral(body)
+            return try .json(Received(id: referral.id, state: referral.state), status: created ? .created : .ok)
+        }
+    }
+
+    /// Reads a peer's signed message and handles it; a refusal costs the sender's address as a failed token
+    /// would.
+    func fromPeer(
+        _ request: Request, _ context: GatewayRequestContext, _ handle: (Data) async throws -> Response
+    ) async throws -> Response {
         let body = try await BodyReader.collect(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         do {
-            let (referral, created) = try await gateway.receiveReferral(Data(buffer: body))
-            return try .json(Received(id: referral.id, state: referral.state), status: created ? .created : .ok)
+            return try await handle(Data(buffer: body))
         } catch {
-            // A refused attempt costs its address as a failed token would.
             _ = try RateLimitMiddleware.charge(anonymous: context.clientAddress, settings)
             throw error
         }
@@ -114,13 +123,9 @@ struct ReferralsController {
     }
 
     @Sendable func receiveUpdate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let body = try await BodyReader.collect(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
-        do {
-            let notice = try await gateway.receiveReferralUpdate(Data(buffer: body))
+        try await fromPeer(request, context) { body in
+            let notice = try await gateway.receiveReferralUpdate(body)
             return try .json(UpdateReceipt(referral: notice.id, remoteStatus: notice.referralStatus ?? "sent"))
-        } catch {
-            _ = try RateLimitMiddleware.charge(anonymous: context.clientAddress, settings)
-            throw error
         }
     }
 

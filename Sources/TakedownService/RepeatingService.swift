@@ -26,6 +26,8 @@ public struct RepeatingService: Service {
                 do {
                     try await round()
                 } catch {
+                    // A round cut short by shutdown did not fail.
+                    if Task.isCancelled { return }
                     logger.error("\(name) round failed", metadata: ["error": "\(error)"])
                 }
                 try await Task.sleep(for: .milliseconds(Int(interval * 1000)))

@@ -12,7 +12,8 @@ enum ReferralBench {
     static func run(_ options: BenchOptions) async throws {
         print("Hotline exchange: hosting trace at intake, referrals between two gateways")
         try await traced(options)
-        try await referrals(options)
+        // One referral in flight per peer endpoint is the outbox default (TAKEDOWN_ENDPOINT_CONCURRENCY).
+        for cap in [1, 8] { try await referrals(options, endpointConcurrency: cap) }
         print("")
     }
 
@@ -68,7 +69,7 @@ enum ReferralBench {
                     String(
                         format: "  issuance %@ notices/s %8.0f  (p50 %.1f ms, p99 %.1f ms)",
                         label.padding(toLength: 38, withPad: " ", startingAt: 0), figures.perSecond,
-                        figures.p50 * 1000, figures.p99 * 1000))
+                        figures.p50, figures.p99))
             }
             let asked = (0..<hosts).map { dns.questions(for: "h\($0).trace.test") }.reduce(0, +)
             print("  DNS questions for \(options.cases) traced cases over \(hosts) names: \(asked) (A and AAAA)")
@@ -116,9 +117,12 @@ enum ReferralBench {
 
     /// Gateway A refers `count` items to gateway B (one per case, by the AS table's country); B trusts A,
     /// so it accepts each at once and reports back.
-    static func referrals(_ options: BenchOptions) async throws {
+    static func referrals(_ options: BenchOptions, endpointConcurrency: Int) async throws {
         let count = max(1, options.cases / 10)
-        let environment = ["TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1", "TAKEDOWN_REFERRAL_REPORT_SECONDS": "0.2"]
+        let environment = [
+            "TAKEDOWN_ALLOW_PRIVATE_TARGETS": "1", "TAKEDOWN_REFERRAL_REPORT_SECONDS": "0.2",
+            "TAKEDOWN_ENDPOINT_CONCURRENCY": "\(endpointConcurrency)",
+        ]
         let a = try await GatewayProcess.start(options: options, environment: environment)
         defer { a.stop() }
         let b = try await GatewayProcess.start(
@@ -182,8 +186,9 @@ enum ReferralBench {
                 print(
                     String(
                         format:
-                            "  referrals A→B: %d issued at A in %.2f s; sent and acknowledged by B (201) %8.0f referrals/s (all in %.2f s); B's signed `accepted` back at A for %d in %.2f s (%.0f/s)",
-                        count, issued, Double(acknowledged) / acknowledgedAt, acknowledgedAt, accepted, acceptedAt,
+                            "  referrals A→B, %d in flight per endpoint: %d issued at A in %.2f s; sent and acknowledged by B (201, accepted at once) %6.0f referrals/s (all in %.2f s); B's signed `accepted` back at A for %d in %.2f s (%.0f/s)",
+                        endpointConcurrency, count, issued, Double(acknowledged) / acknowledgedAt, acknowledgedAt,
+                        accepted, acceptedAt,
                         Double(accepted) / acceptedAt))
             }
         }
