@@ -10,7 +10,10 @@ import Testing
 /// Two local servers listen on one port, on 127.0.0.1 (the allow-list's stand-in for a public
 /// address) and on 127.0.0.2 (standing in for an inside address). The names are `.test` names the
 /// system cannot resolve, so a request only arrives if the transport connected to the approved address.
-@Suite("Egress goes only where it was checked")
+///
+/// Serialized: the stalling-lookup tests hold a Dispatch worker in `sleep` for 10 s each, and beside them
+/// on two cores the other tests' lookups waited past their time limits.
+@Suite("Egress goes only where it was checked", .serialized)
 struct PinnedEgressTests {
     static let approved = [IPRange("127.0.0.1/32")!]
 
