@@ -13,9 +13,6 @@ struct PeerMessage: Sendable {
 }
 
 extension Gateway {
-    /// Largest referral or update accepted, in bytes (a referral of 10,000 items with traces fits).
-    public static let maxPeerMessageBytes = 8 * 1024 * 1024
-
     // MARK: Receiving referrals
 
     /// Checks and records a referral a peer hotline's gateway posted. The signature must hold under the
@@ -84,7 +81,8 @@ extension Gateway {
             var jti: String?
         }
         let parts = jws.split(separator: ".", omittingEmptySubsequences: false)
-        guard jws.utf8.count <= Self.maxPeerMessageBytes * 2, parts.count == 3,
+        // The body's size is bounded by the API (`TAKEDOWN_MAX_BODY_BYTES`), as a case's is.
+        guard parts.count == 3,
             let unverified = Base64URL.decode(String(parts[1])),
             let claims = try? JSONDecoder().decode(Claims.self, from: unverified), let issuer = claims.iss
         else {

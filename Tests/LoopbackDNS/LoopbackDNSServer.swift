@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 
@@ -25,6 +26,9 @@ public final class LoopbackDNSServer: Sendable {
     final class State: Sendable {
         let table: Mutex<[String: Answer]>
         let asked = Mutex<[String: Int]>([:])
+        let stopped = Mutex(false)
+        /// Signalled by the serving thread once it has closed the socket.
+        let closed = DispatchSemaphore(value: 0)
         init(_ answers: [String: Answer]) { table = Mutex(answers) }
     }
 
@@ -59,9 +63,16 @@ public final class LoopbackDNSServer: Sendable {
 
     public func set(_ name: String, _ answer: Answer) { state.table.withLock { $0[name.lowercased()] = answer } }
 
-    /// Stops answering: the thread ends (closing the socket) once its wait is interrupted.
+    /// Stops answering, and returns once the thread has closed the socket: from then on the port is free,
+    /// and a datagram sent to it is refused rather than queued for a socket nobody reads.
     public func stop() {
+        let first = state.stopped.withLock { stopped in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         shutdown(socket, Int32(SHUT_RDWR))
+        _ = state.closed.wait(timeout: .now() + 5)
     }
 
     deinit { stop() }
@@ -80,6 +91,7 @@ public final class LoopbackDNSServer: Sendable {
             }
             guard count > 0 else {
                 close(socket)
+                state.closed.signal()
                 return
             }
             let query = Array(buffer[..<count])
