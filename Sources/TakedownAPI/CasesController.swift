@@ -42,11 +42,7 @@ struct CasesController {
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         var v = Validator()
         let url = v.require(body.value.url, "url")
-        let partner = body.value.partnerId.flatMap { text -> PartnerID? in
-            if let id = PartnerID.parse(text) { return id }
-            v.fail("partner_id", "is not a partner id")
-            return nil
-        }
+        let partner = v.id(body.value.partnerId, "partner_id", as: PartnerID.self)
         do { try v.check() } catch { throw GatewayError.invalid(error) }
         let accepted = try await gateway.acceptProposal(of: id, url: url!, partner: partner, by: principal)
         return try .json(
@@ -104,11 +100,7 @@ struct CasesController {
         var v = Validator()
         let urls = body.value.urls ?? body.value.url.map { [$0] } ?? []
         if urls.isEmpty { v.fail("url", "is required") }
-        let partner = v.require(body.value.partnerId, "partner_id").flatMap { text -> PartnerID? in
-            if let id = PartnerID.parse(text) { return id }
-            v.fail("partner_id", "is not a partner id")
-            return nil
-        }
+        let partner = v.id(v.require(body.value.partnerId, "partner_id"), "partner_id", as: PartnerID.self)
         do { try v.check() } catch { throw GatewayError.invalid(error) }
         let notice = try await gateway.routeItems(of: id, urls: urls, to: partner!, by: principal)
         return .bytes(

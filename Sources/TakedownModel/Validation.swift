@@ -50,6 +50,16 @@ public struct Validator: Sendable {
     }
 
     /// A required string, trimmed, within a length.
+    /// A typed id from a request body field; nil (and a field error) when present but malformed.
+    public mutating func id<ID: PrefixedIdentifier>(_ raw: String?, _ name: String, as type: ID.Type) -> ID? {
+        guard let raw else { return nil }
+        guard let id = ID.parse(raw) else {
+            fail(name, "is not a \(name.replacingOccurrences(of: "_id", with: "")) id")
+            return nil
+        }
+        return id
+    }
+
     public mutating func text(_ raw: String?, _ name: String, max: Int, required: Bool = true) -> String? {
         guard let raw else {
             if required { fail(name, "is required") }
