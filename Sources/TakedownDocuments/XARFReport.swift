@@ -55,7 +55,7 @@ public enum XARFReport {
         var bytes = Array(SHA256.hash(data: Data("\(notice)#\(index)".utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8: name-based, custom hash
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
-        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let hex = Hex.encode(bytes)
         let i = hex.startIndex
         func slice(_ from: Int, _ to: Int) -> Substring {
             hex[hex.index(i, offsetBy: from)..<hex.index(i, offsetBy: to)]

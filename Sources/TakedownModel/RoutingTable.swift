@@ -33,7 +33,18 @@ public struct RoutingTable: Sendable {
         url: String, ip: String?, resolved: [IPAddress], asns found: [Int], country: String? = nil,
         referrals: Bool = true
     ) -> (route: Result<PartnerID, UnroutedReason>, basis: HostingTrace.Basis) {
-        let local = localRoute(url: url, ip: ip, resolved: resolved, asns: found)
+        route(
+            host: Syntax.routingHost(of: url), ip: ip, resolved: resolved, asns: found, country: country,
+            referrals: referrals)
+    }
+
+    /// The same, for a URL whose routing host (`Syntax.routingHost`) intake has already read: parsing a URL
+    /// is the dearest step of routing, so a case's items are parsed once.
+    public func route(
+        host: String?, ip: String?, resolved: [IPAddress], asns found: [Int], country: String? = nil,
+        referrals: Bool = true
+    ) -> (route: Result<PartnerID, UnroutedReason>, basis: HostingTrace.Basis) {
+        let local = localRoute(host: host, ip: ip, resolved: resolved, asns: found)
         if case .failure = local.route, referrals, let country, let peer = countries[country] {
             return (.success(peer), .hostingCountry)
         }
@@ -43,13 +54,13 @@ public struct RoutingTable: Sendable {
     /// The peer hotline that covers a hosting country.
     public func hotline(covering country: String) -> PartnerID? { countries[country] }
 
-    private func localRoute(url: String, ip: String?, resolved: [IPAddress], asns found: [Int])
+    private func localRoute(host: String?, ip: String?, resolved: [IPAddress], asns found: [Int])
         -> (route: Result<PartnerID, UnroutedReason>, basis: HostingTrace.Basis)
     {
-        if let host = Syntax.routingHost(of: url), let partner = domainMatch(host) {
+        if let host, let partner = domainMatch(host) {
             return (.success(partner), .domain)
         }
-        let direct = route(url: url, ip: ip)
+        let direct = route(host: host, ip: ip)
         if case .success = direct { return (direct, .ip) }
         if let partner = resolved.lazy.compactMap({ match($0) }).first { return (.success(partner), .resolvedAddress) }
         if let partner = found.lazy.compactMap({ asns[$0] }).first { return (.success(partner), .asn) }
@@ -71,7 +82,11 @@ public struct RoutingTable: Sendable {
 
     /// The partner for this item by its domain or observed address, or the reason nobody matched.
     public func route(url: String, ip: String?) -> Result<PartnerID, UnroutedReason> {
-        if let host = Syntax.routingHost(of: url) {
+        route(host: Syntax.routingHost(of: url), ip: ip)
+    }
+
+    private func route(host: String?, ip: String?) -> Result<PartnerID, UnroutedReason> {
+        if let host {
             if let partner = domainMatch(host) { return .success(partner) }
             // A URL whose host is an address literal routes by that address.
             if ip == nil, let address = IPAddress(host), let partner = match(address) { return .success(partner) }

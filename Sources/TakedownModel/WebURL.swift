@@ -204,7 +204,7 @@ public struct WebURL: Sendable, Equatable {
             if safe(byte) {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
-                out += String(format: "%%%02X", byte)
+                out += "%" + Hex.encodeUppercase(CollectionOfOne(byte))
             }
         }
         return out

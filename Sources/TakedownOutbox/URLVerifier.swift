@@ -132,8 +132,8 @@ public struct URLVerifier: Sendable {
                 sha256.update(bufferPointer: bytes)
             }
         }
-        func hex(_ digest: some Sequence<UInt8>) -> String { digest.map { String(format: "%02x", $0) }.joined() }
-        return Hashes(md5: hex(md5.finalize()), sha1: hex(sha1.finalize()), sha256: hex(sha256.finalize()))
+        return Hashes(
+            md5: Hex.encode(md5.finalize()), sha1: Hex.encode(sha1.finalize()), sha256: Hex.encode(sha256.finalize()))
     }
 
     static func failure(_ error: any Error) -> URLFetch.Failure {

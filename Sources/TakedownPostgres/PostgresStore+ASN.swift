@@ -27,8 +27,8 @@ extension PostgresStore {
             var start = 0
             while start < ranges.count {
                 let batch = ranges[start..<min(start + Self.asnBatch, ranges.count)]
-                let firsts = batch.map { hex($0.first.rangeKey) }
-                let lasts = batch.map { hex($0.last.rangeKey) }
+                let firsts = batch.map { Hex.encode($0.first.rangeKey) }
+                let lasts = batch.map { Hex.encode($0.last.rangeKey) }
                 let asns = batch.map { Int64($0.asn) }
                 let countries = batch.map { $0.country ?? "" }
                 let names = batch.map { $0.name ?? "" }
@@ -47,7 +47,7 @@ extension PostgresStore {
     public func asnRanges(containing addresses: [IPAddress]) async throws -> [IPAddress: ASNRange] {
         var found: [IPAddress: ASNRange] = [:]
         for address in Set(addresses) {
-            let key = hex(address.rangeKey)
+            let key = Hex.encode(address.rangeKey)
             let rows = try await rows(
                 """
                 SELECT encode(first, 'hex') AS first, encode(last, 'hex') AS last, asn, country, name
@@ -71,18 +71,6 @@ extension PostgresStore {
             first: first, last: last, asn: Int(try row.get("asn", as: Int64.self)), country: try row.get("country"),
             name: try row.get("name"))
     }
-}
-
-private let hexDigits = Array("0123456789abcdef".utf8)
-
-private func hex(_ bytes: [UInt8]) -> String {
-    var text: [UInt8] = []
-    text.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        text.append(hexDigits[Int(byte >> 4)])
-        text.append(hexDigits[Int(byte & 0x0F)])
-    }
-    return String(decoding: text, as: UTF8.self)
 }
 
 private func unhex(_ text: String) -> [UInt8] {

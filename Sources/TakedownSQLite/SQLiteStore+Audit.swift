@@ -47,11 +47,12 @@ extension SQLiteStore {
     }
 
     static func insertAudit(_ entry: AuditEntry, _ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO audit_log (at, actor, token_id, action, target, summary, client)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 entry.at.storedValue, entry.actor, entry.tokenId.rawValue, entry.action, entry.target, entry.summary,
                 entry.client,

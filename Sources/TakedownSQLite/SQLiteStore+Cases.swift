@@ -98,11 +98,12 @@ extension SQLiteStore {
     }
 
     static func insert(_ record: Case, _ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO cases (id, reference, uk_grade, classification, media_type, notes, created_at, created_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 record.id.rawValue, record.reference, record.category.ukGrade.rawValue,
                 record.category.classification?.rawValue, record.mediaType.rawValue, record.notes,
@@ -148,11 +149,12 @@ extension SQLiteStore {
     }
 
     static func insert(_ record: IdempotencyRecord, _ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 record.scope, record.key, record.requestHash, record.status, record.body, record.createdAt.storedValue,
             ])
@@ -160,7 +162,8 @@ extension SQLiteStore {
 
     static func idempotency(scope: String, key: String, _ db: Database) throws -> IdempotencyRecord? {
         try Row.fetchOne(
-            db, sql: "SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?", arguments: [scope, key]
+            db.cachedStatement(sql: "SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?"),
+            arguments: [scope, key]
         ).map { row in
             IdempotencyRecord(
                 scope: row["scope"], key: row["key"], requestHash: row["request_hash"], status: row["status"],

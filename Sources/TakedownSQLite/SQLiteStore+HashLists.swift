@@ -113,7 +113,7 @@ extension SQLiteStore {
 
     /// Adds a new case's files to every list whose rules take them, in the case's own transaction.
     static func contribute(_ record: Case, _ db: Database) throws {
-        let rows = try Row.fetchAll(db, sql: listSelect)
+        let rows = try Row.fetchAll(db.cachedStatement(sql: listSelect))
         guard !rows.isEmpty else { return }
         for row in rows {
             let list = try hashList(from: row, db)

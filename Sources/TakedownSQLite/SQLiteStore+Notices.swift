@@ -124,13 +124,14 @@ extension SQLiteStore {
     /// Inserts a notice and its timeline, returning its position.
     @discardableResult
     static func insert(_ notice: Notice, items: String, _ db: Database) throws -> Int64 {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO notices (id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at,
                                      removed_at, verified_at, items, document, jws, sequence, ladder_step,
                                      sla_policy_id, verify_due_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 notice.id.rawValue, notice.caseId.rawValue, notice.partnerId.rawValue, notice.status.rawValue,
                 notice.issuedAt.storedValue, notice.deadlineAt.storedValue, notice.acknowledgedAt?.storedValue,

@@ -16,12 +16,12 @@ extension SQLiteStore {
         try await guarded {
             try await pool.read { db in
                 try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT t.*, p.suspended_at AS partner_suspended_at FROM tokens t
-                        LEFT JOIN partners p ON p.id = t.partner_id
-                        WHERE t.secret_hash = ?
-                        """,
+                    db.cachedStatement(
+                        sql: """
+                            SELECT t.*, p.suspended_at AS partner_suspended_at FROM tokens t
+                            LEFT JOIN partners p ON p.id = t.partner_id
+                            WHERE t.secret_hash = ?
+                            """),
                     arguments: [secretHash]
                 ).map { row in
                     Credential(

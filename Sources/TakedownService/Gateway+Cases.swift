@@ -87,7 +87,7 @@ extension Gateway {
     ) {
         let snapshot = try await routingSnapshot()
         let table = snapshot.table
-        let facts = try await hostingFacts(of: record.items, table: table)
+        let facts = try await hostingFacts(of: record.items, snapshot: snapshot)
         var routes: [Result<PartnerID, UnroutedReason>] = []
         for (index, item) in record.items.enumerated() {
             let (route, trace) = self.route(item, facts[index], table: table, at: now, referrals: referrals)

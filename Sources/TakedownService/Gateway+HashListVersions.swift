@@ -40,7 +40,7 @@ extension Gateway {
             digests.append(
                 .init(
                     format: kinds[index].format, hash: kinds[index].hash,
-                    sha256: hashers[index].finalize().map { String(format: "%02x", $0) }.joined(),
+                    sha256: Hex.encode(hashers[index].finalize()),
                     bytes: sizes[index]))
         }
         let number = (latest?.version ?? 0) + 1

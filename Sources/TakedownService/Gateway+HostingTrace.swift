@@ -23,7 +23,8 @@ extension Gateway {
     /// For each item: its host's addresses (looked up only when no domain rule decides, the host is a name
     /// and a resolver is configured) and the AS ranges of its addresses. A case's lookups end within twice
     /// the resolver's time limit; names not asked by then count as failed.
-    func hostingFacts(of items: [CaseItem], table: RoutingTable) async throws -> [HostingFacts] {
+    func hostingFacts(of items: [CaseItem], snapshot: RoutingSnapshot) async throws -> [HostingFacts] {
+        let table = snapshot.table
         var facts: [HostingFacts] = items.map { item in
             let host = Syntax.routingHost(of: item.url)
             var fact = HostingFacts(host: host, resolution: .notNeeded)
@@ -48,7 +49,12 @@ extension Gateway {
         }
         let addresses = facts.flatMap(\.addresses)
         guard !addresses.isEmpty else { return facts }
-        let ranges = try await store.asnRanges(containing: addresses)
+        var (ranges, missing) = snapshot.asnRanges.lookUp(addresses)
+        if !missing.isEmpty {
+            let answers = try await store.asnRanges(containing: missing)
+            snapshot.asnRanges.keep(answers, asked: missing)
+            ranges.merge(answers) { $1 }
+        }
         for index in facts.indices {
             facts[index].ranges = facts[index].addresses.compactMap { ranges[$0] }
         }
@@ -86,7 +92,7 @@ extension Gateway {
         let address = fact.observed ?? fact.resolved.first
         let range = fact.ranges.first { address.map($0.contains) ?? false } ?? fact.ranges.first
         let (route, basis) = table.route(
-            url: item.url, ip: item.ip, resolved: fact.resolved, asns: fact.ranges.map(\.asn),
+            host: fact.host, ip: item.ip, resolved: fact.resolved, asns: fact.ranges.map(\.asn),
             country: range?.country, referrals: referrals)
         let trace = HostingTrace(
             host: fact.host, resolution: fact.resolution, addresses: fact.resolved.map(\.description),

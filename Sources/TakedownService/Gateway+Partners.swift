@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TakedownModel
 import TakedownSigning
 import TakedownStore
@@ -79,7 +80,8 @@ extension Gateway {
     }
 
     /// The routing table and the partners behind it, read again after `routingCacheSeconds` or a local
-    /// change, so that issuing does not read every partner for every case.
+    /// change, so that issuing does not read every partner for every case. The AS ranges intake found for
+    /// addresses live as long as the snapshot: an `asn import` is seen within the same interval.
     func routingSnapshot() async throws -> RoutingSnapshot {
         let now = clock()
         if let cached = routing.withLock({ $0 }),
@@ -114,4 +116,36 @@ struct RoutingSnapshot: Sendable {
     /// SLA policies by id, the default one included.
     var policies: [SLAPolicyID: SLAPolicy]
     var readAt: Date
+    var asnRanges = ASNRangeCache()
+}
+
+/// The AS range of each address looked up since the routing snapshot was read (nil: the table has none),
+/// so a run of cases on the same hosts asks the store once per address. At most `capacity` addresses:
+/// when full it starts again, which bounds it against a case stream of ever new addresses.
+final class ASNRangeCache: Sendable {
+    static let capacity = 50_000
+    private let found = Mutex<[IPAddress: ASNRange?]>([:])
+
+    /// The cached answers for the addresses, and the addresses not asked yet.
+    func lookUp(_ addresses: [IPAddress]) -> (known: [IPAddress: ASNRange], missing: [IPAddress]) {
+        found.withLock { found in
+            var known: [IPAddress: ASNRange] = [:]
+            var missing: [IPAddress] = []
+            for address in Set(addresses) {
+                switch found[address] {
+                case .some(.some(let range)): known[address] = range
+                case .some(.none): break
+                case .none: missing.append(address)
+                }
+            }
+            return (known, missing)
+        }
+    }
+
+    func keep(_ answers: [IPAddress: ASNRange], asked: [IPAddress]) {
+        found.withLock { found in
+            if found.count + asked.count > Self.capacity { found.removeAll(keepingCapacity: true) }
+            for address in asked { found[address] = .some(answers[address]) }
+        }
+    }
 }

@@ -72,5 +72,5 @@ public final class Gateway: Sendable {
 
 /// SHA-256 in lower-case hex, for token secrets and request bodies.
 public func sha256Hex<D: DataProtocol>(_ data: D) -> String {
-    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    Hex.encode(SHA256.hash(data: data))
 }

@@ -39,7 +39,7 @@ struct Export: AsyncParsableCommand {
                 try handle.write(contentsOf: chunk)
             }
             try handle.close()
-            let sha256 = digest.finalize().map { String(format: "%02x", $0) }.joined()
+            let sha256 = Hex.encode(digest.finalize())
             let manifest = try WireFormat.decoder().decode(HashListManifest.self, from: version.manifest)
             guard let expected = manifest.export(kind), expected.sha256 == sha256, expected.bytes == bytes else {
                 FileHandle.standardError.write(Data("MISMATCH: \(out) does not match the manifest\n".utf8))

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import NIOCore
+import TakedownModel
 import TakedownSigning
 
 /// Checks a notice's or hash-list manifest's signature offline (against a JWKS file) or against a JWKS
@@ -54,7 +55,7 @@ struct Verify: AsyncParsableCommand {
                 digest.update(data: chunk)
                 size += chunk.count
             }
-            let sha256 = digest.finalize().map { String(format: "%02x", $0) }.joined()
+            let sha256 = Hex.encode(digest.finalize())
             guard
                 let match = listed.first(where: {
                     $0["sha256"] as? String == sha256 && ($0["bytes"] as? NSNumber)?.intValue == size
