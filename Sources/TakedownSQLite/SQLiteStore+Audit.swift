@@ -46,6 +46,23 @@ extension SQLiteStore {
         }
     }
 
+    /// The same, in a transaction shared with other writes waiting at the time (`GroupCommit`): for the
+    /// writes issuance makes many of at once.
+    func groupWrite<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let scope = AuditScope.current
+        let entry = scope?.claim()
+        do {
+            return try await commits.write { db in
+                let result = try updates(db)
+                if let entry { try Self.insertAudit(entry, db) }
+                return result
+            }
+        } catch {
+            if entry != nil { scope?.release() }
+            throw error
+        }
+    }
+
     static func insertAudit(_ entry: AuditEntry, _ db: Database) throws {
         try db.cachedStatement(
             sql: """

@@ -9,7 +9,7 @@ extension SQLiteStore {
     ) async throws -> IdempotencyRecord? {
         let encodedNotices = try notices.map { ($0, try StoredJSON.encode($0.items)) }
         return try await guarded {
-            try await write { db -> IdempotencyRecord? in
+            try await groupWrite { db -> IdempotencyRecord? in
                 if let idempotency,
                     let earlier = try Self.idempotency(scope: idempotency.scope, key: idempotency.key, db)
                 {

@@ -6,6 +6,8 @@ import TakedownStore
 /// The embedded default store: one SQLite file in WAL mode, reached through a GRDB pool.
 public final class SQLiteStore: GatewayStore, Sendable {
     let pool: DatabasePool
+    /// Issuance's case writes, committed together when they arrive together.
+    let commits: GroupCommit
     /// The database file, and its identity (device and inode) when it was opened.
     let path: String
     let fileIdentity: FileIdentity?
@@ -32,6 +34,7 @@ public final class SQLiteStore: GatewayStore, Sendable {
         } catch {
             throw StoreError.unavailable("cannot open \(path): \(error)")
         }
+        commits = GroupCommit(pool: pool)
         fileIdentity = FileIdentity(path: path)
     }
 

@@ -13,6 +13,7 @@ public enum StoreConformance {
         "partners are listed in creation order and updated": partnersUpdate,
         "a case, its notices and timelines round-trip": caseRoundTrip,
         "a failing case write leaves nothing behind": caseAtomicity,
+        "case writes at once: each stored or refused alone, in one position order": concurrentCases,
         "an idempotency key returns the first answer and writes nothing": idempotency,
         "cases filter and page by position": casePaging,
         "unrouted items are routed once": routeItems,
@@ -124,6 +125,68 @@ public enum StoreConformance {
         #expect(try await store.caseRecord(record.id) == nil)
         #expect(try await store.notice(notice.id) == nil)
         #expect(try await store.cases(CaseQuery()).isEmpty)
+    }
+
+    /// Many cases written at once (a store may commit them together): the ones that clash (a notice id
+    /// already taken, the same idempotency key twice) fail or replay alone and leave nothing; every other
+    /// one is stored whole, and notice positions are unique.
+    static func concurrentCases(_ store: any GatewayStore) async throws {
+        let partner = try await insertedPartner(store)
+        let taken = Synthetic.caseRecord(urls: ["https://a.example.com/taken"])
+        let takenNotice = Synthetic.notice(for: taken, partner: partner.id)
+        _ = try await store.insertCase(taken, notices: [takenNotice], deliveries: [], idempotency: nil)
+
+        enum Outcome: Sendable, Equatable {
+            case stored, refused, replayed
+        }
+        let count = 120
+        let outcomes = try await withThrowingTaskGroup(of: (Int, Case, NoticeID, Outcome).self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let record = Synthetic.caseRecord(urls: ["https://a.example.com/\(index)"])
+                    var notice = Synthetic.notice(for: record, partner: partner.id)
+                    // Every tenth case reuses a notice id already stored: its write must fail alone.
+                    if index % 10 == 3 { notice.id = takenNotice.id }
+                    // Cases 50 and 51 carry one idempotency key: one is stored, the other replays it.
+                    let key =
+                        (50...51).contains(index)
+                        ? IdempotencyRecord(
+                            scope: "cases:tok_c", key: "same", requestHash: "h", status: 201,
+                            body: Data("{\"case\":\(index)}".utf8), createdAt: Synthetic.epoch) : nil
+                    do {
+                        let earlier = try await store.insertCase(
+                            record, notices: [notice], deliveries: [Synthetic.delivery(for: notice)], idempotency: key)
+                        return (index, record, notice.id, earlier == nil ? .stored : .replayed)
+                    } catch is StoreError {
+                        return (index, record, notice.id, .refused)
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.count == count)
+        var positions: Set<Int64> = []
+        for (index, record, noticeID, outcome) in outcomes {
+            switch outcome {
+            case .stored:
+                #expect(index % 10 != 3, "case \(index) with a taken notice id was stored")
+                #expect(try await store.caseRecord(record.id) == record)
+                let notice = try #require(try await store.notice(noticeID))
+                #expect(notice.caseId == record.id)
+                positions.insert(notice.position)
+            case .refused:
+                #expect(index % 10 == 3, "case \(index) was refused")
+                #expect(try await store.caseRecord(record.id) == nil)
+            case .replayed:
+                #expect((50...51).contains(index))
+                #expect(try await store.caseRecord(record.id) == nil)
+            }
+        }
+        #expect(outcomes.filter { $0.3 == .refused }.count == count / 10)
+        #expect(outcomes.filter { $0.3 == .replayed }.count == 1)
+        let stored = outcomes.filter { $0.3 == .stored }.count
+        #expect(positions.count == stored)
+        #expect(try await store.deliveries(DeliveryQuery(limit: 500)).count == stored)
     }
 
     static func idempotency(_ store: any GatewayStore) async throws {
