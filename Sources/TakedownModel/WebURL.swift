@@ -18,7 +18,12 @@ public struct WebURL: Sendable, Equatable {
     public var hasCredentials: Bool
 
     public init?(_ input: String) {
-        guard input.utf8.count <= 2048, !input.contains(where: { $0.isWhitespace || $0.isControlCharacter }) else {
+        // Printable ASCII holds no whitespace and no control or format character: only other text pays for
+        // the check by characters.
+        guard input.utf8.count <= 2048,
+            input.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+                || !input.contains(where: { $0.isWhitespace || $0.isControlCharacter })
+        else {
             return nil
         }
         // One fragment at most: a second `#` is a typo or an attempt to hide part of the URL.
@@ -199,15 +204,17 @@ public struct WebURL: Sendable, Equatable {
     }
 
     static func encode(_ text: some StringProtocol, keeping safe: (UInt8) -> Bool) -> String {
-        var out = ""
+        let digits = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
             if safe(byte) {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
+                out.append(byte)
             } else {
-                out += "%" + Hex.encodeUppercase(CollectionOfOne(byte))
+                out += [UInt8(ascii: "%"), digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func fragmentSafe(_ byte: UInt8) -> Bool {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import TakedownModel
 
 /// Compact JWS (RFC 7515) with Ed25519 (`alg` `EdDSA`, RFC 8037).
@@ -16,12 +17,26 @@ public enum JWS {
 
     /// Signs `payload` as is, returning `header.payload.signature`.
     public static func sign(payload: Data, with key: SigningKey, type: String = "JWT") throws -> String {
-        let header = Header(alg: "EdDSA", kid: key.kid, typ: type)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let signingInput = Base64URL.encode(try encoder.encode(header)) + "." + Base64URL.encode(payload)
+        let signingInput = try encodedHeader(kid: key.kid, type: type) + "." + Base64URL.encode(payload)
         let signature = try key.sign(Data(signingInput.utf8))
         return signingInput + "." + Base64URL.encode(signature)
+    }
+
+    /// The encoded protected header, the same for every document a key signs with one type: kept rather
+    /// than encoded again for each notice.
+    private static let headers = Mutex<[String: String]>([:])
+
+    static func encodedHeader(kid: String, type: String) throws -> String {
+        let name = kid + "\u{0}" + type
+        if let known = headers.withLock({ $0[name] }) { return known }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let encoded = Base64URL.encode(try encoder.encode(Header(alg: "EdDSA", kid: kid, typ: type)))
+        headers.withLock { headers in
+            if headers.count >= 64 { headers.removeAll() }
+            headers[name] = encoded
+        }
+        return encoded
     }
 
     /// Checks a compact JWS against a key set and returns its header and payload.

@@ -191,3 +191,30 @@ struct NormalFormTests {
         #expect(IPRange("0.0.0.0/0")?.contains(IPAddress("203.0.113.1")!) == true)
     }
 }
+
+@Suite("Byte encodings")
+struct ByteEncodingTests {
+    /// Every length's remainder, against Foundation's base64 with the URL alphabet and no padding.
+    @Test("base64url matches RFC 4648 §5 for every length, and round-trips")
+    func base64url() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<200 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let expected = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            let encoded = Base64URL.encode(bytes)
+            #expect(encoded == expected, "length \(length)")
+            #expect(Base64URL.decode(encoded) == Data(bytes), "length \(length)")
+        }
+        #expect(Base64URL.encode(Data([0xFB, 0xFF])) == "-_8")
+        for bad in ["a+b", "a/b", "a=", "ä", "a b", "a\u{0}b"] { #expect(Base64URL.decode(bad) == nil, "\(bad)") }
+    }
+
+    @Test("hex is two lower-case digits a byte")
+    func hex() {
+        #expect(Hex.encode([UInt8]()) == "")
+        #expect(Hex.encode([0x00, 0x0F, 0xA0, 0xFF]) == "000fa0ff")
+        let bytes = (0...255).map { UInt8($0) }
+        #expect(Hex.encode(bytes) == bytes.map { String(format: "%02x", $0) }.joined())
+    }
+}
