@@ -72,7 +72,16 @@ public enum GatewayComposition {
 
     /// Services a store needs while the group runs: for PostgreSQL, the pool's owner (first, so it closes
     /// last) and, with an outbox worker, the listener that wakes it on any instance's NOTIFY.
-    public static func storeServices(_ store: any GatewayStore, wakeUp: OutboxWakeUp?) -> [any Service] {
+    public static func storeServices(
+        _ store: any GatewayStore, wakeUp: OutboxWakeUp?, logger: Logger = Logger(label: "takedown.store")
+    ) -> [any Service] {
+        if let sqlite = store as? SQLiteStore {
+            return [
+                RepeatingService("SQLite checkpoints", every: SQLiteStore.checkpointInterval, logger: logger) {
+                    try await sqlite.checkpoint()
+                }
+            ]
+        }
         guard let postgres = store as? PostgresStore else { return [] }
         var services: [any Service] = [PostgresStoreService(store: postgres)]
         if let wakeUp { services.append(PostgresOutboxListener(store: postgres) { wakeUp.signal() }) }
@@ -220,7 +229,7 @@ public enum GatewayComposition {
         let store = try await store(settings)
         let wakeUp = OutboxWakeUp()
         let gateway = try await gateway(settings, store: store, logger: logger, onEnqueue: { wakeUp.signal() })
-        var services = storeServices(store, wakeUp: settings.runsOutbox ? wakeUp : nil)
+        var services = storeServices(store, wakeUp: settings.runsOutbox ? wakeUp : nil, logger: logger)
         if settings.runsOutbox {
             services += outbox(settings, store: store, wakeUp: wakeUp, logger: logger)
             services += clocks(settings, gateway: gateway, logger: logger)

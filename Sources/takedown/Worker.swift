@@ -23,7 +23,7 @@ struct Worker: AsyncParsableCommand {
         let gateway = try await GatewayComposition.gateway(
             settings, store: opened, logger: logger, onEnqueue: { wakeUp.signal() })
         let services =
-            GatewayComposition.storeServices(opened, wakeUp: wakeUp)
+            GatewayComposition.storeServices(opened, wakeUp: wakeUp, logger: logger)
             + GatewayComposition.outbox(settings, store: opened, wakeUp: wakeUp, logger: logger)
             + GatewayComposition.clocks(settings, gateway: gateway, logger: logger)
         let group = ServiceGroup(

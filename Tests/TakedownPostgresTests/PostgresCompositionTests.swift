@@ -33,7 +33,7 @@ struct PostgresCompositionTests {
             settings = try ServerSettings(environment: ["TAKEDOWN_DATA_DIR": directory.path])
             let sqlite = try await GatewayComposition.store(settings)
             #expect(sqlite is SQLiteStore)
-            #expect(GatewayComposition.storeServices(sqlite, wakeUp: nil).isEmpty)
+            #expect(GatewayComposition.storeServices(sqlite, wakeUp: nil).count == 1)
         }
     }
 

@@ -334,7 +334,8 @@ public enum StoreConformance {
         try await store.ping()
     }
 
-    static func insertedPartner(_ store: any GatewayStore, domains: [String] = ["example.com"]) async throws -> Partner
+    public static func insertedPartner(_ store: any GatewayStore, domains: [String] = ["example.com"]) async throws
+        -> Partner
     {
         let partner = Synthetic.partner(domains: domains)
         try await store.insertPartner(partner, token: Synthetic.token(partner: partner.id), webhookSecret: nil)
