@@ -3,6 +3,14 @@
 /// the DNS client at a server on loopback.
 public protocol HostResolver: Sendable {
     func lookup(_ host: String) async -> HostLookup
+
+    /// The answer already known for `host`, without waiting: a cache's live answer. Nil when the name
+    /// would have to be asked.
+    func known(_ host: String) -> HostLookup?
+}
+
+extension HostResolver {
+    public func known(_ host: String) -> HostLookup? { nil }
 }
 
 /// One answer of a `HostResolver`.

@@ -164,6 +164,12 @@ public final class CachingResolver: HostResolver {
         return lookup
     }
 
+    public func known(_ host: String) -> HostLookup? {
+        let key = DNSMessage.canonical(host)
+        let now = ContinuousClock.now
+        return state.withLock { state in state.answers[key].flatMap { $0.until > now ? $0.lookup : nil } }
+    }
+
     /// Names held, for tests.
     var count: Int { state.withLock { $0.answers.count } }
 }

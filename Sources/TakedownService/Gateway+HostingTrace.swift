@@ -65,14 +65,22 @@ extension Gateway {
         -> [String: HostLookup]
     {
         guard !hosts.isEmpty else { return [:] }
+        // Cached answers are taken at once: a case on hosts already asked starts no task.
+        var answers: [String: HostLookup] = [:]
+        var asking: Set<String> = []
+        for host in hosts {
+            if let known = resolver.known(host) { answers[host] = known } else { asking.insert(host) }
+        }
+        guard !asking.isEmpty else { return answers }
+        let known = answers
         let deadline = ContinuousClock.now + .milliseconds(Int(budget * 1000))
         return await withTaskGroup(of: (String, HostLookup).self) { group in
-            var waiting = hosts.makeIterator()
+            var waiting = asking.makeIterator()
             for _ in 0..<traceConcurrency {
                 guard let host = waiting.next() else { break }
                 group.addTask { (host, await resolver.lookup(host)) }
             }
-            var answers: [String: HostLookup] = [:]
+            var answers = known
             for await (host, lookup) in group {
                 answers[host] = lookup
                 if ContinuousClock.now < deadline, let next = waiting.next() {

@@ -219,6 +219,10 @@ struct DNSTests {
             for await lookup in group { #expect(lookup == .addresses([IPAddress("192.0.2.1")!])) }
         }
         #expect(server.questions(for: "a.test") == 2)  // one A and one AAAA question, for 20 lookups
+        // A live answer is known without asking; a name never asked is not.
+        #expect(resolver.known("a.TEST") == .addresses([IPAddress("192.0.2.1")!]))
+        #expect(resolver.known("b.test") == nil)
+        #expect(server.questions(for: "b.test") == 0)
         #expect(await resolver.lookup("gone.test") == .nameNotFound)
         #expect(await resolver.lookup("gone.test") == .nameNotFound)
         #expect(server.questions(for: "gone.test") == 2)
