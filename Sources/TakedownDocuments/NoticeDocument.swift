@@ -123,7 +123,7 @@ extension NoticeDocument {
     /// Canonical JSON: sorted keys, no insignificant whitespace, unescaped slashes. For the value
     /// types a notice holds (strings, integers, booleans) this matches RFC 8785 (JCS).
     public func canonicalJSON() throws -> Data {
-        try Self.encoder.encode(self)
+        canonicalValue.data
     }
 
     public static func decode(_ data: Data) throws -> NoticeDocument {

@@ -87,6 +87,53 @@ struct DocumentsTests {
         #expect(text.contains(#""good_faith_statement":"#))
     }
 
+    /// The hand-written canonical form against `JSONEncoder` (sorted keys, unescaped slashes, snake_case):
+    /// every optional set, every optional nil, and strings with each control character, quotes, slashes,
+    /// non-ASCII and line separators. A field added to the notice and not to its canonical form fails here.
+    @Test("canonical JSON is byte for byte what JSONEncoder writes, every optional set or left out")
+    func canonicalMatchesEncoder() async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        var document = try await Self.document()
+        let awkward =
+            (0..<0x20).map { String(UnicodeScalar(UInt8($0))) }.joined()
+            + "\"/\\é😀\u{2028}\u{2029}\u{7F}<script>&"
+        document.explanation = awkward
+        document.issuer.website = "https://hotline.example.com/about?a=1&b=2"
+        document.issuer.trustedFlagger.designatedBy = awkward
+        document.issuer.trustedFlagger.scope = "CSAM"
+        document.category.classification = "A2"
+        document.items[0].ip = "2001:db8::7"
+        document.items[0].hashes = Hashes(
+            md5: Synthetic.hex(32), sha1: Synthetic.hex(40), sha256: Synthetic.hex(64), pdq: Synthetic.hex(64),
+            pdqQuality: 100, photodna: "AAEC")
+        document.items[0].trace = NoticeDocument.Trace(
+            HostingTrace(
+                host: "cdn.example.com", resolution: .resolved, addresses: ["192.0.2.7", "2001:db8::7"],
+                address: "192.0.2.7", asn: 64_500, asName: "EXAMPLE-NET", country: "GB", basis: .hostingCountry,
+                tracedAt: Date(timeIntervalSince1970: 1_800_000_000)))
+        #expect(try document.canonicalJSON() == (try encoder.encode(document)))
+
+        document.issuer.website = nil
+        document.issuer.trustedFlagger.designated = false
+        document.issuer.trustedFlagger.designatedBy = nil
+        document.issuer.trustedFlagger.scope = nil
+        document.category.classification = nil
+        document.items = document.items.map { item in
+            var item = item
+            item.ip = nil
+            item.hashes = Hashes(sha256: Synthetic.hex(64))
+            item.trace = NoticeDocument.Trace(
+                HostingTrace(host: nil, resolution: .off, basis: .none, tracedAt: Date(timeIntervalSince1970: 0)))
+            return item
+        }
+        document.legalBasis = []
+        #expect(try document.canonicalJSON() == (try encoder.encode(document)))
+        document.items = []
+        #expect(try document.canonicalJSON() == (try encoder.encode(document)))
+    }
+
     @Test("the notice text renders in the asked language with the items and links")
     func text() async throws {
         let document = try await Self.document()
