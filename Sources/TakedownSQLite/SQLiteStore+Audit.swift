@@ -30,29 +30,31 @@ extension SQLiteStore {
     }
 
     /// A write transaction that also writes the request's pending audit entry, if no transaction of the
-    /// request has written it yet (see `AuditStore`). Every write of this store goes through here.
+    /// request has written it yet (see `AuditStore`). Every write of this store goes through here or
+    /// `groupWrite`.
     func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
-        let scope = AuditScope.current
-        let entry = scope?.claim()
-        do {
-            return try await pool.write { db in
-                let result = try updates(db)
-                if let entry { try Self.insertAudit(entry, db) }
-                return result
-            }
-        } catch {
-            if entry != nil { scope?.release() }
-            throw error
+        // `pool.write` never keeps the closure; only `groupWrite`'s queue needs one it may keep.
+        try await withoutActuallyEscaping(updates) { updates in
+            try await audited(updates) { work in try await pool.write(work) }
         }
     }
 
     /// The same, in a transaction shared with other writes waiting at the time (`GroupCommit`): for the
     /// writes issuance makes many of at once.
     func groupWrite<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await audited(updates) { work in try await commits.write(work) }
+    }
+
+    /// Runs `updates` and the pending audit entry through `writer`, in one transaction; an entry whose
+    /// write failed is handed back for the request's next write.
+    private func audited<T: Sendable>(
+        _ updates: @escaping @Sendable (Database) throws -> T,
+        through writer: (@escaping @Sendable (Database) throws -> T) async throws -> T
+    ) async throws -> T {
         let scope = AuditScope.current
         let entry = scope?.claim()
         do {
-            return try await commits.write { db in
+            return try await writer { db in
                 let result = try updates(db)
                 if let entry { try Self.insertAudit(entry, db) }
                 return result
