@@ -72,7 +72,20 @@ final class GroupCommit: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                let answers = try await pool.write { db in batch.map { $0.run(db) } }
+                let answers = try await pool.write { db in
+                    try batch.map { job in
+                        let answer = job.run(db)
+                        // SQLite ends the whole transaction on some errors (a full disk, say), not only the
+                        // failing savepoint: then the writes before it are gone, and the ones after would
+                        // each commit alone. The batch fails as a whole instead.
+                        guard db.isInsideTransaction else {
+                            throw DatabaseError(
+                                resultCode: .SQLITE_ABORT,
+                                message: "the shared transaction was rolled back; no write of it is stored")
+                        }
+                        return answer
+                    }
+                }
                 for answer in answers { answer() }
             } catch {
                 for job in batch { job.fail(error) }
