@@ -155,14 +155,16 @@ struct ReferralsController {
                     referrals: page.map { IncomingView($0, full: false) },
                     nextCursor: Cursor.encode(page.last?.position ?? after)))
         case "out":
-            let status = request.query("status")
-            if let status, NoticeStatus(rawValue: status) == nil {
-                throw APIError.badParameter(
-                    "status", "must be one of \(NoticeStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            let status = try request.query("status").map { text -> NoticeStatus in
+                guard let status = NoticeStatus(rawValue: text) else {
+                    throw APIError.badParameter(
+                        "status", "must be one of \(NoticeStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return status
             }
-            let page = try await gateway.outgoingReferrals(after: after, limit: limit, peer: peer)
-            let shown = page.referrals.filter { status == nil || $0.status.rawValue == status }
-            return try .json(Listing(referrals: shown.map(OutgoingView.init), nextCursor: Cursor.encode(page.next)))
+            let page = try await gateway.outgoingReferrals(after: after, limit: limit, peer: peer, status: status)
+            return try .json(
+                Listing(referrals: page.referrals.map(OutgoingView.init), nextCursor: Cursor.encode(page.next)))
         default:
             throw APIError.badParameter("direction", "must be in or out")
         }

@@ -454,14 +454,16 @@ enum PrefixedIdentifierSyntax {
 extension Gateway {
     /// Notices that went to peer hotlines as referrals, in issue order after a position: every peer's, or
     /// one's. Returns the page and the position after it.
-    public func outgoingReferrals(after position: Int64, limit: Int, peer: PartnerID?) async throws -> (
-        referrals: [Notice], next: Int64
-    ) {
+    public func outgoingReferrals(
+        after position: Int64, limit: Int, peer: PartnerID?, status: NoticeStatus? = nil
+    ) async throws -> (referrals: [Notice], next: Int64) {
         let peers = try await store.partners().filter { $0.kind == .hotline && (peer == nil || $0.id == peer) }
         if let peer, peers.isEmpty { throw GatewayError.notFound("peer hotline \(peer)") }
+        // The status is filtered in the store, before the page is cut: a page is full while more match.
+        let filter = NoticeFilter(statuses: status.map { [$0] })
         var found: [Notice] = []
         for partner in peers {
-            found += try await store.notices(after: position, limit: limit, partner: partner.id)
+            found += try await store.notices(after: position, limit: limit, partner: partner.id, filter: filter)
         }
         let page = Array(found.sorted { $0.position < $1.position }.prefix(limit))
         return (page, page.last?.position ?? position)

@@ -174,6 +174,28 @@ struct ReferralAPITests {
             #expect(sent["status"] as? String == "acknowledged")
             #expect(sent["remote_status"] as? String == "accepted")
             #expect((sent["updates"] as? [Any])?.count == 1)
+            // Two more referrals, not yet answered: a status filter pages over the matching ones only.
+            var later: [String] = []
+            for path in ["c.jpg", "d.jpg"] {
+                let more = try await api.submit(["https://nobody.test/\(path)"])
+                let moreRouted = try await api.call(
+                    .post, "/v1/cases/\(try #require(more["id"] as? String))/route",
+                    json: ["url": "https://nobody.test/\(path)", "partner_id": peerID])
+                later.append(try #require(moreRouted["id"] as? String))
+            }
+            var pages: [[String]] = []
+            var cursor = ""
+            repeat {
+                let page = try await api.call(
+                    .get,
+                    "/v1/referrals?direction=out&status=issued&limit=1" + (cursor.isEmpty ? "" : "&after=\(cursor)"))
+                pages.append((page["referrals"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+                cursor = page["next_cursor"] as? String ?? ""
+            } while pages.last?.isEmpty == false && pages.count < 5
+            #expect(pages == [[later[0]], [later[1]], []])
+            let answered = try await api.call(.get, "/v1/referrals?direction=out&status=acknowledged&limit=1")
+            #expect((answered["referrals"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [noticeID])
+            #expect(try await api.call(.get, "/v1/referrals?direction=out&status=nonsense").isProblem(.badRequest))
             // An update about a notice of another partner is not found; a partner's token cannot list.
             var foreign = try Self.claims(of: updateJWS)
             foreign["iss"] = "https://other-peer.test"
