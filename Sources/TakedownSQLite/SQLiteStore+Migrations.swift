@@ -105,6 +105,7 @@ extension SQLiteStore {
         registerHashListSources(&migrator)
         registerHostingTrace(&migrator)
         registerReferrals(&migrator)
+        registerConsoleSessions(&migrator)
         return migrator
     }()
 }

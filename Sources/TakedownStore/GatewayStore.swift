@@ -4,7 +4,8 @@ import TakedownModel
 /// Everything the gateway keeps. Each store (SQLite, PostgreSQL) implements the whole contract and
 /// passes the one conformance suite in `TakedownTestSupport`.
 public protocol GatewayStore: TokenStore, PartnerStore, PartnerStatusStore, CaseStore, NoticeStore, DeliveryStore,
-    ClockStore, HashListStore, HashListSourceStore, AuditStore, ASNStore, ReferralStore
+    ClockStore, HashListStore, HashListSourceStore, AuditStore, ASNStore, ReferralStore, ConsoleSessionStore,
+    NoticeBoardStore
 {
     /// Creates or upgrades the schema; safe to run at every start.
     func migrate() async throws

@@ -33,6 +33,7 @@ public enum StoreConformance {
             .merging(SourceConformance.checks) { $1 }
             .merging(ASNConformance.checks) { $1 }
             .merging(ReferralConformance.checks) { $1 }
+            .merging(ConsoleSessionConformance.checks) { $1 }
     }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {
