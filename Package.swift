@@ -82,8 +82,10 @@ let package = Package(
         .target(
             name: "TakedownAPI",
             dependencies: [
-                "TakedownService",
+                "TakedownService", "TakedownSigning", "TakedownStore", "TakedownModel", "TakedownDocuments",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

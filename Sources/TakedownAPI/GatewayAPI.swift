@@ -31,6 +31,9 @@ public enum GatewayAPI {
         VerificationsController(gateway: gateway, settings: settings).register(on: v1)
         AuditController(gateway: gateway, settings: settings).register(on: v1)
         referrals.register(on: v1)
+        if let pages = settings.console {
+            ConsoleRoutes(gateway: gateway, pages: pages, settings: settings).register(on: router)
+        }
         return router
     }
 

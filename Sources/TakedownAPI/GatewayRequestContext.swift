@@ -7,6 +7,10 @@ import TakedownModel
 public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
+    /// The console session the request came with, once its cookie is checked.
+    var consoleSession: ConsoleSession?
+    /// A console form's fields, read and CSRF-checked before the handler runs.
+    var form: ConsoleForm?
     /// The peer's address (without its port), for the request log and per-address limits.
     public let clientAddress: String
     /// Shared by every copy of this request's context, so the request log can name the authenticated actor.

@@ -22,6 +22,8 @@ public struct APISettings: Sendable {
     public var readTimeout: Duration = .seconds(30)
     /// Costly responses running at once, per caller and in all.
     public var heavyRequests = HeavyRequestLimiter()
+    /// The console's pages; nil serves no console.
+    public var console: ConsolePages?
 
     public init(
         maxBodyBytes: Int = 5 * 1024 * 1024, openAPIDocument: Data? = nil

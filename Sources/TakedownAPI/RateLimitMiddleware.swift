@@ -1,8 +1,8 @@
 import HTTPTypes
 import Hummingbird
 
-/// Limits callers without a token, per client address, on the routes outside `/v1` (health checks
-/// excepted, so a load balancer is never refused). `/v1` is limited per token by `AuthMiddleware`.
+/// Limits callers without a token, per client address, on the routes outside `/v1` and the console (health
+/// checks excepted, so a load balancer is never refused). `/v1` is limited per token by `AuthMiddleware`.
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let settings: APISettings
@@ -11,7 +11,9 @@ struct RateLimitMiddleware: RouterMiddleware {
         -> Response
     {
         let path = request.uri.path
-        if path == "/healthz" || path == "/readyz" || path == "/v1" || path.hasPrefix("/v1/") {
+        // The console is limited per signed-in token by `ConsoleMiddleware`; its sign-in form, per address.
+        let console = path.hasPrefix("/console/") && path != "/console/sign-in"
+        if path == "/healthz" || path == "/readyz" || path == "/v1" || path.hasPrefix("/v1/") || console {
             return try await next(request, context)
         }
         let headers = try RateLimitMiddleware.charge(anonymous: context.clientAddress, settings)

@@ -164,7 +164,7 @@ public enum GatewayComposition {
             allowedTargets: settings.outbox.allowedTargets, clock: clock)
     }
 
-    public static func apiSettings(_ settings: ServerSettings, store: (any GatewayStore)? = nil) -> APISettings {
+    public static func apiSettings(_ settings: ServerSettings, store: (any GatewayStore)? = nil) throws -> APISettings {
         var api = APISettings(maxBodyBytes: settings.maxBodyBytes, openAPIDocument: BundledFiles.openAPI)
         if let store {
             api.metrics = { await MetricsRegistry.exposition(store: store, now: Date()) }
@@ -173,6 +173,8 @@ public enum GatewayComposition {
         api.readTimeout = .milliseconds(Int64(settings.readTimeout * 1000))
         api.rateLimits = settings.rateLimits
         api.heavyRequests = HeavyRequestLimiter(perCaller: settings.maxHeavyPerCaller)
+        api.console = try ConsolePages(
+            files: BundledFiles.folder("Templates/console"), publicURL: settings.publicURL.flatMap(URL.init(string:)))
         return api
     }
 
@@ -242,7 +244,8 @@ public enum GatewayComposition {
                     limits: .init(idleTimeout: .milliseconds(Int64(settings.idleTimeout * 1000))), logger: logger))
         }
         return GatewayAPI.application(
-            gateway: gateway, settings: apiSettings(settings, store: store), host: settings.host, port: settings.port,
+            gateway: gateway, settings: try apiSettings(settings, store: store), host: settings.host,
+            port: settings.port,
             limits: .init(
                 idleTimeout: .milliseconds(Int64(settings.idleTimeout * 1000)), maxConnections: settings.maxConnections),
             services: services, logger: logger)

@@ -85,17 +85,7 @@ extension Gateway {
     func issueNotices(for record: inout Case, at now: Date, actor: String, referrals: Bool = true) async throws -> (
         notices: [Notice], deliveries: [Delivery], unrouted: [CaseReceipt.Unrouted]
     ) {
-        let snapshot = try await routingSnapshot()
-        let table = snapshot.table
-        let facts = try await hostingFacts(of: record.items, snapshot: snapshot)
-        var routes: [Result<PartnerID, UnroutedReason>] = []
-        for (index, item) in record.items.enumerated() {
-            let (route, trace) = self.route(item, facts[index], table: table, at: now, referrals: referrals)
-            record.items[index].trace = trace
-            routes.append(route)
-        }
-        try await askRDAP(about: &record, routes: &routes, facts: facts, table: table, referrals: referrals)
-
+        let (snapshot, routes) = try await routes(for: &record, at: now, referrals: referrals)
         var groups: [(PartnerID, [Int])] = []
         var unrouted: [CaseReceipt.Unrouted] = []
         for (index, route) in routes.enumerated() {
@@ -128,6 +118,24 @@ extension Gateway {
             deliveries += try self.deliveries(for: notice, to: partner, type: WebhookEvent.issued, at: now)
         }
         return (notices, deliveries, unrouted)
+    }
+
+    /// Traces and routes every item of a case, RDAP included, keeping each item's trace; writes nothing.
+    func routes(for record: inout Case, at now: Date, referrals: Bool) async throws -> (
+        snapshot: RoutingSnapshot, routes: [Result<PartnerID, UnroutedReason>]
+    ) {
+        let snapshot = try await routingSnapshot()
+        let table = snapshot.table
+        let facts = try await hostingFacts(of: record.items, snapshot: snapshot)
+        var routes: [Result<PartnerID, UnroutedReason>] = []
+        routes.reserveCapacity(record.items.count)
+        for (index, item) in record.items.enumerated() {
+            let (route, trace) = self.route(item, facts[index], table: table, at: now, referrals: referrals)
+            record.items[index].trace = trace
+            routes.append(route)
+        }
+        try await askRDAP(about: &record, routes: &routes, facts: facts, table: table, referrals: referrals)
+        return (snapshot, routes)
     }
 
     public func caseRecord(_ id: CaseID) async throws -> Case {

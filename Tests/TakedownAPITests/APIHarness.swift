@@ -66,7 +66,7 @@ struct API: Sendable {
         let test = try await TestGateway(configure: configure)
         defer { test.remove() }
         let router = GatewayAPI.router(
-            gateway: test.gateway, settings: GatewayComposition.apiSettings(test.settings, store: test.store))
+            gateway: test.gateway, settings: try GatewayComposition.apiSettings(test.settings, store: test.store))
         let app = Application(router: router)
         try await app.test(.router) { client in
             try await body(API(client: client, test: test))

@@ -11,12 +11,19 @@ struct BundledFilesTests {
     func sameAsTheRepository() throws {
         var expected: [String: String] = [:]
         for (folder, url) in [("Templates", Repository.templates), ("Schemas", Repository.schemas)] {
-            for name in try FileManager.default.contentsOfDirectory(atPath: url.path) where !name.hasPrefix(".") {
+            // Subfolders too (`Templates/console/`).
+            for case let name as String in FileManager.default.enumerator(atPath: url.path)!
+            where !name.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+                var directory: ObjCBool = false
+                _ = FileManager.default.fileExists(
+                    atPath: url.appendingPathComponent(name).path, isDirectory: &directory)
+                if directory.boolValue { continue }
                 expected["\(folder)/\(name)"] = try String(
                     contentsOf: url.appendingPathComponent(name), encoding: .utf8)
             }
         }
         #expect(expected.count >= 16)
+        #expect(expected["Templates/console/layout.mustache"] != nil)
         #expect(Set(BundledFiles.all.keys) == Set(expected.keys))
         for (path, text) in expected { #expect(BundledFiles.all[path] == text, "\(path) differs") }
         #expect(BundledFiles.openAPI == Data(expected["Schemas/openapi.json", default: "missing"].utf8))
@@ -30,7 +37,8 @@ struct BundledFilesTests {
 
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        for (name, text) in BundledFiles.folder("Templates") where !name.hasSuffix(".fr.mustache") {
+        for (name, text) in BundledFiles.folder("Templates")
+        where !name.hasSuffix(".fr.mustache") && !name.contains("/") {
             try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         let settings = try ServerSettings(environment: ["TAKEDOWN_TEMPLATES_DIR": directory.path])

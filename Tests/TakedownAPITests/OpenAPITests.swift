@@ -13,8 +13,13 @@ struct OpenAPITests {
     func routesMatch() async throws {
         let test = try await TestGateway()
         defer { test.remove() }
-        let router = GatewayAPI.router(gateway: test.gateway, settings: GatewayComposition.apiSettings(test.settings))
-        let served = Set(router.routes.map { "\($0.method.rawValue) \(normalise("\($0.path)"))" })
+        let router = GatewayAPI.router(
+            gateway: test.gateway, settings: try GatewayComposition.apiSettings(test.settings))
+        // The console's pages are HTML for people, not part of the API the document describes.
+        let served = Set(
+            router.routes.map { "\($0.method.rawValue) \(normalise("\($0.path)"))" }.filter {
+                !$0.contains(" /console")
+            })
 
         let data = try Data(contentsOf: Repository.schemas.appendingPathComponent("openapi.json"))
         let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import TakedownModel
+import TakedownService
+import TakedownStore
+
+/// A provider's own pages: its notices (overdue first, then the newest), its scorecard, and its delivery
+/// settings as the gateway holds them.
+struct ConsoleProviderController {
+    let gateway: Gateway
+    let pages: ConsolePages
+
+    func register(on group: RouterGroup<GatewayRequestContext>) {
+        group.get("inbox", use: inbox)
+        group.get("scorecard", use: scorecard)
+        group.get("settings", use: settings)
+    }
+
+    struct Inbox {
+        var notices: [ConsoleStaffController.NoticeRow]
+        var hasNotices: Bool
+        var counts: NoticeCounts
+        var pager: PagerView
+    }
+
+    @Sendable func inbox(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let (_, partner) = try context.partner()
+        let now = gateway.now()
+        let pager = try Pager(request, size: ConsoleStaffController.pageSize)
+        let notices = try await gateway.store.noticeBoard(
+            NoticeBoardQuery(
+                order: .overdueThenNewest(now: now), partner: partner, limit: pager.size + 1, offset: pager.offset))
+        let counts = try await gateway.store.noticeCounts(partner: partner, now: now, issuedSince: [])
+        let name = try await gateway.partner(partner).name
+        let rows = notices.prefix(pager.size).map {
+            ConsoleStaffController.row($0, names: [partner: name], now: now)
+        }
+        let content = Inbox(
+            notices: rows, hasNotices: !rows.isEmpty, counts: counts,
+            pager: pager.view(more: notices.count > pager.size))
+        return try pages.page("inbox", title: "Notices", content, context: context)
+    }
+
+    @Sendable func scorecard(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let (_, id) = try context.partner()
+        let partner = try await gateway.partner(id)
+        let card = try await ScorecardView.build(for: partner, gateway)
+        return try pages.page(
+            "scorecard", title: "Scorecard", ["name": partner.name, "scorecard": card], context: context)
+    }
+
+    @Sendable func settings(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let (_, id) = try context.partner()
+        let partner = try await gateway.partner(id).ownView
+        let endpoints = try await gateway.endpoints(partner: id)
+        let content: [String: Any] = [
+            "partner": ConsoleStaffController.describe(partner),
+            "endpoints": endpoints.map(ConsoleStaffController.describe),
+        ]
+        return try pages.page("settings", title: "Settings", content, context: context)
+    }
+}
