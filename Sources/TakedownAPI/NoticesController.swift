@@ -18,6 +18,13 @@ struct NoticesController {
         group.post("notices/{notice_id}/unable", use: unable)
         group.post("notices/{notice_id}/dispute", use: dispute)
         group.post("notices/{notice_id}/withdraw", use: withdraw)
+        group.post("notices/{notice_id}/dispute/decision", use: decide)
+        group.post("notices/{notice_id}/appeal", use: appeal)
+    }
+
+    struct DecisionRequest: Decodable {
+        var decision: String?
+        var reason: String?
     }
 
     struct RemovalRequest: Decodable {
@@ -142,6 +149,26 @@ struct NoticesController {
     @Sendable func withdraw(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         return try await answer(.withdraw(reason: try await reason(request)), context)
+    }
+
+    /// Staff decide a dispute or an appeal: `uphold` (the notice stands, its clock restarts) or `accept`
+    /// (the notice is withdrawn). An appeal is decided by someone other than who upheld the dispute.
+    @Sendable func decide(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.staff()
+        let body = try await JSONBody<DecisionRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
+        ).value
+        var v = Validator()
+        let decision = v.text(body.decision, "decision", max: 10)
+        if let decision, decision != "uphold", decision != "accept" { v.fail("decision", "must be uphold or accept") }
+        let reason = v.text(body.reason, "reason", max: 2000)
+        do { try v.check() } catch { throw GatewayError.invalid(error) }
+        return try await answer(.decideDispute(uphold: decision == "uphold", reason: reason!), context)
+    }
+
+    @Sendable func appeal(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.partner()
+        return try await answer(.appeal(reason: try await reason(request)), context)
     }
 
     private func reason(_ request: Request) async throws -> String {

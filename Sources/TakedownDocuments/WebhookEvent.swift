@@ -9,6 +9,8 @@ public enum WebhookEvent {
     public static let reminder = "notice.reminder"
     public static let withdrawn = "notice.withdrawn"
     public static let escalated = "notice.escalated"
+    /// Staff decided a dispute or an appeal: the notice stands (its clock restarted) or is withdrawn.
+    public static let disputeDecided = "notice.dispute_decided"
 
     /// A new event id; it is the `webhook-id` of every attempt of the delivery.
     public static func newID() -> String {

@@ -29,6 +29,12 @@ public struct Notice: Codable, Sendable, Equatable {
     public var slaPolicyId: SLAPolicyID = .standard
     /// When the gateway next checks the items' URLs; nil when no check is planned.
     public var verifyDueAt: Date?
+    /// When the removal clock (the deadline's window and the escalation ladder) last started, when not at
+    /// issue: a staff decision upholding a dispute starts it again.
+    public var clockFrom: Date?
+
+    /// When the removal clock started: issue, or the latest decision that restarted it.
+    public var clockStart: Date { clockFrom ?? issuedAt }
 
     /// Seconds from issue to the last item's removal, once every item is gone.
     public var timeToRemoval: Double? { removedAt.map { $0.timeIntervalSince(issuedAt) } }

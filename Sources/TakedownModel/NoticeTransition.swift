@@ -9,6 +9,11 @@ public enum NoticeAnswer: Sendable, Equatable {
     case unable(reason: String)
     case dispute(reason: String)
     case withdraw(reason: String)
+    /// Staff decide a dispute (or an appeal): `uphold` keeps the notice and restarts its clock from now;
+    /// otherwise the dispute is accepted and the notice withdrawn. The reason is shown to the provider.
+    case decideDispute(uphold: Bool, reason: String)
+    /// The provider appeals an upheld dispute, once.
+    case appeal(reason: String)
 
     var name: String {
         switch self {
@@ -18,6 +23,8 @@ public enum NoticeAnswer: Sendable, Equatable {
         case .unable: return "unable"
         case .dispute: return "dispute"
         case .withdraw: return "withdraw"
+        case .decideDispute: return "a dispute decision"
+        case .appeal: return "appeal"
         }
     }
 }
@@ -26,6 +33,10 @@ public enum NoticeAnswer: Sendable, Equatable {
 public enum TransitionError: Error, Equatable, Sendable {
     case forbidden(from: NoticeStatus, answer: String)
     case unknownURLs([String])
+    /// An appeal is decided by someone other than the staff member who upheld the dispute.
+    case sameDecider(String)
+    /// An upheld dispute may be appealed once, and a notice disputed once: after that, only an appeal.
+    case alreadyDecided(String)
 }
 
 extension Notice {
@@ -75,6 +86,9 @@ extension Notice {
             }
 
         case .dispute(let reason):
+            if status != .disputed, lastEvent("dispute_upheld") != nil {
+                throw .alreadyDecided("this notice's dispute was upheld; appeal the decision instead")
+            }
             switch status {
             case .issued, .delivered, .acknowledged, .unable:
                 status = .disputed
@@ -97,7 +111,53 @@ extension Notice {
             case .removed, .verified, .expired:
                 throw .forbidden(from: status, answer: answer.name)
             }
+
+        case .decideDispute(let uphold, let reason):
+            guard status == .disputed else { throw .forbidden(from: status, answer: answer.name) }
+            let appealed = isAppealed
+            if appealed, let upheld = lastEvent("dispute_upheld"), upheld.actor == actor {
+                throw .sameDecider(upheld.actor)
+            }
+            if uphold {
+                // The clock starts again from the decision: a fresh window as long as the first.
+                deadlineAt = now.addingTimeInterval(deadlineAt.timeIntervalSince(clockStart))
+                clockFrom = now
+                status = acknowledgedAt != nil ? .acknowledged : .delivered
+                record(appealed ? "appeal_dismissed" : "dispute_upheld", at: now, actor: actor, detail: reason)
+            } else {
+                status = .withdrawn
+                record(appealed ? "appeal_granted" : "dispute_accepted", at: now, actor: actor, detail: reason)
+            }
+            return true
+
+        case .appeal(let reason):
+            guard lastEvent("dispute_upheld") != nil else { throw .forbidden(from: status, answer: answer.name) }
+            if status == .disputed, isAppealed { return false }
+            guard lastEvent("appealed") == nil else {
+                throw .alreadyDecided("an upheld dispute is appealed once; this notice's appeal was decided")
+            }
+            switch status {
+            case .issued, .delivered, .acknowledged:
+                status = .disputed
+                record("appealed", at: now, actor: actor, detail: reason)
+                return true
+            case .unable, .disputed, .removed, .verified, .withdrawn, .expired:
+                throw .forbidden(from: status, answer: answer.name)
+            }
         }
+    }
+
+    /// The newest timeline event of a kind.
+    public func lastEvent(_ kind: String) -> TimelineEvent? {
+        timeline.last { $0.event == kind }
+    }
+
+    /// Disputed again by an appeal that no one has decided yet.
+    public var isAppealed: Bool {
+        guard status == .disputed, let appeal = timeline.lastIndex(where: { $0.event == "appealed" }) else {
+            return false
+        }
+        return !timeline[appeal...].contains { $0.event == "appeal_dismissed" || $0.event == "appeal_granted" }
     }
 
     private mutating func markRemoved(

@@ -22,6 +22,8 @@ extension PostgresStore {
         """,
         "CREATE INDEX notices_issued ON notices(issued_at)",
         "CREATE INDEX notices_partner_issued ON notices(partner_id, issued_at)",
+        // Set when a decision upholding a dispute restarts the removal clock.
+        "ALTER TABLE notices ADD COLUMN clock_from double precision",
     ]
 
     // Sessions are the console's bookkeeping, not a request's audited change: single statements, each

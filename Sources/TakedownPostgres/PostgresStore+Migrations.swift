@@ -23,7 +23,7 @@ extension PostgresStore {
         Migration(name: "v8-hash-list-sources", statements: hashListSourceSchema),
         Migration(name: "v9-hosting-trace", statements: hostingTraceSchema),
         Migration(name: "v10-referrals", statements: referralSchema),
-        Migration(name: "v11-console", statements: consoleSessionSchema),
+        Migration(name: "v11-console-and-disputes", statements: consoleSessionSchema),
     ]
 
     public func migrate() async throws {

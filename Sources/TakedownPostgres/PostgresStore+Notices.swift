@@ -92,7 +92,8 @@ extension PostgresStore {
                    acknowledged_at = \(notice.acknowledgedAt?.stored), removed_at = \(notice.removedAt?.stored),
                    verified_at = \(notice.verifiedAt?.stored), items = \(try StoredJSON.encode(notice.items)),
                    sequence = \(notice.sequence), ladder_step = \(notice.ladderStep),
-                   verify_due_at = \(notice.verifyDueAt?.stored)
+                   verify_due_at = \(notice.verifyDueAt?.stored), deadline_at = \(notice.deadlineAt.stored),
+                   clock_from = \(notice.clockFrom?.stored)
             WHERE id = \(notice.id.rawValue)
             """)
         for event in notice.timeline.dropFirst(known) { try await insert(event, for: notice.id, transaction) }
@@ -109,9 +110,13 @@ extension PostgresStore {
         for (index, offset) in offsets.enumerated() {
             sql.append(" OR (ladder_step = ")
             sql.bind(index)
+            // The clock runs from issue, or from the decision that restarted it (never before issue).
+            let due = now.addingTimeInterval(-offset).stored
             sql.append(" AND issued_at <= ")
-            sql.bind(now.addingTimeInterval(-offset).stored)
-            sql.append(")")
+            sql.bind(due)
+            sql.append(" AND (clock_from IS NULL OR clock_from <= ")
+            sql.bind(due)
+            sql.append("))")
         }
         sql.append(") ORDER BY issued_at, position LIMIT ")
         sql.bind(limit)
@@ -175,6 +180,7 @@ extension PostgresStore {
             notice.slaPolicyId = SLAPolicyID(rawValue: try row.get("sla_policy_id"))
             notice.verifiedAt = try row.optionalDate("verified_at")
             notice.verifyDueAt = try row.optionalDate("verify_due_at")
+            notice.clockFrom = try row.optionalDate("clock_from")
             return notice
         }
     }

@@ -5,7 +5,7 @@ import TakedownStore
 
 extension SQLiteStore {
     static func registerConsoleSessions(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v11-console") { db in
+        migrator.registerMigration("v11-console-and-disputes") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE console_sessions (
@@ -21,6 +21,7 @@ extension SQLiteStore {
                         WHERE status IN ('issued', 'delivered', 'acknowledged', 'unable', 'disputed');
                     CREATE INDEX notices_issued ON notices(issued_at);
                     CREATE INDEX notices_partner_issued ON notices(partner_id, issued_at);
+                    ALTER TABLE notices ADD COLUMN clock_from REAL;
                     """)
         }
     }

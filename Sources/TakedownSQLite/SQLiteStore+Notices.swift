@@ -109,14 +109,15 @@ extension SQLiteStore {
         try db.cachedStatement(
             sql: """
                 UPDATE notices SET status = ?, acknowledged_at = ?, removed_at = ?, verified_at = ?, items = ?,
-                       sequence = ?, ladder_step = ?, verify_due_at = ?
+                       sequence = ?, ladder_step = ?, verify_due_at = ?, deadline_at = ?, clock_from = ?
                 WHERE id = ?
                 """
         ).execute(
             arguments: [
                 notice.status.rawValue, notice.acknowledgedAt?.storedValue, notice.removedAt?.storedValue,
                 notice.verifiedAt?.storedValue, try StoredJSON.encode(notice.items), notice.sequence,
-                notice.ladderStep, notice.verifyDueAt?.storedValue, notice.id.rawValue,
+                notice.ladderStep, notice.verifyDueAt?.storedValue, notice.deadlineAt.storedValue,
+                notice.clockFrom?.storedValue, notice.id.rawValue,
             ])
         for event in notice.timeline.dropFirst(known) { try insert(event, for: notice.id, db) }
     }
@@ -187,6 +188,7 @@ extension SQLiteStore {
         notice.slaPolicyId = SLAPolicyID(rawValue: row["sla_policy_id"])
         notice.verifiedAt = (row["verified_at"] as Double?).map(Date.init(stored:))
         notice.verifyDueAt = (row["verify_due_at"] as Double?).map(Date.init(stored:))
+        notice.clockFrom = (row["clock_from"] as Double?).map(Date.init(stored:))
         return notice
     }
 
@@ -194,11 +196,14 @@ extension SQLiteStore {
         -> [NoticeID]
     {
         guard !offsets.isEmpty else { return [] }
-        let branches = offsets.indices.map { _ in "(ladder_step = ? AND issued_at <= ?)" }.joined(separator: " OR ")
+        // The clock runs from issue, or from the decision that restarted it (never before issue).
+        let branches = offsets.indices.map { _ in
+            "(ladder_step = ? AND issued_at <= ? AND (clock_from IS NULL OR clock_from <= ?))"
+        }.joined(separator: " OR ")
         var values: [(any DatabaseValueConvertible)?] = [policy.rawValue]
         for (index, offset) in offsets.enumerated() {
-            values.append(index)
-            values.append(now.addingTimeInterval(-offset).storedValue)
+            let due = now.addingTimeInterval(-offset).storedValue
+            values += [index, due, due]
         }
         values.append(limit)
         let sql = """

@@ -35,7 +35,7 @@ extension Gateway {
             let index = current.ladderStep
             let step = ladder.steps[index]
             // Another instance may have taken the due step since the list was read: the next one may not be due.
-            guard current.issuedAt.addingTimeInterval(step.after) <= now else { continue }
+            guard current.clockStart.addingTimeInterval(step.after) <= now else { continue }
             var target: Partner?
             switch step.action {
             case .reminder: target = try await store.partner(current.partnerId)

@@ -36,7 +36,9 @@ extension Gateway {
         switch answer {
         case .withdraw:
             guard principal.isStaff else { throw GatewayError.forbidden("only staff withdraw notices") }
-        case .retrieved, .acknowledge, .removal, .unable, .dispute:
+        case .decideDispute:
+            guard principal.isStaff else { throw GatewayError.forbidden("only staff decide disputes") }
+        case .retrieved, .acknowledge, .removal, .unable, .dispute, .appeal:
             guard !principal.isStaff else {
                 throw GatewayError.forbidden("only the recipient answers a notice")
             }
@@ -62,18 +64,24 @@ extension Gateway {
         }
         let now = clock()
         let actor = principal.actor
-        // A withdrawal is pushed to the provider; the other answers come from the provider itself.
+        // A withdrawal and a dispute decision are pushed to the provider; the other answers come from it.
         var outbox: @Sendable (Notice) throws -> [Delivery] = { _ in [] }
-        if case .withdraw(let reason) = answer, let partner = try await store.partner(current.partnerId) {
+        var pushed: (type: String, reason: String)?
+        switch answer {
+        case .withdraw(let reason): pushed = (WebhookEvent.withdrawn, reason)
+        case .decideDispute(_, let reason): pushed = (WebhookEvent.disputeDecided, reason)
+        default: pushed = nil
+        }
+        if let pushed, let partner = try await store.partner(current.partnerId) {
             outbox = { [self] notice in
-                try self.deliveries(for: notice, to: partner, type: WebhookEvent.withdrawn, at: now, reason: reason)
+                try self.deliveries(for: notice, to: partner, type: pushed.type, at: now, reason: pushed.reason)
             }
         }
         do {
             let updated = try await store.updateNotices([id], outbox: outbox) { notice in
                 try notice.apply(answer, at: now, actor: actor)
             }
-            if case .withdraw = answer { onEnqueue() }
+            if pushed != nil { onEnqueue() }
             guard let notice = updated.first else { throw GatewayError.notFound("notice \(id)") }
             if current.status != .removed, notice.status == .removed, let seconds = notice.timeToRemoval {
                 Timer(label: "takedown_time_to_removal_seconds", dimensions: [("partner", notice.partnerId.rawValue)])
@@ -88,6 +96,11 @@ extension Gateway {
                 throw GatewayError.invalid(
                     ValidationError(
                         urls.map { FieldError(name: "urls", reason: "\($0) is not an item of this notice") }))
+            case .sameDecider(let actor):
+                throw GatewayError.forbidden(
+                    "\(actor) upheld this dispute; the appeal is decided by another staff member")
+            case .alreadyDecided(let detail):
+                throw GatewayError.conflict(detail)
             }
         }
     }

@@ -37,9 +37,17 @@ extension Gateway {
                     of: document, status: notice.status, sequence: sequence, language: document.language)
                 : templates.text(of: document, status: notice.status, language: document.language)
             if let reason, type == WebhookEvent.withdrawn { text = "WITHDRAWN: \(reason)\n\n" + text }
+            if let reason, type == WebhookEvent.disputeDecided {
+                let outcome =
+                    notice.status == .withdrawn
+                    ? "Your dispute is accepted and the notice withdrawn."
+                    : "Your dispute is not upheld: the notice stands, with a new deadline of \(Timestamp.format(notice.deadlineAt))."
+                text = "DISPUTE DECIDED. \(outcome)\nReason: \(reason)\n\n" + text
+            }
             let prefix: String
             switch type {
             case WebhookEvent.withdrawn: prefix = "Withdrawn takedown notice"
+            case WebhookEvent.disputeDecided: prefix = "Dispute decided: takedown notice"
             case WebhookEvent.reminder: prefix = "Reminder \(sequence - 1): takedown notice"
             case WebhookEvent.escalated: prefix = "Escalation: unanswered takedown notice"
             default: prefix = "Takedown notice"

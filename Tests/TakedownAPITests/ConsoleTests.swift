@@ -254,4 +254,115 @@ struct ConsoleTests {
             #expect(try await browser.get("/console/dashboard?page=0").status != .ok)
         }
     }
+
+    @Test(
+        "a liaison downloads an export whose SHA-256 the page and the manifest give; staff review feedback and the log")
+    func lists() async throws {
+        try await API.run { api in
+            let police = try await api.partner("Police Unit", domains: [], kind: "law_enforcement")
+            let created = try await api.call(
+                .post, "/v1/hash-lists",
+                json: [
+                    "name": "le-a", "audience": "law_enforcement", "hash_types": ["md5", "sha256"],
+                    "include": ["uk_grades": ["A"]], "partners": [police.id],
+                ])
+            let list = try #require(created["id"] as? String)
+            _ = try await api.partner(domains: ["example.com"])
+            _ = try await api.submit(["https://example.com/1.jpg", "https://example.com/2.jpg"])
+
+            let staff = ConsoleBrowser(api)
+            try await staff.signIn(API.admin)
+            #expect(
+                try await staff.post("/console/lists/\(list)/publish").headers[.location]
+                    == "/console/lists/\(list)?done=published")
+
+            let liaison = ConsoleBrowser(api)
+            #expect(try await liaison.signIn(police.token).headers[.location] == "/console/lists")
+            let page = try await liaison.get("/console/lists/\(list)")
+            let manifest = try await api.call(
+                .get, "/v1/hash-lists/\(list)/versions/latest/manifest", token: police.token)
+            let exports = (manifest["manifest"] as? [String: Any])?["exports"] as? [[String: Any]] ?? []
+            let md5 = try #require(
+                exports.first { $0["hash"] as? String == "md5" && $0["format"] as? String == "text" })
+            let digest = try #require(md5["sha256"] as? String)
+            #expect(page.text.contains(digest))
+            let download = try await liaison.get("/console/lists/\(list)/versions/1/export?format=text&hash=md5")
+            #expect(download.status == .ok && sha256Hex(download.data) == digest)
+
+            let entries = try await api.call(.get, "/v1/hash-lists/\(list)/changes", token: police.token)
+            let ids: [String] = entries.text.split(separator: "\n").compactMap { line in
+                let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+                return object?["entry_id"] as? String
+            }
+            let entry = try #require(ids.first)
+            let sent = try await liaison.post(
+                "/console/lists/\(list)/feedback",
+                [("entry_id", entry), ("verdict", "false_positive"), ("comment", "<b>not ours</b>")])
+            #expect(sent.headers[.location] == "/console/lists/\(list)?done=feedback")
+            #expect(try await liaison.get("/console/lists/\(list)/review").status == .forbidden)
+            #expect(try await liaison.get("/console/lists/\(list)/downloads").status == .forbidden)
+
+            let review = try await staff.get("/console/lists/\(list)/review")
+            #expect(review.text.contains(entry) && review.text.contains("&lt;b&gt;not ours&lt;/b&gt;"))
+            let feedback = try #require(
+                review.text.range(of: "/feedback/").map { String(review.text[$0.upperBound...].prefix { $0 != "/" }) })
+            let resolved = try await staff.post(
+                "/console/lists/\(list)/feedback/\(feedback)/resolve", [("action", "keep"), ("note", "checked")])
+            #expect(resolved.status == .seeOther)
+            #expect(try await staff.get("/console/lists/\(list)/review").text.contains("No feedback is waiting."))
+            let entryPage = try await api.call(.get, "/v1/hash-lists/\(list)/entries/\(entry)")
+            let md5Value = try #require((entryPage["hashes"] as? [String: Any])?["md5"] as? String)
+            let found = try await staff.get("/console/lists/\(list)?hash=\(md5Value.uppercased())")
+            #expect(found.text.contains("Entry <code>\(entry)</code>"))
+            #expect(try await staff.get("/console/lists/\(list)?hash=\(Synthetic.hex(32))").text.contains("No entry"))
+            #expect(try await staff.get("/console/lists/\(list)?hash=xyz").text.contains("The hash must be"))
+            let log = try await staff.get("/console/lists/\(list)/downloads")
+            #expect(log.text.contains("partner:\(police.id)") && log.text.contains("text (md5)"))
+        }
+    }
+
+    @Test("a dispute decided in the console: uphold, one appeal, decided by another staff member")
+    func disputes() async throws {
+        try await API.run { api in
+            let provider = try await api.partner()
+            let notice = API.firstNotice(try await api.submit(["https://example.com/1.jpg"]))
+            let partner = ConsoleBrowser(api)
+            try await partner.signIn(provider.token)
+            #expect(
+                try await partner.post("/console/notices/\(notice)/dispute", [("reason", "not our server")]).status
+                    == .seeOther)
+
+            let alice = ConsoleBrowser(api)
+            try await alice.signIn(try await api.test.gateway.createStaffToken(role: .analyst, name: "alice").secret)
+            let page = try await alice.get("/console/notices/\(notice)")
+            #expect(page.text.contains("Decide the dispute"))
+            let missing = try await alice.post("/console/notices/\(notice)/decide", [("reason", "it is")])
+            #expect(missing.status == .unprocessableContent && missing.text.contains("Choose to uphold"))
+            let upheld = try await alice.post(
+                "/console/notices/\(notice)/decide", [("decision", "uphold"), ("reason", "the address is yours")])
+            #expect(upheld.status == .seeOther)
+
+            let seen = try await partner.get("/console/notices/\(notice)")
+            #expect(seen.text.contains("the address is yours") && seen.text.contains("Appeal the decision"))
+            #expect(!seen.text.contains("analyst:alice"))
+            #expect(!seen.text.contains("/console/notices/\(notice)/dispute\""))
+            #expect(
+                try await partner.post("/console/notices/\(notice)/appeal", [("reason", "moved out")]).status
+                    == .seeOther)
+
+            let appealed = try await alice.get("/console/notices/\(notice)")
+            #expect(appealed.text.contains("Decide the appeal") && appealed.text.contains("analyst:alice"))
+            let same = try await alice.post(
+                "/console/notices/\(notice)/decide", [("decision", "uphold"), ("reason", "still yours")])
+            #expect(same.status == .forbidden && same.text.contains("another staff member"))
+            let admin = ConsoleBrowser(api)
+            try await admin.signIn(API.admin)
+            #expect(
+                try await admin.post(
+                    "/console/notices/\(notice)/decide", [("decision", "accept"), ("reason", "moved")]
+                )
+                .status == .seeOther)
+            #expect(try await api.call(.get, "/v1/notices/\(notice)")["status"] as? String == "withdrawn")
+        }
+    }
 }

@@ -27,7 +27,7 @@ struct PostgresConformanceTests {
             #expect(
                 try await stores[0].appliedMigrations() == [
                     "v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists", "v5-clocks", "v6-access", "v7-audit",
-                    "v8-hash-list-sources", "v9-hosting-trace", "v10-referrals", "v11-console",
+                    "v8-hash-list-sources", "v9-hosting-trace", "v10-referrals", "v11-console-and-disputes",
                 ])
             for store in stores { await store.shutdown() }
         }

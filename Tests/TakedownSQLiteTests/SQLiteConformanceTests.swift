@@ -25,7 +25,7 @@ struct SQLiteConformanceTests {
         #expect(
             try await store.appliedMigrations() == [
                 "v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists", "v5-clocks", "v6-access", "v7-audit",
-                "v8-hash-list-sources", "v9-hosting-trace", "v10-referrals", "v11-console",
+                "v8-hash-list-sources", "v9-hosting-trace", "v10-referrals", "v11-console-and-disputes",
             ])
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }

@@ -19,6 +19,8 @@ struct ConsoleNoticeController {
         group.post("notices/{notice_id}/unable", use: unable)
         group.post("notices/{notice_id}/dispute", use: dispute)
         group.post("notices/{notice_id}/withdraw", use: withdraw)
+        group.post("notices/{notice_id}/decide", use: decide)
+        group.post("notices/{notice_id}/appeal", use: appeal)
         group.post("deliveries/{delivery_id}/retry", use: retry)
     }
 
@@ -35,6 +37,8 @@ struct ConsoleNoticeController {
         case "unable": "Sent: the hotline knows you cannot act."
         case "dispute": "Dispute sent. Hotline staff will review it."
         case "withdraw": "The notice is withdrawn and its provider told."
+        case "decide": "Decided. The provider is told, with your reason."
+        case "appeal": "Appeal sent. A member of the hotline's staff other than the one who decided will review it."
         case "retry": "The delivery is queued to go out again now."
         default: nil
         }
@@ -66,6 +70,22 @@ struct ConsoleNoticeController {
             },
             "errors": errors,
         ]
+        let upheld = notice.lastEvent("dispute_upheld")
+        content["disputed"] = notice.status == .disputed
+        content["appealed"] = notice.isAppealed
+        if let upheld { content["upheld_by"] = upheld.actor }
+        content["can_appeal"] =
+            upheld != nil && notice.lastEvent("appealed") == nil
+            && [.issued, .delivered, .acknowledged].contains(notice.status)
+        content["can_dispute"] = upheld == nil && [.issued, .delivered, .acknowledged, .unable].contains(notice.status)
+        content["decisions"] = notice.timeline.filter {
+            ["dispute_upheld", "dispute_accepted", "appeal_dismissed", "appeal_granted"].contains($0.event)
+        }.map {
+            [
+                "event": $0.event.replacingOccurrences(of: "_", with: " "), "reason": $0.detail ?? "",
+                "at": TimeView($0.at),
+            ] as [String: Any]
+        }
         if let at = notice.acknowledgedAt { content["acknowledged"] = TimeView(at) }
         if let at = notice.removedAt { content["removed"] = TimeView(at) }
         guard principal.isStaff else {
@@ -162,6 +182,27 @@ struct ConsoleNoticeController {
             throw GatewayError.invalid(ValidationError([FieldError(name: "reason", reason: "is required")]))
         }
         return try await answer(.withdraw(reason: reason), "withdraw", context)
+    }
+
+    @Sendable func decide(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.staff()
+        let form = try context.consoleForm()
+        guard let decision = form["decision"], ["uphold", "accept"].contains(decision) else {
+            return try await refuse(["decide": "Choose to uphold the notice or accept the dispute."], context)
+        }
+        guard let reason = try reason(context) else {
+            return try await refuse(
+                ["decide": "Give the reason the provider will read, in at most 2,000 characters."], context)
+        }
+        return try await answer(.decideDispute(uphold: decision == "uphold", reason: reason), "decide", context)
+    }
+
+    @Sendable func appeal(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.partner()
+        guard let reason = try reason(context) else {
+            return try await refuse(["appeal": "Say why the decision is wrong, in at most 2,000 characters."], context)
+        }
+        return try await answer(.appeal(reason: reason), "appeal", context)
     }
 
     @Sendable func retry(_ request: Request, context: GatewayRequestContext) async throws -> Response {
