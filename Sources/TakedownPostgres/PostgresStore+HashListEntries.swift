@@ -8,6 +8,16 @@ extension PostgresStore {
         try await transaction { transaction in try await PostgresHashListLog.entry(list, id: entry, transaction) }
     }
 
+    public func hashListEntryIDs(_ list: HashListID, hash: String, limit: Int) async throws -> [HashEntryID] {
+        try await rows(
+            """
+            SELECT entry_id FROM hash_list_changes
+            WHERE list_id = \(list.rawValue) AND (md5 = \(hash) OR sha1 = \(hash) OR sha256 = \(hash) OR pdq = \(hash))
+            GROUP BY entry_id ORDER BY min(seq) LIMIT \(limit)
+            """
+        ).map { HashEntryID(rawValue: try $0.get("entry_id")) }
+    }
+
     public func editHashList(_ list: HashListID, _ edits: [HashListEdit], at now: Date) async throws
         -> [HashListEntry]
     {

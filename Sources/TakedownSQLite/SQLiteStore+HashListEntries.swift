@@ -8,6 +8,22 @@ extension SQLiteStore {
         try await guarded { try await pool.read { db in try HashListLog.entry(list, id: entry, db) } }
     }
 
+    public func hashListEntryIDs(_ list: HashListID, hash: String, limit: Int) async throws -> [HashEntryID] {
+        try await guarded {
+            try await pool.read { db in
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT entry_id FROM hash_list_changes
+                        WHERE list_id = ? AND (md5 = ? OR sha1 = ? OR sha256 = ? OR pdq = ?)
+                        GROUP BY entry_id ORDER BY min(seq) LIMIT ?
+                        """,
+                    arguments: [list.rawValue, hash, hash, hash, hash, limit]
+                ).map(HashEntryID.init(rawValue:))
+            }
+        }
+    }
+
     public func editHashList(_ list: HashListID, _ edits: [HashListEdit], at now: Date) async throws
         -> [HashListEntry]
     {

@@ -55,6 +55,20 @@ extension Gateway {
         return found
     }
 
+    /// The entries of a list that carry a hash of this value (any type), live or deleted; at most 20.
+    public func hashListEntries(_ list: HashListID, hash: String) async throws -> [HashListEntry] {
+        _ = try await hashList(list)
+        let value = hash.trimmingCharacters(in: .whitespaces).lowercased()
+        guard (32...64).contains(value.count), value.allSatisfy(\.isHexDigit) else {
+            throw GatewayError.badParameter(name: "hash", reason: "must be an MD5, SHA-1, SHA-256 or PDQ hash in hex")
+        }
+        var found: [HashListEntry] = []
+        for id in try await store.hashListEntryIDs(list, hash: value, limit: 20) {
+            if let entry = try await store.hashListEntry(list, id) { found.append(entry) }
+        }
+        return found
+    }
+
     /// Files put on a list by hand (a deleted file comes back; a live one stays as it is).
     public func addHashListEntries(_ id: HashListID, _ inputs: [HashEntryInput]) async throws -> [HashListEntry] {
         let list = try await hashList(id)

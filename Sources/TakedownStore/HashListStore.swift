@@ -16,6 +16,9 @@ public protocol HashListStore: Sendable {
     /// Replaces a list's name and grants. Throws `notFound` when it does not exist.
     func updateHashList(_ list: HashList) async throws
     func hashListEntry(_ list: HashListID, _ entry: HashEntryID) async throws -> HashListEntry?
+    /// The ids of a list's entries (live or deleted) that have carried a hash of this value in any column,
+    /// at most `limit`, oldest first: a look-up by hash, not a hot path.
+    func hashListEntryIDs(_ list: HashListID, hash: String, limit: Int) async throws -> [HashEntryID]
     /// Applies staff edits in order in one transaction and returns the entries as they end up (edits that
     /// change nothing return the entry unchanged). Throws `notFound` for an unknown entry.
     func editHashList(_ list: HashListID, _ edits: [HashListEdit], at: Date) async throws -> [HashListEntry]

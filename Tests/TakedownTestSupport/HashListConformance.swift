@@ -13,6 +13,7 @@ public enum HashListConformance {
         "hash list downloads and feedback round-trip; deleting feedback deletes the entry": activity,
         "hash lists are listed for their grantees only": grants,
         "a time window of the change log pages by sequence number up to its fixed end": window,
+        "entries are found by any of their hashes, on their own list only": lookUp,
     ]
 
     static func list(
@@ -45,6 +46,28 @@ public enum HashListConformance {
         -> [HashListRecord]
     {
         try await store.hashListRecords(list, after: 0, liveAt: liveAt, limit: 10_000)
+    }
+
+    static func lookUp(_ store: any GatewayStore) async throws {
+        let first = Synthetic.hashes()
+        let second = Synthetic.hashes()
+        _ = try await store.insertCase(
+            caseRecord(grade: .a, hashes: [first, second]), notices: [], deliveries: [], idempotency: nil)
+        let list = list()
+        let other = Self.list("Other")
+        try await store.insertHashList(list)
+        try await store.insertHashList(other)
+        let entries = try await feed(store, list.id).map(\.change.entryId)
+        #expect(entries.count == 2)
+        // By its key hash (sha256) and by another column (md5), the same entry; nothing for a hash it lacks.
+        let bySHA = try await store.hashListEntryIDs(list.id, hash: try #require(second.sha256), limit: 10)
+        let byMD5 = try await store.hashListEntryIDs(list.id, hash: try #require(second.md5), limit: 10)
+        #expect(bySHA == [entries[1]] && byMD5 == [entries[1]])
+        #expect(try await store.hashListEntryIDs(list.id, hash: try #require(first.sha1), limit: 10).isEmpty)
+        #expect(try await store.hashListEntryIDs(list.id, hash: Synthetic.hex(64), limit: 10).isEmpty)
+        // The other list's entry for the same file is its own.
+        let theirs = try await store.hashListEntryIDs(other.id, hash: try #require(first.md5), limit: 10)
+        #expect(theirs.count == 1 && theirs != [entries[0]])
     }
 
     static func intake(_ store: any GatewayStore) async throws {
