@@ -23,6 +23,7 @@ from conftest import REPO, item, random_hashes, tag
 selenium = pytest.importorskip("selenium")
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -67,10 +68,22 @@ class Browser:
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def click(self, css: str, confirm: bool = False) -> None:
-        self.find(css).click()
+        """Clicks a button that sends a form, and waits for the page it leads to (not the one it left)."""
+        # Headless chromium now and then answers a lookup made just after a window resize (a screenshot)
+        # with "Node with given id does not belong to the document"; the lookup is made again.
+        for attempt in range(5):
+            try:
+                before = self.driver.find_element(By.TAG_NAME, "html")
+                self.find(css).click()
+                break
+            except WebDriverException as error:
+                if "does not belong to the document" not in str(error) or attempt == 4:
+                    raise
+                time.sleep(0.2)
         if confirm:
             WebDriverWait(self.driver, 5).until(expected_conditions.alert_is_present()).accept()
-        WebDriverWait(self.driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(before))
+        WebDriverWait(self.driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
         self.collect_errors()
 
     def sign_in(self, token: str) -> None:
