@@ -21,7 +21,7 @@ extension PostgresStore {
         WHERE status IN ('issued', 'delivered', 'acknowledged', 'unable', 'disputed')
         """,
         "CREATE INDEX notices_issued ON notices(issued_at)",
-        "CREATE INDEX notices_partner_issued ON notices(partner_id, issued_at)",
+        "CREATE INDEX notices_partner_issued ON notices(partner_id, issued_at, status, deadline_at)",
         // Set when a decision upholding a dispute restarts the removal clock.
         "ALTER TABLE notices ADD COLUMN clock_from double precision",
     ]

@@ -5,7 +5,8 @@ import TakedownStore
 
 extension PostgresStore {
     public func noticeBoard(_ query: NoticeBoardQuery) async throws -> [Notice] {
-        var sql = SQL("SELECT * FROM notices WHERE true")
+        // The page's positions are chosen over narrow rows, then only its rows are read whole.
+        var sql = SQL("SELECT * FROM notices WHERE position IN (SELECT position FROM notices WHERE true")
         if case .openByDeadline = query.order {
             sql.append(" AND status IN (\(NoticeStatus.openSQLList))")
         }
@@ -13,7 +14,18 @@ extension PostgresStore {
             sql.append(" AND partner_id = ")
             sql.bind(partner.rawValue)
         }
-        switch query.order {
+        Self.order(query.order, &sql)
+        sql.append(" LIMIT ")
+        sql.bind(query.limit)
+        sql.append(" OFFSET ")
+        sql.bind(query.offset)
+        sql.append(")")
+        Self.order(query.order, &sql)
+        return try await Self.notices(from: try await rows(sql.query), self)
+    }
+
+    private static func order(_ order: NoticeBoardQuery.Order, _ sql: inout SQL) {
+        switch order {
         case .openByDeadline:
             sql.append(" ORDER BY deadline_at, position")
         case .overdueThenNewest(let now):
@@ -21,11 +33,6 @@ extension PostgresStore {
             sql.bind(now.stored)
             sql.append(") DESC, issued_at DESC, position DESC")
         }
-        sql.append(" LIMIT ")
-        sql.bind(query.limit)
-        sql.append(" OFFSET ")
-        sql.bind(query.offset)
-        return try await Self.notices(from: try await rows(sql.query), self)
     }
 
     public func noticeCounts(partner: PartnerID?, now: Date, issuedSince: [Date]) async throws -> NoticeCounts {

@@ -20,7 +20,7 @@ extension SQLiteStore {
                     CREATE INDEX notices_open_deadline ON notices(deadline_at, position)
                         WHERE status IN ('issued', 'delivered', 'acknowledged', 'unable', 'disputed');
                     CREATE INDEX notices_issued ON notices(issued_at);
-                    CREATE INDEX notices_partner_issued ON notices(partner_id, issued_at);
+                    CREATE INDEX notices_partner_issued ON notices(partner_id, issued_at, status, deadline_at);
                     ALTER TABLE notices ADD COLUMN clock_from REAL;
                     """)
         }

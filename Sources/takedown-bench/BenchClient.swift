@@ -7,8 +7,10 @@ struct BenchClient: Sendable {
     let client: HTTPClient
     let baseURL: String
 
-    init(baseURL: String, connections: Int) {
+    /// `followRedirects` off lets a caller see a 303 and its cookies (the console's sign-in).
+    init(baseURL: String, connections: Int, followRedirects: Bool = true) {
         var configuration = HTTPClient.Configuration()
+        if !followRedirects { configuration.redirectConfiguration = .disallow }
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(connections, 8))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -42,9 +44,9 @@ struct BenchClient: Sendable {
     /// Runs `body` with a new client and shuts the client down however `body` ends (a client dropped
     /// without it stops the process, hiding the error that ended `body`).
     static func with<T>(
-        _ baseURL: String, connections: Int, _ body: (BenchClient) async throws -> T
+        _ baseURL: String, connections: Int, followRedirects: Bool = true, _ body: (BenchClient) async throws -> T
     ) async throws -> T {
-        let client = BenchClient(baseURL: baseURL, connections: connections)
+        let client = BenchClient(baseURL: baseURL, connections: connections, followRedirects: followRedirects)
         do {
             let result = try await body(client)
             try await client.shutdown()

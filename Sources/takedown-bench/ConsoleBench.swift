@@ -22,7 +22,7 @@ enum ConsoleBench {
         let load = try await IssuanceLoad(server: server, options: seeding)
         let seeded = try await load.submitCases()
         print(String(format: "  (seeded at %.0f notices/s)", seeded.perSecond))
-        try await BenchClient.with(server.baseURL, connections: 4) { client in
+        try await BenchClient.with(server.baseURL, connections: 4, followRedirects: false) { client in
             let analyst = try await signIn(client, token: server.adminToken)
             let provider = try await signIn(client, token: load.partnerTokens[0])
             let dashboard = try await repeated(loads) {

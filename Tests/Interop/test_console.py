@@ -222,7 +222,7 @@ def test_console_end_to_end(browsers):
     # 4. The scorecard's charts are SVG drawn by the server, with a title and description.
     analyst.open(f"/console/partners/{alpha['id']}")
     charts = analyst.all("svg.chart[role=img]")
-    assert len(charts) == 2
+    assert len(charts) == 3
     for chart in charts:
         labelled = chart.get_attribute("aria-labelledby").split()
         assert all(analyst.driver.find_element(By.ID, ident).get_attribute("textContent") for ident in labelled)

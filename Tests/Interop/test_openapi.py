@@ -793,6 +793,22 @@ class Scenario:
         c.call("POST", f"{fr}/dispute", token=de_token, body={"reason": "x"}, expect=404)
         assert c.call("POST", f"{fr}/dispute", token=fr_token, body={"reason": "not what the notice says"}, expect=200).json()["status"] == "disputed"
         c.call("POST", f"{fr}/acknowledge", token=fr_token, expect=409)
+        # a dispute decided: upheld by one analyst, appealed once, refused to the same analyst
+        decision = f"{fr}/dispute/decision"
+        c.call("POST", decision, token=fr_token, body={"decision": "uphold", "reason": "x"}, expect=403)
+        c.call("POST", decision, token=self.analyst, body={"decision": "maybe", "reason": "x"}, expect=422)
+        c.call("POST", decision, token=self.analyst, body={"decision": 1}, expect=400)
+        c.call("POST", decision, token=self.analyst, raw=b"{}", content_type="text/plain", expect=415)
+        c.call("POST", decision, body={"decision": "uphold", "reason": "x"}, expect=401)
+        c.call("POST", f"{de}/dispute/decision", token=self.analyst, body={"decision": "uphold", "reason": "x"}, expect=409)
+        upheld = c.call("POST", decision, token=self.analyst, body={"decision": "uphold", "reason": "the host is yours"}, expect=200)
+        assert upheld.json()["status"] == "delivered", upheld.text
+        c.call("POST", f"{fr}/dispute", token=fr_token, body={"reason": "again"}, expect=409)
+        c.call("POST", f"{fr}/appeal", token=self.analyst, body={"reason": "x"}, expect=403)
+        c.call("POST", f"{fr}/appeal", token=fr_token, body={"reason": ""}, expect=422)
+        c.call("POST", f"{fr}/appeal", token=de_token, body={"reason": "x"}, expect=404)
+        assert c.call("POST", f"{fr}/appeal", token=fr_token, body={"reason": "we moved"}, expect=200).json()["status"] == "disputed"
+        c.call("POST", decision, token=self.analyst, body={"decision": "uphold", "reason": "still"}, expect=403)
         c.call("POST", f"{fr}/withdraw", token=fr_token, body={"reason": "x"}, expect=403)
         c.call("POST", f"{fr}/withdraw", token=self.analyst, body={"reason": " "}, expect=422)
         c.call("POST", f"{fr}/withdraw", token=self.analyst, body={"reason": None}, expect=422)

@@ -223,8 +223,14 @@ struct ConsoleTests {
             let view = try await staff.get("/console/notices/\(notice)")
             #expect(view.text.contains("acknowledged") && view.text.contains("removal"))
             let card = try await staff.get("/console/partners/\(provider.id)")
-            #expect(
-                card.text.contains("<svg") && card.text.contains("role=\"img\"") && card.text.contains("<title id="))
+            #expect(card.text.components(separatedBy: "<svg").count - 1 == 3)
+            #expect(card.text.contains("role=\"img\"") && card.text.contains("<title id="))
+            let badRecover = try await staff.post("/console/partners/\(provider.id)/recover", [("since", "yesterday")])
+            #expect(badRecover.status == .unprocessableContent && badRecover.text.contains("since: must be a date"))
+            let recovered = try await staff.post(
+                "/console/partners/\(provider.id)/recover",
+                [("since", "2026-01-01T00:00"), ("until", "2030-01-01T00:00")])
+            #expect(recovered.headers[.location] == "/console/partners/\(provider.id)?done=recovered-0")
         }
     }
 

@@ -17,6 +17,7 @@ struct ConsoleStaffController {
         group.get("partners", use: partners)
         group.get("partners/{partner_id}", use: partner)
         group.post("partners/{partner_id}/resume", use: resume)
+        group.post("partners/{partner_id}/recover", use: recover)
     }
 
     struct NoticeRow {
@@ -129,11 +130,28 @@ struct ConsoleStaffController {
         return ConsolePages.redirect("/console/partners/\(id)?done=resumed")
     }
 
+    /// Sends again a partner's failed and dead deliveries created in a window (UTC, as the form says).
+    @Sendable func recover(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.staff()
+        let id = try context.parameters.id("partner_id", as: PartnerID.self)
+        let form = try context.consoleForm()
+        var v = Validator()
+        let since = form["since"].flatMap(ConsoleCaseController.Draft.parse)
+        let until = form["until"].flatMap(ConsoleCaseController.Draft.parse)
+        if since == nil { v.fail("since", "must be a date and time such as 2026-12-03T09:30") }
+        if until == nil { v.fail("until", "must be a date and time such as 2026-12-03T18:00") }
+        do { try v.check() } catch { throw GatewayError.invalid(error) }
+        let count = try await gateway.recoverDeliveries(partner: id, since: since!, until: until!)
+        return ConsolePages.redirect("/console/partners/\(id)?done=recovered-\(count)")
+    }
+
     static func done(_ what: String) -> String {
-        switch what {
-        case "resumed": "Its paused endpoints are resumed; waiting deliveries go out now."
-        default: "Done."
+        if what.hasPrefix("recovered-"), let count = Int(what.dropFirst("recovered-".count)) {
+            return count == 0
+                ? "No failed or dead delivery was created in that window."
+                : "\(count) deliveries are queued to go out again."
         }
+        return what == "resumed" ? "Its paused endpoints are resumed; waiting deliveries go out now." : "Done."
     }
 
     /// A partner's facts; an empty one is left out, so the page says "none" (an empty string is not falsy

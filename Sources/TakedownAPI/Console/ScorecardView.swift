@@ -18,6 +18,7 @@ struct ScorecardView {
     var figures: [Figure]
     /// Inline SVG, built from numbers and escaped labels only.
     var distribution: String
+    var monthlyAcknowledgement: String
     var monthly: String
 
     static func build(for partner: Partner, _ gateway: Gateway) async throws -> ScorecardView {
@@ -42,6 +43,11 @@ struct ScorecardView {
                     ("acknowledgement", rows.compactMap(\.secondsToAcknowledge)),
                     ("removal", rows.compactMap(\.secondsToRemoval)),
                 ]),
+            monthlyAcknowledgement: SVGChart.monthly(
+                title: "Median and p90 time to acknowledgement by month, \(partner.name)",
+                months: card.byMonth.map {
+                    ($0.label, $0.figures.timeToAcknowledge.medianSeconds, $0.figures.timeToAcknowledge.p90Seconds)
+                }),
             monthly: SVGChart.monthly(
                 title: "Median and p90 time to removal by month, \(partner.name)",
                 months: card.byMonth.map {
@@ -98,7 +104,7 @@ enum SVGChart {
         let slot = (width - left) / Double(max(1, shown.count))
         let description =
             shown.isEmpty
-            ? "No notice has been removed yet."
+            ? "No figures yet."
             : shown.map {
                 "\($0.label): median \($0.median.map(ClockView.span) ?? "none"), p90 \($0.p90.map(ClockView.span) ?? "none")"
             }
