@@ -55,7 +55,7 @@ struct ConsoleProviderController {
         let endpoints = try await gateway.endpoints(partner: id)
         let content: [String: Any] = [
             "partner": ConsoleStaffController.describe(partner),
-            "endpoints": endpoints.map(ConsoleStaffController.describe),
+            "endpoints": endpoints.map(ConsoleStaffController.describe), "has_endpoints": !endpoints.isEmpty,
         ]
         return try pages.page("settings", title: "Settings", content, context: context)
     }

@@ -116,7 +116,7 @@ struct ConsoleStaffController {
         let card = try await ScorecardView.build(for: partner, gateway)
         let content: [String: Any] = [
             "partner": Self.describe(partner),
-            "endpoints": endpoints.map(Self.describe),
+            "endpoints": endpoints.map(Self.describe), "has_endpoints": !endpoints.isEmpty,
             "scorecard": card,
         ]
         return try pages.page(

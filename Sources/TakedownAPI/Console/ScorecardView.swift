@@ -82,7 +82,7 @@ enum SVGChart {
         for (index, bucket) in buckets.enumerated() {
             let x = left + Double(index) * slot
             for (which, entry) in counts.enumerated() {
-                let h = (height - bottom - 10) * Double(entry[index]) / Double(top)
+                let h = (height - bottom - plotTop) * Double(entry[index]) / Double(top)
                 svg += """
                     <rect class="bar bar-\(which)" x="\(fmt(x + 6 + Double(which) * bar))" y="\(fmt(height - bottom - h))" \
                     width="\(fmt(bar - 2))" height="\(fmt(h))"><title>\(escape(series[which].name)) \
@@ -92,14 +92,15 @@ enum SVGChart {
             svg += "<text class=\"label\" x=\"\(fmt(x + slot / 2))\" y=\"\(fmt(height - 10))\" text-anchor=\"middle\">"
             svg += "\(escape(bucket.label))</text>"
         }
-        svg += legend(series.map(\.name), x: width - 170)
+        svg += legend(series.map(\.name), x: left)
         return svg + "</svg>"
     }
 
     /// Median and p90 bars per month, in hours.
     static func monthly(title: String, months: [(label: String, median: Double?, p90: Double?)]) -> String {
         let shown = months.suffix(12)
-        let top = max(1, shown.compactMap { $0.p90 ?? $0.median }.max() ?? 1) / 3600
+        // At least an hour high, so a month of answers within seconds draws short bars, not full ones.
+        let top = max(1, (shown.compactMap { $0.p90 ?? $0.median }.max() ?? 0) / 3600)
         let (width, height, left, bottom) = (600.0, 220.0, 40.0, 30.0)
         let slot = (width - left) / Double(max(1, shown.count))
         let description =
@@ -114,7 +115,7 @@ enum SVGChart {
         for (index, month) in shown.enumerated() {
             let x = left + Double(index) * slot
             for (which, value) in [month.median, month.p90].enumerated() {
-                let h = (height - bottom - 10) * (value ?? 0) / 3600 / top
+                let h = (height - bottom - plotTop) * min(1, (value ?? 0) / 3600 / top)
                 svg += """
                     <rect class="bar bar-\(which)" x="\(fmt(x + 6 + Double(which) * (slot - 12) / 2))" \
                     y="\(fmt(height - bottom - h))" width="\(fmt((slot - 12) / 2 - 2))" height="\(fmt(h))">\
@@ -125,7 +126,7 @@ enum SVGChart {
             svg += "<text class=\"label\" x=\"\(fmt(x + slot / 2))\" y=\"\(fmt(height - 10))\" text-anchor=\"middle\">"
             svg += "\(escape(month.label))</text>"
         }
-        svg += legend(["median", "p90"], x: width - 170)
+        svg += legend(["median", "p90"], x: left)
         return svg + "</svg>"
     }
 
@@ -144,16 +145,19 @@ enum SVGChart {
         let base = height - bottom
         return """
             <line class="axis" x1="\(fmt(left))" y1="\(fmt(base))" x2="\(fmt(width))" y2="\(fmt(base))"/>\
-            <text class="label" x="\(fmt(left - 4))" y="16" text-anchor="end">\(fmt(top))\(unit)</text>\
+            <text class="label" x="\(fmt(left - 4))" y="\(fmt(plotTop + 4))" text-anchor="end">\(fmt(top))\(unit)</text>\
             <text class="label" x="\(fmt(left - 4))" y="\(fmt(base))" text-anchor="end">0</text>
             """
     }
 
+    /// Where the bars may reach: below the legend, which runs along the top.
+    static let plotTop = 30.0
+
     private static func legend(_ names: [String], x: Double) -> String {
         names.enumerated().map { index, name in
-            let y = 14 + Double(index) * 16
-            return "<rect class=\"bar bar-\(index)\" x=\"\(fmt(x))\" y=\"\(fmt(y - 9))\" width=\"10\" height=\"10\"/>"
-                + "<text class=\"label\" x=\"\(fmt(x + 14))\" y=\"\(fmt(y))\">\(escape(name))</text>"
+            let at = x + Double(index) * 130
+            return "<rect class=\"bar bar-\(index)\" x=\"\(fmt(at))\" y=\"6\" width=\"10\" height=\"10\"/>"
+                + "<text class=\"label\" x=\"\(fmt(at + 14))\" y=\"15\">\(escape(name))</text>"
         }.joined()
     }
 
