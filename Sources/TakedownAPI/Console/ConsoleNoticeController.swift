@@ -162,18 +162,12 @@ struct ConsoleNoticeController {
 
     @Sendable func unable(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.partner()
-        guard let reason = try reason(context) else {
-            return try await refuse(["unable": "Say why you cannot act, in at most 2,000 characters."], context)
-        }
-        return try await answer(.unable(reason: reason), "unable", context)
+        return try await reasoned("unable", "Say why you cannot act", context) { .unable(reason: $0) }
     }
 
     @Sendable func dispute(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.partner()
-        guard let reason = try reason(context) else {
-            return try await refuse(["dispute": "Say why the notice is wrong, in at most 2,000 characters."], context)
-        }
-        return try await answer(.dispute(reason: reason), "dispute", context)
+        return try await reasoned("dispute", "Say why the notice is wrong", context) { .dispute(reason: $0) }
     }
 
     @Sendable func withdraw(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -199,10 +193,17 @@ struct ConsoleNoticeController {
 
     @Sendable func appeal(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.partner()
+        return try await reasoned("appeal", "Say why the decision is wrong", context) { .appeal(reason: $0) }
+    }
+
+    /// An answer that carries the form's reason; without one, the page again with `ask` beside the form.
+    private func reasoned(
+        _ kind: String, _ ask: String, _ context: GatewayRequestContext, _ make: (String) -> NoticeAnswer
+    ) async throws -> Response {
         guard let reason = try reason(context) else {
-            return try await refuse(["appeal": "Say why the decision is wrong, in at most 2,000 characters."], context)
+            return try await refuse([kind: ask + ", in at most 2,000 characters."], context)
         }
-        return try await answer(.appeal(reason: reason), "appeal", context)
+        return try await answer(make(reason), kind, context)
     }
 
     @Sendable func retry(_ request: Request, context: GatewayRequestContext) async throws -> Response {
