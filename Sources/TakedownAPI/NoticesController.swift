@@ -20,6 +20,7 @@ struct NoticesController {
         group.post("notices/{notice_id}/withdraw", use: withdraw)
         group.post("notices/{notice_id}/dispute/decision", use: decide)
         group.post("notices/{notice_id}/appeal", use: appeal)
+        group.post("notices/answers", use: bulk)
     }
 
     struct DecisionRequest: Decodable {
@@ -164,6 +165,96 @@ struct NoticesController {
         let reason = v.text(body.reason, "reason", max: 2000)
         do { try v.check() } catch { throw GatewayError.invalid(error) }
         return try await answer(.decideDispute(uphold: decision == "uphold", reason: reason!), context)
+    }
+
+    struct BulkRequest: Decodable {
+        struct Entry: Decodable {
+            var noticeId: String?
+            var answer: String?
+            var action: String?
+            var removedAt: Date?
+            var urls: [String]?
+            var reason: String?
+        }
+        var answers: [Entry]?
+    }
+
+    struct BulkResults: Encodable {
+        struct Result: Encodable {
+            var index: Int
+            var noticeId: String?
+            var result: BulkAnswerResult.Outcome
+            var status: NoticeStatus?
+            var detail: String?
+        }
+        var results: [Result]
+    }
+
+    /// Up to 1,000 answers in one request and one transaction, each with its own result: `applied`,
+    /// `already` (a repeat), `forbidden` by the state machine, `not_found`, or `invalid`.
+    @Sendable func bulk(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let (principal, _) = try context.partner()
+        let body = try await JSONBody<BulkRequest>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
+        ).value
+        guard let entries = body.answers, (1...Gateway.maxBulkAnswers).contains(entries.count) else {
+            throw GatewayError.invalid(
+                ValidationError([
+                    FieldError(name: "answers", reason: "must hold 1 to \(Gateway.maxBulkAnswers) answers")
+                ]))
+        }
+        var results = entries.enumerated().map { index, entry in
+            BulkResults.Result(index: index, noticeId: entry.noticeId, result: .invalid)
+        }
+        var valid: [(index: Int, notice: NoticeID, answer: NoticeAnswer)] = []
+        for (index, entry) in entries.enumerated() {
+            switch Self.answer(of: entry) {
+            case .success(let (notice, answer)): valid.append((index, notice, answer))
+            case .failure(let error): results[index].detail = error.description
+            }
+        }
+        let outcomes = try await gateway.answerInBulk(valid.map { ($0.notice, $0.answer) }, by: principal)
+        for (entry, outcome) in zip(valid, outcomes) {
+            results[entry.index].result = outcome.outcome
+            results[entry.index].status = outcome.status
+            results[entry.index].detail = outcome.detail
+        }
+        return try .json(BulkResults(results: results))
+    }
+
+    /// One entry of a bulk request as an answer, or the sentence saying what is wrong with it.
+    static func answer(of entry: BulkRequest.Entry) -> Result<(NoticeID, NoticeAnswer), BulkEntryError> {
+        var v = Validator()
+        let id = v.id(v.require(entry.noticeId, "notice_id"), "notice_id", as: NoticeID.self)
+        var answer: NoticeAnswer?
+        switch entry.answer {
+        case "acknowledge":
+            answer = .acknowledge
+        case "removal":
+            let action: RemovalAction? = v.choice(entry.action, "action")
+            if let urls = entry.urls, urls.isEmpty { v.fail("urls", "must name at least one URL, or be left out") }
+            answer = action.map { .removal(action: $0, removedAt: entry.removedAt, urls: entry.urls) }
+        case "unable", "dispute", "appeal":
+            let reason = v.text(entry.reason, "reason", max: 2000)
+            answer = reason.map { reason in
+                entry.answer == "unable"
+                    ? .unable(reason: reason)
+                    : entry.answer == "dispute" ? .dispute(reason: reason) : .appeal(reason: reason)
+            }
+        case nil:
+            v.fail("answer", "is required")
+        default:
+            v.fail("answer", "must be acknowledge, removal, unable, dispute or appeal")
+        }
+        guard v.errors.isEmpty, let id, let answer else {
+            return .failure(BulkEntryError(v.errors.map { "\($0.name) \($0.reason)" }.joined(separator: "; ")))
+        }
+        return .success((id, answer))
+    }
+
+    struct BulkEntryError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
     }
 
     @Sendable func appeal(_ request: Request, context: GatewayRequestContext) async throws -> Response {

@@ -17,6 +17,7 @@ struct Bench {
         if options.suites.contains("exchange") { try await ExchangeBench.run(options) }
         if options.suites.contains("referrals") { try await ReferralBench.run(options) }
         if options.suites.contains("console") { try await ConsoleBench.run(options) }
+        if options.suites.contains("answers") { try await AnswersBench.run(options) }
     }
 
     /// Deliveries per second with 1, 2, 4 … instances sharing one PostgreSQL: a backlog issued with no
@@ -248,7 +249,7 @@ struct BenchOptions: CustomStringConvertible {
             }
             guard let value = iterator.next(), let number = Double(value) else {
                 throw BenchError(
-                    "usage: takedown-bench [--suites issuance,hashlists,instances,exchange,referrals,console] [--database-url postgres://…] "
+                    "usage: takedown-bench [--suites issuance,hashlists,instances,exchange,referrals,console,answers] [--database-url postgres://…] "
                         + "[--instances 1,2,4] [--cases N] [--concurrency N] [--partners N] "
                         + "[--page N] [--ceiling-seconds S] [--deliveries N] [--endpoints N] [--endpoint-cap N] "
                         + "[--hash-entries N] [--hash-small N]"

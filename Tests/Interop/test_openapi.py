@@ -829,6 +829,18 @@ class Scenario:
         c.call("POST", f"{nl}/removal", token=nl_token, body={"action": "removed", "removed_at": "2099-01-01T00:00:00Z"}, expect=422)
         c.call("POST", f"{nl}/removal", token=nl_token, body={"action": "removed", "removed_at": "soon"}, expect=400)
         c.call("POST", f"/v1/notices/{self.n_nl_b}/removal", token=nl_token, body={"action": "removed"}, expect=200)
+        # answers in bulk: each with its own result; only the envelope is refused whole (none here changes a
+        # notice: the removal figures below count them)
+        bulk = c.call("POST", "/v1/notices/answers", token=nl_token, body={"answers": [
+            {"notice_id": self.n_nl_b, "answer": "removal", "action": "removed"},
+            {"notice_id": self.n_fr, "answer": "acknowledge"},
+            {"notice_id": self.n_nl_b, "answer": "shrug"},
+            {"notice_id": self.n_nl_b, "answer": "unable", "reason": "too late"},
+        ]}, expect=200).json()
+        assert [r["result"] for r in bulk["results"]] == ["already", "not_found", "invalid", "forbidden"], bulk
+        c.call("POST", "/v1/notices/answers", token=nl_token, body={"answers": []}, expect=422)
+        c.call("POST", "/v1/notices/answers", token=nl_token, body={"answers": {}}, expect=400)
+        c.call("POST", "/v1/notices/answers", token=self.analyst, body={"answers": [{"notice_id": "x", "answer": "acknowledge"}]}, expect=403)
         # staff withdraw a notice that was never read
         c.call("POST", f"/v1/notices/{self.n_de_b}/withdraw", token=self.admin, body={"reason": "duplicate"}, expect=200)
 
