@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TakedownDocuments
 import TakedownModel
 import TakedownService
 import TakedownStore
@@ -179,8 +180,8 @@ struct NoticesController {
         var answers: [Entry]?
     }
 
-    struct BulkResults: Encodable {
-        struct Result: Encodable {
+    struct BulkResults {
+        struct Result {
             var index: Int
             var noticeId: String?
             var result: BulkAnswerResult.Outcome
@@ -219,7 +220,22 @@ struct NoticesController {
             results[entry.index].status = outcome.status
             results[entry.index].detail = outcome.detail
         }
-        return try .json(BulkResults(results: results))
+        // Written directly: `JSONEncoder` converting every key of 1,000 results to snake_case cost a twentieth
+        // of the request.
+        let json = CanonicalJSON.object([
+            (
+                "results",
+                .array(
+                    results.map { result in
+                        .object([
+                            ("index", .int(result.index)), ("notice_id", .text(result.noticeId)),
+                            ("result", .string(result.result.rawValue)), ("status", .text(result.status?.rawValue)),
+                            ("detail", .text(result.detail)),
+                        ])
+                    })
+            )
+        ])
+        return .bytes(Array(json.data), type: "application/json")
     }
 
     /// One entry of a bulk request as an answer, or the sentence saying what is wrong with it.

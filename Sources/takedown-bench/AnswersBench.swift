@@ -8,9 +8,9 @@ enum AnswersBench {
     static let perRequest = 1_000
 
     static func run(_ options: BenchOptions) async throws {
-        print("Answers: \(single) single acknowledgements against \(bulk) in requests of \(perRequest)")
+        print("Answers: \(single) single acknowledgements against 2 x \(bulk) in requests of \(perRequest)")
         var seeding = options
-        seeding.cases = single + bulk
+        seeding.cases = single + 2 * bulk
         seeding.partners = 1
         let server = try await GatewayProcess.start(options: seeding)
         defer { server.stop() }
@@ -18,8 +18,8 @@ enum AnswersBench {
         _ = try await load.submitCases()
         let token = load.partnerTokens[0]
         let ids = try await noticeIDs(load.client, token: token)
-        guard ids.count == single + bulk else {
-            throw BenchError("expected \(single + bulk) notices, got \(ids.count)")
+        guard ids.count == single + 2 * bulk else {
+            throw BenchError("expected \(single + 2 * bulk) notices, got \(ids.count)")
         }
 
         let singles = Array(ids.prefix(single))
@@ -35,32 +35,60 @@ enum AnswersBench {
                 format: "  single answers/s (%d clients)                    %10.0f (p50 %.1f ms, p99 %.1f ms)",
                 options.concurrency, singleRate, samples.percentile(50), samples.percentile(99)))
 
-        let rest = Array(ids.dropFirst(single))
-        var requestTimes = Samples()
-        let began = ContinuousClock.now
-        for start in stride(from: 0, to: rest.count, by: perRequest) {
-            let body: [String: Any] = [
-                "answers": rest[start..<min(start + perRequest, rest.count)].map {
+        // Bulk from one client, then from four at once (a large provider's several workers), each on
+        // notices of its own.
+        var offset = single
+        for clients in [1, 4] {
+            let rest = Array(ids[offset..<offset + bulk])
+            offset += bulk
+            let (rate, perRequest) = try await bulkRun(load, token: token, ids: rest, clients: clients)
+            print(
+                String(
+                    format: "  bulk answers/s (%d client%@, %d per request)   %10.0f (p50 %.0f ms per request)",
+                    clients, clients == 1 ? " " : "s", Self.perRequest, rate, perRequest.percentile(50)))
+            print(String(format: "  bulk against single                              %10.1f x", rate / singleRate))
+        }
+        print("")
+    }
+
+    /// Acknowledges `ids` in requests of `perRequest` from `clients` concurrent clients; answers per second.
+    static func bulkRun(_ load: IssuanceLoad, token: String, ids: [String], clients: Int) async throws -> (
+        Double, Samples
+    ) {
+        let bodies = try stride(from: 0, to: ids.count, by: perRequest).map { start in
+            try JSONSerialization.data(withJSONObject: [
+                "answers": ids[start..<min(start + perRequest, ids.count)].map {
                     ["notice_id": $0, "answer": "acknowledge"]
                 }
-            ]
-            let sent = ContinuousClock.now
-            let answer = try await load.client.request(
-                "POST", "/v1/notices/answers", token: token, json: try JSONSerialization.data(withJSONObject: body))
-            requestTimes.add((ContinuousClock.now - sent).seconds)
-            guard answer.status == 200,
-                let results = (try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["results"]
-                    as? [[String: Any]],
-                results.allSatisfy({ $0["result"] as? String == "applied" })
-            else { throw BenchError("a bulk request answered \(answer.status) or did not apply every answer") }
+            ])
         }
-        let bulkRate = Double(rest.count) / (ContinuousClock.now - began).seconds
-        print(
-            String(
-                format: "  bulk answers/s (1 client, %d per request)     %10.0f (p50 %.0f ms per request)",
-                perRequest, bulkRate, requestTimes.percentile(50)))
-        print(String(format: "  bulk against single                              %10.1f x", bulkRate / singleRate))
-        print("")
+        let next = Counter()
+        let began = ContinuousClock.now
+        let samples = try await withThrowingTaskGroup(of: Samples.self) { group in
+            for _ in 0..<clients {
+                group.addTask {
+                    var samples = Samples()
+                    while let index = next.take(below: bodies.count) {
+                        let sent = ContinuousClock.now
+                        let answer = try await load.client.request(
+                            "POST", "/v1/notices/answers", token: token, json: bodies[index])
+                        samples.add((ContinuousClock.now - sent).seconds)
+                        guard answer.status == 200,
+                            let results = (try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?[
+                                "results"] as? [[String: Any]],
+                            results.allSatisfy({ $0["result"] as? String == "applied" })
+                        else {
+                            throw BenchError("a bulk request answered \(answer.status) or did not apply every answer")
+                        }
+                    }
+                    return samples
+                }
+            }
+            var all = Samples()
+            for try await part in group { all.values += part.values }
+            return all
+        }
+        return (Double(ids.count) / (ContinuousClock.now - began).seconds, samples)
     }
 
     /// Every notice id of the provider, paging through `GET /v1/notices`.
