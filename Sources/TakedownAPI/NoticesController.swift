@@ -180,15 +180,13 @@ struct NoticesController {
         var answers: [Entry]?
     }
 
-    struct BulkResults {
-        struct Result {
-            var index: Int
-            var noticeId: String?
-            var result: BulkAnswerResult.Outcome
-            var status: NoticeStatus?
-            var detail: String?
-        }
-        var results: [Result]
+    /// One answer's result, before it is written out.
+    struct BulkResult {
+        var index: Int
+        var noticeId: String?
+        var result: BulkAnswerResult.Outcome
+        var status: NoticeStatus?
+        var detail: String?
     }
 
     /// Up to 1,000 answers in one request and one transaction, each with its own result: `applied`,
@@ -205,7 +203,7 @@ struct NoticesController {
                 ]))
         }
         var results = entries.enumerated().map { index, entry in
-            BulkResults.Result(index: index, noticeId: entry.noticeId, result: .invalid)
+            BulkResult(index: index, noticeId: entry.noticeId, result: .invalid)
         }
         var valid: [(index: Int, notice: NoticeID, answer: NoticeAnswer)] = []
         for (index, entry) in entries.enumerated() {

@@ -147,6 +147,23 @@ extension Notice {
         }
     }
 
+    /// Whether an answer would change the notice now, by the rules `apply` enforces: tried on a copy, so a
+    /// page offers only what the state machine takes.
+    public func accepts(_ answer: NoticeAnswer, at now: Date, actor: String) -> Bool {
+        var copy = self
+        return (try? copy.apply(answer, at: now, actor: actor)) == true
+    }
+
+    /// The timeline events a dispute decision records.
+    public static let disputeDecisionEvents: Set<String> = [
+        "dispute_upheld", "dispute_accepted", "appeal_dismissed", "appeal_granted",
+    ]
+
+    /// The decisions on this notice's dispute and appeal, oldest first.
+    public var disputeDecisions: [TimelineEvent] {
+        timeline.filter { Self.disputeDecisionEvents.contains($0.event) }
+    }
+
     /// The newest timeline event of a kind.
     public func lastEvent(_ kind: String) -> TimelineEvent? {
         timeline.last { $0.event == kind }

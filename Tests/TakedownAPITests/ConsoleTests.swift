@@ -371,4 +371,26 @@ struct ConsoleTests {
             #expect(try await api.call(.get, "/v1/notices/\(notice)")["status"] as? String == "withdrawn")
         }
     }
+
+    @Test("the inbox and the dashboard page by 50, every notice on exactly one page")
+    func paging() async throws {
+        try await API.run { api in
+            let provider = try await api.partner()
+            var issued: [String] = []
+            for index in 0..<53 {
+                issued.append(API.firstNotice(try await api.submit(["https://example.com/\(index).jpg"])))
+            }
+            for (token, path) in [(provider.token, "/console/inbox"), (API.admin, "/console/dashboard")] {
+                let browser = ConsoleBrowser(api)
+                try await browser.signIn(token)
+                let first = try await browser.get(path)
+                let second = try await browser.get(path + "?page=2")
+                let onFirst = issued.filter { first.text.contains("/console/notices/\($0)\"") }
+                let onSecond = issued.filter { second.text.contains("/console/notices/\($0)\"") }
+                #expect(onFirst.count == 50 && onSecond.count == 3, "\(path)")
+                #expect(Set(onFirst).isDisjoint(with: onSecond))
+                #expect(first.text.contains("?page=2") && !second.text.contains("?page=3"))
+            }
+        }
+    }
 }

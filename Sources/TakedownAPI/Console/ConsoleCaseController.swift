@@ -232,13 +232,13 @@ struct ConsoleCaseController {
     }
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.staff()
+        let principal = try context.staff()
         let record = try await gateway.caseRecord(try context.parameters.id("case_id", as: CaseID.self))
         let partners = try await gateway.partners()
         let names = Dictionary(partners.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         var byNotice: [NoticeID: PartnerID] = [:]
         for id in Set(record.items.compactMap(\.noticeId)) {
-            byNotice[id] = try await gateway.store.notice(id)?.partnerId
+            byNotice[id] = try await gateway.notice(id, for: principal).partnerId
         }
         let rows = record.items.map { item in
             CaseItemRow(

@@ -60,7 +60,7 @@ struct ConsoleNoticeController {
                 "open": notice.status.isOpen ? ClockView(deadline: notice.deadlineAt, now: now) : nil,
             ]),
             "open": notice.status.isOpen,
-            "can_acknowledge": [.issued, .delivered].contains(notice.status),
+            "can_acknowledge": notice.accepts(.acknowledge, at: now, actor: principal.actor),
             "signature": signature.text, "signature_ok": signature.ok,
             "items": notice.items.enumerated().map { index, item in
                 present([
@@ -70,17 +70,13 @@ struct ConsoleNoticeController {
             },
             "errors": errors,
         ]
-        let upheld = notice.lastEvent("dispute_upheld")
         content["disputed"] = notice.status == .disputed
         content["appealed"] = notice.isAppealed
-        if let upheld { content["upheld_by"] = upheld.actor }
-        content["can_appeal"] =
-            upheld != nil && notice.lastEvent("appealed") == nil
-            && [.issued, .delivered, .acknowledged].contains(notice.status)
-        content["can_dispute"] = upheld == nil && [.issued, .delivered, .acknowledged, .unable].contains(notice.status)
-        content["decisions"] = notice.timeline.filter {
-            ["dispute_upheld", "dispute_accepted", "appeal_dismissed", "appeal_granted"].contains($0.event)
-        }.map {
+        if let upheld = notice.lastEvent("dispute_upheld") { content["upheld_by"] = upheld.actor }
+        // Offered only where the state machine would take them.
+        content["can_appeal"] = notice.accepts(.appeal(reason: "-"), at: now, actor: principal.actor)
+        content["can_dispute"] = notice.accepts(.dispute(reason: "-"), at: now, actor: principal.actor)
+        content["decisions"] = notice.disputeDecisions.map {
             [
                 "event": $0.event.replacingOccurrences(of: "_", with: " "), "reason": $0.detail ?? "",
                 "at": TimeView($0.at),
@@ -232,9 +228,4 @@ struct ConsoleNoticeController {
         return try await page(
             notice, principal: principal, context: context, errors: errors, flash: nil, status: .unprocessableContent)
     }
-}
-
-/// A template's values without the absent ones: an optional inside `Any` would count as present.
-func present(_ values: [String: Any?]) -> [String: Any] {
-    values.compactMapValues { $0 }
 }

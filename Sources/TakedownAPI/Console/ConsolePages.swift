@@ -54,7 +54,6 @@ public struct ConsolePages: Sendable {
         var title: String
         var signedIn: Bool
         var who: String
-        var role: String
         var links: [Link]
         var csrf: String
         var flash: String?
@@ -81,30 +80,27 @@ public struct ConsolePages: Sendable {
 
     private func chrome(title: String, context: GatewayRequestContext, flash: String?) throws -> Chrome {
         guard let principal = context.principal, let session = context.consoleSession else {
-            return Chrome(title: title, signedIn: false, who: "", role: "", links: [], csrf: "", flash: flash)
+            return Chrome(title: title, signedIn: false, who: "", links: [], csrf: "", flash: flash)
         }
         let path = context.endpointPath ?? ""
         func link(_ href: String, _ label: String) -> Chrome.Link {
             Chrome.Link(href: href, label: label, current: path.hasPrefix(href))
         }
         let links: [Chrome.Link]
-        let role: String
         switch principal {
         case .admin, .analyst:
-            if case .admin = principal { role = "admin" } else { role = "analyst" }
             links = [
                 link("/console/dashboard", "Dashboard"), link("/console/cases/new", "New case"),
                 link("/console/partners", "Partners"), link("/console/lists", "Hash lists"),
             ]
         case .partner:
-            role = "partner"
             links = [
                 link("/console/inbox", "Notices"), link("/console/scorecard", "Scorecard"),
                 link("/console/lists", "Lists"), link("/console/settings", "Settings"),
             ]
         }
         return Chrome(
-            title: title, signedIn: true, who: principal.actor, role: role, links: links, csrf: session.csrfToken,
+            title: title, signedIn: true, who: principal.actor, links: links, csrf: session.csrfToken,
             flash: flash)
     }
 
@@ -123,7 +119,7 @@ public struct ConsolePages: Sendable {
         ]
         let chrome =
             (try? chrome(title: problem.title, context: context, flash: nil))
-            ?? Chrome(title: problem.title, signedIn: false, who: "", role: "", links: [], csrf: "", flash: nil)
+            ?? Chrome(title: problem.title, signedIn: false, who: "", links: [], csrf: "", flash: nil)
         var response = html(render("error", ["chrome": chrome, "page": content]), status: status)
         if let retry = (error as? APIError)?.headers[.retryAfter] { response.headers[.retryAfter] = retry }
         return response
@@ -178,4 +174,9 @@ extension HTTPField.Name {
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
     static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
     static let crossOriginOpenerPolicy = HTTPField.Name("Cross-Origin-Opener-Policy")!
+}
+
+/// A template's values without the absent ones: an optional inside `Any` would count as present.
+func present(_ values: [String: Any?]) -> [String: Any] {
+    values.compactMapValues { $0 }
 }

@@ -24,13 +24,12 @@ struct ConsoleProviderController {
     }
 
     @Sendable func inbox(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (_, partner) = try context.partner()
+        let (principal, partner) = try context.partner()
         let now = gateway.now()
         let pager = try Pager(request, size: ConsoleStaffController.pageSize)
-        let notices = try await gateway.store.noticeBoard(
-            NoticeBoardQuery(
-                order: .overdueThenNewest(now: now), partner: partner, limit: pager.size + 1, offset: pager.offset))
-        let counts = try await gateway.store.noticeCounts(partner: partner, now: now, issuedSince: [])
+        // One more than a page, to know whether there is a next one.
+        let notices = try await gateway.noticeBoard(offset: pager.offset, limit: pager.size + 1, for: principal)
+        let counts = try await gateway.noticeCounts(issuedSince: [], for: principal)
         let name = try await gateway.partner(partner).name
         let rows = notices.prefix(pager.size).map {
             ConsoleStaffController.row($0, names: [partner: name], now: now)

@@ -42,14 +42,14 @@ struct ConsoleStaffController {
     }
 
     @Sendable func dashboard(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.staff()
+        let principal = try context.staff()
         let now = gateway.now()
         let pager = try Pager(request, size: Self.pageSize)
         let day = Calendar.utc.startOfDay(for: now)
         let week = Calendar.utc.dateInterval(of: .weekOfYear, for: now)?.start ?? day
-        let counts = try await gateway.store.noticeCounts(partner: nil, now: now, issuedSince: [day, week])
-        let open = try await gateway.store.noticeBoard(
-            NoticeBoardQuery(order: .openByDeadline, limit: pager.size + 1, offset: pager.offset))
+        let counts = try await gateway.noticeCounts(issuedSince: [day, week], for: principal)
+        // One more than a page, to know whether there is a next one.
+        let open = try await gateway.noticeBoard(offset: pager.offset, limit: pager.size + 1, for: principal)
         let names = try await partnerNames()
         let rows = open.prefix(pager.size).map { Self.row($0, names: names, now: now) }
         let paused = try await gateway.endpoints(partner: nil).filter { $0.pausedAt != nil || $0.disabledAt != nil }
