@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import time
 from pathlib import Path
@@ -69,11 +70,13 @@ class Browser:
 
     def click(self, css: str, confirm: bool = False) -> None:
         """Clicks a button that sends a form, and waits for the page it leads to (not the one it left)."""
-        # Headless chromium now and then answers a lookup made just after a window resize (a screenshot)
-        # with "Node with given id does not belong to the document"; the lookup is made again.
+        # The page left is marked in its window object; the next page has no mark. No element of the old
+        # page is looked up after the click: headless chromium answers such a lookup during navigation with
+        # "Node with given id does not belong to the document" rather than as a stale element.
+        mark = secrets.token_hex(8)
         for attempt in range(5):
             try:
-                before = self.driver.find_element(By.TAG_NAME, "html")
+                self.driver.execute_script("window.takedownLeaving = arguments[0]", mark)
                 self.find(css).click()
                 break
             except WebDriverException as error:
@@ -82,8 +85,9 @@ class Browser:
                 time.sleep(0.2)
         if confirm:
             WebDriverWait(self.driver, 5).until(expected_conditions.alert_is_present()).accept()
-        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(before))
-        WebDriverWait(self.driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        WebDriverWait(self.driver, 15, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script("return window.takedownLeaving === undefined && document.readyState") == "complete"
+        )
         self.collect_errors()
 
     def sign_in(self, token: str) -> None:
