@@ -30,6 +30,7 @@ public enum GatewayAPI {
         SLAPoliciesController(gateway: gateway, settings: settings).register(on: v1)
         VerificationsController(gateway: gateway, settings: settings).register(on: v1)
         AuditController(gateway: gateway, settings: settings).register(on: v1)
+        HoldsController(gateway: gateway, settings: settings).register(on: v1)
         referrals.register(on: v1)
         if let pages = settings.console {
             ConsoleRoutes(gateway: gateway, pages: pages, settings: settings).register(on: router)

@@ -52,18 +52,21 @@ public struct CaseSubmission: Codable, Sendable {
     public var mediaType: String?
     public var notes: String?
     public var items: [ItemInput]?
+    /// Hold the case's notices until this law-enforcement partner releases them.
+    public var policeHold: PoliceHoldInput?
 
     public static let maxItems = 10_000
 
     public init(
         reference: String? = nil, category: CategoryInput? = nil, mediaType: String? = nil, notes: String? = nil,
-        items: [ItemInput]? = nil
+        items: [ItemInput]? = nil, policeHold: PoliceHoldInput? = nil
     ) {
         self.reference = reference
         self.category = category
         self.mediaType = mediaType
         self.notes = notes
         self.items = items
+        self.policeHold = policeHold
     }
 
     /// The checked case, or every field at fault.

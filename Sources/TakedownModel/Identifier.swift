@@ -93,3 +93,9 @@ enum Base32 {
         return output
     }
 }
+
+public struct HoldID: PrefixedIdentifier {
+    public static let prefix = "hold_"
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+}

@@ -62,6 +62,9 @@ extension PostgresStore {
         }
         if query.unroutedOnly {
             sql.append(" AND EXISTS (SELECT 1 FROM case_items i WHERE i.case_id = cases.id AND i.notice_id IS NULL)")
+            // A held case's items wait for release, not for routing.
+            sql.append(
+                " AND NOT EXISTS (SELECT 1 FROM police_holds h WHERE h.case_id = cases.id AND h.status = 'held')")
         }
         sql.append(" ORDER BY position LIMIT ")
         sql.bind(query.limit)

@@ -24,6 +24,7 @@ extension PostgresStore {
         Migration(name: "v9-hosting-trace", statements: hostingTraceSchema),
         Migration(name: "v10-referrals", statements: referralSchema),
         Migration(name: "v11-console-and-disputes", statements: consoleSessionSchema),
+        Migration(name: "v12-police-holds", statements: policeHoldSchema),
     ]
 
     public func migrate() async throws {

@@ -59,6 +59,8 @@ extension SQLiteStore {
         }
         if query.unroutedOnly {
             clauses.append("EXISTS (SELECT 1 FROM case_items i WHERE i.case_id = cases.id AND i.notice_id IS NULL)")
+            // A held case's items wait for release, not for routing.
+            clauses.append("NOT EXISTS (SELECT 1 FROM police_holds h WHERE h.case_id = cases.id AND h.status = 'held')")
         }
         _ = arguments.append(contentsOf: [query.limit])
         let sql = "SELECT * FROM cases WHERE \(clauses.joined(separator: " AND ")) ORDER BY position LIMIT ?"

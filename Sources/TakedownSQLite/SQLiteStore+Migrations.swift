@@ -106,6 +106,7 @@ extension SQLiteStore {
         registerHostingTrace(&migrator)
         registerReferrals(&migrator)
         registerConsoleSessions(&migrator)
+        registerPoliceHolds(&migrator)
         return migrator
     }()
 }

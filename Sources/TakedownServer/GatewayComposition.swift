@@ -200,7 +200,7 @@ public enum GatewayComposition {
         return [worker, rescuer, ClientShutdown(transport: webhooks)]
     }
 
-    /// The loops that act on stored clocks: the escalation ladder, URL verification, hash-list publishing
+    /// The loops that act on stored clocks: the escalation ladder (and police holds past their end), URL verification, hash-list publishing
     /// and compaction, and the pulls of hash-list sources. Each is safe when every instance runs it.
     public static func clocks(
         _ settings: ServerSettings, gateway: Gateway, clock: @escaping @Sendable () -> Date = Date.init,
@@ -209,6 +209,7 @@ public enum GatewayComposition {
         let ladder: [any Service] = [
             RepeatingService("escalation ladder", every: settings.ladderInterval, logger: logger) {
                 try await gateway.climbLadder()
+                try await gateway.escalateOverdueHolds()
             },
             RepeatingService("hash-list publishing", every: settings.hashListInterval, logger: logger) {
                 try await gateway.maintainHashLists()

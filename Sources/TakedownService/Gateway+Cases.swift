@@ -24,10 +24,19 @@ public struct CaseReceipt: Codable, Sendable, Equatable {
         }
     }
 
+    /// A case held for the police: no notice yet, and who will get which URLs at release.
+    public struct Held: Codable, Sendable, Equatable {
+        public var id: HoldID
+        public var policePartnerId: PartnerID
+        public var endsAt: Date
+        public var planned: [PoliceHold.Planned]
+    }
+
     public var id: CaseID
     public var reference: String
     public var notices: [IssuedNotice]
     public var unrouted: [Unrouted]
+    public var hold: Held?
 }
 
 /// A request's `Idempotency-Key` with the hash of its body.
@@ -54,6 +63,10 @@ extension Gateway {
         let now = clock()
         var record = try validated { () throws(ValidationError) in
             try submission.validated(id: .generate(), at: now, by: principal.actor)
+        }
+        if let hold = submission.policeHold {
+            return try await submitHeldCase(
+                &record, hold: hold, by: principal, scope: scope, idempotency: idempotency, at: now)
         }
         let (notices, deliveries, unrouted) = try await issueNotices(for: &record, at: now, actor: principal.actor)
 
@@ -85,6 +98,28 @@ extension Gateway {
     func issueNotices(for record: inout Case, at now: Date, actor: String, referrals: Bool = true) async throws -> (
         notices: [Notice], deliveries: [Delivery], unrouted: [CaseReceipt.Unrouted]
     ) {
+        let (snapshot, groups, unrouted) = try await plan(for: &record, at: now, referrals: referrals)
+        var notices: [Notice] = []
+        var deliveries: [Delivery] = []
+        for (partnerID, indices) in groups {
+            let items = indices.map { record.items[$0] }
+            guard let partner = snapshot.partners[partnerID] else {
+                throw GatewayError.notFound("partner \(partnerID)")
+            }
+            let policy = snapshot.policies[partner.slaPolicyId] ?? defaultPolicy
+            let notice = try issue(for: record, items: items, to: partner, policy: policy, at: now, actor: actor)
+            for index in indices { record.items[index].noticeId = notice.id }
+            notices.append(notice)
+            deliveries += try self.deliveries(for: notice, to: partner, type: WebhookEvent.issued, at: now)
+        }
+        return (notices, deliveries, unrouted)
+    }
+
+    /// Traces and routes every item of a new case, and groups the routed items by recipient (indices into
+    /// `record.items`), in the order recipients first appear. Items nobody takes are marked unrouted.
+    func plan(for record: inout Case, at now: Date, referrals: Bool) async throws -> (
+        snapshot: RoutingSnapshot, groups: [(PartnerID, [Int])], unrouted: [CaseReceipt.Unrouted]
+    ) {
         let (snapshot, routes) = try await routes(for: &record, at: now, referrals: referrals)
         var groups: [(PartnerID, [Int])] = []
         var unrouted: [CaseReceipt.Unrouted] = []
@@ -104,20 +139,7 @@ extension Gateway {
                         proposal: record.items[index].trace?.proposal))
             }
         }
-        var notices: [Notice] = []
-        var deliveries: [Delivery] = []
-        for (partnerID, indices) in groups {
-            let items = indices.map { record.items[$0] }
-            guard let partner = snapshot.partners[partnerID] else {
-                throw GatewayError.notFound("partner \(partnerID)")
-            }
-            let policy = snapshot.policies[partner.slaPolicyId] ?? defaultPolicy
-            let notice = try issue(for: record, items: items, to: partner, policy: policy, at: now, actor: actor)
-            for index in indices { record.items[index].noticeId = notice.id }
-            notices.append(notice)
-            deliveries += try self.deliveries(for: notice, to: partner, type: WebhookEvent.issued, at: now)
-        }
-        return (notices, deliveries, unrouted)
+        return (snapshot, groups, unrouted)
     }
 
     /// Traces and routes every item of a case, RDAP included, keeping each item's trace; writes nothing.
@@ -154,6 +176,10 @@ extension Gateway {
         of caseID: CaseID, urls: [String], to partnerID: PartnerID, by principal: Principal
     ) async throws -> Notice {
         let record = try await caseRecord(caseID)
+        if let hold = try await store.hold(ofCase: caseID), hold.status == .held {
+            throw GatewayError.conflict(
+                "case \(caseID) is held for the police (\(hold.id)); its notices wait for release")
+        }
         let partner = try await store.partner(partnerID)
         var v = Validator()
         if let partner {

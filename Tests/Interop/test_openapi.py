@@ -440,6 +440,7 @@ class Scenario:
         self.hash_lists()
         self.clocks()
         self.referrals()
+        self.holds()
         self.audit()
         self.errors()
         self.collect_documents()
@@ -1722,6 +1723,52 @@ class Scenario:
         c.call("GET", "/v1/referrals", token=admin, params={"status": "lost"}, expect=400)
         c.call("GET", "/v1/referrals", token=self.de["token"], expect=403)
         c.call("GET", "/v1/referrals/rfl_" + "0" * 26, token=admin, expect=404)
+
+    def holds(self) -> None:
+        """A case held for the police: nothing issued; the force sees, delays and releases its hold."""
+        c, analyst, admin = self.c, self.analyst, self.admin
+        police, nl_token = self.police["token"], self.nl["token"]
+        url = f"https://cdn.hoster-nl.test/held/{tag()}.jpg"
+        body = {
+            "reference": f"OPENAPI-HOLD-{tag()}", "category": {"uk_grade": "B"}, "media_type": "video",
+            "items": [item(url)],
+            "police_hold": {"partner_id": self.police["id"], "reason": "covert operation", "until": None},
+        }
+        c.call("POST", "/v1/cases", token=analyst, body={**body, "police_hold": {"partner_id": self.nl["id"]}}, expect=422)
+        c.call("POST", "/v1/cases", token=analyst, body={**body, "police_hold": {"partner_id": 5}}, expect=400)
+        receipt = c.call("POST", "/v1/cases", token=analyst, body=body, expect=201).json()
+        assert receipt["notices"] == [] and receipt["hold"]["planned"] == [{"partner_id": self.nl["id"], "urls": [url]}], receipt
+        hold = f"/v1/holds/{receipt['hold']['id']}"
+        listed = c.call("GET", "/v1/holds", token=police, expect=200).json()["holds"]
+        assert [h["id"] for h in listed] == [receipt["hold"]["id"]], listed
+        c.call("GET", "/v1/holds", token=analyst, params={"status": "held", "limit": "5"}, expect=200)
+        c.call("GET", "/v1/holds", token=analyst, params={"status": "maybe"}, expect=400)
+        c.call("GET", "/v1/holds", token=nl_token, expect=403)
+        c.call("GET", "/v1/holds", expect=401)
+        c.call("GET", hold, token=nl_token, expect=404)
+        assert c.call("GET", hold, token=police, expect=200).json()["status"] == "held"
+        c.call("GET", hold, expect=401)
+        c.call("POST", f"{hold}/delay", token=police, body={"until": "2000-01-01T00:00:00Z"}, expect=422)
+        c.call("POST", f"{hold}/delay", token=police, body={"until": 5}, expect=400)
+        c.call("POST", f"{hold}/delay", token=police, raw=b"{}", content_type="text/plain", expect=415)
+        c.call("POST", f"{hold}/delay", token=nl_token, body={"until": "2099-01-01T00:00:00Z"}, expect=404)
+        c.call("POST", f"{hold}/delay", body={"until": "2099-01-01T00:00:00Z"}, expect=401)
+        until = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        delayed = c.call("POST", f"{hold}/delay", token=police, body={"until": until, "reason": "arrest pending"}, expect=200).json()
+        assert delayed["ends_at"] == until and delayed["delay_reason"] == "arrest pending", delayed
+        assert not any(n["items"][0]["url"] == url for n in c.call("GET", "/v1/notices", token=nl_token, expect=200).json()["notices"])
+        c.call("POST", f"{hold}/release", token=nl_token, expect=404)
+        c.call("POST", f"{hold}/release", expect=401)
+        released = c.call("POST", f"{hold}/release", token=police, expect=200).json()
+        assert released["status"] == "released" and len(released["notice_ids"]) == 1, released
+        c.call("POST", f"{hold}/release", token=analyst, expect=409)
+        c.call("POST", f"{hold}/delay", token=police, body={"until": until}, expect=409)
+        c.call("GET", f"/v1/notices/{released['notice_ids'][0]}", token=nl_token, expect=200)
+        figures = c.call("GET", "/v1/stats/holds", token=analyst, expect=200).json()["partners"]
+        assert [f["released"] for f in figures if f["partner_id"] == self.police["id"]] == [1], figures
+        c.call("GET", "/v1/stats/holds", token=analyst, params={"from": "2026-01-01T00:00:00Z", "to": "2025-01-01T00:00:00Z"}, expect=400)
+        c.call("GET", "/v1/stats/holds", token=police, expect=403)
+        c.call("GET", "/v1/stats/holds", expect=401)
 
     def audit(self) -> None:
         c, admin = self.c, self.admin

@@ -22,7 +22,7 @@ struct PostgresCompositionTests {
             ])
             let store = try await GatewayComposition.store(settings)
             #expect(store is PostgresStore)
-            #expect(try await (store as? PostgresStore)?.appliedMigrations().count == 11)
+            #expect(try await (store as? PostgresStore)?.appliedMigrations() == UpgradeFixture.allVersions)
             try await store.ping()
             #expect(GatewayComposition.storeServices(store, wakeUp: nil).count == 1)
             await GatewayComposition.close(store)

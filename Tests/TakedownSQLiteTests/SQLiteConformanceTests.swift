@@ -23,10 +23,7 @@ struct SQLiteConformanceTests {
         let store = try SQLiteStore(path: path)
         try await store.migrate()
         #expect(
-            try await store.appliedMigrations() == [
-                "v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists", "v5-clocks", "v6-access", "v7-audit",
-                "v8-hash-list-sources", "v9-hosting-trace", "v10-referrals", "v11-console-and-disputes",
-            ])
+            try await store.appliedMigrations() == UpgradeFixture.allVersions)
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 }

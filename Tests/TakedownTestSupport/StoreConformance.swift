@@ -34,6 +34,7 @@ public enum StoreConformance {
             .merging(ASNConformance.checks) { $1 }
             .merging(ReferralConformance.checks) { $1 }
             .merging(ConsoleSessionConformance.checks) { $1 }
+            .merging(PoliceHoldConformance.checks) { $1 }
     }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {

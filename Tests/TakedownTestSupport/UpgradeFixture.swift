@@ -11,7 +11,8 @@ public enum UpgradeFixture {
         "v8-hash-list-sources",
     ]
     /// Every migration the current stores apply.
-    public static let allVersions = earlierVersions + ["v9-hosting-trace", "v10-referrals", "v11-console-and-disputes"]
+    public static let allVersions =
+        earlierVersions + ["v9-hosting-trace", "v10-referrals", "v11-console-and-disputes", "v12-police-holds"]
 
     public enum Dialect: Sendable {
         case sqlite
