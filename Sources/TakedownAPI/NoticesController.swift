@@ -14,6 +14,7 @@ struct NoticesController {
         group.get("notices", use: list)
         group.get("notices/{notice_id}", use: show)
         group.get("notices/{notice_id}/xarf", use: xarf)
+        group.get("notices/{notice_id}/statement-of-reasons", use: statementOfReasons)
         group.post("notices/{notice_id}/acknowledge", use: acknowledge)
         group.post("notices/{notice_id}/removal", use: removal)
         group.post("notices/{notice_id}/unable", use: unable)
@@ -94,6 +95,13 @@ struct NoticesController {
 
     /// `{"reports": [...]}`, written 200 reports at a time so a notice of 10,000 items neither builds one
     /// huge document nor holds a thread; costly, so counted against the caller's heavy-request cap.
+    /// A draft DSA statement of reasons in the transparency database's fields, for the provider to adapt.
+    @Sendable func statementOfReasons(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let principal = try context.caller()
+        let notice = try await gateway.notice(try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
+        return try .json(try gateway.statementOfReasons(of: notice))
+    }
+
     @Sendable func xarf(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
         let notice = try await gateway.notice(try context.parameters.id("notice_id", as: NoticeID.self), for: principal)

@@ -13,6 +13,7 @@ struct StatsController {
         group.get("stats/removal", use: report)
         group.get("stats/removal/notices", use: rows)
         group.get("partners/{partner_id}/scorecard", use: scorecard)
+        group.get("reports/trusted-flagger", use: trustedFlaggerReport)
     }
 
     @Sendable func report(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -59,4 +60,21 @@ struct StatsController {
         return try .json(try await gateway.scorecard(id))
     }
 
+    /// The Art. 22 DSA report for a period (by default the last calendar year, UTC), as JSON or, with
+    /// `format=csv`, as CSV; staff only.
+    @Sendable func trustedFlaggerReport(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.staff()
+        let format = request.query("format") ?? "json"
+        guard format == "json" || format == "csv" else { throw APIError.badParameter("format", "must be json or csv") }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let thisYear = calendar.dateInterval(of: .year, for: gateway.now())!.start
+        let from = try request.date("from") ?? calendar.date(byAdding: .year, value: -1, to: thisYear)!
+        let to = try request.date("to") ?? thisYear
+        let report = try await gateway.trustedFlaggerReport(from: from, to: to)
+        guard format == "csv" else { return try .json(report) }
+        var response = Response.bytes(Array(report.csv().utf8), type: "text/csv; charset=utf-8")
+        response.headers[.contentDisposition] = "attachment; filename=\"dsa-article-22.csv\""
+        return response
+    }
 }

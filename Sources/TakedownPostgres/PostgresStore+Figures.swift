@@ -30,6 +30,18 @@ extension PostgresStore {
         return RemovalFigureQueries.groups(counts, ranks: ranks)
     }
 
+    public func noticeStatusCounts(_ filter: RemovalFigureQueries.Filter, groupBy: RemovalGrouping?) async throws
+        -> [String: [NoticeStatus: Int]]
+    {
+        let (sql, values) = RemovalFigureQueries.statuses(filter, groupBy: groupBy, .postgres)
+        var counts: [String: [NoticeStatus: Int]] = [:]
+        for row in try await rows(Self.query(sql, values)) {
+            guard let status = NoticeStatus(rawValue: try row.get("status", as: String.self)) else { continue }
+            counts[try row.get("grp", as: String.self), default: [:]][status] = Int(try row.get("n", as: Int64.self))
+        }
+        return counts
+    }
+
     static func query(_ sql: String, _ values: [RemovalFigureQueries.Value]) -> PostgresQuery {
         var bindings = PostgresBindings()
         for value in values {

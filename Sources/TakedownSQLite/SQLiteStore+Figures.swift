@@ -31,6 +31,22 @@ extension SQLiteStore {
         }
     }
 
+    public func noticeStatusCounts(_ filter: RemovalFigureQueries.Filter, groupBy: RemovalGrouping?) async throws
+        -> [String: [NoticeStatus: Int]]
+    {
+        let (sql, values) = RemovalFigureQueries.statuses(filter, groupBy: groupBy, .sqlite)
+        return try await guarded {
+            try await pool.read { db in
+                var counts: [String: [NoticeStatus: Int]] = [:]
+                for row in try Row.fetchAll(db, sql: sql, arguments: Self.arguments(values)) {
+                    guard let status = NoticeStatus(rawValue: row["status"]) else { continue }
+                    counts[row["grp"], default: [:]][status] = row["n"]
+                }
+                return counts
+            }
+        }
+    }
+
     static func arguments(_ values: [RemovalFigureQueries.Value]) -> StatementArguments {
         StatementArguments(
             values.map { value -> (any DatabaseValueConvertible)? in

@@ -1,4 +1,5 @@
 import Foundation
+import TakedownDocuments
 import TakedownModel
 import TakedownStore
 
@@ -69,4 +70,34 @@ extension Gateway {
         RemovalReport.Group(key: figures.key, label: figures.label, figures: figures.figures)
     }
 
+}
+
+extension Gateway {
+    /// The Art. 22 DSA report for the notices issued in [from, to): by provider, by the provider's country,
+    /// and in all, from the database's counts and ranks (nothing per notice is held in memory).
+    public func trustedFlaggerReport(from: Date, to: Date) async throws -> TrustedFlaggerReport {
+        guard from < to else { throw GatewayError.badParameter(name: "to", reason: "must be after from") }
+        let filter = RemovalFigureQueries.Filter(issuedFrom: from, issuedTo: to)
+        let partners = Dictionary(uniqueKeysWithValues: try await store.partners().map { ($0.id.rawValue, $0) })
+        func rows(_ grouping: RemovalGrouping?) async throws -> [TrustedFlaggerReport.Row] {
+            let counts = try await store.noticeStatusCounts(filter, groupBy: grouping)
+            let figures = Dictionary(
+                try await store.removalFigures(filter, groupBy: grouping).map { ($0.key, $0) },
+                uniquingKeysWith: { first, _ in first })
+            return counts.keys.sorted().map { key in
+                let group = figures[key]
+                let partner = grouping == .partner ? partners[key] : nil
+                return TrustedFlaggerReport.Row(
+                    key: key, name: partner?.name ?? group?.label ?? key,
+                    country: grouping == .jurisdiction ? key : partner?.jurisdiction, counts: counts[key] ?? [:],
+                    figures: group?.figures)
+            }
+        }
+        let total =
+            try await rows(nil).first
+            ?? TrustedFlaggerReport.Row(key: "all", name: "All notices", country: nil, counts: [:], figures: nil)
+        return TrustedFlaggerReport(
+            issuer: configuration.issuer, from: from, to: to, generatedAt: clock(), total: total,
+            byProvider: try await rows(.partner), byCountry: try await rows(.jurisdiction))
+    }
 }

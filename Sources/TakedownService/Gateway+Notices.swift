@@ -128,6 +128,16 @@ extension Gateway {
         )
     }
 
+    /// A draft DSA statement of reasons for the provider of `notice`; a referral to a peer hotline has none.
+    public func statementOfReasons(of notice: Notice) throws -> StatementOfReasons {
+        let document = try document(of: notice)
+        guard !document.isReferral else {
+            throw GatewayError.conflict(
+                "notice \(notice.id) is a referral to a hotline; statements of reasons are for providers")
+        }
+        return StatementOfReasons(notice: notice, document: document, now: clock())
+    }
+
     private func markRetrieved(_ notices: [Notice], by principal: Principal) async throws -> [Notice] {
         guard case .partner = principal else { return notices }
         let fresh = notices.filter { $0.status == .issued }.map(\.id)

@@ -75,6 +75,9 @@ public protocol NoticeStore: Sendable {
     /// Removal figures computed by the database (see `RemovalFigureQueries`), one per group, by key.
     func removalFigures(_ filter: RemovalFigureQueries.Filter, groupBy: RemovalGrouping?) async throws
         -> [RemovalGroupFigures]
+    /// How many notices of each group (by its key) are in each status, withdrawn ones included.
+    func noticeStatusCounts(_ filter: RemovalFigureQueries.Filter, groupBy: RemovalGrouping?) async throws
+        -> [String: [NoticeStatus: Int]]
     /// Reads, changes and writes back notices in one transaction. The closure returns whether it changed
     /// the notice; new timeline events are appended, and `outbox` names the deliveries each changed notice
     /// sends (a withdrawal, say), written in the same transaction. Missing ids are skipped.

@@ -130,6 +130,21 @@ public enum RemovalFigureQueries {
         return (sql, values)
     }
 
+    /// How many notices of each group are in each status (withdrawn ones included): what was done about them.
+    public static func statuses(_ filter: Filter, groupBy: RemovalGrouping?, _ dialect: Dialect) -> (String, [Value]) {
+        var values: [Value] = []
+        let (key, _) = keyAndLabel(groupBy, dialect)
+        let sql = """
+            SELECT grp, status, COUNT(*) AS n FROM (
+                SELECT \(key) AS grp, n.status AS status
+                FROM notices n JOIN partners p ON p.id = n.partner_id
+                WHERE \(conditions(filter, &values, dialect))
+            ) chosen
+            GROUP BY grp, status
+            """
+        return (sql, values)
+    }
+
     /// The figures of each group, sorted by key, from what the two kinds of query returned.
     public static func groups(_ counts: [Counts], ranks: [Measure: [Ranked]]) -> [RemovalGroupFigures] {
         counts.sorted { $0.key < $1.key }.map { group in

@@ -942,6 +942,28 @@ class Scenario:
         c.call("GET", "/v1/partners/ptn_00000000000000000000000000/scorecard", token=admin, expect=404)
         c.call("GET", f"/v1/partners/{de['id']}/scorecard", expect=401)
 
+        # GET /v1/reports/trusted-flagger: the Art. 22 report, JSON and CSV, the same counts as the figures
+        report_path = "/v1/reports/trusted-flagger"
+        report = c.call("GET", report_path, token=analyst, params=window, expect=200).json()
+        assert report["total"]["notices"] == len(removed | withdrawn | still_open), report["total"]
+        assert report["total"]["actions"]["withdrawn"] == len(withdrawn), report["total"]
+        assert {r["key"] for r in report["by_country"]} == {"DE", "FR", "NL"}, report
+        table = c.call("GET", report_path, token=admin, params={**window, "format": "csv"}, expect=200)
+        assert table.headers["content-type"] == "text/csv; charset=utf-8", table.headers
+        assert table.text.split("\r\n")[1].startswith(f"total,all,All notices,,{report['total']['notices']},"), table.text
+        c.call("GET", report_path, token=analyst, expect=200)  # the last calendar year by default
+        c.call("GET", report_path, token=analyst, params={"format": "pdf"}, expect=400)
+        c.call("GET", report_path, token=analyst, params={"from": window["to"], "to": window["from"]}, expect=400)
+        c.call("GET", report_path, token=de["token"], expect=403)
+        c.call("GET", report_path, expect=401)
+
+        # GET /v1/notices/{notice_id}/statement-of-reasons: the provider's draft, citing the notice
+        draft = c.call("GET", f"/v1/notices/{self.n_de}/statement-of-reasons", token=de["token"], expect=200).json()
+        assert draft["puid"] == self.n_de and self.n_de in draft["source_identity"], draft
+        c.call("GET", f"/v1/notices/{self.n_de}/statement-of-reasons", token=analyst, expect=200)
+        c.call("GET", f"/v1/notices/{self.n_de}/statement-of-reasons", token=fr["token"], expect=404)
+        c.call("GET", f"/v1/notices/{self.n_de}/statement-of-reasons", expect=401)
+
     # the outbox: deliveries, endpoints, webhook secrets ----------------------------------------------
 
     def deliveries_of(self, notice_id: str) -> list[dict]:

@@ -6,7 +6,7 @@ import Testing
 /// Removal figures computed by the database equal the figures of the same rows computed in memory.
 public enum FiguresConformance {
     public static let checks: [String: StoreConformance.Check] = [
-        "removal figures from the database equal the figures of the rows, for every grouping": figures
+        "removal figures and status counts from the database equal those of the rows, for every grouping": figures
     ]
 
     static func figures(_ store: any GatewayStore) async throws {
@@ -53,6 +53,25 @@ public enum FiguresConformance {
                 #expect(got.figures == want.figures, "\(String(describing: grouping)) \(got.key)")
             }
         }
+        // The status counts of each group (withdrawn ones included) equal those of the rows.
+        for grouping in [nil] + RemovalGrouping.allCases.map(Optional.some) {
+            let counted = try await store.noticeStatusCounts(.init(), groupBy: grouping)
+            var expected: [String: [NoticeStatus: Int]] = [:]
+            for row in rows {
+                let key: String
+                switch grouping {
+                case nil: key = "all"
+                case .partner: key = row.partnerId.rawValue
+                case .jurisdiction: key = row.jurisdiction
+                case .month: key = String(Timestamp.format(row.issuedAt).prefix(7))
+                }
+                expected[key, default: [:]][row.status, default: 0] += 1
+            }
+            #expect(counted == expected, "\(String(describing: grouping))")
+        }
+        let narrowed = try await store.noticeStatusCounts(.init(partner: german.id), groupBy: nil)
+        #expect(narrowed["all"]?.values.reduce(0, +) == 20)
+
         // A window and a partner narrow it the same way.
         let from = Synthetic.epoch.addingTimeInterval(31 * 86_400)
         let to = Synthetic.epoch.addingTimeInterval(62 * 86_400)
