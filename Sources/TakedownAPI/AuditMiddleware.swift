@@ -18,14 +18,17 @@ struct AuditMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard let principal = context.principal, principal.isStaff,
-            ![.get, .head, .options].contains(request.method)
-        else { return try await next(request, context) }
+        guard let principal = context.principal, ![.get, .head, .options].contains(request.method) else {
+            return try await next(request, context)
+        }
+        let template = context.endpointPath ?? request.uri.path
+        // Staff changes, and a partner's changes to its own account (tokens, webhook, secret, contact); a
+        // partner's answers to notices are on the notices' timelines instead.
+        guard principal.isStaff || Self.isSelfService(template) else { return try await next(request, context) }
         var request = request
         // Read once here (bounded in size and time) and handed on: the handler reads the same bytes.
         let body = try await BodyReader.collect(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         request.body = .init(buffer: body)
-        let template = context.endpointPath ?? request.uri.path
         let entry = AuditEntry(
             actor: principal.actor, tokenId: principal.tokenID, at: gateway.now(),
             action: "\(request.method) \(template)", target: Self.target(template, context.parameters),
@@ -36,6 +39,10 @@ struct AuditMiddleware: RouterMiddleware {
     }
 
     /// The value of the last `{parameter}` of the route: the resource the change is made to.
+    static func isSelfService(_ template: String) -> Bool {
+        template.hasPrefix("/v1/partners/") || template.hasPrefix("/v1/tokens")
+    }
+
     static func target(_ template: String, _ parameters: Parameters) -> String? {
         guard let open = template.lastIndex(of: "{"), let close = template[open...].firstIndex(of: "}") else {
             return nil

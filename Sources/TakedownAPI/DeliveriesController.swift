@@ -79,8 +79,9 @@ struct DeliveriesController {
     struct Count: Encodable { var requeued: Int }
     struct Resumed: Encodable { var resumed: Int }
 
+    /// Staff see every delivery; a partner its own (a `partner_id` naming another is not found).
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.staff()
+        let principal = try context.caller()
         var query = DeliveryQuery(limit: try request.limit(default: 100, max: 500))
         if let text = request.query("notice_id") {
             guard let id = NoticeID.parse(text) else { throw APIError.badParameter("notice_id", "is not a notice id") }
@@ -99,6 +100,10 @@ struct DeliveriesController {
             }
             query.state = state
         }
+        if let own = principal.partnerID {
+            if let asked = query.partner, asked != own { throw APIError.notFound("partner \(asked) does not exist") }
+            query.partner = own
+        }
         query.after = try request.cursorPosition()
         let page = try await gateway.deliveries(query)
         return try .json(
@@ -108,9 +113,12 @@ struct DeliveriesController {
     }
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.staff()
-        let (delivery, attempts) = try await gateway.delivery(
-            try context.parameters.id("delivery_id", as: DeliveryID.self))
+        let principal = try context.caller()
+        let id = try context.parameters.id("delivery_id", as: DeliveryID.self)
+        let (delivery, attempts) = try await gateway.delivery(id)
+        guard principal.isStaff || principal.partnerID == delivery.partnerId else {
+            throw APIError.notFound("delivery \(id) does not exist")
+        }
         return try .json(DeliveryView(delivery, attempts: attempts))
     }
 
@@ -121,8 +129,8 @@ struct DeliveriesController {
     }
 
     @Sendable func endpoints(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.staff()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
+        _ = try context.staffOrSelf(id)
         let page = try request.page(of: try await gateway.endpoints(partner: id))
         return try .json(Endpoints(endpoints: Array(page.items), nextCursor: page.nextCursor))
     }

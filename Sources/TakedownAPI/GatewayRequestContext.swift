@@ -34,6 +34,27 @@ public struct GatewayRequestContext: RequestContext {
         return principal
     }
 
+    /// An admin, or the partner `id` itself (self-service); 404 to any other partner (it may not learn
+    /// that `id` exists) and 403 to an analyst.
+    func adminOrSelf(_ id: PartnerID) throws -> Principal {
+        let principal = try caller()
+        if case .admin = principal { return principal }
+        if let own = principal.partnerID {
+            guard own == id else { throw APIError.notFound("partner \(id) does not exist") }
+            return principal
+        }
+        throw APIError.forbidden("this needs an admin token or the partner's own")
+    }
+
+    /// Staff, or the partner `id` itself; 404 to any other partner.
+    func staffOrSelf(_ id: PartnerID) throws -> Principal {
+        let principal = try caller()
+        guard principal.isStaff || principal.partnerID == id else {
+            throw APIError.notFound("partner \(id) does not exist")
+        }
+        return principal
+    }
+
     /// An analyst or admin, or 403.
     func staff() throws -> Principal {
         let principal = try caller()

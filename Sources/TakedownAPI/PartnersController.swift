@@ -15,6 +15,24 @@ struct PartnersController {
         group.patch("partners/{partner_id}", use: update)
         group.post("partners/{partner_id}/tokens", use: createToken)
         group.post("partners/{partner_id}/webhook-secret", use: rotateSecret)
+        group.post("partners/{partner_id}/webhook", use: changeWebhook)
+    }
+
+    struct WebhookChange: Decodable {
+        var webhookUrl: String?
+    }
+
+    struct WebhookChanged: Encodable {
+        var partner: Partner
+        var testStatus: Int?
+
+        enum Keys: String, CodingKey { case testStatus }
+
+        func encode(to encoder: any Encoder) throws {
+            try partner.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(testStatus, forKey: .testStatus)
+        }
     }
 
     /// A partner with the secrets shown once: its first token, its new webhook secret.
@@ -74,19 +92,46 @@ struct PartnersController {
         return try .json(principal.isStaff ? partner : partner.ownView)
     }
 
+    /// Admins change any field; a partner changes its own `contact_email` (its webhook URL moves through
+    /// `POST /v1/partners/{id}/webhook`, after a test event).
     @Sendable func update(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.admin()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
+        let principal = try context.adminOrSelf(id)
         let body = try await JSONBody<PartnerInput>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        if !principal.isStaff {
+            let input = body.value
+            let others: [(String, Bool)] = [
+                ("name", input.name != nil), ("kind", input.kind != nil), ("locale", input.locale != nil),
+                ("jurisdiction", input.jurisdiction != nil), ("routing", input.routing != nil),
+                ("delivery", input.delivery != nil), ("sla_policy_id", input.slaPolicyId != nil),
+            ]
+            let refused = others.filter(\.1).map(\.0)
+            guard refused.isEmpty else {
+                throw APIError.forbidden(
+                    "a partner changes only its contact_email here, not " + refused.joined(separator: ", ")
+                        + "; a webhook URL moves through POST /v1/partners/\(id)/webhook")
+            }
+        }
         let (partner, secret) = try await gateway.updatePartner(id, with: body.value)
-        return try .json(WithSecrets(partner: partner, webhookSecret: secret))
+        return try .json(WithSecrets(partner: principal.isStaff ? partner : partner.ownView, webhookSecret: secret))
+    }
+
+    /// Moves the webhook to a new URL once a signed test event to it is accepted (an admin, or the partner).
+    @Sendable func changeWebhook(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let id = try context.parameters.id("partner_id", as: PartnerID.self)
+        let principal = try context.adminOrSelf(id)
+        let body = try await JSONBody<WebhookChange>.read(
+            request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
+        let (partner, result) = try await gateway.changeWebhook(id, to: body.value.webhookUrl)
+        return try .json(
+            WebhookChanged(partner: principal.isStaff ? partner : partner.ownView, testStatus: result.statusCode))
     }
 
     /// A new webhook secret; the old one keeps signing beside it for the overlap.
     @Sendable func rotateSecret(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.admin()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
+        _ = try context.adminOrSelf(id)
         let (secret, previousUntil) = try await gateway.rotateWebhookSecret(id)
         return try .json(
             SecretRotated(partnerId: id, webhookSecret: secret, previousValidUntil: previousUntil),
@@ -94,13 +139,14 @@ struct PartnersController {
     }
 
     @Sendable func createToken(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.admin()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
+        let principal = try context.adminOrSelf(id)
         let body = try await JSONBody<TokenRequest>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout, emptyAllowed: true)
-        return try .json(
-            TokenCreated(
-                try await gateway.createPartnerToken(id, name: body.value.name, expiresAt: body.value.expiresAt)),
-            status: .created)
+        let issued =
+            principal.isStaff
+            ? try await gateway.createPartnerToken(id, name: body.value.name, expiresAt: body.value.expiresAt)
+            : try await gateway.createOwnToken(id, name: body.value.name, expiresAt: body.value.expiresAt)
+        return try .json(TokenCreated(issued), status: .created)
     }
 }

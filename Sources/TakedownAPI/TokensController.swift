@@ -65,8 +65,10 @@ struct TokensController {
         var nextCursor: String
     }
 
+    /// Admins list every token; a partner lists its own (a `partner_id` naming another is not found).
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.admin()
+        let principal = try context.caller()
+        if case .analyst = principal { throw APIError.forbidden("this needs an admin token or a partner's own") }
         let limit = try request.limit(default: 100, max: 1_000)
         var partner: PartnerID?
         if let text = request.query("partner_id") {
@@ -74,6 +76,10 @@ struct TokensController {
                 throw APIError.badParameter("partner_id", "must be a partner id (ptn_…)")
             }
             partner = id
+        }
+        if let own = principal.partnerID {
+            if let partner, partner != own { throw APIError.notFound("partner \(partner) does not exist") }
+            partner = own
         }
         let (tokens, next) = try await gateway.tokens(after: request.query("after"), limit: limit, partner: partner)
         return try .json(Listing(tokens: tokens.map(Listed.init), nextCursor: next))
@@ -92,10 +98,15 @@ struct TokensController {
         return try .json(TokenCreated(issued), status: .created)
     }
 
+    /// Admins revoke any token; a partner its own, but not its last active one.
     @Sendable func revoke(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.admin()
+        let principal = try context.caller()
         let id = try context.parameters.id("token_id", as: TokenID.self)
-        try await gateway.revokeToken(id)
+        switch principal {
+        case .admin: try await gateway.revokeToken(id)
+        case .partner(_, let own): try await gateway.revokeOwnToken(id, of: own)
+        case .analyst: throw APIError.forbidden("this needs an admin token or a partner's own")
+        }
         return Response(status: .noContent)
     }
 }

@@ -130,6 +130,20 @@ public enum GatewayComposition {
                 throw error
             }
         }
+        configuration.webhookProbe = { probe in
+            // As the outbox sends: the same address guard, time limit and Standard Webhooks signature.
+            let client = WebhookTransport(
+                timeout: outbox.requestTimeout, allowPrivateTargets: outbox.allowPrivateTargets,
+                allowedTargets: outbox.allowedTargets, connectionsPerHost: 1)
+            let now = clock()
+            let test = Delivery(
+                noticeId: NoticeID(rawValue: "ntc_webhook_test"), partnerId: PartnerID(rawValue: "ptn_webhook_test"),
+                channel: .webhook, endpoint: probe.url, eventType: Gateway.webhookTestEvent, eventId: probe.eventId,
+                payload: probe.payload, nextAttemptAt: now, createdAt: now, updatedAt: now)
+            let result = await client.send(test, secrets: probe.secrets, now: now)
+            try? await client.shutdown()
+            return WebhookProbe.Result(succeeded: result.succeeded, statusCode: result.statusCode, error: result.error)
+        }
         let gateway = Gateway(
             store: store, keys: try keys(settings, now: clock()), templates: templates, configuration: configuration,
             clock: clock, logger: logger, onEnqueue: onEnqueue)

@@ -32,6 +32,9 @@ public struct GatewayConfiguration: Sendable {
     public var rdapTimeout: TimeInterval = 5
     /// Fetches a peer hotline's JWKS (`{base_url}/.well-known/jwks.json`) to pin it; nil: keys must be given.
     public var peerDocuments: (@Sendable (String) async throws -> Data)?
+    /// Sends one signed `webhook.test` event to a URL and tells how it went: a provider's new webhook URL is
+    /// used only once this succeeds. Nil: webhook URLs change only through staff.
+    public var webhookProbe: (@Sendable (WebhookProbe) async -> WebhookProbe.Result)?
     /// How old a referral or update may be (its `iat`) and still be taken: older ones are refused as replays.
     public var referralMaxAge: TimeInterval = 30 * 24 * 3600
 

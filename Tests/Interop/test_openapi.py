@@ -554,7 +554,7 @@ class Scenario:
         c.call("GET", f"/v1/partners/{de_id}", token=second["token"], expect=401)  # revoked
         c.call("DELETE", f"/v1/tokens/{second['id']}", token=admin, expect=404)
         c.call("DELETE", f"/v1/tokens/{first['id']}", token=self.analyst, expect=403)
-        c.call("DELETE", f"/v1/tokens/{first['id']}", token=self.de["token"], expect=403)
+        c.call("DELETE", f"/v1/tokens/{first['id']}", token=self.fr["token"], expect=404)  # another partner's
         c.call("DELETE", f"/v1/tokens/{first['id']}", expect=401)
         c.call("DELETE", "/v1/tokens/tok_00000000000000000000000000", token=admin, expect=404)
         self.token_listing()
@@ -586,7 +586,9 @@ class Scenario:
         c.call("GET", "/v1/tokens", token=admin, params={"partner_id": "ptn_00000000000000000000000000"}, expect=404)
         c.call("GET", "/v1/tokens", token=admin, params={"limit": "0"}, expect=400)
         c.call("GET", "/v1/tokens", token=self.analyst, expect=403)
-        c.call("GET", "/v1/tokens", token=self.de["token"], expect=403)
+        own = c.call("GET", "/v1/tokens", token=self.de["token"], expect=200).json()
+        assert own["tokens"] and all(row["partner_id"] == de_id for row in own["tokens"]), own
+        c.call("GET", "/v1/tokens", token=self.de["token"], params={"partner_id": self.fr["id"]}, expect=404)
         c.call("GET", "/v1/tokens", expect=401)
 
     def suspension(self) -> None:
@@ -1038,7 +1040,9 @@ class Scenario:
         c.call("GET", "/v1/deliveries", token=analyst, params={"state": "lost"}, expect=400)
         c.call("GET", "/v1/deliveries", token=analyst, params={"after": "%%%"}, expect=400)
         c.call("GET", "/v1/deliveries", token=analyst, params={"limit": "501"}, expect=400)
-        c.call("GET", "/v1/deliveries", token=self.hooked["token"], expect=403)
+        theirs = c.call("GET", "/v1/deliveries", token=self.hooked["token"], expect=200).json()["deliveries"]
+        assert theirs and all(d["partner_id"] == self.hooked["id"] for d in theirs), theirs
+        c.call("GET", "/v1/deliveries", token=self.hooked["token"], params={"partner_id": self.de["id"]}, expect=404)
         c.call("GET", "/v1/deliveries", expect=401)
 
         # one delivery with its attempts
@@ -1048,7 +1052,8 @@ class Scenario:
         assert shown["event_id"].startswith("msg_"), shown
         ok = c.call("GET", f"/v1/deliveries/{succeeded['id']}", token=analyst, expect=200).json()
         assert ok["attempt_log"][0]["status_code"] == 204, ok
-        c.call("GET", one, token=self.hooked["token"], expect=403)
+        assert c.call("GET", one, token=self.hooked["token"], expect=200).json()["id"] == dead["id"]  # its own
+        c.call("GET", one, token=self.de["token"], expect=404)  # another partner's
         c.call("GET", one, expect=401)
         c.call("GET", "/v1/deliveries/dlv_00000000000000000000000000", token=analyst, expect=404)
         c.call("GET", "/v1/deliveries/nonsense", token=analyst, expect=404)
@@ -1074,7 +1079,8 @@ class Scenario:
         gone_endpoints = f"/v1/partners/{gone['id']}/endpoints"
         assert "disabled_at" in c.call("GET", gone_endpoints, token=analyst, expect=200).json()["endpoints"][0]
         assert c.call("GET", f"/v1/partners/{self.nl['id']}/endpoints", token=analyst, expect=200).json()["endpoints"] == []
-        c.call("GET", hooked_endpoints, token=self.hooked["token"], expect=403)
+        c.call("GET", hooked_endpoints, token=self.hooked["token"], expect=200)  # its own
+        c.call("GET", hooked_endpoints, token=self.de["token"], expect=404)
         c.call("GET", hooked_endpoints, expect=401)
         c.call("GET", "/v1/partners/ptn_00000000000000000000000000/endpoints", token=analyst, expect=404)
 
@@ -1111,7 +1117,8 @@ class Scenario:
         assert rotated["partner_id"] == self.hooked["id"] and rotated["webhook_secret"] != self.hooked["webhook_secret"], rotated
         c.call("POST", f"/v1/partners/{self.nl['id']}/webhook-secret", token=admin, expect=409)  # no webhook_url
         c.call("POST", rotate, token=analyst, expect=403)
-        c.call("POST", rotate, token=self.hooked["token"], expect=403)
+        c.call("POST", rotate, token=self.de["token"], expect=404)  # another partner's
+        assert c.call("POST", rotate, token=self.hooked["token"], expect=201).json()["webhook_secret"].startswith("whsec_")
         c.call("POST", rotate, expect=401)
         c.call("POST", "/v1/partners/ptn_00000000000000000000000000/webhook-secret", token=admin, expect=404)
         moved = c.call("PATCH", f"/v1/partners/{self.hooked['id']}", token=admin, body={"delivery": {"webhook_url": DEAD_WEBHOOK + "/v2"}}, expect=200).json()
@@ -1120,6 +1127,23 @@ class Scenario:
         assert "webhook_secret" not in same, same  # the same URL again starts no secret
         renamed = c.call("PATCH", f"/v1/partners/{answering['id']}", token=admin, body={"name": f"Answering again {suffix}"}, expect=200).json()
         assert "webhook_secret" not in renamed, renamed
+
+        # self-service: the partner moves its webhook, used only once a signed test event is accepted
+        hook = f"/v1/partners/{self.hooked['id']}/webhook"
+        hooked_token = self.hooked["token"]
+        c.call("POST", hook, token=hooked_token, body={"webhook_url": DEAD_WEBHOOK + "/v3"}, expect=422)  # nothing listens
+        c.call("POST", hook, token=hooked_token, body={"webhook_url": 5}, expect=400)
+        c.call("POST", hook, token=hooked_token, raw=b"{}", content_type="text/plain", expect=415)
+        c.call("POST", hook, token=analyst, body={"webhook_url": DEAD_WEBHOOK}, expect=403)
+        c.call("POST", hook, token=self.de["token"], body={"webhook_url": DEAD_WEBHOOK}, expect=404)
+        c.call("POST", hook, body={"webhook_url": DEAD_WEBHOOK}, expect=401)
+        c.call("POST", f"/v1/partners/{self.nl['id']}/webhook", token=self.nl["token"], body={"webhook_url": DEAD_WEBHOOK}, expect=409)
+        probed = c.call("POST", hook, token=hooked_token, body={"webhook_url": self.receiver.url("/ok")}, expect=200).json()
+        assert probed["delivery"]["webhook_url"] == self.receiver.url("/ok") and probed["test_status"] == 204, probed
+        contact = c.call("PATCH", f"/v1/partners/{self.hooked['id']}", token=hooked_token, body={"contact_email": "desk@hooked.test"}, expect=200).json()
+        assert contact["contact_email"] == "desk@hooked.test", contact
+        c.call("PATCH", f"/v1/partners/{self.hooked['id']}", token=hooked_token, body={"name": "mine"}, expect=403)
+        c.call("PATCH", f"/v1/partners/{self.de['id']}", token=hooked_token, body={"contact_email": "x@y.test"}, expect=404)
 
         metrics = c.call("GET", "/metrics", token=METRICS_TOKEN, expect=200)
         assert "takedown_outbox_depth" in metrics.text, metrics.text[:2000]
@@ -1801,7 +1825,14 @@ class Scenario:
                        "DELETE /v1/tokens/{token_id}", "POST /v1/cases", "POST /v1/notices/{notice_id}/withdraw",
                        "POST /v1/hash-lists", "POST /v1/sla-policies"]:
             assert action in actions, (action, sorted(actions))
-        assert all(entry["actor"].startswith(("admin:", "analyst:")) for entry in every["entries"]), every
+        # Staff, and partners changing their own account (tokens, webhook, secret, contact) and nothing else.
+        for entry in every["entries"]:
+            if entry["actor"].startswith("partner:"):
+                assert entry["action"].split(" ")[1].startswith(("/v1/partners/", "/v1/tokens")), entry
+            else:
+                assert entry["actor"].startswith(("admin:", "analyst:")), entry
+        assert any(e["actor"] == f"partner:{self.hooked['id']}" and e["action"] == "POST /v1/partners/{partner_id}/webhook"
+                   for e in every["entries"]), every
         first = every["entries"][0]
         if first.get("target"):
             narrowed = c.call("GET", "/v1/audit", token=admin, params={"target": first["target"]}, expect=200).json()

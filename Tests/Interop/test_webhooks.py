@@ -304,17 +304,20 @@ def verifies(secret: str, raw: bytes, headers: dict[str, str]) -> bool:
         return False
 
 
-def test_rotation_needs_an_admin_and_a_webhook(gateway: Gateway, receivers: Receivers):
+def test_rotation_needs_an_admin_or_the_partner_and_a_webhook(gateway: Gateway, receivers: Receivers):
     receiver = receivers()
     partner, _ = webhook_partner(gateway, receiver.url("/hooks/guarded"), "guarded")
+    other, _ = webhook_partner(gateway, receiver.url("/hooks/other"), "other")
     plain = gateway.create_partner(name=f"No Webhook {tag()}", locale="en", jurisdiction="GB", domains=[f"plain-{tag()}.test"])
     assert "webhook_secret" not in plain, "a partner without a webhook_url was given a webhook secret"
     path = f"/v1/partners/{partner['id']}/webhook-secret"
-    for token in (partner["token"], gateway.create_analyst_token("rotation-analyst")):
+    for token, status in ((other["token"], 404), (gateway.create_analyst_token("rotation-analyst"), 403)):
         response = gateway.request("POST", path, token=token, expect=None)
-        assert response.status_code in (403, 404), (response.status_code, response.text[:500])
+        assert response.status_code == status, (response.status_code, response.text[:500])
         assert "whsec_" not in response.text
     gateway.request("POST", path, expect=401)
+    own = gateway.request("POST", path, token=partner["token"], expect=201).json()
+    assert own["webhook_secret"].startswith("whsec_"), own
     response = gateway.request("POST", f"/v1/partners/{plain['id']}/webhook-secret", token=gateway.admin_token, expect=None)
     assert response.status_code == 409, (response.status_code, response.text[:500])
 

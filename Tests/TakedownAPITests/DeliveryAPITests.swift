@@ -45,9 +45,13 @@ struct DeliveryAPITests {
 
             let plain = try await api.partner("Plain", domains: ["plain.test"])
             #expect(try await api.call(.post, "/v1/partners/\(plain.id)/webhook-secret").isProblem(.conflict))
+            // The partner rotates its own secret; not another's, and analysts not at all.
             #expect(
-                try await api.call(.post, "/v1/partners/\(partner.id)/webhook-secret", token: partner.token).isProblem(
-                    .forbidden))
+                try await api.call(.post, "/v1/partners/\(partner.id)/webhook-secret", token: partner.token).status
+                    == .created)
+            #expect(
+                try await api.call(.post, "/v1/partners/\(partner.id)/webhook-secret", token: plain.token).isProblem(
+                    .notFound))
         }
     }
 
@@ -77,7 +81,18 @@ struct DeliveryAPITests {
             #expect((one["attempt_log"] as? [Any])?.isEmpty == true)
             #expect(try await api.call(.post, "/v1/deliveries/\(id)/retry").isProblem(.conflict))
             #expect(try await api.call(.get, "/v1/deliveries/dlv_0000000000000000000000000a").isProblem(.notFound))
-            #expect(try await api.call(.get, "/v1/deliveries", token: partner.token).isProblem(.forbidden))
+            // A partner sees its own deliveries, with their attempts, and nobody else's.
+            let own = try await api.call(.get, "/v1/deliveries", token: partner.token)
+            #expect(
+                (own["deliveries"] as? [[String: Any]])?.allSatisfy { $0["partner_id"] as? String == partner.id }
+                    == true)
+            #expect((own["deliveries"] as? [Any])?.isEmpty == false)
+            #expect(try await api.call(.get, "/v1/deliveries/\(id)", token: partner.token).status == .ok)
+            #expect(
+                try await api.call(.get, "/v1/deliveries?partner_id=\(plain.id)", token: partner.token).isProblem(
+                    .notFound))
+            #expect(try await api.call(.get, "/v1/deliveries/\(id)", token: plain.token).isProblem(.notFound))
+            #expect(try await api.call(.post, "/v1/deliveries/\(id)/retry", token: partner.token).isProblem(.forbidden))
             #expect(try await api.call(.get, "/v1/deliveries?state=lost").invalidFields == ["state"])
             #expect(
                 (try await api.call(.get, "/v1/deliveries?partner_id=\(plain.id)")["deliveries"] as? [Any])?.isEmpty

@@ -43,7 +43,14 @@ struct TokenAPITests {
 
             let theirs = try await listed(api, "?partner_id=\(partner.id)")
             #expect(Array(theirs.keys) == ["Example Hosting (first token)"])
-            #expect(try await api.call(.get, "/v1/tokens", token: partner.token).isProblem(.forbidden))
+            // A partner lists its own tokens only; analysts none.
+            let own = try await api.call(.get, "/v1/tokens", token: partner.token)
+            #expect((own["tokens"] as? [[String: Any]])?.compactMap { $0["partner_id"] as? String } == [partner.id])
+            #expect(
+                try await api.call(.get, "/v1/tokens?partner_id=ptn_0000000000000000000000000a", token: partner.token)
+                    .isProblem(.notFound))
+            let reader = try await api.test.gateway.createStaffToken(role: .analyst, name: "a").secret
+            #expect(try await api.call(.get, "/v1/tokens", token: reader).isProblem(.forbidden))
             #expect(try await api.call(.get, "/v1/tokens", token: secret).isProblem(.unauthorized))
             #expect(try await api.call(.get, "/v1/tokens?partner_id=nope").isProblem(.badRequest))
             #expect(
