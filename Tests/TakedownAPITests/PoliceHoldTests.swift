@@ -73,6 +73,13 @@ struct PoliceHoldTests {
             let unroutedCases = try await api.call(.get, "/v1/cases?unrouted=true")
             #expect((unroutedCases["cases"] as? [Any])?.isEmpty == true, "\(unroutedCases.text)")
 
+            // Staff see it on the case's console page: the URLs held for their provider, none to route by hand.
+            let browser = ConsoleBrowser(api)
+            try await browser.signIn(API.admin)
+            let page = try await browser.get("/console/cases/\(caseID)")
+            #expect(page.text.contains(holdID) && page.text.contains("covert investigation"), "\(page.text)")
+            #expect(page.text.contains("status-held") && !page.text.contains("route-heading"))
+
             // The police see their hold, and release it two hours later: the notice is issued then.
             let mine = try await api.call(.get, "/v1/holds", token: police.token)
             #expect((mine["holds"] as? [[String: Any]])?.map { $0["id"] as? String } == [holdID])
@@ -143,6 +150,11 @@ struct PoliceHoldTests {
             let figures = try #require((report["partners"] as? [[String: Any]])?.first)
             #expect(figures["open"] as? Int == 1 && figures["overdue"] as? Int == 1)
             #expect(figures["median_seconds_to_release"] is NSNull || figures["median_seconds_to_release"] == nil)
+            // Escalated to staff: the console's dashboard lists it, overdue.
+            let browser = ConsoleBrowser(api)
+            try await browser.signIn(API.admin)
+            let dashboard = try await browser.get("/console/dashboard")
+            #expect(dashboard.text.contains(holdID) && dashboard.text.contains("status-overdue"), "\(dashboard.text)")
 
             // Staff delay it on the police's behalf: a new end, escalated again only past it.
             let later = api.test.clock.now.addingTimeInterval(3_600)

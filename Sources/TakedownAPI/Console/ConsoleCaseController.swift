@@ -229,6 +229,8 @@ struct ConsoleCaseController {
         var basis: String
         var reason: String?
         var trace: String
+        /// The recipient a police hold plans for this URL, while the hold lasts.
+        var heldFor: String?
     }
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -240,6 +242,9 @@ struct ConsoleCaseController {
         for id in Set(record.items.compactMap(\.noticeId)) {
             byNotice[id] = try await gateway.notice(id, for: principal).partnerId
         }
+        let hold = try await gateway.hold(ofCase: record.id).flatMap { $0.status == .held ? $0 : nil }
+        var planned: [String: PartnerID] = [:]
+        for group in hold?.plan ?? [] { for url in group.urls { planned[url] = group.partnerId } }
         let rows = record.items.map { item in
             CaseItemRow(
                 url: item.url, noticeId: item.noticeId?.rawValue,
@@ -247,15 +252,24 @@ struct ConsoleCaseController {
                 basis: (item.trace?.basis.rawValue ?? "none").replacingOccurrences(of: "_", with: " "),
                 reason: item.noticeId == nil ? item.unroutedReason?.replacingOccurrences(of: "_", with: " ") : nil,
                 trace: [item.trace?.host, item.trace?.address, item.trace?.asn.map { "AS\($0)" }, item.trace?.country]
-                    .compactMap { $0 }.joined(separator: " · "))
+                    .compactMap { $0 }.joined(separator: " · "),
+                heldFor: planned[item.url].map { names[$0] ?? $0.rawValue })
         }
         let providers = partners.filter { $0.kind == .hostingProvider }.sorted { $0.name < $1.name }
-        let content: [String: Any] = [
+        let content = present([
             "id": record.id.rawValue, "reference": record.reference, "grade": record.category.ukGrade.rawValue,
             "media_type": record.mediaType.rawValue, "created": TimeView(record.createdAt),
-            "created_by": record.createdBy, "items": rows, "unrouted": rows.contains { $0.noticeId == nil },
+            "created_by": record.createdBy, "items": rows,
+            // A held case's URLs wait for release: none is routed by hand meanwhile.
+            "unrouted": hold == nil && rows.contains { $0.noticeId == nil },
             "providers": providers.map { ["id": $0.id.rawValue, "name": $0.name] },
-        ]
+            "hold": hold.map {
+                present([
+                    "id": $0.id.rawValue, "police": names[$0.policePartnerId] ?? $0.policePartnerId.rawValue,
+                    "ends": TimeView($0.endsAt).utc, "reason": $0.reason,
+                ])
+            },
+        ])
         let flash: String? =
             switch request.uri.queryParameters.get("done") {
             case "issued": "The case is issued. Each provider's notice is on its way."

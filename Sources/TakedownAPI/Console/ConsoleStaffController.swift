@@ -39,6 +39,7 @@ struct ConsoleStaffController {
         var paused: [[String: String]]
         var dead: [[String: String]]
         var referrals: [[String: String]]
+        var holds: [[String: String]]
     }
 
     @Sendable func dashboard(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -55,6 +56,7 @@ struct ConsoleStaffController {
         let paused = try await gateway.endpoints(partner: nil).filter { $0.pausedAt != nil || $0.disabledAt != nil }
         let dead = try await gateway.deliveries(DeliveryQuery(state: .dead, limit: 20))
         let waiting = try await gateway.incomingReferrals(ReferralQuery(limit: 20, state: .received))
+        let held = try await gateway.holds(status: .held, limit: 50, for: principal)
         let content = Dashboard(
             counts: counts, today: counts.issuedSince[0], week: counts.issuedSince[1], notices: rows,
             hasNotices: !rows.isEmpty, pager: pager.view(more: open.count > pager.size, total: counts.open),
@@ -76,6 +78,17 @@ struct ConsoleStaffController {
                 [
                     "id": $0.id.rawValue, "sender": $0.senderId.map { names[$0] ?? $0.rawValue } ?? "",
                     "received": TimeView($0.receivedAt).utc,
+                ]
+            },
+            // Overdue first: a hold past its end is escalated here, to staff.
+            holds: held.sorted {
+                ($0.isOverdue(at: now) ? 0 : 1, $0.endsAt) < ($1.isOverdue(at: now) ? 0 : 1, $1.endsAt)
+            }
+            .map {
+                [
+                    "id": $0.id.rawValue, "case_id": $0.caseId.rawValue,
+                    "police": names[$0.policePartnerId] ?? $0.policePartnerId.rawValue,
+                    "ends": TimeView($0.endsAt).utc, "state": $0.isOverdue(at: now) ? "overdue" : "held",
                 ]
             })
         return try pages.page("dashboard", title: "Dashboard", content, context: context)
