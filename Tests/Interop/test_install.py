@@ -1,5 +1,5 @@
-"""The gateway as installed: the binary carries its templates and schemas, so it serves from an empty
-folder; a templates folder still overrides them; `scripts/install` stages the Debian layout; and
+"""The gateway as installed: the binary carries its templates, schemas and console, so it serves from an
+empty folder; a templates folder still overrides them; `scripts/install` stages the Debian layout; and
 `takedown doctor` names each broken setting in one line (and changes nothing).
 
 Every other interop test also starts the binary in a folder of its own, never the repository's."""
@@ -50,6 +50,14 @@ def test_the_binary_serves_its_description_and_notices_in_three_languages_from_a
         for locale, heading in HEADINGS.items():
             notice_id, text = notice_text(gateway, locale)
             assert text.startswith(f"{heading} {notice_id}\n"), (locale, text[:200])
+        # The console too: its pages and its own stylesheet and script come from the binary.
+        sign_in = gateway.request("GET", "/console/sign-in", expect=200)
+        assert sign_in.headers["content-type"].startswith("text/html") and 'name="token"' in sign_in.text, sign_in.text[:300]
+        for asset, kind in (("console.css", "text/css"), ("console.js", "javascript")):
+            served_asset = gateway.request("GET", f"/console/static/{asset}", expect=200)
+            assert kind in served_asset.headers["content-type"] and served_asset.content, asset
+            built_in = (TEMPLATES_DIR / "console" / asset).read_bytes()
+            assert served_asset.content == built_in, asset
         assert list(empty.iterdir()) == [], "the gateway wrote into the folder it was started in"
     finally:
         gateway.stop()

@@ -13,18 +13,9 @@ import time
 import pytest
 
 from conftest import Gateway, GatewayFactory
-from test_webhooks import WAIT, WEBHOOK_ENV, Receivers, arrived, issue, webhook_partner
+from test_webhooks import WAIT, WEBHOOK_ENV, Receivers, arrived, issue, receivers, webhook_partner  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*EdDSA")
-
-
-@pytest.fixture
-def receivers():
-    made = Receivers()
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 @pytest.fixture
