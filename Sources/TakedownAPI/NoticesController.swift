@@ -66,10 +66,35 @@ struct NoticesController {
                 filter.statuses = (filter.statuses ?? Set(NoticeStatus.allCases)).filter(\.isOpen)
             }
         }
-        let page = try await gateway.notices(
-            after: request.query("after"), limit: limit, for: principal, filter: filter)
-        let views = page.notices.map { NoticeView($0, for: principal, now: now) }
-        return .bytes(try NoticeView.page(views, nextCursor: page.nextCursor), type: "application/json")
+        switch request.query("view") ?? "full" {
+        case "full":
+            let page = try await gateway.notices(
+                after: request.query("after"), limit: limit, for: principal, filter: filter)
+            let views = page.notices.map { NoticeView($0, for: principal, now: now) }
+            return .bytes(try NoticeView.page(views, nextCursor: page.nextCursor), type: "application/json")
+        case "lean":
+            let page = try await gateway.noticeStates(
+                after: request.query("after"), limit: limit, for: principal, filter: filter)
+            return .bytes(Self.leanPage(page.notices, nextCursor: page.nextCursor), type: "application/json")
+        default:
+            throw APIError.badParameter("view", "must be full or lean")
+        }
+    }
+
+    /// `{"notices": [{"id", "status", "sequence", "issued_at", "deadline_at"}], "next_cursor"}`, written
+    /// directly: every value is an id, a status name, a number, a timestamp or a cursor, none needing escapes.
+    static func leanPage(_ states: [NoticeState], nextCursor: String) -> [UInt8] {
+        var text = #"{"notices":["#
+        text.reserveCapacity(32 + states.count * 150)
+        for (index, state) in states.enumerated() {
+            if index > 0 { text += "," }
+            text += #"{"id":""# + state.id.rawValue + #"","status":""# + state.status.rawValue
+            text += #"","sequence":"# + String(state.sequence)
+            text += #","issued_at":""# + Timestamp.format(state.issuedAt)
+            text += #"","deadline_at":""# + Timestamp.format(state.deadlineAt) + #""}"#
+        }
+        text += #"],"next_cursor":""# + nextCursor + #""}"#
+        return Array(text.utf8)
     }
 
     /// JSON by default; `Accept: application/jose` gives the compact JWS, `text/plain` the notice text.

@@ -11,7 +11,30 @@ extension PostgresStore {
     public func notices(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter) async throws
         -> [Notice]
     {
-        var sql = SQL("SELECT * FROM notices WHERE position > ")
+        let sql = Self.page("*", after: position, limit: limit, partner: partner, filter: filter)
+        return try await Self.notices(from: try await rows(sql.query), self)
+    }
+
+    public func noticeStates(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter)
+        async throws -> [NoticeState]
+    {
+        let sql = Self.page(
+            "id, position, status, sequence, issued_at, deadline_at", after: position, limit: limit, partner: partner,
+            filter: filter)
+        return try await rows(sql.query).map { row in
+            NoticeState(
+                id: NoticeID(rawValue: try row.get("id")), position: try row.get("position"),
+                status: NoticeStatus(rawValue: try row.get("status")) ?? .issued,
+                sequence: try row.get("sequence"), issuedAt: try row.date("issued_at"),
+                deadlineAt: try row.date("deadline_at"))
+        }
+    }
+
+    /// One page of notices in issue order, of the columns given.
+    static func page(_ columns: String, after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter)
+        -> SQL
+    {
+        var sql = SQL("SELECT \(columns) FROM notices WHERE position > ")
         sql.bind(position)
         if let partner {
             sql.append(" AND partner_id = ")
@@ -28,7 +51,7 @@ extension PostgresStore {
         }
         sql.append(" ORDER BY position LIMIT ")
         sql.bind(limit)
-        return try await Self.notices(from: try await rows(sql.query), self)
+        return sql
     }
 
     public func removalRows(issuedFrom: Date?, issuedTo: Date?, partner: PartnerID?) async throws -> [RemovalRow] {

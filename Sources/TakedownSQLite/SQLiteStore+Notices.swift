@@ -16,6 +16,36 @@ extension SQLiteStore {
     public func notices(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter) async throws
         -> [Notice]
     {
+        let (sql, arguments) = Self.page("*", after: position, limit: limit, partner: partner, filter: filter)
+        return try await guarded {
+            try await pool.read { db in
+                try Self.notices(from: try Row.fetchAll(db, sql: sql, arguments: arguments), db)
+            }
+        }
+    }
+
+    public func noticeStates(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter)
+        async throws -> [NoticeState]
+    {
+        let (sql, arguments) = Self.page(
+            "id, position, status, sequence, issued_at, deadline_at", after: position, limit: limit, partner: partner,
+            filter: filter)
+        return try await guarded {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                    NoticeState(
+                        id: NoticeID(rawValue: row["id"]), position: row["position"],
+                        status: NoticeStatus(rawValue: row["status"]) ?? .issued, sequence: row["sequence"],
+                        issuedAt: Date(stored: row["issued_at"]), deadlineAt: Date(stored: row["deadline_at"]))
+                }
+            }
+        }
+    }
+
+    /// One page of notices in issue order, of the columns given.
+    static func page(_ columns: String, after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter)
+        -> (String, StatementArguments)
+    {
         var clauses = ["position > ?"]
         var values: [(any DatabaseValueConvertible)?] = [position]
         if let partner {
@@ -31,13 +61,8 @@ extension SQLiteStore {
             values.append(before.storedValue)
         }
         values.append(limit)
-        let sql = "SELECT * FROM notices WHERE \(clauses.joined(separator: " AND ")) ORDER BY position LIMIT ?"
-        let arguments = StatementArguments(values)
-        return try await guarded {
-            try await pool.read { db in
-                try Self.notices(from: try Row.fetchAll(db, sql: sql, arguments: arguments), db)
-            }
-        }
+        let sql = "SELECT \(columns) FROM notices WHERE \(clauses.joined(separator: " AND ")) ORDER BY position LIMIT ?"
+        return (sql, StatementArguments(values))
     }
 
     public func removalRows(issuedFrom: Date?, issuedTo: Date?, partner: PartnerID?) async throws -> [RemovalRow] {

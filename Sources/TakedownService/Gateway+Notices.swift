@@ -23,6 +23,20 @@ extension Gateway {
         return (page, Cursor.encode(page.last?.position ?? position))
     }
 
+    /// The same page as `notices`, lean: ids, states and clocks only, for a client that polls often and
+    /// fetches what changed. A lean read is not a retrieval: it marks nothing delivered.
+    public func noticeStates(
+        after cursor: String?, limit: Int, for principal: Principal, filter: NoticeFilter = NoticeFilter()
+    ) async throws -> (notices: [NoticeState], nextCursor: String) {
+        let position = try Self.position(after: cursor)
+        guard (1...Self.maxPageSize).contains(limit) else {
+            throw GatewayError.badParameter(name: "limit", reason: "must be between 1 and \(Self.maxPageSize)")
+        }
+        let page = try await store.noticeStates(
+            after: position, limit: limit, partner: principal.partnerID, filter: filter)
+        return (page, Cursor.encode(page.last?.position ?? position))
+    }
+
     /// One notice; another partner's is reported as not found.
     public func notice(_ id: NoticeID, for principal: Principal) async throws -> Notice {
         guard let notice = try await store.notice(id), principal.isStaff || notice.partnerId == principal.partnerID

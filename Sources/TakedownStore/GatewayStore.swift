@@ -65,6 +65,10 @@ public protocol NoticeStore: Sendable {
     func notice(_ id: NoticeID) async throws -> Notice?
     /// Notices in issue order after a position, optionally only one partner's, narrowed by `filter`.
     func notices(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter) async throws -> [Notice]
+    /// The same page as `notices`, but only what a poll needs to see what changed: no items, document,
+    /// signature or timeline are read.
+    func noticeStates(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter) async throws
+        -> [NoticeState]
     /// Notices of one SLA policy still climbing the escalation ladder whose next step is due: a notice at
     /// step i issued at or before `now - offsets[i]`. Oldest first.
     func dueLadderSteps(policy: SLAPolicyID, offsets: [TimeInterval], now: Date, limit: Int) async throws
@@ -88,6 +92,31 @@ public protocol NoticeStore: Sendable {
 }
 
 /// Narrows a notice listing.
+/// A notice as a lean poll sees it: its id, place, state and clock.
+public struct NoticeState: Sendable, Equatable {
+    public var id: NoticeID
+    public var position: Int64
+    public var status: NoticeStatus
+    public var sequence: Int
+    public var issuedAt: Date
+    public var deadlineAt: Date
+
+    public init(id: NoticeID, position: Int64, status: NoticeStatus, sequence: Int, issuedAt: Date, deadlineAt: Date) {
+        self.id = id
+        self.position = position
+        self.status = status
+        self.sequence = sequence
+        self.issuedAt = issuedAt
+        self.deadlineAt = deadlineAt
+    }
+
+    public init(_ notice: Notice) {
+        self.init(
+            id: notice.id, position: notice.position, status: notice.status, sequence: notice.sequence,
+            issuedAt: notice.issuedAt, deadlineAt: notice.deadlineAt)
+    }
+}
+
 public struct NoticeFilter: Sendable, Equatable {
     /// Only these statuses; nil for all.
     public var statuses: Set<NoticeStatus>?

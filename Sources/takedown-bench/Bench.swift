@@ -18,6 +18,7 @@ struct Bench {
         if options.suites.contains("referrals") { try await ReferralBench.run(options) }
         if options.suites.contains("console") { try await ConsoleBench.run(options) }
         if options.suites.contains("answers") { try await AnswersBench.run(options) }
+        if options.suites.contains("polling") { try await PollBench.run(options) }
     }
 
     /// Deliveries per second with 1, 2, 4 … instances sharing one PostgreSQL: a backlog issued with no
@@ -249,7 +250,7 @@ struct BenchOptions: CustomStringConvertible {
             }
             guard let value = iterator.next(), let number = Double(value) else {
                 throw BenchError(
-                    "usage: takedown-bench [--suites issuance,hashlists,instances,exchange,referrals,console,answers] [--database-url postgres://…] "
+                    "usage: takedown-bench [--suites issuance,hashlists,instances,exchange,referrals,console,answers,polling] [--database-url postgres://…] "
                         + "[--instances 1,2,4] [--cases N] [--concurrency N] [--partners N] "
                         + "[--page N] [--ceiling-seconds S] [--deliveries N] [--endpoints N] [--endpoint-cap N] "
                         + "[--hash-entries N] [--hash-small N]"

@@ -723,6 +723,13 @@ class Scenario:
                 break
             page = c.call("GET", "/v1/notices", token=de_token, params={"limit": "1", "after": page["next_cursor"]}, expect=200).json()
         assert set(seen) == {self.n_de, self.n_de_b, self.routed_de["id"]}, seen
+        # the lean listing: the same ids and cursor, each with its state and clock only
+        lean = c.call("GET", "/v1/notices", token=de_token, params={"view": "lean", "limit": "100"}, expect=200).json()
+        assert [n["id"] for n in lean["notices"]] == seen, (lean, seen)
+        assert all(set(n) == {"id", "status", "sequence", "issued_at", "deadline_at"} for n in lean["notices"]), lean
+        assert lean["next_cursor"] == c.call("GET", "/v1/notices", token=de_token, params={"limit": "100"}, expect=200).json()["next_cursor"]
+        c.call("GET", "/v1/notices", token=de_token, params={"view": "lean", "after": lean["next_cursor"]}, expect=200)
+        c.call("GET", "/v1/notices", token=de_token, params={"view": "thin"}, expect=400)
         c.call("GET", "/v1/notices", token=self.analyst, params={"limit": "500"}, expect=200)
         c.call("GET", "/v1/notices", token=self.admin, expect=200)
         c.call("GET", "/v1/notices", token=self.analyst, params={"after": "zzzz"}, expect=400)

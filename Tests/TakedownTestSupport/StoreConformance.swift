@@ -17,7 +17,7 @@ public enum StoreConformance {
         "an idempotency key returns the first answer and writes nothing": idempotency,
         "cases filter and page by position": casePaging,
         "unrouted items are routed once": routeItems,
-        "notices page in issue order, per partner": noticePaging,
+        "notices page in issue order, per partner, in full or lean": noticePaging,
         "notice updates append events and roll back on error": noticeUpdates,
         "migrations can run twice": migrateTwice,
     ]
@@ -286,6 +286,27 @@ public enum StoreConformance {
         #expect(restA.map(\.id) == [issued[4].id, issued[5].id])
         #expect(try await store.notices(after: restA.last!.position, limit: 100, partner: a.id).isEmpty)
         #expect(try await store.notices(after: 0, limit: 100, partner: b.id).map(\.id) == [issued[0].id, issued[3].id])
+
+        // The lean page is the full page's states, page for page, under every filter.
+        _ = try await store.updateNotices([issued[2].id]) { notice in
+            try notice.apply(.acknowledge, at: Synthetic.epoch.addingTimeInterval(60), actor: "partner:x")
+        }
+        let filters = [
+            NoticeFilter(), NoticeFilter(statuses: [.acknowledged]), NoticeFilter(statuses: [.issued, .delivered]),
+            NoticeFilter(deadlineBefore: Synthetic.epoch.addingTimeInterval(86_401)),
+            NoticeFilter(deadlineBefore: Synthetic.epoch),
+        ]
+        for filter in filters {
+            for partner in [nil, a.id, b.id] {
+                for (after, limit) in [(Int64(0), 100), (Int64(0), 2), (all[1].position, 3)] {
+                    let full = try await store.notices(after: after, limit: limit, partner: partner, filter: filter)
+                    let lean = try await store.noticeStates(
+                        after: after, limit: limit, partner: partner, filter: filter)
+                    #expect(lean == full.map(NoticeState.init), "\(filter) \(String(describing: partner)) \(after)")
+                }
+            }
+        }
+        #expect(try await store.noticeStates(after: 0, limit: 100, partner: nil, filter: NoticeFilter()).count == 6)
     }
 
     static func noticeUpdates(_ store: any GatewayStore) async throws {
