@@ -48,7 +48,17 @@ extension Gateway {
         _ = v.require(url, "webhook_url")
         do { try v.check() } catch { throw GatewayError.invalid(error) }
         let input = PartnerInput(delivery: .init(webhookUrl: url))
-        let updated = try validated { () throws(ValidationError) in try input.applied(to: current, at: now) }
+        let updated: Partner
+        do {
+            updated = try input.applied(to: current, at: now)
+        } catch {
+            // Named as the request names it: this body's member is `webhook_url`.
+            throw GatewayError.invalid(
+                ValidationError(
+                    error.errors.map {
+                        FieldError(name: $0.name == "delivery.webhook_url" ? "webhook_url" : $0.name, reason: $0.reason)
+                    }))
+        }
         guard let target = updated.delivery.webhookUrl, target != current.delivery.webhookUrl else {
             return (current, WebhookProbe.Result(succeeded: true))
         }

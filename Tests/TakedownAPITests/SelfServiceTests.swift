@@ -104,7 +104,7 @@ struct SelfServiceTests {
 
             let malformed = try await api.call(
                 .post, "/v1/partners/\(id)/webhook", token: token, json: ["webhook_url": "ftp://x"])
-            #expect(malformed.isProblem(.unprocessableContent) && malformed.invalidFields == ["delivery.webhook_url"])
+            #expect(malformed.isProblem(.unprocessableContent) && malformed.invalidFields == ["webhook_url"])
             #expect(
                 try await api.call(.post, "/v1/partners/\(id)/webhook", token: token, json: [String: Any]())
                     .invalidFields == ["webhook_url"])
