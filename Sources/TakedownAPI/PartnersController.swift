@@ -99,21 +99,10 @@ struct PartnersController {
         let principal = try context.adminOrSelf(id)
         let body = try await JSONBody<PartnerInput>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
-        if !principal.isStaff {
-            let input = body.value
-            let others: [(String, Bool)] = [
-                ("name", input.name != nil), ("kind", input.kind != nil), ("locale", input.locale != nil),
-                ("jurisdiction", input.jurisdiction != nil), ("routing", input.routing != nil),
-                ("delivery", input.delivery != nil), ("sla_policy_id", input.slaPolicyId != nil),
-            ]
-            let refused = others.filter(\.1).map(\.0)
-            guard refused.isEmpty else {
-                throw APIError.forbidden(
-                    "a partner changes only its contact_email here, not " + refused.joined(separator: ", ")
-                        + "; a webhook URL moves through POST /v1/partners/\(id)/webhook")
-            }
-        }
-        let (partner, secret) = try await gateway.updatePartner(id, with: body.value)
+        let (partner, secret) =
+            principal.isStaff
+            ? try await gateway.updatePartner(id, with: body.value)
+            : (try await gateway.updateOwnPartner(id, with: body.value), nil)
         return try .json(WithSecrets(partner: principal.isStaff ? partner : partner.ownView, webhookSecret: secret))
     }
 

@@ -66,12 +66,7 @@ struct StatsController {
         _ = try context.staff()
         let format = request.query("format") ?? "json"
         guard format == "json" || format == "csv" else { throw APIError.badParameter("format", "must be json or csv") }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let thisYear = calendar.dateInterval(of: .year, for: gateway.now())!.start
-        let from = try request.date("from") ?? calendar.date(byAdding: .year, value: -1, to: thisYear)!
-        let to = try request.date("to") ?? thisYear
-        let report = try await gateway.trustedFlaggerReport(from: from, to: to)
+        let report = try await gateway.trustedFlaggerReport(from: try request.date("from"), to: try request.date("to"))
         guard format == "csv" else { return try .json(report) }
         var response = Response.bytes(Array(report.csv().utf8), type: "text/csv; charset=utf-8")
         response.headers[.contentDisposition] = "attachment; filename=\"dsa-article-22.csv\""

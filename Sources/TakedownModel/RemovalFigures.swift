@@ -122,7 +122,8 @@ public struct RemovalFigures: Codable, Sendable, Equatable {
         verifiedShare = shares(verification)
     }
 
-    static func durations(_ values: [Double]) -> Durations {
+    /// The count, median and nearest-rank p90 of some durations, in any order.
+    public static func durations(_ values: [Double]) -> Durations {
         let sorted = values.sorted()
         guard !sorted.isEmpty else { return Durations(count: 0, medianSeconds: nil, p90Seconds: nil) }
         let middle = sorted.count / 2

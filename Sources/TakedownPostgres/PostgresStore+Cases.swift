@@ -7,7 +7,16 @@ extension PostgresStore {
     public func insertCase(
         _ record: Case, notices: [Notice], deliveries: [Delivery], idempotency: IdempotencyRecord?
     ) async throws -> IdempotencyRecord? {
+        try await insertCase(record, notices: notices, deliveries: deliveries, hold: nil, idempotency: idempotency)
+    }
+
+    /// A case with its notices and deliveries, or (held for the police) with its hold and no notice; once
+    /// per idempotency key.
+    func insertCase(
+        _ record: Case, notices: [Notice], deliveries: [Delivery], hold: PoliceHold?, idempotency: IdempotencyRecord?
+    ) async throws -> IdempotencyRecord? {
         let encodedNotices = try notices.map { ($0, try StoredJSON.encode($0.items)) }
+        let storedHold = try hold.map { ($0, try StoredJSON.encode($0)) }
         return try await transaction { transaction -> IdempotencyRecord? in
             if let idempotency {
                 // Two requests with one key: the second waits here for the first to commit, then finds it.
@@ -19,6 +28,7 @@ extension PostgresStore {
                 }
             }
             try await Self.writeCase(record, notices: encodedNotices, deliveries: deliveries, transaction)
+            if let (hold, stored) = storedHold { try await Self.insert(hold, stored: stored, transaction) }
             if let idempotency { try await Self.insert(idempotency, transaction) }
             return nil
         }

@@ -25,27 +25,18 @@ extension PostgresStore {
     public func insertHeldCase(_ record: Case, hold: PoliceHold, idempotency: IdempotencyRecord?) async throws
         -> IdempotencyRecord?
     {
-        let stored = try StoredJSON.encode(hold)
-        return try await transaction { transaction -> IdempotencyRecord? in
-            if let idempotency {
-                try await transaction.run(
-                    "SELECT pg_advisory_xact_lock(hashtext(\(idempotency.scope)), hashtext(\(idempotency.key)))")
-                if let earlier = try await Self.idempotency(scope: idempotency.scope, key: idempotency.key, transaction)
-                {
-                    return earlier
-                }
-            }
-            try await Self.writeCase(record, notices: [], deliveries: [], transaction)
-            try await transaction.run(
-                """
-                INSERT INTO police_holds (id, case_id, police_partner_id, status, held_at, ends_at, escalated_at, record)
-                VALUES (\(hold.id.rawValue), \(hold.caseId.rawValue), \(hold.policePartnerId.rawValue),
-                    \(hold.status.rawValue), \(hold.heldAt.stored), \(hold.endsAt.stored), \(hold.escalatedAt?.stored),
-                    \(stored))
-                """)
-            if let idempotency { try await Self.insert(idempotency, transaction) }
-            return nil
-        }
+        try await insertCase(record, notices: [], deliveries: [], hold: hold, idempotency: idempotency)
+    }
+
+    /// After its case: the hold names it.
+    static func insert(_ hold: PoliceHold, stored: String, _ transaction: Transaction) async throws {
+        try await transaction.run(
+            """
+            INSERT INTO police_holds (id, case_id, police_partner_id, status, held_at, ends_at, escalated_at, record)
+            VALUES (\(hold.id.rawValue), \(hold.caseId.rawValue), \(hold.policePartnerId.rawValue),
+                \(hold.status.rawValue), \(hold.heldAt.stored), \(hold.endsAt.stored), \(hold.escalatedAt?.stored),
+                \(stored))
+            """)
     }
 
     public func hold(_ id: HoldID) async throws -> PoliceHold? {

@@ -7,7 +7,16 @@ extension SQLiteStore {
     public func insertCase(
         _ record: Case, notices: [Notice], deliveries: [Delivery], idempotency: IdempotencyRecord?
     ) async throws -> IdempotencyRecord? {
+        try await insertCase(record, notices: notices, deliveries: deliveries, hold: nil, idempotency: idempotency)
+    }
+
+    /// A case with its notices and deliveries, or (held for the police) with its hold and no notice; once
+    /// per idempotency key.
+    func insertCase(
+        _ record: Case, notices: [Notice], deliveries: [Delivery], hold: PoliceHold?, idempotency: IdempotencyRecord?
+    ) async throws -> IdempotencyRecord? {
         let encodedNotices = try notices.map { ($0, try StoredJSON.encode($0.items)) }
+        let storedHold = try hold.map { ($0, try StoredJSON.encode($0)) }
         return try await guarded {
             try await groupWrite { db -> IdempotencyRecord? in
                 if let idempotency,
@@ -16,6 +25,7 @@ extension SQLiteStore {
                     return earlier
                 }
                 try Self.writeCase(record, notices: encodedNotices, deliveries: deliveries, db)
+                if let (hold, stored) = storedHold { try Self.insert(hold, stored: stored, db) }
                 if let idempotency { try Self.insert(idempotency, db) }
                 return nil
             }

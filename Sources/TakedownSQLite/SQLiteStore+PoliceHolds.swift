@@ -28,29 +28,19 @@ extension SQLiteStore {
     public func insertHeldCase(_ record: Case, hold: PoliceHold, idempotency: IdempotencyRecord?) async throws
         -> IdempotencyRecord?
     {
-        let stored = try StoredJSON.encode(hold)
-        return try await guarded {
-            try await groupWrite { db -> IdempotencyRecord? in
-                if let idempotency,
-                    let earlier = try Self.idempotency(scope: idempotency.scope, key: idempotency.key, db)
-                {
-                    return earlier
-                }
-                try Self.writeCase(record, notices: [], deliveries: [], db)
-                try db.execute(
-                    sql: """
-                        INSERT INTO police_holds (id, case_id, police_partner_id, status, held_at, ends_at,
-                                                  escalated_at, record)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        hold.id.rawValue, hold.caseId.rawValue, hold.policePartnerId.rawValue, hold.status.rawValue,
-                        hold.heldAt.storedValue, hold.endsAt.storedValue, hold.escalatedAt?.storedValue, stored,
-                    ])
-                if let idempotency { try Self.insert(idempotency, db) }
-                return nil
-            }
-        }
+        try await insertCase(record, notices: [], deliveries: [], hold: hold, idempotency: idempotency)
+    }
+
+    static func insert(_ hold: PoliceHold, stored: String, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO police_holds (id, case_id, police_partner_id, status, held_at, ends_at, escalated_at, record)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                hold.id.rawValue, hold.caseId.rawValue, hold.policePartnerId.rawValue, hold.status.rawValue,
+                hold.heldAt.storedValue, hold.endsAt.storedValue, hold.escalatedAt?.storedValue, stored,
+            ])
     }
 
     public func hold(_ id: HoldID) async throws -> PoliceHold? {

@@ -73,9 +73,15 @@ extension Gateway {
 }
 
 extension Gateway {
-    /// The Art. 22 DSA report for the notices issued in [from, to): by provider, by the provider's country,
-    /// and in all, from the database's counts and ranks (nothing per notice is held in memory).
-    public func trustedFlaggerReport(from: Date, to: Date) async throws -> TrustedFlaggerReport {
+    /// The Art. 22 DSA report for the notices issued in [from, to), by default the last calendar year (UTC):
+    /// by provider, by the provider's country, and in all, from the database's counts and ranks (nothing per
+    /// notice is held in memory).
+    public func trustedFlaggerReport(from: Date?, to: Date?) async throws -> TrustedFlaggerReport {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        let thisYear = calendar.dateInterval(of: .year, for: clock())?.start ?? clock()
+        let from = from ?? calendar.date(byAdding: .year, value: -1, to: thisYear) ?? thisYear
+        let to = to ?? thisYear
         guard from < to else { throw GatewayError.badParameter(name: "to", reason: "must be after from") }
         let filter = RemovalFigureQueries.Filter(issuedFrom: from, issuedTo: to)
         let partners = Dictionary(uniqueKeysWithValues: try await store.partners().map { ($0.id.rawValue, $0) })

@@ -162,28 +162,15 @@ extension Gateway {
         let byPartner = Dictionary(grouping: holds, by: \.policePartnerId)
         var figures: [HoldFigures] = []
         for (id, mine) in byPartner {
-            let times = mine.compactMap(\.secondsHeld).sorted()
+            let times = RemovalFigures.durations(mine.compactMap(\.secondsHeld))
             let name = try await store.partner(id)?.name ?? id.rawValue
             figures.append(
                 HoldFigures(
                     partnerId: id, name: name, holds: mine.count, released: times.count,
                     open: mine.count { $0.status == .held }, overdue: mine.count { $0.isOverdue(at: now) },
-                    medianSecondsToRelease: Self.median(times), p90SecondsToRelease: Self.p90(times)))
+                    medianSecondsToRelease: times.medianSeconds, p90SecondsToRelease: times.p90Seconds))
         }
         return HoldReport(
             from: from, to: to, partners: figures.sorted { $0.partnerId.rawValue < $1.partnerId.rawValue })
-    }
-
-    /// The median of sorted values (the mean of the middle two for an even count); nil when empty.
-    static func median(_ sorted: [Double]) -> Double? {
-        guard !sorted.isEmpty else { return nil }
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-    }
-
-    /// The nearest-rank 90th percentile of sorted values; nil when empty.
-    static func p90(_ sorted: [Double]) -> Double? {
-        guard !sorted.isEmpty else { return nil }
-        return sorted[(9 * sorted.count + 9) / 10 - 1]
     }
 }

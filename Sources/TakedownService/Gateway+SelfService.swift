@@ -96,6 +96,23 @@ extension Gateway {
         var data: Body
     }
 
+    /// A partner's change to its own record: its `contact_email`, and nothing else (its webhook URL moves
+    /// through `changeWebhook`, after a test event).
+    public func updateOwnPartner(_ id: PartnerID, with input: PartnerInput) async throws -> Partner {
+        let others: [(String, Bool)] = [
+            ("name", input.name != nil), ("kind", input.kind != nil), ("locale", input.locale != nil),
+            ("jurisdiction", input.jurisdiction != nil), ("routing", input.routing != nil),
+            ("delivery", input.delivery != nil), ("sla_policy_id", input.slaPolicyId != nil),
+        ]
+        let refused = others.filter(\.1).map(\.0)
+        guard refused.isEmpty else {
+            throw GatewayError.forbidden(
+                "a partner changes only its contact_email here, not " + refused.joined(separator: ", ")
+                    + "; a webhook URL moves through POST /v1/partners/\(id)/webhook")
+        }
+        return try await updatePartner(id, with: input).0
+    }
+
     /// A new token for a partner, by itself: as staff make them, up to `partnerTokenLimit` active at once.
     public func createOwnToken(_ id: PartnerID, name: String?, expiresAt: Date?) async throws -> IssuedToken {
         let now = clock()
