@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import TakedownModel
 
-/// The append-only audit trail of staff actions.
+/// The append-only audit trail of staff actions, and of partners' changes to their own accounts.
 ///
 /// An entry is written by the store itself, in the same transaction as the change it records: the API
 /// opens an `AuditScope` around a staff request, and the first write transaction that the request makes
