@@ -27,6 +27,7 @@ struct HashListsController {
     struct ListView: Encodable {
         var id: HashListID
         var name: String
+        var kind: HashListKind
         var audience: HashListAudience
         var hashTypes: [HashType]
         var include: HashListInclusion
@@ -42,6 +43,7 @@ struct HashListsController {
         init(_ list: HashList, for principal: Principal, settings: HashListSettings) {
             id = list.id
             name = list.name
+            kind = list.kind
             audience = list.audience
             hashTypes = list.hashTypes
             include = list.include
@@ -64,6 +66,8 @@ struct HashListsController {
         var status: String
         var mediaType: TakedownModel.MediaType
         var hashes: Hashes
+        /// The URL of a URL list's entry.
+        var url: String?
         var classification: Category
         var caseId: CaseID?
         var createdAt: Date
@@ -81,6 +85,7 @@ struct HashListsController {
             status = entry.isLive ? "live" : "deleted"
             mediaType = entry.mediaType
             hashes = entry.hashes
+            url = entry.url
             classification = entry.classification
             caseId = entry.caseId
             createdAt = entry.createdAt

@@ -7,6 +7,8 @@ import TakedownModel
 /// time (the manifest's SHA-256 holds).
 public struct HashListExporter: Sendable {
     public let kind: ExportKind
+    /// Whether the list is a URL list: its files carry URLs instead of hashes.
+    let urls: Bool
     let columns: [HashType]
     /// The VICS `PrecategorizationSource`, JSON-escaped once.
     let sourceJSON: String
@@ -14,6 +16,7 @@ public struct HashListExporter: Sendable {
 
     public init(kind: ExportKind, list: HashList, source: String) {
         self.kind = kind
+        self.urls = list.kind == .urls
         self.columns = list.hashTypes.sorted()
         let escaped = (try? JSONEncoder().encode([source])).map { String(decoding: $0, as: UTF8.self) } ?? "[\"\"]"
         self.sourceJSON = String(escaped.dropFirst().dropLast())
@@ -45,6 +48,8 @@ public struct HashListExporter: Sendable {
     public func header() -> [UInt8] {
         switch kind.format {
         case .ndjson, .text: return []
+        case .csv where urls:
+            return Array("entry_id,url,media_type,uk_grade,classification,updated_at\n".utf8)
         case .csv:
             let hashes = columns.flatMap { $0 == .pdq ? ["pdq", "pdq_quality"] : [$0.rawValue] }
             return Array(
@@ -61,9 +66,21 @@ public struct HashListExporter: Sendable {
         case .ndjson:
             output.append(contentsOf: record.line)
             output.append(0x0A)
+        case .text where urls:
+            guard let url = change.url else { return }
+            output.append(contentsOf: url.utf8)
+            output.append(0x0A)
         case .text:
             guard let hash = kind.hash, let value = change.hashes.value(hash) else { return }
             output.append(contentsOf: value.utf8)
+            output.append(0x0A)
+        case .csv where urls:
+            let fields = [
+                change.entryId.rawValue, RemovalCSV.quote(change.url ?? ""), change.mediaType.rawValue,
+                change.classification.ukGrade.rawValue, change.classification.classification?.rawValue ?? "",
+                Timestamp.format(change.updatedAt),
+            ]
+            output.append(contentsOf: fields.joined(separator: ",").utf8)
             output.append(0x0A)
         case .csv:
             var fields = [change.entryId.rawValue, change.mediaType.rawValue]

@@ -30,6 +30,8 @@ public struct HashListManifest: Codable, Sendable, Equatable {
     public var iss: String
     public var listId: HashListID
     public var name: String
+    /// `hashes` or `urls`; absent from manifests signed before URL lists existed (read as `hashes`).
+    public var kind: HashListKind?
     public var version: Int
     /// The list's last change in this version: follow the change feed after it.
     public var seq: Int64
@@ -45,8 +47,9 @@ public struct HashListManifest: Codable, Sendable, Equatable {
     public init(
         iss: String, listId: HashListID, name: String, version: Int, seq: Int64, feedCursor: String,
         entryCount: Int, createdAt: Date, expiresAt: Date, minPollSeconds: Int, tombstoneRetentionDays: Int,
-        previousManifestSha256: String?, exports: [Export]
+        previousManifestSha256: String?, exports: [Export], kind: HashListKind = .hashes
     ) {
+        self.kind = kind
         self.iss = iss
         self.listId = listId
         self.name = name
@@ -67,6 +70,7 @@ public struct HashListManifest: Codable, Sendable, Equatable {
         try container.encode(iss, forKey: .iss)
         try container.encode(listId, forKey: .listId)
         try container.encode(name, forKey: .name)
+        try container.encode(kind ?? .hashes, forKey: .kind)
         try container.encode(version, forKey: .version)
         try container.encode(seq, forKey: .seq)
         try container.encode(feedCursor, forKey: .feedCursor)

@@ -28,12 +28,14 @@ public struct FeedbackID: PrefixedIdentifier {
     public init(rawValue: String) { self.rawValue = rawValue }
 }
 
-/// A versioned list of file hashes that partners download; entries come from issued cases or staff.
+/// A versioned list that partners download: of file hashes (entries from cases, sources or staff) or of
+/// confirmed URLs still live (entries from issued notices or staff, leaving when verified gone).
 public struct HashList: Codable, Sendable, Equatable {
     public var id: HashListID
     public var name: String
+    public var kind: HashListKind = .hashes
     public var audience: HashListAudience
-    /// The hash types the list carries, in a fixed order (md5, sha1, sha256, pdq).
+    /// The hash types the list carries, in a fixed order (md5, sha1, sha256, pdq); none on a URL list.
     public var hashTypes: [HashType]
     public var include: HashListInclusion
     /// The partners granted the list; nobody else learns it exists.
@@ -50,11 +52,12 @@ public struct HashList: Codable, Sendable, Equatable {
     public var latestVersion: Int?
 
     public init(
-        id: HashListID, name: String, audience: HashListAudience, hashTypes: [HashType],
-        include: HashListInclusion, partners: [PartnerID], createdAt: Date, updatedAt: Date
+        id: HashListID, name: String, kind: HashListKind = .hashes, audience: HashListAudience,
+        hashTypes: [HashType], include: HashListInclusion, partners: [PartnerID], createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.name = name
+        self.kind = kind
         self.audience = audience
         self.hashTypes = hashTypes
         self.include = include
@@ -70,6 +73,12 @@ public struct HashList: Codable, Sendable, Equatable {
         case .lawEnforcement: return kind == .lawEnforcement || kind == .hotline
         }
     }
+}
+
+/// What a list's entries are: files by hash, or URLs to block while their removal is pending.
+public enum HashListKind: String, Codable, Sendable, CaseIterable {
+    case hashes
+    case urls
 }
 
 public enum HashListAudience: String, Codable, Sendable, CaseIterable {
@@ -113,6 +122,13 @@ public enum DeletionReason: String, Codable, Sendable, CaseIterable {
     case legal
     /// The source the entry was imported from deleted it, without a reason this gateway knows.
     case sourceDeleted = "source_deleted"
+    /// A URL list's entry whose URL verification found gone (or serving other content).
+    case gone
+    /// A URL list's entry whose notice was withdrawn.
+    case withdrawn
+
+    /// Staff removals a newly issued notice does not undo.
+    public static let staffFinal: Set<DeletionReason> = [.falsePositive, .legal]
 }
 
 extension Hashes {

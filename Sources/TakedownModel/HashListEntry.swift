@@ -19,11 +19,13 @@ public struct HashListEntry: Codable, Sendable, Equatable {
     public var seq: Int64
     /// The source an imported entry came from; nil for the hotline's own.
     public var origin: EntryOrigin?
+    /// The URL of a URL list's entry (its hashes are empty); nil on a hash list.
+    public var url: String?
 
     public init(
         id: HashEntryID, listId: HashListID, number: Int64, mediaType: MediaType, hashes: Hashes,
         classification: Category, caseId: CaseID?, createdAt: Date, updatedAt: Date, deletedAt: Date? = nil,
-        deletionReason: DeletionReason? = nil, seq: Int64, origin: EntryOrigin? = nil
+        deletionReason: DeletionReason? = nil, seq: Int64, origin: EntryOrigin? = nil, url: String? = nil
     ) {
         self.id = id
         self.listId = listId
@@ -38,6 +40,7 @@ public struct HashListEntry: Codable, Sendable, Equatable {
         self.deletionReason = deletionReason
         self.seq = seq
         self.origin = origin
+        self.url = url
     }
 
     public var isLive: Bool { deletedAt == nil }
@@ -50,14 +53,44 @@ public struct HashEntryDraft: Sendable, Equatable {
     public var hashes: Hashes
     public var classification: Category
     public var caseId: CaseID?
+    /// The URL, on a URL list.
+    public var url: String?
 
-    public init(key: String, mediaType: MediaType, hashes: Hashes, classification: Category, caseId: CaseID?) {
+    public init(
+        key: String, mediaType: MediaType, hashes: Hashes, classification: Category, caseId: CaseID?,
+        url: String? = nil
+    ) {
         self.key = key
         self.mediaType = mediaType
         self.hashes = hashes
         self.classification = classification
         self.caseId = caseId
+        self.url = url
     }
+
+    /// A URL list's entry: keyed by the URL, without hashes.
+    public static func url(_ url: String, mediaType: MediaType, classification: Category, caseId: CaseID?)
+        -> HashEntryDraft
+    {
+        HashEntryDraft(
+            key: urlKey(url), mediaType: mediaType, hashes: Hashes(), classification: classification, caseId: caseId,
+            url: url)
+    }
+
+    /// What issued notices of one case put on a URL list taking `grades`: their URLs not found gone.
+    public static func urls(
+        of notices: [Notice], caseID: CaseID, category: Category, mediaType: MediaType, grades: [UKGrade]
+    ) -> [HashEntryDraft] {
+        guard grades.contains(category.ukGrade) else { return [] }
+        return notices.flatMap { notice in
+            notice.urlListStanding.filter { $0.leaving == nil }.map {
+                url($0.url, mediaType: mediaType, classification: category, caseId: caseID)
+            }
+        }
+    }
+
+    /// The identity of a URL within a URL list.
+    public static func urlKey(_ url: String) -> String { "url:" + url }
 
     /// What a case item contributes to a list: nothing unless its grade is included and it has one of
     /// the list's hash types.
@@ -96,10 +129,13 @@ public struct HashListChange: Codable, Sendable, Equatable {
     public var reason: DeletionReason?
     /// Where an imported entry came from (source, remote member and id); absent for the hotline's own.
     public var origin: EntryOrigin?
+    /// The URL of a URL list's entry; absent on a hash list.
+    public var url: String?
 
     public init(
         seq: Int64, op: Operation, entryId: HashEntryID, mediaType: MediaType, hashes: Hashes,
-        classification: Category, updatedAt: Date, reason: DeletionReason? = nil, origin: EntryOrigin? = nil
+        classification: Category, updatedAt: Date, reason: DeletionReason? = nil, origin: EntryOrigin? = nil,
+        url: String? = nil
     ) {
         self.seq = seq
         self.op = op
@@ -110,6 +146,7 @@ public struct HashListChange: Codable, Sendable, Equatable {
         self.updatedAt = updatedAt
         self.reason = reason
         self.origin = origin
+        self.url = url
     }
 
     /// The entry as this change leaves it.
@@ -117,7 +154,7 @@ public struct HashListChange: Codable, Sendable, Equatable {
         self.init(
             seq: entry.seq, op: entry.isLive ? .upsert : .delete, entryId: entry.id, mediaType: entry.mediaType,
             hashes: entry.hashes, classification: entry.classification, updatedAt: entry.updatedAt,
-            reason: entry.deletionReason, origin: entry.origin)
+            reason: entry.deletionReason, origin: entry.origin, url: entry.url)
     }
 
     /// The feed line: canonical JSON (sorted snake_case keys), without the newline. Written by hand when
@@ -216,6 +253,11 @@ public struct HashListChange: Codable, Sendable, Equatable {
         out.append(0x2C)
         key("updated_at")
         guard text(Timestamp.format(updatedAt)) else { return nil }
+        if let url {
+            out.append(0x2C)
+            key("url")
+            guard text(url) else { return nil }
+        }
         out.append(0x7D)
         return out
     }

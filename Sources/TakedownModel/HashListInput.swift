@@ -9,16 +9,19 @@ public struct HashListInput: Codable, Sendable {
     }
 
     public var name: String?
+    /// `hashes` (the default) or `urls`.
+    public var kind: String?
     public var audience: String?
     public var hashTypes: [String]?
     public var include: InclusionInput?
     public var partners: [String]?
 
     public init(
-        name: String? = nil, audience: String? = nil, hashTypes: [String]? = nil, include: InclusionInput? = nil,
-        partners: [String]? = nil
+        name: String? = nil, kind: String? = nil, audience: String? = nil, hashTypes: [String]? = nil,
+        include: InclusionInput? = nil, partners: [String]? = nil
     ) {
         self.name = name
+        self.kind = kind
         self.audience = audience
         self.hashTypes = hashTypes
         self.include = include
@@ -30,8 +33,12 @@ public struct HashListInput: Codable, Sendable {
         var v = Validator()
         let name = v.text(name, "name", max: 200)
         let audience: HashListAudience? = v.choice(audience, "audience")
+        let kind: HashListKind? = kind == nil ? .hashes : v.choice(kind, "kind")
         var types: [HashType] = []
-        if let raw = v.require(hashTypes, "hash_types") {
+        if kind == .urls {
+            // A URL list carries URLs only.
+            if let hashTypes, !hashTypes.isEmpty { v.fail("hash_types", "must be absent on a URL list") }
+        } else if let raw = v.require(hashTypes, "hash_types") {
             if raw.isEmpty { v.fail("hash_types", "must name at least one of: md5, sha1, sha256, pdq") }
             for (index, text) in raw.enumerated() {
                 if let type: HashType = v.choice(text, "hash_types[\(index)]") { types.append(type) }
@@ -47,7 +54,7 @@ public struct HashListInput: Codable, Sendable {
         let partners = Self.partnerIDs(self.partners ?? [], into: &v)
         try v.check()
         return HashList(
-            id: id, name: name!, audience: audience!, hashTypes: Array(Set(types)).sorted(),
+            id: id, name: name!, kind: kind!, audience: audience!, hashTypes: Array(Set(types)).sorted(),
             include: HashListInclusion(ukGrades: Array(Set(grades)).sorted { $0.rawValue < $1.rawValue }),
             partners: partners, createdAt: now, updatedAt: now)
     }
@@ -58,6 +65,7 @@ public struct HashListInput: Codable, Sendable {
         var updated = list
         if name != nil, let name = v.text(name, "name", max: 200) { updated.name = name }
         if audience != nil { v.fail("audience", "cannot change; create a new list") }
+        if kind != nil { v.fail("kind", "cannot change; create a new list") }
         if hashTypes != nil { v.fail("hash_types", "cannot change; create a new list") }
         if include != nil { v.fail("include", "cannot change; create a new list") }
         if let partners { updated.partners = Self.partnerIDs(partners, into: &v) }
@@ -79,24 +87,49 @@ public struct HashListInput: Codable, Sendable {
     }
 }
 
-/// A file staff put on a list by hand.
+/// A file (or, on a URL list, a URL) staff put on a list by hand.
 public struct HashEntryInput: Codable, Sendable {
     public var mediaType: String?
     public var hashes: CaseSubmission.HashesInput?
+    public var url: String?
     public var classification: CaseSubmission.CategoryInput?
 
     public init(
-        mediaType: String? = nil, hashes: CaseSubmission.HashesInput? = nil,
+        mediaType: String? = nil, hashes: CaseSubmission.HashesInput? = nil, url: String? = nil,
         classification: CaseSubmission.CategoryInput? = nil
     ) {
         self.mediaType = mediaType
         self.hashes = hashes
+        self.url = url
         self.classification = classification
+    }
+
+    /// A URL list's entry: an absolute http(s) URL (normalised as case URLs are), without hashes.
+    func urlDraft(for list: HashList, path: String, into v: inout Validator) -> HashEntryDraft? {
+        let before = v.errors.count
+        let media: MediaType? = v.choice(mediaType, "\(path).media_type")
+        let category = CaseSubmission.CategoryInput.validated(classification, path: "\(path).classification", into: &v)
+        if hashes != nil { v.fail("\(path).hashes", "must be absent on a URL list") }
+        var normalised: String?
+        if let url = v.require(url, "\(path).url") {
+            normalised = Syntax.normalisedWebURL(url)
+            if normalised == nil {
+                v.fail("\(path).url", "must be an absolute http or https URL of at most 2048 characters")
+            }
+        }
+        guard v.errors.count == before, let media, let category, let normalised else { return nil }
+        if !list.include.ukGrades.contains(category.ukGrade) {
+            v.fail("\(path).classification.uk_grade", "is not a grade this list takes")
+            return nil
+        }
+        return .url(normalised, mediaType: media, classification: category, caseId: nil)
     }
 
     /// The entry for this list, or the fields at fault (it must carry one of the list's hash types and a
     /// grade the list takes).
     public func draft(for list: HashList, path: String, into v: inout Validator) -> HashEntryDraft? {
+        if list.kind == .urls { return urlDraft(for: list, path: path, into: &v) }
+        if url != nil { v.fail("\(path).url", "is only for a URL list") }
         let before = v.errors.count
         let media: MediaType? = v.choice(mediaType, "\(path).media_type")
         let category = CaseSubmission.CategoryInput.validated(classification, path: "\(path).classification", into: &v)

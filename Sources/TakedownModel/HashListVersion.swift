@@ -50,6 +50,8 @@ public struct ExportKind: Codable, Sendable, Hashable {
     /// carries MD5 (the VICS key), VICS.
     public static func all(for list: HashList) -> [ExportKind] {
         var kinds = [ExportKind(format: .ndjson), ExportKind(format: .csv)]
+        // A URL list's text file is its URLs, one a line.
+        if list.kind == .urls { return kinds + [ExportKind(format: .text)] }
         kinds += list.hashTypes.sorted().map { ExportKind(format: .text, hash: $0) }
         if list.hashTypes.contains(.md5) { kinds.append(ExportKind(format: .vics)) }
         return kinds

@@ -53,14 +53,14 @@ struct PostgresHashListLog {
                 id: id, listId: listID, number: try row.get("number"), mediaType: draft.mediaType, hashes: draft.hashes,
                 classification: draft.classification,
                 caseId: try row.get("case_id", as: String?.self).map(CaseID.init(rawValue:)),
-                createdAt: try row.date("created_at"), updatedAt: now, seq: try row.get("seq"))
+                createdAt: try row.date("created_at"), updatedAt: now, seq: try row.get("seq"), url: draft.url)
             entryCount += 1
             return try await append(restored, previousSeq: restored.seq, transaction)
         }
         let entry = HashListEntry(
             id: .generate(), listId: listID, number: nextNumber, mediaType: draft.mediaType, hashes: draft.hashes,
             classification: draft.classification, caseId: draft.caseId, createdAt: now, updatedAt: now, seq: 0,
-            origin: origin)
+            origin: origin, url: draft.url)
         nextNumber += 1
         entryCount += 1
         try await transaction.run(
@@ -94,12 +94,12 @@ struct PostgresHashListLog {
             """
             INSERT INTO hash_list_changes (list_id, seq, entry_number, entry_id, op, media_type, md5, sha1, sha256,
                                            pdq, pdq_quality, uk_grade, classification, updated_at, reason, line,
-                                           origin_source, origin_member, origin_id)
+                                           origin_source, origin_member, origin_id, url)
             VALUES (\(listID.rawValue), \(lastSeq), \(entry.number), \(entry.id.rawValue), \(change.op.rawValue),
                     \(entry.mediaType.rawValue), \(h.md5), \(h.sha1), \(h.sha256), \(h.pdq), \(h.pdqQuality),
                     \(entry.classification.ukGrade.rawValue), \(entry.classification.classification?.rawValue),
                     \(entry.updatedAt.stored), \(entry.deletionReason?.rawValue), \(line),
-                    \(entry.origin?.source.rawValue), \(entry.origin?.member), \(entry.origin?.id))
+                    \(entry.origin?.source.rawValue), \(entry.origin?.member), \(entry.origin?.id), \(entry.url))
             """)
         // A new entry was inserted with this state already.
         if previousSeq != nil {
@@ -145,6 +145,38 @@ struct PostgresHashListLog {
         }
     }
 
+    /// Puts an issued notice's URL on a URL list: a live entry stays, one that left comes back (a new notice
+    /// confirms the URL live again) unless staff took it off as a false positive or for legal reasons.
+    mutating func enter(_ draft: HashEntryDraft, at now: Date, _ transaction: Transaction) async throws {
+        if let entry = try await Self.entry(listID, key: draft.key, transaction), let reason = entry.deletionReason,
+            DeletionReason.staffFinal.contains(reason)
+        {
+            return
+        }
+        try await add(draft, restoring: true, at: now, transaction)
+    }
+
+    /// Moves a URL list's entry as its notice stands: off the list with `reason` when live, or back on when
+    /// it had left because its URL was found gone and is served again. Staff removals stay removed.
+    mutating func stand(_ key: String, leaving reason: DeletionReason?, at now: Date, _ transaction: Transaction)
+        async throws
+    {
+        guard var entry = try await Self.entry(listID, key: key, transaction) else { return }
+        if let reason {
+            guard entry.isLive else { return }
+            entry.deletedAt = now
+            entry.deletionReason = reason
+            entryCount -= 1
+        } else {
+            guard !entry.isLive, entry.deletionReason == .gone else { return }
+            entry.deletedAt = nil
+            entry.deletionReason = nil
+            entryCount += 1
+        }
+        entry.updatedAt = now
+        _ = try await append(entry, previousSeq: entry.seq, transaction)
+    }
+
     func save(_ transaction: Transaction) async throws {
         guard changed else { return }
         try await transaction.run(
@@ -154,7 +186,7 @@ struct PostgresHashListLog {
     static let entrySelect = """
         SELECT e.number, e.id, e.case_id, e.created_at, e.deleted_at, e.seq, c.media_type, c.md5, c.sha1, c.sha256,
                c.pdq, c.pdq_quality, c.uk_grade, c.classification, c.updated_at, c.reason, c.origin_source,
-               c.origin_member, c.origin_id, e.remote_at
+               c.origin_member, c.origin_id, c.url, e.remote_at
         FROM hash_list_entries e JOIN hash_list_changes c ON c.list_id = e.list_id AND c.seq = e.seq
         """
 
@@ -163,6 +195,14 @@ struct PostgresHashListLog {
         sql.bind(list.rawValue)
         sql.append(" AND e.id = ")
         sql.bind(id.rawValue)
+        return try await transaction.rows(sql.query).first.map { try entry(from: $0, list) }
+    }
+
+    static func entry(_ list: HashListID, key: String, _ transaction: Transaction) async throws -> HashListEntry? {
+        var sql = SQL(entrySelect + " WHERE e.list_id = ")
+        sql.bind(list.rawValue)
+        sql.append(" AND e.key = ")
+        sql.bind(key)
         return try await transaction.rows(sql.query).first.map { try entry(from: $0, list) }
     }
 
@@ -175,7 +215,7 @@ struct PostgresHashListLog {
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"),
             deletedAt: try row.optionalDate("deleted_at"),
             deletionReason: try row.get("reason", as: String?.self).flatMap(DeletionReason.init(rawValue:)),
-            seq: try row.get("seq"), origin: try origin(from: row))
+            seq: try row.get("seq"), origin: try origin(from: row), url: try row.get("url"))
     }
 
     static func origin(from row: PostgresRandomAccessRow) throws -> EntryOrigin? {

@@ -47,7 +47,7 @@ extension PostgresStore {
         _ = try await assignPositions("notices", ids: notices.map(\.0.id.rawValue), transaction)
         // After the case counter is held: a list being created meanwhile is either committed (and seen
         // here) or waits for this case to commit (and takes it in).
-        try await contribute(record, transaction)
+        try await contribute(record, notices: notices.map(\.0), transaction)
     }
 
     public func caseRecord(_ id: CaseID) async throws -> Case? {
@@ -99,6 +99,7 @@ extension PostgresStore {
             }
             try await Self.insert(notice, items: items, transaction)
             try await Self.insert(deliveries, transaction)
+            try await Self.enterURLs(of: [notice], caseID: caseID, transaction)
             var stored = notice
             stored.position = try await Self.assignPositions("notices", ids: [notice.id.rawValue], transaction)
             return stored

@@ -88,7 +88,7 @@ extension PostgresStore {
                     """)
             }
             change(&notice)
-            try await Self.write(notice, knownEvents: known, transaction)
+            try await Self.write(notice, knownEvents: known, checked: true, transaction)
             return notice
         }
     }

@@ -59,7 +59,7 @@ extension PostgresStore {
         try await rows(
             """
             SELECT seq, op, entry_id, media_type, md5, sha1, sha256, pdq, pdq_quality, uk_grade, classification,
-                   updated_at, reason, entry_number, ''::bytea AS line, origin_source, origin_member, origin_id
+                   updated_at, reason, entry_number, ''::bytea AS line, origin_source, origin_member, origin_id, url
             FROM hash_list_changes
             WHERE list_id = \(list.rawValue) AND seq > \(seq) AND seq <= \(last)
               AND updated_at >= \(window.lowerBound.stored) AND updated_at <= \(window.upperBound.stored)
@@ -101,7 +101,7 @@ extension PostgresStore {
             classification: try PostgresHashListLog.category(from: row),
             updatedAt: try row.date("updated_at"),
             reason: try row.get("reason", as: String?.self).flatMap(DeletionReason.init(rawValue:)),
-            origin: try PostgresHashListLog.origin(from: row))
+            origin: try PostgresHashListLog.origin(from: row), url: try row.get("url"))
         return HashListRecord(change: change, number: try row.get("entry_number"), line: try row.get("line"))
     }
 }

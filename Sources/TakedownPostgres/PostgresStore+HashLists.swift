@@ -13,12 +13,15 @@ extension PostgresStore {
             _ = try await transaction.rows("SELECT value FROM counters WHERE name = 'cases' FOR UPDATE")
             try await transaction.run(
                 """
-                INSERT INTO hash_lists (id, name, audience, hash_types, uk_grades, created_at, updated_at)
-                VALUES (\(list.id.rawValue), \(list.name), \(list.audience.rawValue), \(types), \(grades),
-                        \(list.createdAt.stored), \(list.updatedAt.stored))
+                INSERT INTO hash_lists (id, name, kind, audience, hash_types, uk_grades, created_at, updated_at)
+                VALUES (\(list.id.rawValue), \(list.name), \(list.kind.rawValue), \(list.audience.rawValue), \(types),
+                        \(grades), \(list.createdAt.stored), \(list.updatedAt.stored))
                 """)
             try await Self.replaceGrants(list, transaction)
-            try await Self.backfill(list, transaction)
+            switch list.kind {
+            case .hashes: try await Self.backfill(list, transaction)
+            case .urls: try await Self.backfillURLs(list, transaction)
+            }
         }
     }
 
@@ -64,6 +67,7 @@ extension PostgresStore {
     static func hashList(from row: PostgresRandomAccessRow) throws -> HashList {
         var list = HashList(
             id: HashListID(rawValue: try row.get("id")), name: try row.get("name"),
+            kind: HashListKind(rawValue: try row.get("kind")) ?? .hashes,
             audience: HashListAudience(rawValue: try row.get("audience")) ?? .hostingProvider,
             hashTypes: try StoredJSON.decode([HashType].self, try row.get("hash_types")),
             include: HashListInclusion(ukGrades: try StoredJSON.decode([UKGrade].self, try row.get("uk_grades"))),
@@ -107,13 +111,26 @@ extension PostgresStore {
         try await log.save(transaction)
     }
 
-    /// Adds a new case's files to every list whose rules take them, in the case's own transaction.
-    static func contribute(_ record: Case, _ transaction: Transaction) async throws {
+    /// Adds a new case's files, and its issued notices' URLs, to every list whose rules take them, in the
+    /// case's own transaction.
+    static func contribute(_ record: Case, notices: [Notice], _ transaction: Transaction) async throws {
         for list in try await hashLists(listSelect + " ORDER BY l.position", nil, transaction) {
-            let drafts = record.items.compactMap { HashEntryDraft.from($0, of: record, for: list) }
+            let drafts =
+                switch list.kind {
+                case .hashes: record.items.compactMap { HashEntryDraft.from($0, of: record, for: list) }
+                case .urls:
+                    HashEntryDraft.urls(
+                        of: notices, caseID: record.id, category: record.category, mediaType: record.mediaType,
+                        grades: list.include.ukGrades)
+                }
             guard !drafts.isEmpty else { continue }
             var log = try await PostgresHashListLog(list.id, transaction)
-            for draft in drafts { try await log.add(draft, restoring: false, at: record.createdAt, transaction) }
+            for draft in drafts {
+                switch list.kind {
+                case .hashes: try await log.add(draft, restoring: false, at: record.createdAt, transaction)
+                case .urls: try await log.enter(draft, at: record.createdAt, transaction)
+                }
+            }
             try await log.save(transaction)
         }
     }

@@ -25,6 +25,7 @@ extension PostgresStore {
         Migration(name: "v10-referrals", statements: referralSchema),
         Migration(name: "v11-console-and-disputes", statements: consoleSessionSchema),
         Migration(name: "v12-police-holds", statements: policeHoldSchema),
+        Migration(name: "v13-url-lists", statements: urlListSchema),
     ]
 
     public func migrate() async throws {

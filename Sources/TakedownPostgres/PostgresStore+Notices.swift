@@ -107,8 +107,11 @@ extension PostgresStore {
         }
     }
 
-    /// Writes back a notice's changing columns and the timeline events after the first `knownEvents`.
-    static func write(_ notice: Notice, knownEvents known: Int, _ transaction: Transaction) async throws {
+    /// Writes back a notice's changing columns and the timeline events after the first `knownEvents`, and
+    /// moves its URLs on the URL lists when the write may (`checked`: after a round of verification checks).
+    static func write(_ notice: Notice, knownEvents known: Int, checked: Bool = false, _ transaction: Transaction)
+        async throws
+    {
         try await transaction.run(
             """
             UPDATE notices SET status = \(notice.status.rawValue),
@@ -120,6 +123,7 @@ extension PostgresStore {
             WHERE id = \(notice.id.rawValue)
             """)
         for event in notice.timeline.dropFirst(known) { try await insert(event, for: notice.id, transaction) }
+        if notice.movesURLLists(checked: checked) { try await standURLs(of: notice, transaction) }
     }
 
     public func dueLadderSteps(policy: SLAPolicyID, offsets: [TimeInterval], now: Date, limit: Int) async throws

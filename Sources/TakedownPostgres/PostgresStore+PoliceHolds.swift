@@ -105,6 +105,7 @@ extension PostgresStore {
                 }
             }
             try await Self.insert(deliveries, transaction)
+            try await Self.enterURLs(of: notices, caseID: hold.caseId, transaction)
             _ = try await Self.assignPositions("notices", ids: notices.map(\.id.rawValue), transaction)
         }
     }

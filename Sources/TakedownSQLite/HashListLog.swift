@@ -44,14 +44,14 @@ struct HashListLog {
             let restored = HashListEntry(
                 id: id, listId: listID, number: row["number"], mediaType: draft.mediaType, hashes: draft.hashes,
                 classification: draft.classification, caseId: (row["case_id"] as String?).map(CaseID.init(rawValue:)),
-                createdAt: Date(stored: row["created_at"]), updatedAt: now, seq: row["seq"])
+                createdAt: Date(stored: row["created_at"]), updatedAt: now, seq: row["seq"], url: draft.url)
             entryCount += 1
             return try append(restored, previousSeq: restored.seq, db)
         }
         let entry = HashListEntry(
             id: .generate(), listId: listID, number: nextNumber, mediaType: draft.mediaType, hashes: draft.hashes,
             classification: draft.classification, caseId: draft.caseId, createdAt: now, updatedAt: now, seq: 0,
-            origin: origin)
+            origin: origin, url: draft.url)
         nextNumber += 1
         entryCount += 1
         try db.cachedStatement(
@@ -83,15 +83,15 @@ struct HashListLog {
             sql: """
                 INSERT INTO hash_list_changes (list_id, seq, entry_number, entry_id, op, media_type, md5, sha1, sha256,
                                                pdq, pdq_quality, uk_grade, classification, updated_at, reason, line,
-                                               origin_source, origin_member, origin_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                               origin_source, origin_member, origin_id, url)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             listID.rawValue, lastSeq, entry.number, entry.id.rawValue, change.op.rawValue, entry.mediaType.rawValue,
             h.md5, h.sha1, h.sha256, h.pdq, h.pdqQuality, entry.classification.ukGrade.rawValue,
             entry.classification.classification?.rawValue, entry.updatedAt.storedValue,
             entry.deletionReason?.rawValue, try change.line(using: encoder), entry.origin?.source.rawValue,
-            entry.origin?.member, entry.origin?.id,
+            entry.origin?.member, entry.origin?.id, entry.url,
         ])
         // A new entry was inserted with this state already.
         if previousSeq != nil {
@@ -163,6 +163,43 @@ struct HashListLog {
         return outcome
     }
 
+    /// Puts an issued notice's URL on a URL list: a live entry stays, one that left comes back (a new notice
+    /// confirms the URL live again) unless staff took it off as a false positive or for legal reasons.
+    mutating func enter(_ draft: HashEntryDraft, at now: Date, _ db: Database) throws {
+        if let row = try Row.fetchOne(
+            try db.cachedStatement(sql: Self.entrySelect + " WHERE e.list_id = ? AND e.key = ?"),
+            arguments: [listID.rawValue, draft.key]),
+            let reason = try Self.entry(from: row, listID).deletionReason, DeletionReason.staffFinal.contains(reason)
+        {
+            return
+        }
+        try add(draft, restoring: true, at: now, db)
+    }
+
+    /// Moves a URL list's entry as its notice stands: off the list with `reason` when live, or back on when
+    /// it had left because its URL was found gone and is served again. Staff removals stay removed.
+    mutating func stand(_ key: String, leaving reason: DeletionReason?, at now: Date, _ db: Database) throws {
+        guard
+            let row = try Row.fetchOne(
+                try db.cachedStatement(sql: Self.entrySelect + " WHERE e.list_id = ? AND e.key = ?"),
+                arguments: [listID.rawValue, key])
+        else { return }
+        var entry = try Self.entry(from: row, listID)
+        if let reason {
+            guard entry.isLive else { return }
+            entry.deletedAt = now
+            entry.deletionReason = reason
+            entryCount -= 1
+        } else {
+            guard !entry.isLive, entry.deletionReason == .gone else { return }
+            entry.deletedAt = nil
+            entry.deletionReason = nil
+            entryCount += 1
+        }
+        entry.updatedAt = now
+        _ = try append(entry, previousSeq: entry.seq, db)
+    }
+
     func save(_ db: Database) throws {
         guard changed else { return }
         try db.execute(
@@ -173,7 +210,7 @@ struct HashListLog {
     static let entrySelect = """
         SELECT e.number, e.id, e.case_id, e.created_at, e.deleted_at, e.seq, c.media_type, c.md5, c.sha1, c.sha256,
                c.pdq, c.pdq_quality, c.uk_grade, c.classification, c.updated_at, c.reason, c.origin_source,
-               c.origin_member, c.origin_id, e.remote_at
+               c.origin_member, c.origin_id, c.url, e.remote_at
         FROM hash_list_entries e JOIN hash_list_changes c ON c.list_id = e.list_id AND c.seq = e.seq
         """
 
@@ -192,7 +229,7 @@ struct HashListLog {
             createdAt: Date(stored: row["created_at"]), updatedAt: Date(stored: row["updated_at"]),
             deletedAt: (row["deleted_at"] as Double?).map(Date.init(stored:)),
             deletionReason: (row["reason"] as String?).flatMap(DeletionReason.init(rawValue:)), seq: row["seq"],
-            origin: origin(row["origin_source"], row["origin_member"], row["origin_id"]))
+            origin: origin(row["origin_source"], row["origin_member"], row["origin_id"]), url: row["url"])
     }
 
     static func origin(_ source: String?, _ member: Int64?, _ id: String?) -> EntryOrigin? {

@@ -110,7 +110,7 @@ extension SQLiteStore {
                     ])
                 }
                 change(&notice)
-                try Self.write(notice, knownEvents: known, db)
+                try Self.write(notice, knownEvents: known, checked: true, db)
                 return notice
             }
         }

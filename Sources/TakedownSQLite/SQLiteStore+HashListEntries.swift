@@ -115,7 +115,7 @@ extension SQLiteStore {
     /// by name costs more than the rest of the decoding.
     static let recordColumns = """
         seq, op, entry_id, media_type, md5, sha1, sha256, pdq, pdq_quality, uk_grade, classification, updated_at, \
-        reason, entry_number, line, origin_source, origin_member, origin_id
+        reason, entry_number, line, origin_source, origin_member, origin_id, url
         """
 
     /// The columns of a window's page: the record without its canonical line, which the dialect does not
@@ -131,7 +131,7 @@ extension SQLiteStore {
                 ukGrade: UKGrade(rawValue: row[9]) ?? .c,
                 classification: (row[10] as String?).flatMap(IndustryClassification.init(rawValue:))),
             updatedAt: Date(stored: row[11]), reason: (row[12] as String?).flatMap(DeletionReason.init(rawValue:)),
-            origin: HashListLog.origin(row[15], row[16], row[17]))
+            origin: HashListLog.origin(row[15], row[16], row[17]), url: row[18])
         return HashListRecord(change: change, number: row[13], line: row[14])
     }
 }

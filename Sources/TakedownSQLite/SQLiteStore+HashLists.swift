@@ -11,15 +11,19 @@ extension SQLiteStore {
             try await write { db in
                 try db.execute(
                     sql: """
-                        INSERT INTO hash_lists (id, name, audience, hash_types, uk_grades, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO hash_lists (id, name, kind, audience, hash_types, uk_grades, created_at,
+                                                updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
-                        list.id.rawValue, list.name, list.audience.rawValue, types, grades,
+                        list.id.rawValue, list.name, list.kind.rawValue, list.audience.rawValue, types, grades,
                         list.createdAt.storedValue, list.updatedAt.storedValue,
                     ])
                 try Self.replaceGrants(list, db)
-                try Self.backfill(list, db)
+                switch list.kind {
+                case .hashes: try Self.backfill(list, db)
+                case .urls: try Self.backfillURLs(list, db)
+                }
             }
         }
     }
@@ -71,7 +75,7 @@ extension SQLiteStore {
     static func hashList(from row: Row, _ db: Database) throws -> HashList {
         let id: String = row["id"]
         var list = HashList(
-            id: HashListID(rawValue: id), name: row["name"],
+            id: HashListID(rawValue: id), name: row["name"], kind: HashListKind(rawValue: row["kind"]) ?? .hashes,
             audience: HashListAudience(rawValue: row["audience"]) ?? .hostingProvider,
             hashTypes: try StoredJSON.decode([HashType].self, row["hash_types"]),
             include: HashListInclusion(ukGrades: try StoredJSON.decode([UKGrade].self, row["uk_grades"])),

@@ -107,6 +107,7 @@ extension SQLiteStore {
         registerReferrals(&migrator)
         registerConsoleSessions(&migrator)
         registerPoliceHolds(&migrator)
+        registerURLLists(&migrator)
         return migrator
     }()
 }

@@ -129,8 +129,9 @@ extension SQLiteStore {
         }
     }
 
-    /// Writes back a notice's changing columns and the timeline events after the first `knownEvents`.
-    static func write(_ notice: Notice, knownEvents known: Int, _ db: Database) throws {
+    /// Writes back a notice's changing columns and the timeline events after the first `knownEvents`, and
+    /// moves its URLs on the URL lists when the write may (`checked`: after a round of verification checks).
+    static func write(_ notice: Notice, knownEvents known: Int, checked: Bool = false, _ db: Database) throws {
         try db.cachedStatement(
             sql: """
                 UPDATE notices SET status = ?, acknowledged_at = ?, removed_at = ?, verified_at = ?, items = ?,
@@ -145,6 +146,7 @@ extension SQLiteStore {
                 notice.clockFrom?.storedValue, notice.id.rawValue,
             ])
         for event in notice.timeline.dropFirst(known) { try insert(event, for: notice.id, db) }
+        if notice.movesURLLists(checked: checked) { try standURLs(of: notice, db) }
     }
 
     /// Inserts a notice and its timeline, returning its position.
@@ -166,6 +168,7 @@ extension SQLiteStore {
             ])
         let position = db.lastInsertedRowID
         for event in notice.timeline { try insert(event, for: notice.id, db) }
+        try enterURLs(of: notice, db)
         return position
     }
 

@@ -21,6 +21,9 @@ extension ServerSettings {
         if let seconds = try number("HASH_PUBLISH_INTERVAL_SECONDS", minimum: 0) {
             hashLists.publishInterval = seconds
         }
+        if let seconds = try number("URL_LIST_PUBLISH_INTERVAL_SECONDS", minimum: 0) {
+            hashLists.urlPublishInterval = seconds
+        }
         if let seconds = try number("HASH_MAINTENANCE_INTERVAL_SECONDS", minimum: 1) { hashListInterval = seconds }
     }
 }

@@ -90,10 +90,11 @@ extension Gateway {
         var published = 0
         var purged = 0
         for list in try await store.hashLists(grantedTo: nil) {
-            if settings.publishInterval > 0 {
+            let interval = settings.publishInterval(of: list.kind)
+            if interval > 0 {
                 let latest = try await store.hashListVersion(list.id, number: nil)
                 let changed = list.lastSeq > (latest?.seq ?? 0)
-                let due = latest.map { clock().timeIntervalSince($0.createdAt) >= settings.publishInterval } ?? true
+                let due = latest.map { clock().timeIntervalSince($0.createdAt) >= interval } ?? true
                 if changed, due, try await publishHashList(list.id).created { published += 1 }
             }
             let cutoff = clock().addingTimeInterval(-Double(settings.tombstoneRetentionDays) * 86_400)

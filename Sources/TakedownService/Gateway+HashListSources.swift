@@ -5,7 +5,7 @@ import TakedownStore
 extension Gateway {
     /// Adds a source to a list; its first pull is due at once.
     public func createHashListSource(_ id: HashListID, _ input: HashListSourceInput) async throws -> HashListSource {
-        let list = try await hashList(id)
+        let list = try await fileHashList(id)
         let source = try validated { () throws(ValidationError) in
             try input.created(id: .generate(), for: list, at: clock())
         }

@@ -50,7 +50,7 @@ extension Gateway {
             feedCursor: Cursor.encode(list.lastSeq), entryCount: entryCount, createdAt: now,
             expiresAt: now.addingTimeInterval(settings.manifestLifetime), minPollSeconds: settings.minPollSeconds,
             tombstoneRetentionDays: settings.tombstoneRetentionDays,
-            previousManifestSha256: latest.map { sha256Hex($0.manifest) }, exports: digests)
+            previousManifestSha256: latest.map { sha256Hex($0.manifest) }, exports: digests, kind: list.kind)
         let payload = try manifest.canonicalJSON()
         let version = HashListVersion(
             listId: id, version: number, seq: list.lastSeq, entryCount: entryCount, createdAt: now,

@@ -47,6 +47,16 @@ extension Gateway {
         return list
     }
 
+    /// A list of file hashes, for what only such a list has (sources, the NCMEC dialect): a URL list is 409.
+    func fileHashList(_ id: HashListID, for principal: Principal? = nil) async throws -> HashList {
+        let list: HashList
+        if let principal { list = try await hashList(id, for: principal) } else { list = try await hashList(id) }
+        guard list.kind == .hashes else {
+            throw GatewayError.conflict("\(id) is a URL list; this is for lists of file hashes only")
+        }
+        return list
+    }
+
     public func hashListEntry(_ list: HashListID, _ entry: HashEntryID) async throws -> HashListEntry {
         _ = try await hashList(list)
         guard let found = try await store.hashListEntry(list, entry) else {

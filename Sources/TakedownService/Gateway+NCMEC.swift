@@ -41,7 +41,7 @@ extension Gateway {
     /// Who the caller is, as `GET /v2/status` says it: a partner by its id's member number and name, staff
     /// as the gateway itself. The list must be readable by the caller (else 404).
     public func ncmecStatus(of id: HashListID, for principal: Principal) async throws -> NCMECDialect.Member {
-        _ = try await hashList(id, for: principal)
+        _ = try await fileHashList(id, for: principal)
         guard let partnerID = principal.partnerID else { return ncmecMember }
         let partner = try await partner(partnerID)
         return NCMECDialect.Member(id: NCMECDialect.memberNumber(for: partnerID.rawValue), name: partner.name)
@@ -49,7 +49,7 @@ extension Gateway {
 
     /// The members whose entries the list holds: the gateway alone.
     public func ncmecMembers(of id: HashListID, for principal: Principal) async throws -> [NCMECDialect.Member] {
-        _ = try await hashList(id, for: principal)
+        _ = try await fileHashList(id, for: principal)
         return [ncmecMember]
     }
 
@@ -57,7 +57,7 @@ extension Gateway {
     public func ncmecEntries(of id: HashListID, _ window: NCMECEntriesWindow, for principal: Principal)
         async throws -> NCMECEntries
     {
-        _ = try await hashList(id, for: principal)
+        _ = try await fileHashList(id, for: principal)
         guard window.from <= window.to else { throw GatewayError.badParameter(name: "from", reason: "is after to") }
         let range = window.from...window.to
         let last: Int64

@@ -59,6 +59,13 @@ public struct HashListSettings: Sendable, Equatable {
     public var manifestLifetime: TimeInterval = 7 * 24 * 3600
     /// How often changed lists are published as a new version; 0 publishes only on request.
     public var publishInterval: TimeInterval = 3600
+    /// How often changed URL lists are published: twice a day, as block lists are; 0 only on request.
+    public var urlPublishInterval: TimeInterval = 12 * 3600
+
+    /// The publishing interval of a list of this kind.
+    public func publishInterval(of kind: HashListKind) -> TimeInterval {
+        kind == .urls ? urlPublishInterval : publishInterval
+    }
 
     public init() {}
 }

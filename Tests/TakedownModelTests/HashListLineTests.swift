@@ -26,6 +26,10 @@ struct HashListLineTests {
             origin: pick(1024)
                 ? EntryOrigin(
                     source: .generate(), member: Int64.random(in: 0...Int64.max), id: strange.randomElement()!)
+                : nil,
+            url: pick(2048)
+                ? (pick(4096)
+                    ? "https://files.example.com/a/b?c=d&e=%20f" : "https://x.test/" + strange.randomElement()!)
                 : nil)
     }
 
@@ -33,7 +37,7 @@ struct HashListLineTests {
     func sameBytes() throws {
         let encoder = WireFormat.encoder()
         var handWritten = 0
-        for seed in 0..<4_096 {
+        for seed in 0..<8_192 {
             let change = Self.change(seed)
             let expected = try encoder.encode(change)
             #expect(try change.line(using: encoder) == expected, "\(String(decoding: expected, as: UTF8.self))")
@@ -42,6 +46,6 @@ struct HashListLineTests {
                 #expect(Data(plain) == expected)
             }
         }
-        #expect(handWritten > 2_000)
+        #expect(handWritten > 4_000)
     }
 }

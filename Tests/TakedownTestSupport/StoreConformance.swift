@@ -35,6 +35,7 @@ public enum StoreConformance {
             .merging(ReferralConformance.checks) { $1 }
             .merging(ConsoleSessionConformance.checks) { $1 }
             .merging(PoliceHoldConformance.checks) { $1 }
+            .merging(URLListConformance.checks) { $1 }
     }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {

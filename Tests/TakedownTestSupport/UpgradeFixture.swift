@@ -12,7 +12,10 @@ public enum UpgradeFixture {
     ]
     /// Every migration the current stores apply.
     public static let allVersions =
-        earlierVersions + ["v9-hosting-trace", "v10-referrals", "v11-console-and-disputes", "v12-police-holds"]
+        earlierVersions + [
+            "v9-hosting-trace", "v10-referrals", "v11-console-and-disputes", "v12-police-holds",
+            "v13-url-lists",
+        ]
 
     public enum Dialect: Sendable {
         case sqlite

@@ -32,7 +32,7 @@ struct ConsoleListsController {
                 "id": $0.id.rawValue, "name": $0.name,
                 "audience": $0.audience.rawValue.replacingOccurrences(
                     of: "_", with: " "),
-                "hash_types": $0.hashTypes.map(\.rawValue).joined(separator: ", "),
+                "hash_types": $0.kind == .urls ? "URLs" : $0.hashTypes.map(\.rawValue).joined(separator: ", "),
                 "updated": TimeView($0.updatedAt),
             ] as [String: Any]
         }
