@@ -158,6 +158,9 @@ let package = Package(
                 "TakedownStore", "TakedownService", "TakedownSQLite", "TakedownPostgres", "TakedownServer",
                 "LoopbackDNS",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/TakedownTestSupport",
             swiftSettings: strict
@@ -204,7 +207,7 @@ let package = Package(
         .testTarget(
             name: "TakedownAPITests",
             dependencies: [
-                "TakedownAPI", "TakedownDocuments", "TakedownResources", "TakedownTestSupport",
+                "TakedownAPI", "TakedownDocuments", "TakedownOutbox", "TakedownResources", "TakedownTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

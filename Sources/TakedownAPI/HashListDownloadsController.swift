@@ -129,7 +129,9 @@ struct HashListDownloadsController {
         let exporter = HashListExporter(kind: kind, list: list, source: "")
         headers[.contentType] = exporter.contentType
         headers[.vary] = "Accept-Encoding"
-        let name = "\(list.id)-v\(version.version)-\(kind.format.rawValue)\(kind.hash.map { "-\($0.rawValue)" } ?? "")"
+        let name =
+            "\(list.id)-v\(version.version)-\(kind.format.rawValue)"
+            + (kind.hash.map { "-\($0.rawValue)" } ?? (list.kind == .urls && kind.format == .text ? "-urls" : ""))
         headers[.contentDisposition] = "attachment; filename=\"\(name).\(exporter.fileExtension)\""
         if gzip { headers[.contentEncoding] = "gzip" }
         let gateway = self.gateway

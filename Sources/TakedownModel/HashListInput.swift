@@ -38,7 +38,7 @@ public struct HashListInput: Codable, Sendable {
         if kind == .urls {
             // A URL list carries URLs only.
             if let hashTypes, !hashTypes.isEmpty { v.fail("hash_types", "must be absent on a URL list") }
-        } else if let raw = v.require(hashTypes, "hash_types") {
+        } else if kind == .hashes, let raw = v.require(hashTypes, "hash_types") {
             if raw.isEmpty { v.fail("hash_types", "must name at least one of: md5, sha1, sha256, pdq") }
             for (index, text) in raw.enumerated() {
                 if let type: HashType = v.choice(text, "hash_types[\(index)]") { types.append(type) }

@@ -1166,6 +1166,41 @@ class Scenario:
         self.hash_list_resync()
         self.hash_list_ncmec()  # after the versions: its pages are downloads too, which the versions step counts
         self.hash_list_sources()
+        self.url_list()
+
+    def url_list(self) -> None:
+        """A URL list on the same routes: created, taken in from the open notices, curated, published, read."""
+        c, admin, analyst, de = self.c, self.admin, self.analyst, self.de
+        created = c.call("POST", "/v1/hash-lists", token=admin, expect=201, body={
+            "name": f"Block list {tag()}", "kind": "urls", "audience": "hosting_provider",
+            "include": {"uk_grades": ["A", "B"]}, "partners": [de["id"]]}).json()
+        assert created["kind"] == "urls" and created["hash_types"] == [] and created["entry_count"] >= 1, created
+        ul = f"/v1/hash-lists/{created['id']}"
+        for body, name in (({"hash_types": ["md5"]}, "hash_types"), ({"kind": "links"}, "kind")):
+            bad = {"name": f"Bad {tag()}", "kind": "urls", "audience": "hosting_provider", "include": {"uk_grades": ["A"]}, **body}
+            problem = c.call("POST", "/v1/hash-lists", token=admin, body=bad, expect=422).json()
+            assert [p["name"] for p in problem["invalid_params"]] == [name], problem
+        assert [p["name"] for p in c.call("PATCH", ul, token=admin, body={"kind": "hashes"}, expect=422).json()["invalid_params"]] == ["kind"]
+        [added] = c.call("POST", f"{ul}/entries", token=analyst, expect=201, body={"entries": [
+            {"url": "https://Mirror.example.com/a,b.jpg", "media_type": "image", "classification": {"uk_grade": "B"}}]}).json()["entries"]
+        assert added["url"] == "https://mirror.example.com/a,b.jpg" and added["hashes"] == {}, added
+        problem = c.call("POST", f"{ul}/entries", token=analyst, expect=422, body={"entries": [
+            {"url": "https://example.com/x", "media_type": "image", "classification": {"uk_grade": "A"}, "hashes": {"md5": secrets.token_hex(16)}}]}).json()
+        assert [p["name"] for p in problem["invalid_params"]] == ["entries[0].hashes"], problem
+        assert c.call("GET", f"{ul}/entries/{added['id']}", token=analyst, expect=200).json() == added
+        _, records = self.feed(created["id"], de["token"], limit="1000")
+        assert records and all(r["hashes"] == {} and r["url"].startswith("http") for r in records), records
+        published = c.call("POST", f"{ul}/publish", token=analyst, expect=201).json()["manifest"]
+        assert published["kind"] == "urls" and [(e["format"], e["hash"]) for e in published["exports"]] == [
+            ("ndjson", None), ("csv", None), ("text", None)], published
+        for export in published["exports"]:
+            got = c.call("GET", f"{ul}/versions/1/export", token=de["token"], params={"format": export["format"]}, expect=200)
+            assert hashlib.sha256(got.content).hexdigest() == export["sha256"], export
+        c.call("GET", f"{ul}/versions/1/export", token=de["token"], params={"format": "text", "hash": "md5"}, expect=400)
+        gone = c.call("DELETE", f"{ul}/entries/{added['id']}", token=analyst, params={"reason": "gone"}, expect=200).json()
+        assert gone["status"] == "deleted" and gone["deletion_reason"] == "gone" and gone["url"] == added["url"], gone
+        c.call("POST", f"{ul}/sources", token=admin, expect=409, body={
+            "name": "x", "base_url": "https://peer.example.com/ncmec", "username": "u", "password": "p", "uk_grade": "A"})
 
     def feed(self, list_id: str, token: str, **params: str) -> tuple[requests.Response, list[dict]]:
         """One page of a list's change feed and its records."""

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Synchronization
+import TakedownTestSupport
 
 /// A local web server standing in for a host that served reported material (synthetic bytes only).
 final class ContentServer: Sendable {

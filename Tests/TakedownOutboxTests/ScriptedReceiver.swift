@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Synchronization
+import TakedownTestSupport
 
 /// A real HTTP receiver on loopback whose answers the test scripts, per path.
 final class ScriptedReceiver: Sendable {

@@ -5,11 +5,11 @@ import ServiceLifecycle
 /// Runs a Hummingbird application until `body` returns, listening on exactly the address it was built
 /// with (HummingbirdTesting's live mode always binds `localhost` on a free port, and a test of where
 /// requests go needs two servers on one port, on 127.0.0.1 and 127.0.0.2).
-enum LoopbackServer {
-    struct NotStarted: Error {}
+public enum LoopbackServer {
+    public struct NotStarted: Error {}
 
     /// `build` makes the application, handing the given callback to `Application(onServerRunning:)`.
-    static func run<App: ApplicationProtocol>(
+    public static func run<App: ApplicationProtocol>(
         _ build: (_ onServerRunning: @escaping @Sendable (any Channel) async -> Void) -> App,
         _ body: @Sendable (_ port: Int) async throws -> Void
     ) async throws {
