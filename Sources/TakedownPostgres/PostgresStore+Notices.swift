@@ -86,19 +86,23 @@ extension PostgresStore {
     }
 
     public func updateNotices(
-        _ ids: [NoticeID], outbox: @Sendable (Notice) throws -> [Delivery],
+        _ ids: [NoticeID], documents: Bool, outbox: @Sendable (Notice) throws -> [Delivery],
         _ change: @Sendable (inout Notice) throws -> Bool
     ) async throws -> [Notice] {
         guard !ids.isEmpty else { return [] }
+        let columns = documents ? "*" : Self.leanColumns
         return try await transaction { transaction in
             // FOR UPDATE: two instances changing one notice apply their changes one after the other.
-            let rows = try await transaction.rows(
-                "SELECT * FROM notices WHERE id = ANY(\(ids.map(\.rawValue))) ORDER BY position FOR UPDATE")
+            var sql = SQL("SELECT \(columns) FROM notices WHERE id = ANY(")
+            sql.bind(ids.map(\.rawValue))
+            sql.append(") ORDER BY position FOR UPDATE")
+            let rows = try await transaction.rows(sql.query)
             var result: [Notice] = []
             for var notice in try await Self.notices(from: rows, transaction) {
                 let known = notice.timeline.count
+                let items = notice.items
                 if try change(&notice) {
-                    try await Self.write(notice, knownEvents: known, transaction)
+                    try await Self.write(notice, knownEvents: known, itemsChanged: notice.items != items, transaction)
                     try await Self.insert(try outbox(notice), transaction)
                 }
                 result.append(notice)
@@ -107,16 +111,25 @@ extension PostgresStore {
         }
     }
 
+    /// Every column a notice is read from, with an empty document and signature in place of the stored ones.
+    static let leanColumns = """
+        position, id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at, removed_at, items,
+        ''::bytea AS document, '' AS jws, sequence, ladder_step, sla_policy_id, verified_at, verify_due_at, clock_from
+        """
+
     /// Writes back a notice's changing columns and the timeline events after the first `knownEvents`, and
     /// moves its URLs on the URL lists when the write may (`checked`: after a round of verification checks).
-    static func write(_ notice: Notice, knownEvents known: Int, checked: Bool = false, _ transaction: Transaction)
-        async throws
-    {
+    /// Items are encoded only when they changed (`itemsChanged`): an acknowledgement leaves them as they are.
+    static func write(
+        _ notice: Notice, knownEvents known: Int, itemsChanged: Bool = true, checked: Bool = false,
+        _ transaction: Transaction
+    ) async throws {
+        let items = itemsChanged ? try StoredJSON.encode(notice.items) : nil
         try await transaction.run(
             """
             UPDATE notices SET status = \(notice.status.rawValue),
                    acknowledged_at = \(notice.acknowledgedAt?.stored), removed_at = \(notice.removedAt?.stored),
-                   verified_at = \(notice.verifiedAt?.stored), items = \(try StoredJSON.encode(notice.items)),
+                   verified_at = \(notice.verifiedAt?.stored), items = COALESCE(\(items), items),
                    sequence = \(notice.sequence), ladder_step = \(notice.ladderStep),
                    verify_due_at = \(notice.verifyDueAt?.stored), deadline_at = \(notice.deadlineAt.stored),
                    clock_from = \(notice.clockFrom?.stored)

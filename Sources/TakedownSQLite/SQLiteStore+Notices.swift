@@ -105,21 +105,23 @@ extension SQLiteStore {
     }
 
     public func updateNotices(
-        _ ids: [NoticeID], outbox: @Sendable (Notice) throws -> [Delivery],
+        _ ids: [NoticeID], documents: Bool, outbox: @Sendable (Notice) throws -> [Delivery],
         _ change: @Sendable (inout Notice) throws -> Bool
     ) async throws -> [Notice] {
         guard !ids.isEmpty else { return [] }
+        let columns = documents ? "*" : Self.leanColumns
         return try await guarded {
             try await write { db in
                 var result: [Notice] = []
                 let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
                 let rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM notices WHERE id IN (\(placeholders)) ORDER BY position",
+                    db, sql: "SELECT \(columns) FROM notices WHERE id IN (\(placeholders)) ORDER BY position",
                     arguments: StatementArguments(ids.map(\.rawValue)))
                 for var notice in try Self.notices(from: rows, db) {
                     let known = notice.timeline.count
+                    let items = notice.items
                     if try change(&notice) {
-                        try Self.write(notice, knownEvents: known, db)
+                        try Self.write(notice, knownEvents: known, itemsChanged: notice.items != items, db)
                         for delivery in try outbox(notice) { try Self.insert(delivery, db) }
                     }
                     result.append(notice)
@@ -129,19 +131,30 @@ extension SQLiteStore {
         }
     }
 
+    /// Every column a notice is read from, with an empty document and signature in place of the stored ones.
+    static let leanColumns = """
+        position, id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at, removed_at, items,
+        x'' AS document, '' AS jws, sequence, ladder_step, sla_policy_id, verified_at, verify_due_at, clock_from
+        """
+
     /// Writes back a notice's changing columns and the timeline events after the first `knownEvents`, and
     /// moves its URLs on the URL lists when the write may (`checked`: after a round of verification checks).
-    static func write(_ notice: Notice, knownEvents known: Int, checked: Bool = false, _ db: Database) throws {
+    /// Items are encoded only when they changed (`itemsChanged`): an acknowledgement leaves them as they are.
+    static func write(
+        _ notice: Notice, knownEvents known: Int, itemsChanged: Bool = true, checked: Bool = false, _ db: Database
+    ) throws {
         try db.cachedStatement(
             sql: """
-                UPDATE notices SET status = ?, acknowledged_at = ?, removed_at = ?, verified_at = ?, items = ?,
+                UPDATE notices SET status = ?, acknowledged_at = ?, removed_at = ?, verified_at = ?,
+                       items = COALESCE(?, items),
                        sequence = ?, ladder_step = ?, verify_due_at = ?, deadline_at = ?, clock_from = ?
                 WHERE id = ?
                 """
         ).execute(
             arguments: [
                 notice.status.rawValue, notice.acknowledgedAt?.storedValue, notice.removedAt?.storedValue,
-                notice.verifiedAt?.storedValue, try StoredJSON.encode(notice.items), notice.sequence,
+                notice.verifiedAt?.storedValue, itemsChanged ? try StoredJSON.encode(notice.items) : nil,
+                notice.sequence,
                 notice.ladderStep, notice.verifyDueAt?.storedValue, notice.deadlineAt.storedValue,
                 notice.clockFrom?.storedValue, notice.id.rawValue,
             ])

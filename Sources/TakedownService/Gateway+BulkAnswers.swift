@@ -60,7 +60,8 @@ extension Gateway {
         let actor = principal.actor
         let grouped = byNotice
         let outcomes = Mutex([Int: BulkAnswerResult]())
-        let updated = try await store.updateNotices(order) { notice in
+        // Read without documents and signatures: an answer needs neither, and none is pushed.
+        let updated = try await store.updateNotices(order, documents: false, outbox: { _ in [] }) { notice in
             let indices = grouped[notice.id] ?? []
             guard notice.partnerId == partner else {
                 outcomes.withLock { for index in indices { $0[index] = .init(outcome: .notFound) } }

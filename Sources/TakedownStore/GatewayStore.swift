@@ -85,8 +85,12 @@ public protocol NoticeStore: Sendable {
     /// Reads, changes and writes back notices in one transaction. The closure returns whether it changed
     /// the notice; new timeline events are appended, and `outbox` names the deliveries each changed notice
     /// sends (a withdrawal, say), written in the same transaction. Missing ids are skipped.
+    ///
+    /// Without `documents` the notices are read without their stored document and signature (empty in
+    /// what the closure sees and what is returned; the stored ones stay as they are): a provider's answers
+    /// never need them, and reading a thousand of them cost a bulk answer a tenth of its time.
     func updateNotices(
-        _ ids: [NoticeID], outbox: @Sendable (Notice) throws -> [Delivery],
+        _ ids: [NoticeID], documents: Bool, outbox: @Sendable (Notice) throws -> [Delivery],
         _ change: @Sendable (inout Notice) throws -> Bool
     ) async throws -> [Notice]
 }
@@ -135,11 +139,19 @@ extension NoticeStore {
         try await notices(after: position, limit: limit, partner: partner, filter: NoticeFilter())
     }
 
+    /// `updateNotices` reading whole notices.
+    public func updateNotices(
+        _ ids: [NoticeID], outbox: @Sendable (Notice) throws -> [Delivery],
+        _ change: @Sendable (inout Notice) throws -> Bool
+    ) async throws -> [Notice] {
+        try await updateNotices(ids, documents: true, outbox: outbox, change)
+    }
+
     /// `updateNotices` for changes that send nothing.
     public func updateNotices(
         _ ids: [NoticeID], _ change: @Sendable (inout Notice) throws -> Bool
     ) async throws -> [Notice] {
-        try await updateNotices(ids, outbox: { _ in [] }, change)
+        try await updateNotices(ids, documents: true, outbox: { _ in [] }, change)
     }
 }
 

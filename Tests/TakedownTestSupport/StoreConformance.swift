@@ -351,6 +351,19 @@ public enum StoreConformance {
         #expect(stored.status == .removed)
         #expect(stored.removedAt == later)
         #expect(stored.timeline.map(\.event) == ["issued", "removal_reported", "removed"])
+
+        // Read without documents: the closure and the result see none, the stored ones stay, the change lands.
+        let storedSequence = stored.sequence
+        let lean = try await store.updateNotices([notice.id], documents: false, outbox: { _ in [] }) { notice in
+            #expect(notice.document.isEmpty && notice.jws.isEmpty)
+            #expect(notice.items.count == 2 && notice.sequence == storedSequence)
+            notice.timeline.append(TimelineEvent(at: later, event: "note", actor: "x"))
+            return true
+        }
+        #expect(lean.first?.document.isEmpty == true && lean.first?.status == .removed)
+        let after = try #require(try await store.notice(notice.id))
+        #expect(after.document == notice.document && after.jws == notice.jws && !after.jws.isEmpty)
+        #expect(after.timeline.map(\.event).last == "note" && after.items == stored.items)
     }
 
     static func migrateTwice(_ store: any GatewayStore) async throws {
