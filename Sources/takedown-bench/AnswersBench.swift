@@ -63,6 +63,7 @@ enum AnswersBench {
             ])
         }
         let next = Counter()
+        let decoder = JSONDecoder()
         let began = ContinuousClock.now
         let samples = try await withThrowingTaskGroup(of: Samples.self) { group in
             for _ in 0..<clients {
@@ -74,9 +75,9 @@ enum AnswersBench {
                             "POST", "/v1/notices/answers", token: token, json: bodies[index])
                         samples.add((ContinuousClock.now - sent).seconds)
                         guard answer.status == 200,
-                            let results = (try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?[
-                                "results"] as? [[String: Any]],
-                            results.allSatisfy({ $0["result"] as? String == "applied" })
+                            let results = try? decoder.decode(BulkResults.self, from: answer.body).results,
+                            results.count == min(perRequest, ids.count - index * perRequest),
+                            results.allSatisfy({ $0.result == "applied" })
                         else {
                             throw BenchError("a bulk request answered \(answer.status) or did not apply every answer")
                         }
@@ -89,6 +90,12 @@ enum AnswersBench {
             return all
         }
         return (Double(ids.count) / (ContinuousClock.now - began).seconds, samples)
+    }
+
+    /// The part of a bulk answer the benchmark checks: every result.
+    struct BulkResults: Decodable {
+        struct Result: Decodable { var result: String }
+        var results: [Result]
     }
 
     /// Every notice id of the provider, paging through `GET /v1/notices`.
