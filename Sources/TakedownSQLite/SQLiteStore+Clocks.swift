@@ -92,7 +92,7 @@ extension SQLiteStore {
             try await write { db in
                 guard
                     let row = try Row.fetchOne(
-                        db, sql: "SELECT * FROM notices WHERE id = ? AND verify_claim = ?",
+                        db, sql: "SELECT * FROM notice_rows WHERE id = ? AND verify_claim = ?",
                         arguments: [claim.noticeId.rawValue, claim.token])
                 else { return nil }
                 var notice = try Self.notice(from: row, db)

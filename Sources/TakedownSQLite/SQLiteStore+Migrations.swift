@@ -108,6 +108,7 @@ extension SQLiteStore {
         registerConsoleSessions(&migrator)
         registerPoliceHolds(&migrator)
         registerURLLists(&migrator)
+        registerNoticeDocuments(&migrator)
         return migrator
     }()
 }

@@ -26,7 +26,7 @@ extension SQLiteStore {
         // The page's positions are chosen over narrow rows, then only its rows are read whole: sorting
         // thousands of whole rows (documents and signatures) is what made an inbox of 10,000 slow.
         let sql = """
-            SELECT * FROM notices WHERE position IN (
+            SELECT * FROM notice_rows WHERE position IN (
                 SELECT position FROM notices \(filter) ORDER BY \(order) LIMIT ? OFFSET ?)
             ORDER BY \(order)
             """

@@ -7,7 +7,7 @@ extension SQLiteStore {
     public func notice(_ id: NoticeID) async throws -> Notice? {
         try await guarded {
             try await pool.read { db in
-                try Row.fetchOne(db, sql: "SELECT * FROM notices WHERE id = ?", arguments: [id.rawValue])
+                try Row.fetchOne(db, sql: "SELECT * FROM notice_rows WHERE id = ?", arguments: [id.rawValue])
                     .map { try Self.notice(from: $0, db) }
             }
         }
@@ -16,7 +16,8 @@ extension SQLiteStore {
     public func notices(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter) async throws
         -> [Notice]
     {
-        let (sql, arguments) = Self.page("*", after: position, limit: limit, partner: partner, filter: filter)
+        let (sql, arguments) = Self.page(
+            "*", from: "notice_rows", after: position, limit: limit, partner: partner, filter: filter)
         return try await guarded {
             try await pool.read { db in
                 try Self.notices(from: try Row.fetchAll(db, sql: sql, arguments: arguments), db)
@@ -42,8 +43,12 @@ extension SQLiteStore {
         }
     }
 
-    /// One page of notices in issue order, of the columns given.
-    static func page(_ columns: String, after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter)
+    /// One page of notices in issue order, of the columns given: from `notices`, or from `notice_rows` for
+    /// whole notices with their documents.
+    static func page(
+        _ columns: String, from table: String = "notices", after position: Int64, limit: Int, partner: PartnerID?,
+        filter: NoticeFilter
+    )
         -> (String, StatementArguments)
     {
         var clauses = ["position > ?"]
@@ -61,7 +66,8 @@ extension SQLiteStore {
             values.append(before.storedValue)
         }
         values.append(limit)
-        let sql = "SELECT \(columns) FROM notices WHERE \(clauses.joined(separator: " AND ")) ORDER BY position LIMIT ?"
+        let sql =
+            "SELECT \(columns) FROM \(table) WHERE \(clauses.joined(separator: " AND ")) ORDER BY position LIMIT ?"
         return (sql, StatementArguments(values))
     }
 
@@ -109,13 +115,13 @@ extension SQLiteStore {
         _ change: @Sendable (inout Notice) throws -> Bool
     ) async throws -> [Notice] {
         guard !ids.isEmpty else { return [] }
-        let columns = documents ? "*" : Self.leanColumns
+        let (columns, table) = documents ? ("*", "notice_rows") : (Self.leanColumns, "notices")
         return try await guarded {
             try await write { db in
                 var result: [Notice] = []
                 let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
                 let rows = try Row.fetchAll(
-                    db, sql: "SELECT \(columns) FROM notices WHERE id IN (\(placeholders)) ORDER BY position",
+                    db, sql: "SELECT \(columns) FROM \(table) WHERE id IN (\(placeholders)) ORDER BY position",
                     arguments: StatementArguments(ids.map(\.rawValue)))
                 for var notice in try Self.notices(from: rows, db) {
                     let known = notice.timeline.count
@@ -168,18 +174,19 @@ extension SQLiteStore {
         try db.cachedStatement(
             sql: """
                 INSERT INTO notices (id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at,
-                                     removed_at, verified_at, items, document, jws, sequence, ladder_step,
-                                     sla_policy_id, verify_due_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     removed_at, verified_at, items, sequence, ladder_step, sla_policy_id,
+                                     verify_due_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [
                 notice.id.rawValue, notice.caseId.rawValue, notice.partnerId.rawValue, notice.status.rawValue,
                 notice.issuedAt.storedValue, notice.deadlineAt.storedValue, notice.acknowledgedAt?.storedValue,
-                notice.removedAt?.storedValue, notice.verifiedAt?.storedValue, items, notice.document, notice.jws,
+                notice.removedAt?.storedValue, notice.verifiedAt?.storedValue, items,
                 notice.sequence, notice.ladderStep, notice.slaPolicyId.rawValue, notice.verifyDueAt?.storedValue,
             ])
         let position = db.lastInsertedRowID
+        try insertDocument(notice.document, jws: notice.jws, position: position, db)
         for event in notice.timeline { try insert(event, for: notice.id, db) }
         try enterURLs(of: notice, db)
         return position
