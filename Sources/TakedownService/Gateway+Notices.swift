@@ -92,11 +92,14 @@ extension Gateway {
             }
         }
         do {
-            let updated = try await store.updateNotices([id], outbox: outbox) { notice in
+            // A signed document never changes: the writer reads it only for an event that carries it, and
+            // the answer takes it from the read above.
+            let updated = try await store.updateNotices([id], documents: pushed != nil, outbox: outbox) { notice in
                 try notice.apply(answer, at: now, actor: actor)
             }
             if pushed != nil { onEnqueue() }
-            guard let notice = updated.first else { throw GatewayError.notFound("notice \(id)") }
+            guard var notice = updated.first else { throw GatewayError.notFound("notice \(id)") }
+            if pushed == nil { (notice.document, notice.jws) = (current.document, current.jws) }
             if current.status != .removed, notice.status == .removed, let seconds = notice.timeToRemoval {
                 Timer(label: "takedown_time_to_removal_seconds", dimensions: [("partner", notice.partnerId.rawValue)])
                     .recordNanoseconds(Int64(seconds * 1e9))

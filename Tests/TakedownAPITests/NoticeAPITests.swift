@@ -154,6 +154,12 @@ struct NoticeAPITests {
             #expect(acknowledged.status == .ok)
             #expect(acknowledged["status"] as? String == "acknowledged")
             #expect(acknowledged["acknowledged_at"] is String)
+            // The answer shows the signed notice as stored, though the write read it without its document.
+            let stored = try await api.call(.get, path, token: a.token)
+            #expect(
+                (acknowledged["jws"] as? String)?.isEmpty == false
+                    && acknowledged["jws"] as? String == stored["jws"] as? String)
+            #expect((acknowledged["document"] as? [String: Any])?["id"] as? String == notice)
             let again = try await api.call(.post, "\(path)/acknowledge", token: a.token)
             #expect(again["status"] as? String == "acknowledged")
             #expect((again["timeline"] as? [Any])?.count == (acknowledged["timeline"] as? [Any])?.count)
