@@ -26,6 +26,8 @@ extension PostgresStore {
         Migration(name: "v11-console-and-disputes", statements: consoleSessionSchema),
         Migration(name: "v12-police-holds", statements: policeHoldSchema),
         Migration(name: "v13-url-lists", statements: urlListSchema),
+        // v14 moved notice documents out of SQLite's notice rows; PostgreSQL keeps them apart (TOAST).
+        Migration(name: "v15-signing-keys", statements: signingKeySchema),
     ]
 
     public func migrate() async throws {

@@ -109,6 +109,7 @@ extension SQLiteStore {
         registerPoliceHolds(&migrator)
         registerURLLists(&migrator)
         registerNoticeDocuments(&migrator)
+        registerSigningKeys(&migrator)
         return migrator
     }()
 }

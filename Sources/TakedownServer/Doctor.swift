@@ -4,6 +4,7 @@ import TakedownDocuments
 import TakedownOutbox
 import TakedownPostgres
 import TakedownSQLite
+import TakedownService
 import TakedownSigning
 import TakedownStore
 
@@ -33,7 +34,7 @@ public enum Doctor {
 
     public static func check(_ settings: ServerSettings) async -> [Finding] {
         var findings = [publicURL(settings), await templates(settings)]
-        findings += keys(settings)
+        findings += await keys(settings)
         findings.append(await store(settings))
         findings.append(await smtp(settings))
         return findings
@@ -71,18 +72,69 @@ public enum Doctor {
         }
     }
 
-    /// The key folder and every file in it: present, owned by this user, and open to nobody else.
-    static func keys(_ settings: ServerSettings) -> [Finding] {
+    /// The secrets key (from the environment, its own file, or the key folder) and the signing keys it
+    /// opens in the store: an active one, every one readable with this secrets key.
+    static func keys(_ settings: ServerSettings) async -> [Finding] {
+        let box: SecretBox
+        switch secretsKey(settings) {
+        case .problems(let findings): return findings
+        case .found(let opened): box = opened
+        }
+        guard let stored = await storedKeys(settings, box) else {
+            return [.ok("keys", "secrets key \(box.path); the signing keys are checked once the store is")]
+        }
+        switch stored {
+        case .failure(let error):
+            return [
+                .problem(
+                    "keys",
+                    "the stored signing keys do not open with the secrets key \(box.path) (\(error)): every instance must use the same TAKEDOWN_SECRETS_KEY"
+                )
+            ]
+        case .success(let ring) where ring.active == nil:
+            if (try? GatewayComposition.legacyKeyFolder(settings)) != nil {
+                return [
+                    .problem(
+                        "keys",
+                        "the signing keys are still files in \(settings.keysDirectory.path): `takedown keys import` moves them into the store (the next start does too)"
+                    )
+                ]
+            }
+            return [.problem("keys", "no active signing key in the store: `takedown keys create` makes one")]
+        case .success(let ring):
+            return [
+                .ok(
+                    "keys",
+                    "\(ring.keys.count) signing key(s) in the store, active \(ring.active?.kid ?? ""); secrets key \(box.path)"
+                )
+            ]
+        }
+    }
+
+    /// The secrets key, or what is wrong with it: the environment's, the file's, or the key folder's, which
+    /// must be present, owned by this user and open to nobody else (key files from before keys moved into
+    /// the store are held to the same rule).
+    static func secretsKey(_ settings: ServerSettings) -> SecretsKey {
+        if settings.secretsKey != nil || settings.secretsKeyFile != nil {
+            if let path = settings.secretsKeyFile, let problem = ownerOnly(path, folder: false) {
+                return .problems([.problem("keys", "TAKEDOWN_SECRETS_KEY_FILE: \(problem)")])
+            }
+            do {
+                return .found(try GatewayComposition.secretBox(settings))
+            } catch {
+                return .problems([.problem("keys", "\(error)")])
+            }
+        }
         let directory = settings.keysDirectory.path
         let files = FileManager.default
         var isFolder: ObjCBool = false
         guard files.fileExists(atPath: directory, isDirectory: &isFolder), isFolder.boolValue else {
-            return [
+            return .problems([
                 .problem(
                     "keys",
-                    "no key folder at \(directory): `takedown serve` creates one on first start; another instance's keys must be copied there"
+                    "no key folder at \(directory) and no TAKEDOWN_SECRETS_KEY: `takedown serve` creates the folder's secrets key on first start; instances sharing a database must share the key"
                 )
-            ]
+            ])
         }
         var findings: [Finding] = []
         if let problem = ownerOnly(directory, folder: true) { findings.append(.problem("keys", problem)) }
@@ -91,25 +143,51 @@ public enum Doctor {
             let path = (directory as NSString).appendingPathComponent(name)
             if let problem = ownerOnly(path, folder: false) { findings.append(.problem("keys", problem)) }
         }
-        guard findings.isEmpty else { return findings }
-        do {
-            let ring = try KeyRing(directory: settings.keysDirectory)
-            guard let active = ring.active else {
-                return [.problem("keys", "no active signing key in \(directory): `takedown keys rotate` makes one")]
-            }
-            guard files.fileExists(atPath: (directory as NSString).appendingPathComponent(SecretBox.fileName)) else {
-                return [
-                    .problem(
-                        "keys",
-                        "\(SecretBox.fileName) is missing from \(directory): stored webhook secrets and source credentials cannot be opened without it"
-                    )
-                ]
-            }
-            _ = try SecretBox.load(directory: settings.keysDirectory)
-            return [.ok("keys", "\(ring.keys.count) signing key(s) in \(directory), active \(active.kid)")]
-        } catch {
-            return [.problem("keys", "\(directory): \(error)")]
+        guard findings.isEmpty else { return .problems(findings) }
+        guard files.fileExists(atPath: (directory as NSString).appendingPathComponent(SecretBox.fileName)) else {
+            return .problems([
+                .problem(
+                    "keys",
+                    "\(SecretBox.fileName) is missing from \(directory): the signing keys, webhook secrets and source credentials in the store cannot be opened without it"
+                )
+            ])
         }
+        do {
+            return .found(try SecretBox.load(directory: settings.keysDirectory))
+        } catch {
+            return .problems([.problem("keys", "\(directory): \(error)")])
+        }
+    }
+
+    enum SecretsKey {
+        case found(SecretBox)
+        case problems([Finding])
+    }
+
+    /// The signing keys in the store, opened with `box`; nil when the store cannot be read or is not
+    /// migrated (the store's own finding says why).
+    static func storedKeys(_ settings: ServerSettings, _ box: SecretBox) async -> Result<KeyRing, any Error>? {
+        let secrets = StoreSecrets(box: box)
+        if let url = settings.databaseURL {
+            var logger = Logger(label: "takedown.doctor")
+            logger.logLevel = .critical
+            guard let store = try? PostgresStore(url: url, poolSize: 1, secrets: secrets, logger: logger) else {
+                return nil
+            }
+            let result = await within(reachTimeout, orElse: { await store.shutdown() }) {
+                () async throws -> Result<KeyRing, any Error>? in
+                guard try await store.migrationState().pending.isEmpty else { return nil }
+                do { return .success(try await SigningKeys.load(store)) } catch { return .failure(error) }
+            }
+            await store.shutdown()
+            guard case .success(let found)? = result else { return nil }
+            return found
+        }
+        guard FileManager.default.fileExists(atPath: settings.databasePath),
+            let store = try? SQLiteStore(path: settings.databasePath, secrets: secrets),
+            (try? await store.migrationState().pending.isEmpty) == true
+        else { return nil }
+        do { return .success(try await SigningKeys.load(store)) } catch { return .failure(error) }
     }
 
     /// Nil when `path` belongs to this user and group and others have no access, else the fix.

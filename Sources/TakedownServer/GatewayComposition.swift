@@ -44,9 +44,16 @@ public enum GatewayComposition {
         return store
     }
 
-    /// What seals webhook secrets in the database: the key beside the signing keys, created on first start.
+    /// What seals signing keys, webhook secrets and source credentials in the database: the key of
+    /// `TAKEDOWN_SECRETS_KEY` or `TAKEDOWN_SECRETS_KEY_FILE`, else the key folder's, created on first start.
     static func secrets(_ settings: ServerSettings) throws -> StoreSecrets {
-        StoreSecrets(box: try SecretBox.load(directory: settings.keysDirectory))
+        StoreSecrets(box: try secretBox(settings))
+    }
+
+    public static func secretBox(_ settings: ServerSettings) throws -> SecretBox {
+        if let text = settings.secretsKey { return try SecretBox(encoded: text, origin: "TAKEDOWN_SECRETS_KEY") }
+        if let path = settings.secretsKeyFile { return try SecretBox.load(file: path) }
+        return try SecretBox.load(directory: settings.keysDirectory)
     }
 
     /// Closes what a store holds open (PostgreSQL's pool); SQLite needs nothing.
@@ -88,11 +95,27 @@ public enum GatewayComposition {
         return services
     }
 
-    /// The signing keys under the data folder, with a first key created when there is none.
-    public static func keys(_ settings: ServerSettings, now: Date = Date()) throws -> KeyRing {
-        var ring = try KeyRing(directory: settings.keysDirectory)
-        try ring.ensureKey(at: now)
-        return ring
+    /// The signing keys in the store, with a first key made when there is none. A store without keys beside
+    /// a key folder that has some (a gateway from before keys moved into the store) takes them in first, so
+    /// its notices still verify.
+    public static func keys(
+        _ settings: ServerSettings, store: any GatewayStore, now: Date = Date(),
+        logger: Logger = Logger(label: "takedown.keys")
+    ) async throws -> KeyRing {
+        if try await store.signingKeys().isEmpty, let folder = try legacyKeyFolder(settings), !folder.keys.isEmpty {
+            let imported = try await SigningKeys.importFolder(folder, into: store, at: now)
+            logger.notice(
+                "moved the key folder's signing keys into the store",
+                metadata: ["keys": "\(imported.count)", "folder": "\(settings.keysDirectory.path)"])
+        }
+        return try await SigningKeys.ensure(store, at: now)
+    }
+
+    /// The key folder of an earlier version, when it holds key files.
+    public static func legacyKeyFolder(_ settings: ServerSettings) throws -> KeyFolder? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: settings.keysDirectory.path)) ?? []
+        guard names.contains(where: { $0.hasSuffix(".key.json") }) else { return nil }
+        return try KeyFolder(directory: settings.keysDirectory)
     }
 
     public static func gateway(
@@ -107,6 +130,7 @@ public enum GatewayComposition {
         configuration.emailFrom = settings.smtp?.from
         configuration.ladder = settings.ladder
         configuration.hashLists = settings.hashLists
+        configuration.retiredKeyPublication = settings.retiredKeyPublication
         configuration.verifyInterval = settings.verification.interval
         configuration.dnsTimeout = settings.dnsTimeout
         if let server = settings.dnsServer {
@@ -145,7 +169,9 @@ public enum GatewayComposition {
             return WebhookProbe.Result(succeeded: result.succeeded, statusCode: result.statusCode, error: result.error)
         }
         let gateway = Gateway(
-            store: store, keys: try keys(settings, now: clock()), templates: templates, configuration: configuration,
+            store: store, keys: try await keys(settings, store: store, now: clock(), logger: logger),
+            templates: templates,
+            configuration: configuration,
             clock: clock, logger: logger, onEnqueue: onEnqueue)
         if let token = settings.bootstrapAdminToken { try await gateway.bootstrapAdmin(secret: token) }
         return gateway
@@ -231,12 +257,21 @@ public enum GatewayComposition {
             RepeatingService("referral status updates", every: settings.referralReportInterval, logger: logger) {
                 try await gateway.reportReferrals()
             },
+
             HashListImportWorker(store: gateway.store, configuration: settings.imports, clock: clock, logger: logger),
         ]
         guard settings.runsVerification else { return ladder }
         return ladder + [
             VerificationWorker(store: gateway.store, configuration: settings.verification, clock: clock, logger: logger)
         ]
+    }
+
+    /// Reads the signing keys again from the store every `TAKEDOWN_KEY_REFRESH_SECONDS`, on every instance
+    /// that signs: a rotation made anywhere signs everywhere without a restart.
+    public static func keyRefresh(_ settings: ServerSettings, gateway: Gateway, logger: Logger) -> any Service {
+        RepeatingService("signing keys", every: settings.keyRefreshInterval, logger: logger) {
+            try await gateway.refreshKeys()
+        }
     }
 
     /// The whole server, API and outbox workers, ready for `runService()`.
@@ -247,6 +282,7 @@ public enum GatewayComposition {
         let wakeUp = OutboxWakeUp()
         let gateway = try await gateway(settings, store: store, logger: logger, onEnqueue: { wakeUp.signal() })
         var services = storeServices(store, wakeUp: settings.runsOutbox ? wakeUp : nil, logger: logger)
+        services.append(keyRefresh(settings, gateway: gateway, logger: logger))
         if settings.runsOutbox {
             services += outbox(settings, store: store, wakeUp: wakeUp, logger: logger)
             services += clocks(settings, gateway: gateway, logger: logger)

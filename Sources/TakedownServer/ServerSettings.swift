@@ -68,6 +68,16 @@ public struct ServerSettings: Sendable {
     /// How often referrals' status updates to their senders are looked for
     /// (`TAKEDOWN_REFERRAL_REPORT_SECONDS`).
     public var referralReportInterval: TimeInterval = 30
+    /// How often the signing keys are read again from the store (`TAKEDOWN_KEY_REFRESH_SECONDS`): a key
+    /// rotated on one instance signs on all within this.
+    public var keyRefreshInterval: TimeInterval = 10
+    /// How long a retired signing key stays published (`TAKEDOWN_RETIRED_KEY_PUBLISH_DAYS`).
+    public var retiredKeyPublication: TimeInterval = 3650 * 86_400
+    /// The key that seals signing keys, webhook secrets and source credentials in the store: base64 of 32
+    /// bytes, from `TAKEDOWN_SECRETS_KEY`, or the file `TAKEDOWN_SECRETS_KEY_FILE` names; unset: the
+    /// `secrets.key` file in the key folder, made on first start. Instances sharing a database share it.
+    public var secretsKey: String?
+    public var secretsKeyFile: String?
     /// RFC 9224 bootstrap files naming the RDAP servers (`TAKEDOWN_RDAP_BOOTSTRAP`, comma-separated paths).
     public var rdapBootstrapFiles: [String] = []
     /// One RDAP server for every question (`TAKEDOWN_RDAP_URL`), or for what the bootstrap does not cover.
@@ -280,6 +290,23 @@ public struct ServerSettings: Sendable {
                 throw SettingsError("TAKEDOWN_RDAP_TIMEOUT_SECONDS", value)
             }
             rdapTimeout = seconds
+        }
+        if let value = env("KEY_REFRESH_SECONDS") {
+            guard let seconds = Self.finite(value), seconds >= Self.shortest, seconds <= 3600 else {
+                throw SettingsError("TAKEDOWN_KEY_REFRESH_SECONDS", value)
+            }
+            keyRefreshInterval = seconds
+        }
+        if let value = env("RETIRED_KEY_PUBLISH_DAYS") {
+            guard let days = Self.finite(value), days >= 1, days <= 36_500 else {
+                throw SettingsError("TAKEDOWN_RETIRED_KEY_PUBLISH_DAYS", value)
+            }
+            retiredKeyPublication = days * 86_400
+        }
+        secretsKey = env("SECRETS_KEY").flatMap { $0.isEmpty ? nil : $0 }
+        secretsKeyFile = env("SECRETS_KEY_FILE").flatMap { $0.isEmpty ? nil : $0 }
+        if secretsKey != nil, secretsKeyFile != nil {
+            throw SettingsError("TAKEDOWN_SECRETS_KEY and TAKEDOWN_SECRETS_KEY_FILE are both set; set one")
         }
         if let value = env("REFERRAL_REPORT_SECONDS") {
             guard let seconds = Self.finite(value), seconds >= Self.shortest, seconds <= 86_400 else {

@@ -41,25 +41,32 @@ public final class Gateway: Sendable {
         self.logger = logger
     }
 
-    /// Public keys for `/.well-known/jwks.json`, retired ones included.
-    public var jwks: JWKSet { keys.withLock { $0.jwks } }
-
-    /// Whether a signing key is loaded.
-    /// A signing key is loaded and its file is still where it was read from.
-    public var hasSigningKey: Bool { keys.withLock { $0.active != nil && $0.activeKeyFileIsPresent } }
-
-    /// Reads the key folder again, after `takedown keys rotate` ran beside a live server.
-    public func reloadKeys() throws {
-        let directory = keys.withLock { $0.directory }
-        let reloaded = try KeyRing(directory: directory)
-        keys.withLock { $0 = reloaded }
+    /// Public keys for `/.well-known/jwks.json`: the active key and those retired within
+    /// `configuration.retiredKeyPublication`.
+    public var jwks: JWKSet {
+        let cutoff = clock().addingTimeInterval(-configuration.retiredKeyPublication)
+        return keys.withLock { $0.jwks(retiredSince: cutoff) }
     }
 
-    /// Rotates the signing key in place (tests and the admin API use this; the CLI works on the folder).
+    /// Whether a signing key is loaded.
+    public var hasSigningKey: Bool { keys.withLock { $0.active != nil } }
+
+    /// The key id that signs now.
+    public var activeKeyID: String? { keys.withLock { $0.active?.kid } }
+
+    /// Reads the keys from the store again: every instance does so every few seconds, so a rotation made on
+    /// any of them (or by `takedown keys rotate`) takes effect on all without a restart.
+    public func refreshKeys() async throws {
+        let ring = try await SigningKeys.ensure(store, at: clock())
+        keys.withLock { $0 = ring }
+    }
+
+    /// Rotates the signing key in the store and signs with the new one at once.
     @discardableResult
-    public func rotateKey() throws -> String {
-        let now = clock()
-        return try keys.withLock { try $0.rotate(at: now).kid }
+    public func rotateKey() async throws -> String {
+        let key = try await SigningKeys.rotate(store, at: clock())
+        try await refreshKeys()
+        return key.kid
     }
 
     func sign(_ payload: Data) throws -> String {

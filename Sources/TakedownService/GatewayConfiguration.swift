@@ -11,6 +11,9 @@ public struct GatewayConfiguration: Sendable {
     public var defaultDeadline: TimeInterval
     /// How long the routing table read from the store is trusted before it is read again.
     public var routingCacheSeconds: TimeInterval
+    /// How long a retired signing key stays in the JWKS (`TAKEDOWN_RETIRED_KEY_PUBLISH_DAYS`): ten years by
+    /// default, since notices are evidence that must verify long after.
+    public var retiredKeyPublication: TimeInterval = 3650 * 86_400
     /// How long a rotated webhook secret keeps signing beside the new one.
     public var webhookSecretOverlap: TimeInterval = 24 * 3600
     /// Reminders, escalation and expiry under the default SLA policy, counted from issue.

@@ -2,9 +2,31 @@ import Crypto
 import Foundation
 import TakedownModel
 
-/// The notice signing keys kept in a folder, one owner-only file per key. The newest unretired key
-/// signs; retired keys stay published so old notices still verify.
+/// The notice signing keys a gateway holds: the newest unretired key signs; retired keys stay published
+/// so old notices still verify. The store keeps them (`SigningKeyStore`); every instance reads the same set.
 public struct KeyRing: Sendable {
+    /// Oldest first.
+    public let keys: [SigningKey]
+
+    public init(keys: [SigningKey]) {
+        self.keys = keys.sorted { ($0.createdAt, $0.kid) < ($1.createdAt, $1.kid) }
+    }
+
+    /// The key that signs new documents.
+    public var active: SigningKey? { keys.last { $0.retiredAt == nil } }
+
+    /// Every public key, retired ones included.
+    public var jwks: JWKSet { JWKSet(keys: keys.map(\.publicJWK)) }
+
+    /// The public keys to publish: the active one and those retired at `cutoff` or later.
+    public func jwks(retiredSince cutoff: Date) -> JWKSet {
+        JWKSet(keys: keys.filter { ($0.retiredAt ?? .distantFuture) >= cutoff }.map(\.publicJWK))
+    }
+}
+
+/// The notice signing keys as earlier versions kept them: a folder, one owner-only file per key. Read by
+/// `takedown keys import`, which moves them into the store.
+public struct KeyFolder: Sendable {
     public let directory: URL
     public private(set) var keys: [SigningKey]
 
@@ -44,7 +66,7 @@ public struct KeyRing: Sendable {
     public mutating func ensureKey(at now: Date) throws -> SigningKey {
         if let active { return active }
         return try KeyFile.withLock(in: directory) {
-            self = try KeyRing(directory: directory)
+            self = try KeyFolder(directory: directory)
             if let active { return active }
             return try rotate(at: now)
         }

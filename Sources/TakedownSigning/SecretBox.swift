@@ -31,13 +31,21 @@ public struct SecretBox: Sendable, CustomStringConvertible {
             let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
             try KeyFile.createExclusively(Data((fresh.base64EncodedString() + "\n").utf8), at: url)
         }
-        try KeyFile.checkOwnerOnly(url.path)
-        let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let raw = Data(base64Encoded: text), raw.count == 32 else {
-            throw SecretBoxError.badKeyFile(url.path)
-        }
-        return SecretBox(key: SymmetricKey(data: raw), path: url.path)
+        return try load(file: url.path)
+    }
+
+    /// Loads the key from a file of its own (`TAKEDOWN_SECRETS_KEY_FILE`): base64 of 32 bytes, owner-only.
+    public static func load(file path: String) throws -> SecretBox {
+        try KeyFile.checkOwnerOnly(path)
+        return try SecretBox(
+            encoded: String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self), origin: path)
+    }
+
+    /// The key given as base64 of 32 bytes (`TAKEDOWN_SECRETS_KEY`); `origin` names where it came from.
+    public init(encoded text: String, origin: String) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let raw = Data(base64Encoded: trimmed), raw.count == 32 else { throw SecretBoxError.badKeyFile(origin) }
+        self.init(key: SymmetricKey(data: raw), path: origin)
     }
 
     public func seal(_ secret: String) throws -> String {

@@ -24,12 +24,38 @@ public struct SigningKey: Sendable, CustomStringConvertible {
 
     public var publicJWK: PublicJWK { PublicJWK(privateKey.publicKey, kid: kid) }
 
+    /// The private key as the store keeps it (sealed there): base64url of its 32 raw bytes.
+    public var exportedPrivateKey: String { Base64URL.encode(privateKey.rawRepresentation) }
+
+    /// A key read back from the store. Refuses bytes that are not an Ed25519 key, and a key id that is not
+    /// the key's own thumbprint (a row edited or mixed up).
+    public init(kid: String, createdAt: Date, retiredAt: Date?, exportedPrivateKey: String) throws {
+        guard let raw = Base64URL.decode(exportedPrivateKey), raw.count == 32 else {
+            throw SigningKeyError.malformed(kid: kid)
+        }
+        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        guard PublicJWK(key.publicKey).thumbprint == kid else { throw SigningKeyError.kidMismatch(kid: kid) }
+        self.init(kid: kid, createdAt: createdAt, retiredAt: retiredAt, privateKey: key)
+    }
+
     public func sign<D: DataProtocol>(_ message: D) throws -> Data {
         try privateKey.signature(for: message)
     }
 
     public var description: String {
         "SigningKey(kid: \(kid), private: <redacted>\(retiredAt == nil ? "" : ", retired"))"
+    }
+}
+
+public enum SigningKeyError: Error, CustomStringConvertible, Equatable {
+    case malformed(kid: String)
+    case kidMismatch(kid: String)
+
+    public var description: String {
+        switch self {
+        case .malformed(let kid): return "the stored signing key \(kid) is not an Ed25519 private key"
+        case .kidMismatch(let kid): return "the stored signing key \(kid) does not match its key id"
+        }
     }
 }
 

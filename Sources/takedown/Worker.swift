@@ -26,6 +26,7 @@ struct Worker: AsyncParsableCommand {
             GatewayComposition.storeServices(opened, wakeUp: wakeUp, logger: logger)
             + GatewayComposition.outbox(settings, store: opened, wakeUp: wakeUp, logger: logger)
             + GatewayComposition.clocks(settings, gateway: gateway, logger: logger)
+            + [GatewayComposition.keyRefresh(settings, gateway: gateway, logger: logger)]
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],

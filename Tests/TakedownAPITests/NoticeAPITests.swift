@@ -80,7 +80,7 @@ struct NoticeAPITests {
             let view = try await api.call(.get, "/v1/notices/\(first)", token: a.token)
             #expect(view["jws"] as? String == jose.text)
 
-            try api.test.gateway.rotateKey()
+            try await api.test.gateway.rotateKey()
             let second = API.firstNotice(try await api.submit(["https://a.test/2"]))
             let keys = try JSONDecoder().decode(
                 JWKSet.self, from: try await api.call(.get, "/.well-known/jwks.json", token: nil).data)

@@ -51,17 +51,17 @@ struct KeyFileTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let keys = directory.appendingPathComponent("keys")
-        var ring = try KeyRing(directory: keys)
+        var ring = try KeyFolder(directory: keys)
         let kid = try ring.ensureKey(at: Date()).kid
         _ = try SecretBox.load(directory: keys)
 
         let signing = keys.appendingPathComponent("\(kid).key.json").path
         try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: signing)
-        let refused = #expect(throws: KeyFileError.self) { try KeyRing(directory: keys) }
+        let refused = #expect(throws: KeyFileError.self) { try KeyFolder(directory: keys) }
         #expect(refused?.description.contains(signing) == true)
         #expect(refused?.description.contains("chmod 600 \(signing)") == true)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: signing)
-        #expect(try KeyRing(directory: keys).keys.count == 1)
+        #expect(try KeyFolder(directory: keys).keys.count == 1)
 
         let secrets = keys.appendingPathComponent(SecretBox.fileName).path
         try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: secrets)
@@ -88,14 +88,14 @@ struct KeyFileTests {
         let kids = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<8 {
                 group.addTask {
-                    var ring = try KeyRing(directory: keys)
+                    var ring = try KeyFolder(directory: keys)
                     return try ring.ensureKey(at: Date()).kid
                 }
             }
             return try await group.reduce(into: Set<String>()) { $0.insert($1) }
         }
         #expect(kids.count == 1)
-        #expect(try KeyRing(directory: keys).keys.count == 1)
+        #expect(try KeyFolder(directory: keys).keys.count == 1)
     }
 
     func mode(_ path: String) throws -> Int {

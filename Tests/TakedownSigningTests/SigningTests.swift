@@ -55,7 +55,7 @@ struct SigningTests {
     func keyRing() throws {
         let directory = try temporaryDirectory().appendingPathComponent("keys")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
-        var ring = try KeyRing(directory: directory)
+        var ring = try KeyFolder(directory: directory)
         #expect(ring.active == nil)
         let first = try ring.ensureKey(at: Date(timeIntervalSince1970: 100))
         #expect(try ring.ensureKey(at: Date(timeIntervalSince1970: 200)).kid == first.kid)
@@ -64,7 +64,7 @@ struct SigningTests {
         let second = try ring.rotate(at: Date(timeIntervalSince1970: 300))
         #expect(second.kid != first.kid)
 
-        let reloaded = try KeyRing(directory: directory)
+        let reloaded = try KeyFolder(directory: directory)
         #expect(reloaded.active?.kid == second.kid)
         #expect(reloaded.keys.map(\.kid) == [first.kid, second.kid])
         #expect(reloaded.keys[0].retiredAt == Date(timeIntervalSince1970: 300))
@@ -78,6 +78,42 @@ struct SigningTests {
                 atPath: directory.appendingPathComponent(file).path)
             #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(file)")
         }
+    }
+
+    @Test("a key read back from the store is the same key, and a row with another key's id is refused")
+    func exportedKeys() throws {
+        let key = SigningKey.generate(at: Date(timeIntervalSince1970: 100))
+        let back = try SigningKey(
+            kid: key.kid, createdAt: key.createdAt, retiredAt: nil, exportedPrivateKey: key.exportedPrivateKey)
+        let jws = try JWS.sign(payload: Data("{}".utf8), with: back)
+        _ = try JWS.verify(jws, keys: JWKSet(keys: [key.publicJWK]))
+        let other = SigningKey.generate(at: Date(timeIntervalSince1970: 100))
+        #expect(throws: SigningKeyError.kidMismatch(kid: key.kid)) {
+            try SigningKey(
+                kid: key.kid, createdAt: key.createdAt, retiredAt: nil, exportedPrivateKey: other.exportedPrivateKey)
+        }
+        for bad in ["", "not base64!", Base64URL.encode(Array(repeating: 1, count: 31))] {
+            #expect(throws: SigningKeyError.malformed(kid: key.kid)) {
+                try SigningKey(kid: key.kid, createdAt: key.createdAt, retiredAt: nil, exportedPrivateKey: bad)
+            }
+        }
+    }
+
+    @Test("the active key signs; retired keys stay published for the time set, then leave the JWKS")
+    func publication() {
+        var old = SigningKey.generate(at: Date(timeIntervalSince1970: 0))
+        old.retiredAt = Date(timeIntervalSince1970: 1_000)
+        var older = SigningKey.generate(at: Date(timeIntervalSince1970: -10))
+        older.retiredAt = Date(timeIntervalSince1970: 10)
+        let active = SigningKey.generate(at: Date(timeIntervalSince1970: 1_000))
+        let ring = KeyRing(keys: [active, old, older])
+        #expect(ring.active?.kid == active.kid)
+        #expect(ring.keys.map(\.kid) == [older.kid, old.kid, active.kid])
+        #expect(
+            ring.jwks(retiredSince: Date(timeIntervalSince1970: 5)).keys.map(\.kid) == [older.kid, old.kid, active.kid])
+        #expect(ring.jwks(retiredSince: Date(timeIntervalSince1970: 500)).keys.map(\.kid) == [old.kid, active.kid])
+        #expect(ring.jwks(retiredSince: Date(timeIntervalSince1970: 5_000)).keys.map(\.kid) == [active.kid])
+        #expect(KeyRing(keys: [old]).active == nil)
     }
 
     @Test("printing a key never shows its private half")

@@ -36,6 +36,7 @@ public enum StoreConformance {
             .merging(ConsoleSessionConformance.checks) { $1 }
             .merging(PoliceHoldConformance.checks) { $1 }
             .merging(URLListConformance.checks) { $1 }
+            .merging(SigningKeyConformance.checks) { $1 }
     }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {

@@ -10,15 +10,19 @@ public enum UpgradeFixture {
         "v1-core", "v2-outbox", "v3-ladder", "v4-hash-lists", "v5-clocks", "v6-access", "v7-audit",
         "v8-hash-list-sources",
     ]
-    /// Every migration both current stores apply.
+    /// Every migration the current PostgreSQL store applies.
     public static let allVersions =
         earlierVersions + [
             "v9-hosting-trace", "v10-referrals", "v11-console-and-disputes", "v12-police-holds",
-            "v13-url-lists",
+            "v13-url-lists", "v15-signing-keys",
         ]
-    /// Every migration the current SQLite store applies: the PostgreSQL store's, and the move of notice
-    /// documents out of the notice rows, which PostgreSQL keeps apart on its own (TOAST).
-    public static let sqliteVersions = allVersions + ["v14-notice-documents"]
+    /// Every migration the current SQLite store applies: PostgreSQL's, and the move of notice documents out
+    /// of the notice rows (v14), which PostgreSQL keeps apart on its own (TOAST).
+    public static let sqliteVersions =
+        earlierVersions + [
+            "v9-hosting-trace", "v10-referrals", "v11-console-and-disputes", "v12-police-holds",
+            "v13-url-lists", "v14-notice-documents", "v15-signing-keys",
+        ]
 
     public enum Dialect: Sendable {
         case sqlite
