@@ -65,7 +65,7 @@ struct DiscoveryController {
         let store = gateway.store
         let answered = await Self.within(.seconds(3)) { (try? await store.ping()) != nil }
         checks["store"] = answered == true ? "ok" : "unreachable"
-        checks["keys"] = gateway.hasSigningKey ? "ok" : "no active signing key"
+        checks["keys"] = gateway.signingKeyProblem ?? "ok"
         let ready = checks.values.allSatisfy { $0 == "ok" }
         return try .json(
             Status(status: ready ? "ready" : "not ready", checks: checks), status: ready ? .ok : .serviceUnavailable)

@@ -102,13 +102,19 @@ public enum GatewayComposition {
         _ settings: ServerSettings, store: any GatewayStore, now: Date = Date(),
         logger: Logger = Logger(label: "takedown.keys")
     ) async throws -> KeyRing {
-        if try await store.signingKeys().isEmpty, let folder = try legacyKeyFolder(settings), !folder.keys.isEmpty {
-            let imported = try await SigningKeys.importFolder(folder, into: store, at: now)
-            logger.notice(
-                "moved the key folder's signing keys into the store",
-                metadata: ["keys": "\(imported.count)", "folder": "\(settings.keysDirectory.path)"])
+        do {
+            if try await store.signingKeys().isEmpty, let folder = try legacyKeyFolder(settings), !folder.keys.isEmpty {
+                let imported = try await SigningKeys.importFolder(folder, into: store, at: now)
+                logger.notice(
+                    "moved the key folder's signing keys into the store",
+                    metadata: ["keys": "\(imported.count)", "folder": "\(settings.keysDirectory.path)"])
+            }
+            return try await SigningKeys.ensure(store, at: now)
+        } catch SecretBoxError.cannotOpen {
+            throw SettingsError(
+                "the signing keys in the store do not open with the secrets key \(try secretBox(settings).path): every instance must use the same TAKEDOWN_SECRETS_KEY"
+            )
         }
-        return try await SigningKeys.ensure(store, at: now)
     }
 
     /// The key folder of an earlier version, when it holds key files.

@@ -14,6 +14,8 @@ public final class Gateway: Sendable {
     public let templates: NoticeTemplates
     let composer: NoticeComposer
     let keys: Mutex<KeyRing>
+    /// What went wrong when the keys were last read again from the store; nil when it went well.
+    let keyRefreshProblem = Mutex<String?>(nil)
     let routing = Mutex<RoutingSnapshot?>(nil)
     /// Where the next round of referral status updates starts.
     let referralReportCursor = Mutex<Int64>(0)
@@ -51,14 +53,29 @@ public final class Gateway: Sendable {
     /// Whether a signing key is loaded.
     public var hasSigningKey: Bool { keys.withLock { $0.active != nil } }
 
+    /// Why this instance is not fit to sign, for `/readyz`: no active key, or the keys could not be read
+    /// again from the store (then it signs with the keys it read last, and says so). Nil when all is well.
+    public var signingKeyProblem: String? {
+        guard hasSigningKey else { return "no active signing key" }
+        return keyRefreshProblem.withLock { $0 }
+    }
+
     /// The key id that signs now.
     public var activeKeyID: String? { keys.withLock { $0.active?.kid } }
 
     /// Reads the keys from the store again: every instance does so every few seconds, so a rotation made on
-    /// any of them (or by `takedown keys rotate`) takes effect on all without a restart.
+    /// any of them (or by `takedown keys rotate`) takes effect on all without a restart. Keys that cannot be
+    /// read, or a store without an active key, leave the keys read last in place and the problem on `/readyz`.
     public func refreshKeys() async throws {
-        let ring = try await SigningKeys.ensure(store, at: clock())
-        keys.withLock { $0 = ring }
+        do {
+            let ring = try await SigningKeys.load(store)
+            guard ring.active != nil else { throw SigningKeys.Problem.noActiveKey }
+            keys.withLock { $0 = ring }
+            keyRefreshProblem.withLock { $0 = nil }
+        } catch {
+            keyRefreshProblem.withLock { $0 = "the signing keys could not be read again: \(error)" }
+            throw error
+        }
     }
 
     /// Rotates the signing key in the store and signs with the new one at once.

@@ -5,6 +5,12 @@ import TakedownStore
 /// The notice signing keys in the store, shared by every instance: the first key, rotation, and the move
 /// of an older gateway's key folder into the store.
 public enum SigningKeys {
+    public enum Problem: Error, CustomStringConvertible {
+        case noActiveKey
+
+        public var description: String { "the store holds no active signing key" }
+    }
+
     /// Every stored key.
     public static func load(_ store: any GatewayStore) async throws -> KeyRing {
         KeyRing(

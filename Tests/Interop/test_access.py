@@ -5,6 +5,8 @@ dump), plain rows of an older gateway sealed on upgrade, and a suspended partner
 
 from __future__ import annotations
 
+import base64
+import secrets
 import sqlite3
 import stat
 import subprocess
@@ -140,15 +142,14 @@ def test_key_files_readable_by_others_stop_the_start(gateway_factory: GatewayFac
     gateway = gateway_factory(f"keys-{mode:o}")
     gateway.stop()
     keys = gateway.data_dir / "keys"
-    signing = next(keys.glob("*.key.json"))
+    # The signing keys live in the store (test_shared_keys.py); the folder holds the key that seals them.
+    assert not list(keys.glob("*.key.json")), list(keys.iterdir())
     secret_key = keys / "secrets.key"
-    for path in (signing, secret_key):
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    for path in (signing, secret_key):
-        path.chmod(mode)
-        log = start_fails(gateway)
-        assert str(path) in log and f"chmod 600 {path}" in log, log[-3000:]
-        path.chmod(0o600)
+    assert stat.S_IMODE(secret_key.stat().st_mode) == 0o600, secret_key
+    secret_key.chmod(mode)
+    log = start_fails(gateway)
+    assert str(secret_key) in log and f"chmod 600 {secret_key}" in log, log[-3000:]
+    secret_key.chmod(0o600)
     gateway.start()
     gateway.request("GET", "/v1/cases", token=gateway.admin_token, expect=200)
 
@@ -242,8 +243,11 @@ def test_the_database_password_never_reaches_the_log(gateway_factory: GatewayFac
             "query": f"{scheme}ql://{user}@{host}?password=pw-Query-7f3a&sslmode=disable",
         }
         admin = None
+        # Instances on one database share the key that seals its signing keys.
+        sealing = {"TAKEDOWN_SECRETS_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
         for label, shaped in shapes.items():
-            gateway = gateway_factory(f"redacted-{label.replace(' ', '-')}", start=False, extra_env={"TAKEDOWN_DATABASE_URL": shaped})
+            gateway = gateway_factory(
+                f"redacted-{label.replace(' ', '-')}", start=False, extra_env={"TAKEDOWN_DATABASE_URL": shaped, **sealing})
             gateway.admin_token = admin = admin or gateway.admin_token  # one database: the first bootstraps
             gateway.start()
             gateway.request("GET", "/v1/cases", token=gateway.admin_token, expect=200)
@@ -261,7 +265,7 @@ def test_the_database_password_never_reaches_the_log(gateway_factory: GatewayFac
         # A password a strict URL parser refuses (a bad escape, a space, an `@`), started or refused alike.
         odd = gateway_factory(
             "odd-password", start=False,
-            extra_env={"TAKEDOWN_DATABASE_URL": f"{scheme}://{user}:pw@Bad%zz 7f3a@{host}"},
+            extra_env={"TAKEDOWN_DATABASE_URL": f"{scheme}://{user}:pw@Bad%zz 7f3a@{host}", **sealing},
         )
         odd.admin_token = admin
         try:

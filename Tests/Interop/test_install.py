@@ -6,6 +6,8 @@ Every other interop test also starts the binary in a folder of its own, never th
 
 from __future__ import annotations
 
+import base64
+
 import json
 import os
 import shutil
@@ -188,7 +190,9 @@ def test_doctor_passes_a_healthy_deployment_and_names_each_broken_setting(health
     assert status == 1 and output.startswith("PROBLEM  settings: ") and len(output.splitlines()) == 1, output
 
     keys = healthy.data_dir / "keys"
-    [key_file] = [path for path in keys.iterdir() if path.name.endswith(".key.json")]
+    # The signing keys are in the store; the folder holds the secrets key that seals them.
+    assert [path.name for path in keys.iterdir() if not path.name.startswith(".")] == ["secrets.key"]
+    key_file = keys / "secrets.key"
     key_file.chmod(0o644)
     status, output = doctor(healthy)
     assert status == 1 and problems(output) == {"keys"} and f"chmod 600 {key_file}" in output, output
@@ -201,6 +205,15 @@ def test_doctor_passes_a_healthy_deployment_and_names_each_broken_setting(health
     status, output = doctor(healthy)
     assert status == 1 and problems(output) == {"keys"} and "secrets.key is missing" in output, output
     (tmp_path / "secrets.key").rename(keys / "secrets.key")
+    # Another instance's secrets key, given in the environment, does not open the stored signing keys.
+    other = base64.b64encode(os.urandom(32)).decode()
+    status, output = doctor(healthy, TAKEDOWN_SECRETS_KEY=other)
+    assert status == 1 and problems(output) == {"keys"} and "do not open with the secrets key" in output, output
+    status, output = doctor(healthy, TAKEDOWN_SECRETS_KEY="not a key")
+    assert status == 1 and problems(output) == {"keys"} and "TAKEDOWN_SECRETS_KEY" in output, output
+    # The folder's key given as a file of its own is the same key: all is well.
+    status, output = doctor(healthy, TAKEDOWN_SECRETS_KEY_FILE=str(key_file))
+    assert status == 0, output
 
     database = healthy.data_dir / "takedown.sqlite"
     database.rename(tmp_path / "takedown.sqlite")
@@ -235,6 +248,10 @@ def test_doctor_on_postgresql_sees_a_database_that_was_never_migrated(healthy: G
         status, output = doctor(healthy, TAKEDOWN_DATABASE_URL=url)
         assert status == 1 and problems(output) == {"store"} and "run `takedown migrate`" in output, output
         healthy.cli("migrate", "--database-url", url)
+        # The signing keys live in the store: a database no gateway has started on has none yet.
+        status, output = doctor(healthy, TAKEDOWN_DATABASE_URL=url)
+        assert status == 1 and problems(output) == {"keys"} and "`takedown keys create`" in output, output
+        healthy.cli("keys", "create", "--database-url", url)
         status, output = doctor(healthy, TAKEDOWN_DATABASE_URL=url)
         assert status == 0, output
         assert "schema up to date" in output

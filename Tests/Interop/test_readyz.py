@@ -13,6 +13,7 @@ keys are gone, ready again once they are back; `/healthz` (liveness) stays 200 t
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import time
 
@@ -60,16 +61,24 @@ def test_readyz_fails_when_the_sqlite_database_file_is_gone(gateway_factory: Gat
     assert_not_ready(gateway, "store")
 
 
-def test_readyz_fails_when_the_signing_keys_are_gone(gateway_factory: GatewayFactory, tmp_path):
-    gateway = gateway_factory("ready-keys")
-    keys = gateway.data_dir / "keys"
+def test_readyz_fails_when_the_signing_keys_cannot_be_read(gateway_factory: GatewayFactory):
+    """The keys live in the store and are read again every TAKEDOWN_KEY_REFRESH_SECONDS: a key row that no
+    longer opens (edited, or sealed with another instance's secrets key) makes the instance not ready, and
+    it keeps signing with the keys it read last."""
+    gateway = gateway_factory("ready-keys", extra_env={"TAKEDOWN_KEY_REFRESH_SECONDS": "0.2"})
     assert readiness(gateway).json()["checks"]["keys"] == "ok"
-    assert any(keys.iterdir()), "no key files where the gateway keeps them"
-    shutil.move(keys, tmp_path / "keys-away")
+    database = gateway.data_dir / "takedown.sqlite"
+    with sqlite3.connect(database) as db:
+        [(kid, sealed)] = db.execute("SELECT kid, private_key FROM signing_keys").fetchall()
+        db.execute("UPDATE signing_keys SET private_key = ? WHERE kid = ?", ("aesgcm1:" + "A" * 60, kid))
     assert_not_ready(gateway, "keys")
-    shutil.move(tmp_path / "keys-away", keys)
+    assert "could not be read again" in readiness(gateway).json()["checks"]["keys"]
+    jwks = gateway.jwks()
+    assert [k["kid"] for k in jwks["keys"]] == [kid], jwks
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE signing_keys SET private_key = ? WHERE kid = ?", (sealed, kid))
     response = wait_status(gateway, ok=True)
-    assert response.status_code == 200, f"not ready again once the keys are back: {response.text}"
+    assert response.status_code == 200, f"not ready again once the key opens: {response.text}"
 
 
 def test_gateway_with_an_unreachable_postgres_never_reports_ready(tmp_path):
