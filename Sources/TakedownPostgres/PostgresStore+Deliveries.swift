@@ -16,6 +16,9 @@ extension PostgresStore {
     {
         guard limit > 0, perEndpointCap > 0 else { return [] }
         return try await transaction { transaction in
+            let limit = try await Self.claimShare(
+                owner: owner, limit: limit, now: now, lease: lease, perEndpointCap: perEndpointCap, transaction)
+            guard limit > 0 else { return [] }
             let endpoints = try await transaction.rows(
                 """
                 SELECT e.partner_id, e.channel, e.endpoint FROM endpoints e
@@ -116,7 +119,9 @@ extension PostgresStore {
 
     public func rescueLeases(of owner: String, now: Date) async throws -> Int {
         try await transaction { transaction in
-            try await Self.returnLeases(where: "lease_owner =", owner, now: now, transaction)
+            // A dead worker no longer counts for the shares of the live ones.
+            try await transaction.run("DELETE FROM outbox_workers WHERE owner = \(owner)")
+            return try await Self.returnLeases(where: "lease_owner =", owner, now: now, transaction)
         }
     }
 

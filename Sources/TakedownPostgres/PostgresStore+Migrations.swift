@@ -28,6 +28,7 @@ extension PostgresStore {
         Migration(name: "v13-url-lists", statements: urlListSchema),
         // v14 moved notice documents out of SQLite's notice rows; PostgreSQL keeps them apart (TOAST).
         Migration(name: "v15-signing-keys", statements: signingKeySchema),
+        Migration(name: "v16-outbox-workers", statements: outboxWorkerSchema),
     ]
 
     public func migrate() async throws {

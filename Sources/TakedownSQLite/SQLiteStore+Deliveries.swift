@@ -9,6 +9,9 @@ extension SQLiteStore {
     {
         try await guarded {
             try await write { db in
+                let limit = try Self.claimShare(
+                    owner: owner, limit: limit, now: now, lease: lease, perEndpointCap: perEndpointCap, db)
+                guard limit > 0 else { return [] }
                 // SQLite runs one writer at a time, so counting and claiming in one transaction keeps the cap.
                 var inFlight: [String: Int] = [:]
                 for row in try Row.fetchAll(
@@ -190,7 +193,14 @@ extension SQLiteStore {
     }
 
     public func rescueLeases(of owner: String, now: Date) async throws -> Int {
-        try await returnLeases(where: "lease_owner = ?", owner, now: now)
+        let returned = try await returnLeases(where: "lease_owner = ?", owner, now: now)
+        // A dead worker no longer counts for the shares of the live ones.
+        try await guarded {
+            try await write { db in
+                try db.execute(sql: "DELETE FROM outbox_workers WHERE owner = ?", arguments: [owner])
+            }
+        }
+        return returned
     }
 
     /// Puts in-flight rows matching `condition` back in the queue, keeping their due time (and so their

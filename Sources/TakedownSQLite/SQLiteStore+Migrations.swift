@@ -110,6 +110,7 @@ extension SQLiteStore {
         registerURLLists(&migrator)
         registerNoticeDocuments(&migrator)
         registerSigningKeys(&migrator)
+        registerOutboxWorkers(&migrator)
         return migrator
     }()
 }

@@ -37,6 +37,15 @@ struct Bench {
                 String(
                     format: "  %d instance%@ deliveries/s                       %10.0f (duplicates %d)", count,
                     count == 1 ? " " : "s", figures.perSecond, figures.duplicates))
+            if count > 1 {
+                // Each instance's share against an even one: 1.00 is exactly 1/N of the work.
+                let even = 1 / Double(count)
+                let shares = figures.shares.map { String(format: "%.1f %%", $0 * 100) }.joined(separator: ", ")
+                let spread = figures.shares.map { abs($0 / even - 1) }.max() ?? 0
+                print(
+                    "    shares of the in-flight work: \(shares) (\(figures.shares.count) seen; widest \(String(format: "%.0f", spread * 100)) % from an even share)"
+                )
+            }
         }
         print("")
     }

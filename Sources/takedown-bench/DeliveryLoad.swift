@@ -9,6 +9,8 @@ struct DeliveryLoad {
         var p50: Double
         var p99: Double
         var duplicates: Int
+        /// With several draining instances on PostgreSQL: each one's share of the in-flight deliveries.
+        var shares: [Double] = []
     }
 
     /// Records arrivals: notice id → first arrival time and issue time; fails the first attempt of half
@@ -164,18 +166,21 @@ struct DeliveryLoad {
         }
         try await client.shutdown()
         var counted = started
+        var sampler: InFlightSampler?
         if let drain {
             try await beforeDrain?(server)
+            if let url = server.environment["TAKEDOWN_DATABASE_URL"] { sampler = try InFlightSampler(databaseURL: url) }
             counted = Date()
             try server.startWorkers(drain)
         }
         let last = try await receiver.waitFor(total)
+        let shares = await sampler?.stop() ?? []
         return receiver.state.withLock { state in
             var latency = Samples()
             for (issued, arrived) in state.arrivals.values { latency.add(arrived.timeIntervalSince(issued)) }
             return Figures(
                 perSecond: Double(total) / last.timeIntervalSince(counted), p50: latency.percentile(50),
-                p99: latency.percentile(99), duplicates: state.duplicates)
+                p99: latency.percentile(99), duplicates: state.duplicates, shares: shares)
         }
     }
 }

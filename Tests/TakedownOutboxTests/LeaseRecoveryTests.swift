@@ -120,9 +120,15 @@ struct LeaseRecoveryTests {
         defer { test.remove() }
         try await LeaseRescuer(store: test.store, interval: 1, clock: test.clock.function).rescueOnce()
         #expect(try await Self.holders(test.store, ids) == [nil, nil] + alive)
-        // The rows are due again, and a live worker takes them.
-        let again = try await test.store.claimDeliveries(
-            owner: LeaseOwner.current, limit: 10, now: test.clock.now, lease: Self.lease, perEndpointCap: 1)
+        // The rows are due again, and the live workers take them, each its share: the dead ones count no more
+        // (with them, each live worker's share of the four endpoints would be the one it holds).
+        var again: [Delivery] = []
+        for owner in alive {
+            let claimed = try await test.store.claimDeliveries(
+                owner: owner, limit: 10, now: test.clock.now, lease: Self.lease, perEndpointCap: 1)
+            #expect(claimed.count == 1)
+            again += claimed
+        }
         #expect(Set(again.map(\.id)) == Set(ids.prefix(2)))
     }
 

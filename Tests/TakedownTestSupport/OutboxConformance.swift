@@ -9,6 +9,7 @@ public enum OutboxConformance {
         "outbox: deliveries are written with their notice, in one transaction": enqueue,
         "outbox: claims lease due rows once, oldest first, within the endpoint cap": claims,
         "outbox: completion is fenced by the lease token": fencing,
+        "outbox: live workers share the endpoints' capacity evenly; one alone takes it all": fairShare,
         "outbox: expired leases are rescued and re-claimed with a new token": rescue,
         "outbox: a dead owner's leases are returned at once": deadOwner,
         "outbox: attempts are kept and failures pause, 410 disables, resume clears": endpointHealth,
@@ -89,6 +90,41 @@ public enum OutboxConformance {
         #expect(
             try await store.claimDeliveries(owner: "w3", limit: 10, now: now, lease: 60, perEndpointCap: 5).map(\.id)
                 == [later[0].id])
+    }
+
+    static func fairShare(_ store: any GatewayStore) async throws {
+        // Eight endpoints at cap 1, two rows due on each (the second a second after the first).
+        for index in 0..<8 {
+            _ = try await seed(store, count: 2, endpoint: "https://hooks.example.com/share-\(index)")
+        }
+        let now = t0.addingTimeInterval(30)
+        // Worker b claims before anything is due: it takes nothing, and counts as live for a lease.
+        #expect(
+            try await store.claimDeliveries(
+                owner: "b", limit: 64, now: t0.addingTimeInterval(-1), lease: 60, perEndpointCap: 1
+            ).isEmpty)
+        // a takes half of the eight endpoints' capacity, not all of it; b the other half; then a is at its share.
+        let first = try await store.claimDeliveries(owner: "a", limit: 64, now: now, lease: 60, perEndpointCap: 1)
+        #expect(first.count == 4)
+        let second = try await store.claimDeliveries(owner: "b", limit: 64, now: now, lease: 60, perEndpointCap: 1)
+        #expect(second.count == 4)
+        #expect(Set(first.map(\.endpoint)).isDisjoint(with: second.map(\.endpoint)))
+        #expect(Set((first + second).map(\.endpoint)).count == 8)
+        #expect(try await store.claimDeliveries(owner: "a", limit: 64, now: now, lease: 60, perEndpointCap: 1).isEmpty)
+
+        // b finishes its four and claims no more. After a lease, a alone takes what is free: b's endpoints' rows.
+        let attempt = DeliveryAttempt(
+            number: 1, at: now, statusCode: 200, latencyMs: 5, error: nil, responseExcerpt: nil)
+        for delivery in second {
+            #expect(
+                try await store.completeDelivery(
+                    delivery.id, token: delivery.leaseToken, outcome: .succeeded, attempt: attempt, now: now,
+                    pauseAfter: 3600))
+        }
+        let later = now.addingTimeInterval(61)
+        #expect(
+            try await store.claimDeliveries(owner: "a", limit: 64, now: later, lease: 60, perEndpointCap: 1).count
+                == 4)
     }
 
     static func fencing(_ store: any GatewayStore) async throws {
