@@ -17,6 +17,9 @@ extension PostgresStore {
             INSERT INTO outbox_workers (owner, seen_at) VALUES (\(owner), \(now.stored))
             ON CONFLICT (owner) DO UPDATE SET seen_at = excluded.seen_at
             """)
+        // Workers gone for a day are forgotten.
+        try await transaction.run(
+            "DELETE FROM outbox_workers WHERE seen_at < \(now.addingTimeInterval(-86_400).stored)")
         let live =
             try await transaction.rows(
                 """

@@ -60,9 +60,6 @@ public final class Gateway: Sendable {
         return keyRefreshProblem.withLock { $0 }
     }
 
-    /// The key id that signs now.
-    public var activeKeyID: String? { keys.withLock { $0.active?.kid } }
-
     /// Reads the keys from the store again: every instance does so every few seconds, so a rotation made on
     /// any of them (or by `takedown keys rotate`) takes effect on all without a restart. Keys that cannot be
     /// read, or a store without an active key, leave the keys read last in place and the problem on `/readyz`.

@@ -58,7 +58,9 @@ public enum SigningKeys {
     public static func importFolder(_ folder: KeyFolder, into store: any GatewayStore, at now: Date) async throws
         -> [Imported]
     {
-        var present = Set(try await store.signingKeys().map(\.kid))
+        let existing = try await store.signingKeys()
+        var present = Set(existing.map(\.kid))
+        var hasActive = existing.contains { $0.retiredAt == nil }
         var result: [Imported] = []
         for key in folder.keys {
             guard !present.contains(key.kid) else {
@@ -66,10 +68,10 @@ public enum SigningKeys {
                 continue
             }
             var copy = key
-            let hasActive = try await load(store).active != nil
             if key.retiredAt == nil, hasActive { copy.retiredAt = now }
             try await store.addSigningKey(stored(copy), retiringActiveAt: nil)
             present.insert(key.kid)
+            if copy.retiredAt == nil { hasActive = true }
             result.append(copy.retiredAt == key.retiredAt ? .stored(kid: key.kid) : .storedRetired(kid: key.kid))
         }
         return result

@@ -15,9 +15,6 @@ public struct KeyRing: Sendable {
     /// The key that signs new documents.
     public var active: SigningKey? { keys.last { $0.retiredAt == nil } }
 
-    /// Every public key, retired ones included.
-    public var jwks: JWKSet { JWKSet(keys: keys.map(\.publicJWK)) }
-
     /// The public keys to publish: the active one and those retired at `cutoff` or later.
     public func jwks(retiredSince cutoff: Date) -> JWKSet {
         JWKSet(keys: keys.filter { ($0.retiredAt ?? .distantFuture) >= cutoff }.map(\.publicJWK))

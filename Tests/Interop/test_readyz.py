@@ -12,7 +12,6 @@ keys are gone, ready again once they are back; `/healthz` (liveness) stays 200 t
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import time
