@@ -108,6 +108,16 @@ public enum DeliveryOutcome: Sendable, Equatable {
     case dead(error: String)
     /// The endpoint answered 410 Gone: the delivery is dead and the endpoint disabled.
     case endpointGone(error: String)
+
+    /// What a delivery stores after this outcome at `now`: its state, when it is next due, and its last error.
+    /// The one rule for every store.
+    public func stored(at now: Date) -> (state: DeliveryState, nextAttemptAt: Date, error: String?) {
+        switch self {
+        case .succeeded: (.succeeded, now, nil)
+        case .retry(let at, let error): (.failed, at, error)
+        case .dead(let error), .endpointGone(let error): (.dead, now, error)
+        }
+    }
 }
 
 /// The health of one channel endpoint of a partner.
@@ -134,5 +144,23 @@ public struct EndpointState: Codable, Sendable, Equatable {
         self.lastSuccessAt = lastSuccessAt
         self.pausedAt = pausedAt
         self.disabledAt = disabledAt
+    }
+
+    /// The endpoint after an attempt's outcome at `now`, the one rule for every store: a success clears the
+    /// failing streak; a failure starts one, or pauses the endpoint once it has lasted `pauseAfter`; 410 Gone
+    /// disables it. A pause or a disabling, once set, stays until staff or the partner resume the endpoint.
+    public mutating func record(_ outcome: DeliveryOutcome, at now: Date, pauseAfter: TimeInterval) {
+        switch outcome {
+        case .succeeded:
+            failingSince = nil
+            lastSuccessAt = now
+        case .retry, .dead:
+            let since = failingSince ?? now
+            failingSince = since
+            if pausedAt == nil, since <= now.addingTimeInterval(-pauseAfter) { pausedAt = now }
+        case .endpointGone:
+            failingSince = failingSince ?? now
+            disabledAt = now
+        }
     }
 }

@@ -31,12 +31,18 @@ extension PostgresStore {
     ]
 
     static func insertAudit(_ entry: AuditEntry, _ transaction: Transaction) async throws {
-        try await transaction.run(
-            """
-            INSERT INTO audit_log (at, actor, token_id, action, target, summary, client)
-            VALUES (\(entry.at.stored), \(entry.actor), \(entry.tokenId.rawValue), \(entry.action), \(entry.target),
-                    \(entry.summary), \(entry.client))
-            """)
+        try await insertAudit([entry], transaction)
+    }
+
+    static func insertAudit(_ entries: [AuditEntry], _ transaction: Transaction) async throws {
+        try await transaction.insertRows(
+            "INSERT INTO audit_log (at, actor, token_id, action, target, summary, client)", entries, columns: 7
+        ) { entry in
+            [
+                .v(entry.at.stored), .v(entry.actor), .v(entry.tokenId.rawValue), .v(entry.action), .v(entry.target),
+                .v(entry.summary), .v(entry.client),
+            ]
+        }
     }
 
     public func auditEntries(actor: String?, target: String?, after position: Int64, limit: Int) async throws

@@ -4,10 +4,13 @@ import TakedownModel
 import TakedownStore
 
 extension PostgresStore {
+    /// Shares a transaction with the other cases written at the time (`CaseCommits`).
     public func insertCase(
         _ record: Case, notices: [Notice], deliveries: [Delivery], idempotency: IdempotencyRecord?
     ) async throws -> IdempotencyRecord? {
-        try await insertCase(record, notices: notices, deliveries: deliveries, hold: nil, idempotency: idempotency)
+        let encodedNotices = try notices.map { ($0, try StoredJSON.encode($0.items)) }
+        return try await caseCommits.write(
+            record, notices: encodedNotices, deliveries: deliveries, idempotency: idempotency, through: self)
     }
 
     /// A case with its notices and deliveries, or (held for the police) with its hold and no notice; once
@@ -15,7 +18,16 @@ extension PostgresStore {
     func insertCase(
         _ record: Case, notices: [Notice], deliveries: [Delivery], hold: PoliceHold?, idempotency: IdempotencyRecord?
     ) async throws -> IdempotencyRecord? {
-        let encodedNotices = try notices.map { ($0, try StoredJSON.encode($0.items)) }
+        try await insertCase(
+            record, encodedNotices: try notices.map { ($0, try StoredJSON.encode($0.items)) }, deliveries: deliveries,
+            hold: hold, idempotency: idempotency)
+    }
+
+    /// The same, alone in its transaction, the notices' items already encoded.
+    func insertCase(
+        _ record: Case, encodedNotices: [(Notice, String)], deliveries: [Delivery], hold: PoliceHold?,
+        idempotency: IdempotencyRecord?
+    ) async throws -> IdempotencyRecord? {
         let storedHold = try hold.map { ($0, try StoredJSON.encode($0)) }
         return try await transaction { transaction -> IdempotencyRecord? in
             if let idempotency {
@@ -39,15 +51,23 @@ extension PostgresStore {
     static func writeCase(
         _ record: Case, notices: [(Notice, String)], deliveries: [Delivery], _ transaction: Transaction
     ) async throws {
-        try await insert(record, transaction)
-        for (notice, items) in notices { try await insert(notice, items: items, transaction) }
+        try await writeCases([(record, notices)], deliveries: deliveries, transaction)
+    }
+
+    /// Writes cases with their notices and deliveries in a few multi-row statements, one per table whatever
+    /// the number of cases, taking positions last, in the order given.
+    static func writeCases(
+        _ cases: [(Case, [(Notice, String)])], deliveries: [Delivery], _ transaction: Transaction
+    ) async throws {
+        try await insert(cases.map(\.0), transaction)
+        try await insert(notices: cases.flatMap(\.1), transaction)
         try await insert(deliveries, transaction)
         // Last, so the counters stay locked only for these few statements and the commit.
-        _ = try await assignPositions("cases", ids: [record.id.rawValue], transaction)
-        _ = try await assignPositions("notices", ids: notices.map(\.0.id.rawValue), transaction)
+        _ = try await assignPositions("cases", ids: cases.map(\.0.id.rawValue), transaction)
+        _ = try await assignPositions("notices", ids: cases.flatMap { $0.1.map(\.0.id.rawValue) }, transaction)
         // After the case counter is held: a list being created meanwhile is either committed (and seen
-        // here) or waits for this case to commit (and takes it in).
-        try await contribute(record, notices: notices.map(\.0), transaction)
+        // here) or waits for these cases to commit (and takes them in).
+        try await contribute(cases.map { ($0.0, $0.1.map(\.0)) }, transaction)
     }
 
     public func caseRecord(_ id: CaseID) async throws -> Case? {
@@ -97,7 +117,7 @@ extension PostgresStore {
                     """)
                 if routed != 1 { throw StoreError.conflict("item \(url) is already routed") }
             }
-            try await Self.insert(notice, items: items, transaction)
+            try await Self.insert(notices: [(notice, items)], transaction)
             try await Self.insert(deliveries, transaction)
             try await Self.enterURLs(of: [notice], caseID: caseID, transaction)
             var stored = notice
@@ -136,24 +156,34 @@ extension PostgresStore {
         return first
     }
 
-    static func insert(_ record: Case, _ transaction: Transaction) async throws {
-        try await transaction.run(
+    static func insert(_ records: [Case], _ transaction: Transaction) async throws {
+        try await transaction.insertRows(
             """
             INSERT INTO cases (id, reference, uk_grade, classification, media_type, notes, created_at, created_by)
-            VALUES (\(record.id.rawValue), \(record.reference), \(record.category.ukGrade.rawValue),
-                    \(record.category.classification?.rawValue), \(record.mediaType.rawValue), \(record.notes),
-                    \(record.createdAt.stored), \(record.createdBy))
-            """)
-        for (index, item) in record.items.enumerated() {
+            """, records, columns: 8
+        ) { record in
+            [
+                .v(record.id.rawValue), .v(record.reference), .v(record.category.ukGrade.rawValue),
+                .v(record.category.classification?.rawValue), .v(record.mediaType.rawValue), .v(record.notes),
+                .v(record.createdAt.stored), .v(record.createdBy),
+            ]
+        }
+        let items = records.flatMap { record in record.items.enumerated().map { (record.id, $0, $1) } }
+        // Traces are encoded before the statement: encoding may throw, a row's values may not.
+        let traces = try items.map { try $0.2.trace.map(StoredJSON.encode) }
+        try await transaction.insertRows(
+            """
+            INSERT INTO case_items (case_id, idx, url, observed_at, ip, md5, sha1, sha256, pdq, pdq_quality,
+                                    photodna, notice_id, unrouted_reason, trace)
+            """, Array(zip(items, traces)), columns: 14
+        ) { row in
+            let ((caseID, index, item), trace) = row
             let h = item.hashes
-            try await transaction.run(
-                """
-                INSERT INTO case_items (case_id, idx, url, observed_at, ip, md5, sha1, sha256, pdq, pdq_quality,
-                                        photodna, notice_id, unrouted_reason, trace)
-                VALUES (\(record.id.rawValue), \(index), \(item.url), \(item.observedAt.stored), \(item.ip), \(h.md5),
-                        \(h.sha1), \(h.sha256), \(h.pdq), \(h.pdqQuality), \(h.photodna), \(item.noticeId?.rawValue),
-                        \(item.unroutedReason), \(try item.trace.map(StoredJSON.encode)))
-                """)
+            return [
+                .v(caseID.rawValue), .v(index), .v(item.url), .v(item.observedAt.stored), .v(item.ip), .v(h.md5),
+                .v(h.sha1), .v(h.sha256), .v(h.pdq), .v(h.pdqQuality), .v(h.photodna), .v(item.noticeId?.rawValue),
+                .v(item.unroutedReason), .v(trace),
+            ]
         }
     }
 
@@ -190,12 +220,18 @@ extension PostgresStore {
     }
 
     static func insert(_ record: IdempotencyRecord, _ transaction: Transaction) async throws {
-        try await transaction.run(
-            """
-            INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at)
-            VALUES (\(record.scope), \(record.key), \(record.requestHash), \(record.status), \(record.body),
-                    \(record.createdAt.stored))
-            """)
+        try await insert(idempotency: [record], transaction)
+    }
+
+    static func insert(idempotency records: [IdempotencyRecord], _ transaction: Transaction) async throws {
+        try await transaction.insertRows(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at)", records, columns: 6
+        ) { record in
+            [
+                .v(record.scope), .v(record.key), .v(record.requestHash), .v(record.status), .v(record.body),
+                .v(record.createdAt.stored),
+            ]
+        }
     }
 
     static func idempotency(scope: String, key: String, _ transaction: Transaction) async throws

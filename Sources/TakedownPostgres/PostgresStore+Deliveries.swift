@@ -80,28 +80,97 @@ extension PostgresStore {
         return Set(try held.map { DeliveryID(rawValue: try $0.get("id")) })
     }
 
+    /// Records a round's outcomes in one transaction of four statements, whatever their number: the
+    /// endpoints locked and read, every fenced delivery row updated, the attempts inserted, the endpoints'
+    /// health written back as `EndpointState.record` moved it, outcome by outcome in the order given.
     public func completeDeliveries(_ completions: [DeliveryCompletion], now: Date, pauseAfter: TimeInterval)
         async throws -> Set<DeliveryID>
     {
         guard !completions.isEmpty else { return [] }
-        // Rows are locked in one order by every writer (endpoints by key, deliveries by id), so two batches
-        // completing for the same endpoints cannot deadlock.
-        let ordered = completions.sorted { $0.id.rawValue < $1.id.rawValue }
+        // Endpoints are locked in key order by every writer, so two batches completing for the same
+        // endpoints cannot deadlock.
         return try await transaction { transaction in
-            try await transaction.run(
+            var health: [[String]: EndpointState] = [:]
+            for row in try await transaction.rows(
                 """
-                SELECT 1 FROM endpoints e
+                SELECT e.* FROM endpoints e
                 WHERE (e.partner_id, e.channel, e.endpoint) IN (
-                    SELECT partner_id, channel, endpoint FROM deliveries WHERE id = ANY(\(ordered.map(\.id.rawValue))))
+                    SELECT partner_id, channel, endpoint FROM deliveries WHERE id = ANY(\(completions.map(\.id.rawValue))))
                 ORDER BY e.partner_id, e.channel, e.endpoint
                 FOR UPDATE OF e
                 """)
-            var recorded = Set<DeliveryID>()
-            for completion in ordered
-            where try await Self.complete(completion, now: now, pauseAfter: pauseAfter, transaction) {
-                recorded.insert(completion.id)
+            {
+                let state = try Self.endpointState(from: row)
+                health[[state.partnerId.rawValue, state.channel.rawValue, state.endpoint]] = state
             }
-            return recorded
+            // Fenced: only the holder of the current lease token records an outcome.
+            var update = SQL("UPDATE deliveries d SET state = c.state, attempts = d.attempts + 1, ")
+            update.append("next_attempt_at = c.next::double precision, lease_owner = NULL, lease_expires_at = NULL, ")
+            update.append("last_error = c.error::text, last_status = c.status::integer, updated_at = ")
+            update.bind(now.stored)
+            update.append(" FROM (VALUES ")
+            try update.appendRows(completions) { completion in
+                let stored = completion.outcome.stored(at: now)
+                return [
+                    .v(completion.id.rawValue), .v(completion.token), .v(stored.state.rawValue),
+                    .v(stored.nextAttemptAt.stored), .v(stored.error), .v(completion.attempt.statusCode),
+                ]
+            }
+            update.append(
+                """
+                ) AS c(id, token, state, next, error, status)
+                WHERE d.id = c.id AND d.lease_token = c.token AND d.state = 'in_flight'
+                RETURNING d.id, d.partner_id, d.channel, d.endpoint, d.attempts
+                """)
+            var recorded: [DeliveryID: (endpoint: [String], number: Int)] = [:]
+            for row in try await transaction.rows(update.query) {
+                recorded[DeliveryID(rawValue: try row.get("id"))] = (
+                    [try row.get("partner_id"), try row.get("channel"), try row.get("endpoint")],
+                    try row.get("attempts")
+                )
+            }
+            let done = completions.filter { recorded[$0.id] != nil }
+            try await transaction.insertRows(
+                """
+                INSERT INTO delivery_attempts (delivery_id, number, at, status_code, latency_ms, error, response_excerpt)
+                """, done, columns: 7
+            ) { completion in
+                let attempt = completion.attempt
+                return [
+                    .v(completion.id.rawValue), .v(recorded[completion.id]?.number), .v(attempt.at.stored),
+                    .v(attempt.statusCode), .v(attempt.latencyMs), .v(attempt.error), .v(attempt.responseExcerpt),
+                ]
+            }
+            var moved: [[String]] = []
+            for completion in done {
+                guard let key = recorded[completion.id]?.endpoint, health[key] != nil else { continue }
+                if !moved.contains(key) { moved.append(key) }
+                health[key]?.record(completion.outcome, at: now, pauseAfter: pauseAfter)
+            }
+            let states = moved.compactMap { health[$0] }
+            if !states.isEmpty {
+                var write = SQL(
+                    """
+                    UPDATE endpoints e SET attempted = true, failing_since = h.failing_since::double precision,
+                           last_success_at = h.last_success_at::double precision,
+                           paused_at = h.paused_at::double precision, disabled_at = h.disabled_at::double precision
+                    FROM (VALUES
+                    """)
+                try write.appendRows(states) { state in
+                    [
+                        .v(state.partnerId.rawValue), .v(state.channel.rawValue), .v(state.endpoint),
+                        .v(state.failingSince?.stored), .v(state.lastSuccessAt?.stored), .v(state.pausedAt?.stored),
+                        .v(state.disabledAt?.stored),
+                    ]
+                }
+                write.append(
+                    """
+                    ) AS h(partner_id, channel, endpoint, failing_since, last_success_at, paused_at, disabled_at)
+                    WHERE e.partner_id = h.partner_id AND e.channel = h.channel AND e.endpoint = h.endpoint
+                    """)
+                try await transaction.run(write.query)
+            }
+            return Set(done.map(\.id))
         }
     }
 
@@ -143,69 +212,5 @@ extension PostgresStore {
         let count = try await transaction.count(sql.query)
         if count > 0 { try await notifyOutbox(transaction) }
         return count
-    }
-
-    /// Records one completion inside the caller's transaction; false when the lease is gone.
-    static func complete(
-        _ completion: DeliveryCompletion, now: Date, pauseAfter: TimeInterval, _ transaction: Transaction
-    ) async throws -> Bool {
-        let attempt = completion.attempt
-        let (state, next, error): (DeliveryState, Date, String?) = {
-            switch completion.outcome {
-            case .succeeded: return (.succeeded, now, nil)
-            case .retry(let at, let error): return (.failed, at, error)
-            case .dead(let error), .endpointGone(let error): return (.dead, now, error)
-            }
-        }()
-        // Fenced: only the holder of the current lease token records an outcome.
-        guard
-            let row = try await transaction.rows(
-                """
-                UPDATE deliveries SET state = \(state.rawValue), attempts = attempts + 1,
-                       next_attempt_at = \(next.stored), lease_owner = NULL, lease_expires_at = NULL,
-                       last_error = \(error), last_status = \(attempt.statusCode), updated_at = \(now.stored)
-                WHERE id = \(completion.id.rawValue) AND lease_token = \(completion.token) AND state = 'in_flight'
-                RETURNING partner_id, channel, endpoint, attempts
-                """
-            ).first
-        else { return false }
-        let partner: String = try row.get("partner_id")
-        let channel: String = try row.get("channel")
-        let endpoint: String = try row.get("endpoint")
-        try await transaction.run(
-            """
-            INSERT INTO delivery_attempts (delivery_id, number, at, status_code, latency_ms, error, response_excerpt)
-            VALUES (\(completion.id.rawValue), \(try row.get("attempts", as: Int.self)), \(attempt.at.stored),
-                    \(attempt.statusCode), \(attempt.latencyMs), \(attempt.error), \(attempt.responseExcerpt))
-            """)
-        var sql = SQL("UPDATE endpoints SET attempted = true, ")
-        switch completion.outcome {
-        case .succeeded:
-            sql.append("failing_since = NULL, last_success_at = ")
-            sql.bind(now.stored)
-        case .retry, .dead:
-            sql.append("failing_since = COALESCE(failing_since, ")
-            sql.bind(now.stored)
-            sql.append("), paused_at = CASE WHEN paused_at IS NULL AND COALESCE(failing_since, ")
-            sql.bind(now.stored)
-            sql.append(") <= ")
-            sql.bind(now.addingTimeInterval(-pauseAfter).stored)
-            sql.append(" THEN ")
-            sql.bind(now.stored)
-            sql.append(" ELSE paused_at END")
-        case .endpointGone:
-            sql.append("failing_since = COALESCE(failing_since, ")
-            sql.bind(now.stored)
-            sql.append("), disabled_at = ")
-            sql.bind(now.stored)
-        }
-        sql.append(" WHERE partner_id = ")
-        sql.bind(partner)
-        sql.append(" AND channel = ")
-        sql.bind(channel)
-        sql.append(" AND endpoint = ")
-        sql.bind(endpoint)
-        try await transaction.run(sql.query)
-        return true
     }
 }

@@ -111,24 +111,29 @@ extension PostgresStore {
         try await log.save(transaction)
     }
 
-    /// Adds a new case's files, and its issued notices' URLs, to every list whose rules take them, in the
-    /// case's own transaction.
-    static func contribute(_ record: Case, notices: [Notice], _ transaction: Transaction) async throws {
+    /// Adds new cases' files, and their issued notices' URLs, to every list whose rules take them, in the
+    /// cases' own transaction, case by case in the order given.
+    static func contribute(_ cases: [(Case, [Notice])], _ transaction: Transaction) async throws {
         for list in try await hashLists(listSelect + " ORDER BY l.position", nil, transaction) {
-            let drafts =
-                switch list.kind {
-                case .hashes: record.items.compactMap { HashEntryDraft.from($0, of: record, for: list) }
-                case .urls:
-                    HashEntryDraft.urls(
-                        of: notices, caseID: record.id, category: record.category, mediaType: record.mediaType,
-                        grades: list.include.ukGrades)
-                }
-            guard !drafts.isEmpty else { continue }
+            let drafts = cases.map { record, notices in
+                let drafts =
+                    switch list.kind {
+                    case .hashes: record.items.compactMap { HashEntryDraft.from($0, of: record, for: list) }
+                    case .urls:
+                        HashEntryDraft.urls(
+                            of: notices, caseID: record.id, category: record.category, mediaType: record.mediaType,
+                            grades: list.include.ukGrades)
+                    }
+                return (record.createdAt, drafts)
+            }
+            guard drafts.contains(where: { !$0.1.isEmpty }) else { continue }
             var log = try await PostgresHashListLog(list.id, transaction)
-            for draft in drafts {
-                switch list.kind {
-                case .hashes: try await log.add(draft, restoring: false, at: record.createdAt, transaction)
-                case .urls: try await log.enter(draft, at: record.createdAt, transaction)
+            for (at, caseDrafts) in drafts {
+                for draft in caseDrafts {
+                    switch list.kind {
+                    case .hashes: try await log.add(draft, restoring: false, at: at, transaction)
+                    case .urls: try await log.enter(draft, at: at, transaction)
+                    }
                 }
             }
             try await log.save(transaction)

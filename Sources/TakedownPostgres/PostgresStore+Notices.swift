@@ -165,18 +165,32 @@ extension PostgresStore {
 
     /// Inserts a notice, with its timeline, still without a position (`assignPositions` gives it one).
     static func insert(_ notice: Notice, items: String, _ transaction: Transaction) async throws {
-        try await transaction.run(
+        try await insert(notices: [(notice, items)], transaction)
+    }
+
+    /// Notices (items encoded) and their timelines, one multi-row statement per table.
+    static func insert(notices: [(Notice, String)], _ transaction: Transaction) async throws {
+        try await transaction.insertRows(
             """
             INSERT INTO notices (id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at,
                                  removed_at, verified_at, items, document, jws, sequence, ladder_step, sla_policy_id,
                                  verify_due_at)
-            VALUES (\(notice.id.rawValue), \(notice.caseId.rawValue), \(notice.partnerId.rawValue),
-                    \(notice.status.rawValue), \(notice.issuedAt.stored), \(notice.deadlineAt.stored),
-                    \(notice.acknowledgedAt?.stored), \(notice.removedAt?.stored), \(notice.verifiedAt?.stored),
-                    \(items), \(notice.document), \(notice.jws), \(notice.sequence), \(notice.ladderStep),
-                    \(notice.slaPolicyId.rawValue), \(notice.verifyDueAt?.stored))
-            """)
-        for event in notice.timeline { try await insert(event, for: notice.id, transaction) }
+            """, notices, columns: 16
+        ) { notice, items in
+            [
+                .v(notice.id.rawValue), .v(notice.caseId.rawValue), .v(notice.partnerId.rawValue),
+                .v(notice.status.rawValue), .v(notice.issuedAt.stored), .v(notice.deadlineAt.stored),
+                .v(notice.acknowledgedAt?.stored), .v(notice.removedAt?.stored), .v(notice.verifiedAt?.stored),
+                .v(items), .v(notice.document), .v(notice.jws), .v(notice.sequence), .v(notice.ladderStep),
+                .v(notice.slaPolicyId.rawValue), .v(notice.verifyDueAt?.stored),
+            ]
+        }
+        let events = notices.flatMap { notice, _ in notice.timeline.map { (notice.id, $0) } }
+        try await transaction.insertRows(
+            "INSERT INTO notice_events (notice_id, at, event, actor, detail)", events, columns: 5
+        ) { id, event in
+            [.v(id.rawValue), .v(event.at.stored), .v(event.event), .v(event.actor), .v(event.detail)]
+        }
     }
 
     static func insert(_ event: TimelineEvent, for id: NoticeID, _ transaction: Transaction) async throws {

@@ -93,14 +93,16 @@ extension PostgresStore {
         } else {
             found = try await rows("SELECT * FROM endpoints WHERE attempted ORDER BY partner_id, channel, endpoint")
         }
-        return try found.map { row in
-            EndpointState(
-                partnerId: PartnerID(rawValue: try row.get("partner_id")),
-                channel: DeliveryChannel(rawValue: try row.get("channel")) ?? .webhook,
-                endpoint: try row.get("endpoint"), failingSince: try row.optionalDate("failing_since"),
-                lastSuccessAt: try row.optionalDate("last_success_at"), pausedAt: try row.optionalDate("paused_at"),
-                disabledAt: try row.optionalDate("disabled_at"))
-        }
+        return try found.map(Self.endpointState(from:))
+    }
+
+    static func endpointState(from row: PostgresRandomAccessRow) throws -> EndpointState {
+        EndpointState(
+            partnerId: PartnerID(rawValue: try row.get("partner_id")),
+            channel: DeliveryChannel(rawValue: try row.get("channel")) ?? .webhook,
+            endpoint: try row.get("endpoint"), failingSince: try row.optionalDate("failing_since"),
+            lastSuccessAt: try row.optionalDate("last_success_at"), pausedAt: try row.optionalDate("paused_at"),
+            disabledAt: try row.optionalDate("disabled_at"))
     }
 
     public func outboxStats(now: Date) async throws -> OutboxStats {
@@ -164,17 +166,19 @@ extension PostgresStore {
             ORDER BY 1, 2, 3
             ON CONFLICT DO NOTHING
             """)
-        for delivery in deliveries {
-            try await transaction.run(
-                """
-                INSERT INTO deliveries (id, notice_id, partner_id, channel, endpoint, event_type, event_id, payload,
-                                        state, attempts, next_attempt_at, lease_token, created_at, updated_at)
-                VALUES (\(delivery.id.rawValue), \(delivery.noticeId.rawValue), \(delivery.partnerId.rawValue),
-                        \(delivery.channel.rawValue), \(delivery.endpoint), \(delivery.eventType), \(delivery.eventId),
-                        \(delivery.payload), \(delivery.state.rawValue), \(delivery.attempts),
-                        \(delivery.nextAttemptAt.stored), \(delivery.leaseToken), \(delivery.createdAt.stored),
-                        \(delivery.updatedAt.stored))
-                """)
+        try await transaction.insertRows(
+            """
+            INSERT INTO deliveries (id, notice_id, partner_id, channel, endpoint, event_type, event_id, payload, state,
+                                    attempts, next_attempt_at, lease_token, created_at, updated_at)
+            """, deliveries, columns: 14
+        ) { delivery in
+            [
+                .v(delivery.id.rawValue), .v(delivery.noticeId.rawValue), .v(delivery.partnerId.rawValue),
+                .v(delivery.channel.rawValue), .v(delivery.endpoint), .v(delivery.eventType), .v(delivery.eventId),
+                .v(delivery.payload), .v(delivery.state.rawValue), .v(delivery.attempts),
+                .v(delivery.nextAttemptAt.stored), .v(delivery.leaseToken), .v(delivery.createdAt.stored),
+                .v(delivery.updatedAt.stored),
+            ]
         }
         try await notifyOutbox(transaction)
     }

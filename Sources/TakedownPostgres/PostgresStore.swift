@@ -14,6 +14,8 @@ public final class PostgresStore: GatewayStore, Sendable {
     let logger: Logger
     /// Seals webhook secrets before they are written and opens them when read.
     let secrets: any SecretSealing
+    /// Cases written at the same time share a transaction.
+    let caseCommits = CaseCommits()
     private let runner: Task<Void, Never>
 
     /// Connects lazily with the given settings; the pool runs until `shutdown()`. Without `secrets`, webhook

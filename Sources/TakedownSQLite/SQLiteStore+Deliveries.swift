@@ -108,13 +108,7 @@ extension SQLiteStore {
         let token = completion.token
         let outcome = completion.outcome
         let attempt = completion.attempt
-        let (state, next, error): (DeliveryState, Date, String?) = {
-            switch outcome {
-            case .succeeded: return (.succeeded, now, nil)
-            case .retry(let at, let error): return (.failed, at, error)
-            case .dead(let error), .endpointGone(let error): return (.dead, now, error)
-            }
-        }()
+        let (state, next, error) = outcome.stored(at: now)
         try db.execute(
             sql: """
                 UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
@@ -144,35 +138,24 @@ extension SQLiteStore {
         try db.execute(
             sql: "INSERT OR IGNORE INTO endpoints (partner_id, channel, endpoint) VALUES (?, ?, ?)",
             arguments: StatementArguments(endpoint))
-        switch outcome {
-        case .succeeded:
-            try db.execute(
-                sql: """
-                    UPDATE endpoints SET failing_since = NULL, last_success_at = ?
-                    WHERE partner_id = ? AND channel = ? AND endpoint = ?
-                    """,
-                arguments: StatementArguments([now.storedValue] + endpoint))
-        case .retry, .dead:
-            try db.execute(
-                sql: """
-                    UPDATE endpoints SET failing_since = COALESCE(failing_since, ?),
-                           paused_at = CASE WHEN paused_at IS NULL AND COALESCE(failing_since, ?) <= ? THEN ? ELSE paused_at END
-                    WHERE partner_id = ? AND channel = ? AND endpoint = ?
-                    """,
-                arguments: StatementArguments(
-                    [
-                        now.storedValue, now.storedValue, now.addingTimeInterval(-pauseAfter).storedValue,
-                        now.storedValue,
-                    ]
-                        + endpoint))
-        case .endpointGone:
-            try db.execute(
-                sql: """
-                    UPDATE endpoints SET failing_since = COALESCE(failing_since, ?), disabled_at = ?
-                    WHERE partner_id = ? AND channel = ? AND endpoint = ?
-                    """,
-                arguments: StatementArguments([now.storedValue, now.storedValue] + endpoint))
-        }
+        guard
+            let current = try Row.fetchOne(
+                db, sql: "SELECT * FROM endpoints WHERE partner_id = ? AND channel = ? AND endpoint = ?",
+                arguments: StatementArguments(endpoint))
+        else { return true }
+        // The endpoint's health moves by the one rule for every store.
+        var health = endpointState(from: current)
+        health.record(outcome, at: now, pauseAfter: pauseAfter)
+        try db.execute(
+            sql: """
+                UPDATE endpoints SET failing_since = ?, last_success_at = ?, paused_at = ?, disabled_at = ?
+                WHERE partner_id = ? AND channel = ? AND endpoint = ?
+                """,
+            arguments: StatementArguments(
+                [
+                    health.failingSince?.storedValue, health.lastSuccessAt?.storedValue, health.pausedAt?.storedValue,
+                    health.disabledAt?.storedValue,
+                ] + endpoint))
         return true
     }
 
@@ -326,15 +309,7 @@ extension SQLiteStore {
                 } else {
                     rows = try Row.fetchAll(db, sql: "SELECT * FROM endpoints ORDER BY partner_id, channel, endpoint")
                 }
-                return rows.map { row in
-                    EndpointState(
-                        partnerId: PartnerID(rawValue: row["partner_id"]),
-                        channel: DeliveryChannel(rawValue: row["channel"]) ?? .webhook, endpoint: row["endpoint"],
-                        failingSince: (row["failing_since"] as Double?).map(Date.init(stored:)),
-                        lastSuccessAt: (row["last_success_at"] as Double?).map(Date.init(stored:)),
-                        pausedAt: (row["paused_at"] as Double?).map(Date.init(stored:)),
-                        disabledAt: (row["disabled_at"] as Double?).map(Date.init(stored:)))
-                }
+                return rows.map(Self.endpointState(from:))
             }
         }
     }
@@ -427,5 +402,15 @@ extension SQLiteStore {
 
     static func endpointKey(_ partner: String, _ channel: String, _ endpoint: String) -> String {
         "\(partner)\u{1F}\(channel)\u{1F}\(endpoint)"
+    }
+
+    static func endpointState(from row: Row) -> EndpointState {
+        EndpointState(
+            partnerId: PartnerID(rawValue: row["partner_id"]),
+            channel: DeliveryChannel(rawValue: row["channel"]) ?? .webhook, endpoint: row["endpoint"],
+            failingSince: (row["failing_since"] as Double?).map(Date.init(stored:)),
+            lastSuccessAt: (row["last_success_at"] as Double?).map(Date.init(stored:)),
+            pausedAt: (row["paused_at"] as Double?).map(Date.init(stored:)),
+            disabledAt: (row["disabled_at"] as Double?).map(Date.init(stored:)))
     }
 }

@@ -13,6 +13,7 @@ public enum OutboxConformance {
         "outbox: expired leases are rescued and re-claimed with a new token": rescue,
         "outbox: a dead owner's leases are returned at once": deadOwner,
         "outbox: attempts are kept and failures pause, 410 disables, resume clears": endpointHealth,
+        "outbox: a round's outcomes for one endpoint apply in order, a stale lease's not at all": roundOfOutcomes,
         "outbox: staff retry and recover dead deliveries": retryAndRecover,
         "outbox: webhook secrets rotate with an overlap": secrets,
     ]
@@ -242,6 +243,54 @@ public enum OutboxConformance {
         #expect(
             try await store.claimDeliveries(owner: "w", limit: 10, now: now, lease: 30, perEndpointCap: 5).isEmpty
                 == false)
+    }
+
+    /// One call records a whole round: several outcomes for one endpoint move its health in the order given,
+    /// each delivery gets its attempt, and a completion whose lease was taken over changes nothing.
+    static func roundOfOutcomes(_ store: any GatewayStore) async throws {
+        let (partner, deliveries) = try await seed(store, count: 4)
+        let now = t0.addingTimeInterval(10)
+        let claimed = try await store.claimDeliveries(owner: "w", limit: 4, now: now, lease: 30, perEndpointCap: 4)
+        #expect(claimed.map(\.id) == deliveries.map(\.id))
+        func completion(_ delivery: Delivery, _ outcome: DeliveryOutcome, token: Int64? = nil) -> DeliveryCompletion {
+            DeliveryCompletion(
+                id: delivery.id, token: token ?? delivery.leaseToken, outcome: outcome,
+                attempt: DeliveryAttempt(
+                    number: 1, at: now, statusCode: outcome == .succeeded ? 200 : 503, latencyMs: 2,
+                    error: outcome == .succeeded ? nil : "HTTP 503", responseExcerpt: nil))
+        }
+        // A success, then a failure: the endpoint is failing since now, with its last success now too.
+        let recorded = try await store.completeDeliveries(
+            [
+                completion(claimed[0], .succeeded), completion(claimed[1], .retry(at: now + 60, error: "HTTP 503")),
+                completion(claimed[2], .dead(error: "HTTP 503"), token: claimed[2].leaseToken + 1),
+            ], now: now, pauseAfter: 3600)
+        #expect(recorded == [claimed[0].id, claimed[1].id])
+        var endpoint = try #require(try await store.endpointStates(partner: partner.id).first)
+        #expect(endpoint.failingSince == now)
+        #expect(endpoint.lastSuccessAt == now)
+        #expect(endpoint.pausedAt == nil)
+        let first = try #require(try await store.delivery(claimed[0].id))
+        #expect(first.0.state == .succeeded)
+        #expect(first.1.map(\.statusCode) == [200])
+        let second = try #require(try await store.delivery(claimed[1].id))
+        #expect(second.0.state == .failed)
+        #expect(second.0.nextAttemptAt == now + 60)
+        #expect(second.1.map(\.number) == [1])
+        let stale = try #require(try await store.delivery(claimed[2].id))
+        #expect(stale.0.state == .inFlight)
+        #expect(stale.1.isEmpty)
+
+        // A failure, then a success, a minute on: the success ends the streak.
+        let later = now + 60
+        #expect(
+            try await store.completeDeliveries(
+                [completion(claimed[3], .dead(error: "HTTP 503")), completion(claimed[2], .succeeded)], now: later,
+                pauseAfter: 3600) == [claimed[3].id, claimed[2].id])
+        endpoint = try #require(try await store.endpointStates(partner: partner.id).first)
+        #expect(endpoint.failingSince == nil)
+        #expect(endpoint.lastSuccessAt == later)
+        #expect(endpoint.pausedAt == nil)
     }
 
     static func retryAndRecover(_ store: any GatewayStore) async throws {
