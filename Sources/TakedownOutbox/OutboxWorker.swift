@@ -71,10 +71,8 @@ public final class OutboxWorker: Service, Sendable {
         if mine.count < claimed.count {
             logger.notice("leases lost before sending", metadata: ["count": "\(claimed.count - mine.count)"])
         }
-        var secrets: [PartnerID: [String]] = [:]
-        for partner in Set(mine.filter { $0.channel == .webhook }.map(\.partnerId)) {
-            secrets[partner] = try await store.webhookSecrets(partner: partner, now: clock())
-        }
+        let secrets = try await store.webhookSecrets(
+            partners: Array(Set(mine.filter { $0.channel == .webhook }.map(\.partnerId))), now: clock())
         let completions = await withTaskGroup(of: DeliveryCompletion?.self) { group in
             for delivery in mine {
                 let partnerSecrets = secrets[delivery.partnerId] ?? []

@@ -125,14 +125,20 @@ extension PostgresStore {
         }
     }
 
-    public func webhookSecrets(partner: PartnerID, now: Date) async throws -> [String] {
-        try await rows(
+    public func webhookSecrets(partners: [PartnerID], now: Date) async throws -> [PartnerID: [String]] {
+        guard !partners.isEmpty else { return [:] }
+        var found: [PartnerID: [String]] = [:]
+        for row in try await rows(
             """
-            SELECT secret FROM webhook_secrets
-            WHERE partner_id = \(partner.rawValue) AND (expires_at IS NULL OR expires_at > \(now.stored))
-            ORDER BY created_at DESC, id DESC
-            """
-        ).map { try Self.opened(try $0.get("secret"), with: secrets) }
+            SELECT partner_id, secret FROM webhook_secrets
+            WHERE partner_id = ANY(\(partners.map(\.rawValue))) AND (expires_at IS NULL OR expires_at > \(now.stored))
+            ORDER BY partner_id, created_at DESC, id DESC
+            """)
+        {
+            found[PartnerID(rawValue: try row.get("partner_id")), default: []].append(
+                try Self.opened(try row.get("secret"), with: secrets))
+        }
+        return found
     }
 
     /// Stores a secret, already sealed, and ends the older ones at `previousUntil`.

@@ -12,18 +12,19 @@ extension PostgresStore {
     static func claimShare(
         owner: String, limit: Int, now: Date, lease: TimeInterval, perEndpointCap: Int, _ transaction: Transaction
     ) async throws -> Int {
-        try await transaction.run(
-            """
-            INSERT INTO outbox_workers (owner, seen_at) VALUES (\(owner), \(now.stored))
-            ON CONFLICT (owner) DO UPDATE SET seen_at = excluded.seen_at
-            """)
-        // Workers gone for a day are forgotten.
-        try await transaction.run(
-            "DELETE FROM outbox_workers WHERE seen_at < \(now.addingTimeInterval(-86_400).stored)")
+        // One statement: the heartbeat, workers gone for a day forgotten, and the live ones counted (this one
+        // and the others seen within a lease; the count reads the snapshot from before the heartbeat).
         let live =
             try await transaction.rows(
                 """
-                SELECT count(*) AS live FROM outbox_workers WHERE seen_at > \(now.addingTimeInterval(-lease).stored)
+                WITH seen AS (
+                    INSERT INTO outbox_workers (owner, seen_at) VALUES (\(owner), \(now.stored))
+                    ON CONFLICT (owner) DO UPDATE SET seen_at = excluded.seen_at RETURNING 1),
+                forgotten AS (
+                    DELETE FROM outbox_workers
+                    WHERE seen_at < \(now.addingTimeInterval(-86_400).stored) AND owner <> \(owner) RETURNING 1)
+                SELECT 1 + count(*) AS live FROM outbox_workers
+                WHERE owner <> \(owner) AND seen_at > \(now.addingTimeInterval(-lease).stored)
                 """
             ).first?.get("live", as: Int.self) ?? 1
         guard live > 1 else { return limit }

@@ -340,18 +340,27 @@ extension SQLiteStore {
         }
     }
 
-    public func webhookSecrets(partner: PartnerID, now: Date) async throws -> [String] {
+    public func webhookSecrets(partners: [PartnerID], now: Date) async throws -> [PartnerID: [String]] {
+        guard !partners.isEmpty else { return [:] }
         let secrets = self.secrets
+        let ids = partners.map(\.rawValue)
         return try await guarded {
-            try await pool.read { db in
-                try String.fetchAll(
+            try await pool.read { db -> [PartnerID: [String]] in
+                var found: [PartnerID: [String]] = [:]
+                let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT secret FROM webhook_secrets WHERE partner_id = ? AND (expires_at IS NULL OR expires_at > ?)
-                        ORDER BY created_at DESC, rowid DESC
+                        SELECT partner_id, secret FROM webhook_secrets
+                        WHERE partner_id IN (\(databaseQuestionMarks(count: ids.count)))
+                          AND (expires_at IS NULL OR expires_at > ?)
+                        ORDER BY partner_id, created_at DESC, rowid DESC
                         """,
-                    arguments: [partner.rawValue, now.storedValue]
-                ).map { try Self.opened($0, with: secrets) }
+                    arguments: StatementArguments(ids.map { $0 as any DatabaseValueConvertible } + [now.storedValue]))
+                for row in rows {
+                    found[PartnerID(rawValue: row["partner_id"]), default: []].append(
+                        try Self.opened(row["secret"], with: secrets))
+                }
+                return found
             }
         }
     }

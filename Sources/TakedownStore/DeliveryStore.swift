@@ -38,8 +38,9 @@ public protocol DeliveryStore: Sendable {
 
     /// Stores a new webhook secret for a partner; earlier ones keep signing until `previousUntil`.
     func addWebhookSecret(partner: PartnerID, secret: String, now: Date, previousUntil: Date) async throws
-    /// The secrets that sign a partner's webhooks now, newest first.
-    func webhookSecrets(partner: PartnerID, now: Date) async throws -> [String]
+    /// The secrets that sign each partner's webhooks now, newest first, in one read; a partner with none
+    /// is left out.
+    func webhookSecrets(partners: [PartnerID], now: Date) async throws -> [PartnerID: [String]]
 }
 
 /// A claimed delivery and the fencing token its claim got.
@@ -69,6 +70,11 @@ public struct DeliveryCompletion: Sendable, Equatable {
 }
 
 extension DeliveryStore {
+    /// The secrets that sign a partner's webhooks now, newest first.
+    public func webhookSecrets(partner: PartnerID, now: Date) async throws -> [String] {
+        try await webhookSecrets(partners: [partner], now: now)[partner] ?? []
+    }
+
     /// `heldLeases` for one lease.
     public func holdsLease(_ id: DeliveryID, token: Int64, now: Date) async throws -> Bool {
         try await heldLeases([DeliveryLease(id: id, token: token)], now: now).contains(id)
