@@ -55,16 +55,21 @@ extension PostgresStore {
     }
 
     /// Writes cases with their notices and deliveries in a few multi-row statements, one per table whatever
-    /// the number of cases, taking positions last, in the order given.
+    /// the number of cases, in the order given.
+    ///
+    /// Positions are reserved before the rows go in, so each row is written once with its position: given
+    /// afterwards, every case and notice row was written twice, and each of the notices' eight indexes with
+    /// it. Reserving locks the counter row until commit, so positions are still handed out in commit order
+    /// (see `assignPositions`); the case counter first, then the notice counter, as every writer takes them.
     static func writeCases(
         _ cases: [(Case, [(Notice, String)])], deliveries: [Delivery], _ transaction: Transaction
     ) async throws {
-        try await insert(cases.map(\.0), transaction)
-        try await insert(notices: cases.flatMap(\.1), transaction)
+        let casePosition = try await reservePositions("cases", count: cases.count, transaction)
+        try await insert(cases.map(\.0), firstPosition: casePosition, transaction)
+        let notices = cases.flatMap(\.1)
+        let noticePosition = try await reservePositions("notices", count: notices.count, transaction)
+        try await insert(notices: notices, firstPosition: noticePosition, transaction)
         try await insert(deliveries, transaction)
-        // Last, so the counters stay locked only for these few statements and the commit.
-        _ = try await assignPositions("cases", ids: cases.map(\.0.id.rawValue), transaction)
-        _ = try await assignPositions("notices", ids: cases.flatMap { $0.1.map(\.0.id.rawValue) }, transaction)
         // After the case counter is held: a list being created meanwhile is either committed (and seen
         // here) or waits for these cases to commit (and takes them in).
         try await contribute(cases.map { ($0.0, $0.1.map(\.0)) }, transaction)
@@ -131,6 +136,18 @@ extension PostgresStore {
             .map(Self.idempotency(from:))
     }
 
+    /// Takes the next `count` positions of the counter `name` (`cases` or `notices`) and returns the first;
+    /// the counter row stays locked until this transaction ends, as in `assignPositions`.
+    static func reservePositions(_ name: String, count: Int, _ transaction: Transaction) async throws -> Int64 {
+        guard count > 0 else { return 0 }
+        guard
+            let last = try await transaction.rows(
+                "UPDATE counters SET value = value + \(count) WHERE name = \(name) RETURNING value"
+            ).first?.get("value", as: Int64.self)
+        else { throw StoreError.unavailable("counter \(name) is missing") }
+        return last - Int64(count) + 1
+    }
+
     /// Gives rows of `table` (`cases` or `notices`, inserted without one) the next positions of the
     /// counter of that name, in the order given; returns the first.
     ///
@@ -156,16 +173,18 @@ extension PostgresStore {
         return first
     }
 
-    static func insert(_ records: [Case], _ transaction: Transaction) async throws {
+    /// Cases and their items; the cases numbered from `firstPosition` on, in the order given.
+    static func insert(_ records: [Case], firstPosition: Int64, _ transaction: Transaction) async throws {
         try await transaction.insertRows(
             """
-            INSERT INTO cases (id, reference, uk_grade, classification, media_type, notes, created_at, created_by)
-            """, records, columns: 8
-        ) { record in
+            INSERT INTO cases (id, reference, uk_grade, classification, media_type, notes, created_at, created_by,
+                               position)
+            """, Array(records.enumerated()), columns: 9
+        ) { index, record in
             [
                 .v(record.id.rawValue), .v(record.reference), .v(record.category.ukGrade.rawValue),
                 .v(record.category.classification?.rawValue), .v(record.mediaType.rawValue), .v(record.notes),
-                .v(record.createdAt.stored), .v(record.createdBy),
+                .v(record.createdAt.stored), .v(record.createdBy), .v(firstPosition + Int64(index)),
             ]
         }
         let items = records.flatMap { record in record.items.enumerated().map { (record.id, $0, $1) } }

@@ -168,21 +168,26 @@ extension PostgresStore {
         try await insert(notices: [(notice, items)], transaction)
     }
 
-    /// Notices (items encoded) and their timelines, one multi-row statement per table.
-    static func insert(notices: [(Notice, String)], _ transaction: Transaction) async throws {
+    /// Notices (items encoded) and their timelines, one multi-row statement per table; numbered from
+    /// `firstPosition` on in the order given, or left without a position for `assignPositions`.
+    static func insert(notices: [(Notice, String)], firstPosition: Int64? = nil, _ transaction: Transaction)
+        async throws
+    {
         try await transaction.insertRows(
             """
             INSERT INTO notices (id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at,
                                  removed_at, verified_at, items, document, jws, sequence, ladder_step, sla_policy_id,
-                                 verify_due_at)
-            """, notices, columns: 16
-        ) { notice, items in
-            [
+                                 verify_due_at, position)
+            """, Array(notices.enumerated()), columns: 17
+        ) { index, row in
+            let (notice, items) = row
+            return [
                 .v(notice.id.rawValue), .v(notice.caseId.rawValue), .v(notice.partnerId.rawValue),
                 .v(notice.status.rawValue), .v(notice.issuedAt.stored), .v(notice.deadlineAt.stored),
                 .v(notice.acknowledgedAt?.stored), .v(notice.removedAt?.stored), .v(notice.verifiedAt?.stored),
                 .v(items), .v(notice.document), .v(notice.jws), .v(notice.sequence), .v(notice.ladderStep),
                 .v(notice.slaPolicyId.rawValue), .v(notice.verifyDueAt?.stored),
+                .v(firstPosition.map { $0 + Int64(index) }),
             ]
         }
         let events = notices.flatMap { notice, _ in notice.timeline.map { (notice.id, $0) } }
