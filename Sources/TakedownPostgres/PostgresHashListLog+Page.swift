@@ -48,10 +48,7 @@ extension PostgresHashListLog {
             switch outcome {
             case .unchanged: break
             case .add(let draft, let origin):
-                let entry = HashListEntry(
-                    id: .generate(), listId: listID, number: nextNumber, mediaType: draft.mediaType,
-                    hashes: draft.hashes, classification: draft.classification, caseId: nil, createdAt: now,
-                    updatedAt: now, seq: 0, origin: origin)
+                let entry = draft.newEntry(on: listID, number: nextNumber, origin: origin, at: now)
                 nextNumber += 1
                 entryCount += 1
                 taken = try record(entry, previousSeq: nil, &rows)

@@ -49,18 +49,14 @@ struct PostgresHashListLog {
                 return try await Self.entry(listID, id: id, transaction)
             }
             guard restoring else { return nil }
-            let restored = HashListEntry(
-                id: id, listId: listID, number: try row.get("number"), mediaType: draft.mediaType, hashes: draft.hashes,
-                classification: draft.classification,
+            let restored = draft.restoring(
+                id, on: listID, number: try row.get("number"),
                 caseId: try row.get("case_id", as: String?.self).map(CaseID.init(rawValue:)),
-                createdAt: try row.date("created_at"), updatedAt: now, seq: try row.get("seq"), url: draft.url)
+                createdAt: try row.date("created_at"), seq: try row.get("seq"), at: now)
             entryCount += 1
             return try await append(restored, previousSeq: restored.seq, transaction)
         }
-        let entry = HashListEntry(
-            id: .generate(), listId: listID, number: nextNumber, mediaType: draft.mediaType, hashes: draft.hashes,
-            classification: draft.classification, caseId: draft.caseId, createdAt: now, updatedAt: now, seq: 0,
-            origin: origin, url: draft.url)
+        let entry = draft.newEntry(on: listID, number: nextNumber, origin: origin, at: now)
         nextNumber += 1
         entryCount += 1
         try await transaction.run(
@@ -123,34 +119,28 @@ struct PostgresHashListLog {
             }
             return entry
         case .reclassify(let id, let category):
-            guard var entry = try await Self.entry(listID, id: id, transaction) else { throw StoreError.notFound }
-            guard entry.isLive, entry.classification != category else { return entry }
-            entry.classification = category
-            entry.updatedAt = now
-            // A grade the list does not take leaves it, with the reason on the tombstone.
-            if !rules.include.ukGrades.contains(category.ukGrade) {
-                entry.deletedAt = now
-                entry.deletionReason = .outOfScope
-                entryCount -= 1
-            }
-            return try await append(entry, previousSeq: entry.seq, transaction)
+            guard let entry = try await Self.entry(listID, id: id, transaction) else { throw StoreError.notFound }
+            guard let moved = entry.reclassified(to: category, in: rules, at: now) else { return entry }
+            return try await move(entry, to: moved, transaction)
         case .delete(let id, let reason):
-            guard var entry = try await Self.entry(listID, id: id, transaction) else { throw StoreError.notFound }
-            guard entry.isLive else { return entry }
-            entry.deletedAt = now
-            entry.deletionReason = reason
-            entry.updatedAt = now
-            entryCount -= 1
-            return try await append(entry, previousSeq: entry.seq, transaction)
+            guard let entry = try await Self.entry(listID, id: id, transaction) else { throw StoreError.notFound }
+            guard let moved = entry.deleted(reason: reason, at: now) else { return entry }
+            return try await move(entry, to: moved, transaction)
         }
+    }
+
+    /// Records an entry's move (by the model's rules) as the next change, keeping the count of live entries.
+    mutating func move(_ entry: HashListEntry, to moved: HashListEntry, _ transaction: Transaction) async throws
+        -> HashListEntry
+    {
+        entryCount += entry.liveCountChange(to: moved)
+        return try await append(moved, previousSeq: entry.seq, transaction)
     }
 
     /// Puts an issued notice's URL on a URL list: a live entry stays, one that left comes back (a new notice
     /// confirms the URL live again) unless staff took it off as a false positive or for legal reasons.
     mutating func enter(_ draft: HashEntryDraft, at now: Date, _ transaction: Transaction) async throws {
-        if let entry = try await Self.entry(listID, key: draft.key, transaction), let reason = entry.deletionReason,
-            DeletionReason.staffFinal.contains(reason)
-        {
+        if let entry = try await Self.entry(listID, key: draft.key, transaction), !entry.returnsWithANewNotice {
             return
         }
         try await add(draft, restoring: true, at: now, transaction)
@@ -161,20 +151,10 @@ struct PostgresHashListLog {
     mutating func stand(_ key: String, leaving reason: DeletionReason?, at now: Date, _ transaction: Transaction)
         async throws
     {
-        guard var entry = try await Self.entry(listID, key: key, transaction) else { return }
-        if let reason {
-            guard entry.isLive else { return }
-            entry.deletedAt = now
-            entry.deletionReason = reason
-            entryCount -= 1
-        } else {
-            guard !entry.isLive, entry.deletionReason == .gone else { return }
-            entry.deletedAt = nil
-            entry.deletionReason = nil
-            entryCount += 1
-        }
-        entry.updatedAt = now
-        _ = try await append(entry, previousSeq: entry.seq, transaction)
+        guard let entry = try await Self.entry(listID, key: key, transaction),
+            let moved = entry.standing(leaving: reason, at: now)
+        else { return }
+        _ = try await move(entry, to: moved, transaction)
     }
 
     func save(_ transaction: Transaction) async throws {

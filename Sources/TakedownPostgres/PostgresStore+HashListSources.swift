@@ -157,7 +157,7 @@ extension PostgresStore {
         return HashListSource(
             id: SourceID(rawValue: try row.get("id")), listId: HashListID(rawValue: try row.get("list_id")),
             name: try row.get("name"), baseURL: try row.get("base_url"), username: try row.get("username"),
-            password: try Self.opened(try row.get("password"), with: secrets),
+            password: try secrets.opened(try row.get("password")),
             ukGrade: UKGrade(rawValue: try row.get("uk_grade")) ?? .a,
             intervalSeconds: Int(try row.get("interval_seconds", as: Int64.self)),
             overlapSeconds: Int(try row.get("overlap_seconds", as: Int64.self)), createdAt: try row.date("created_at"),

@@ -136,7 +136,7 @@ extension PostgresStore {
             """)
         {
             found[PartnerID(rawValue: try row.get("partner_id")), default: []].append(
-                try Self.opened(try row.get("secret"), with: secrets))
+                try secrets.opened(try row.get("secret")))
         }
         return found
     }

@@ -14,7 +14,7 @@ extension PostgresStore {
         for row in try await transaction.rows("SELECT id, secret FROM webhook_secrets ORDER BY id FOR UPDATE") {
             let stored: String = try row.get("secret")
             guard secrets.needsSealing(stored) else {
-                _ = try Self.opened(stored, with: secrets)
+                _ = try secrets.opened(stored)
                 continue
             }
             let id: Int64 = try row.get("id")
@@ -26,15 +26,5 @@ extension PostgresStore {
         // The rows' earlier versions, in the clear, stay in the table's pages until it is rewritten.
         if sealed > 0 { try await transaction.run("VACUUM FULL webhook_secrets") }
         return sealed
-    }
-
-    /// A stored secret opened, or `unavailable` naming the likely cause.
-    static func opened(_ stored: String, with secrets: any SecretSealing) throws -> String {
-        do {
-            return try secrets.open(stored)
-        } catch {
-            throw StoreError.unavailable(
-                "a webhook secret in the database does not open with \(secrets): was the key file replaced? (\(error))")
-        }
     }
 }

@@ -15,18 +15,38 @@ extension PostgresStore {
         try await credential(secretHash: secretHash)?.token
     }
 
+    /// Every request asks this, so it runs as a prepared statement: planned once per connection, not per call.
     public func credential(secretHash: String) async throws -> Credential? {
-        try await rows(
-            """
-            SELECT t.*, p.suspended_at AS partner_suspended_at FROM tokens t
-            LEFT JOIN partners p ON p.id = t.partner_id
-            WHERE t.secret_hash = \(secretHash)
-            """
-        ).first.map { row in
+        try await guarded {
+            try await client.execute(CredentialLookup(secretHash: secretHash), logger: logger)
+                .reduce(into: [PostgresRandomAccessRow]()) { $0.append($1) }
+        }.first.map { row in
             Credential(
                 token: try Self.token(from: row),
                 partnerSuspended: try row.get("partner_suspended_at", as: Double?.self) != nil)
         }
+    }
+
+    /// The token with a secret hash, and whether its partner is suspended. Columns are named, not `t.*`: a
+    /// column a later migration adds must not change the result of a statement other instances hold prepared.
+    struct CredentialLookup: PostgresPreparedStatement {
+        static let name = "takedown_credential_v1"
+        static let sql = """
+            SELECT t.id, t.role, t.name, t.partner_id, t.secret_hash, t.created_at, t.revoked_at, t.expires_at,
+                   t.last_used_at, p.suspended_at AS partner_suspended_at
+            FROM tokens t LEFT JOIN partners p ON p.id = t.partner_id
+            WHERE t.secret_hash = $1
+            """
+        typealias Row = PostgresRandomAccessRow
+        let secretHash: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings()
+            bindings.append(secretHash)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> PostgresRandomAccessRow { row.makeRandomAccess() }
     }
 
     public func revokeToken(_ id: TokenID, at date: Date) async throws -> Bool {

@@ -41,17 +41,13 @@ struct HashListLog {
             let id = HashEntryID(rawValue: row["id"])
             if (row["deleted_at"] as Double?) == nil { return try Self.entry(listID, id: id, db) }
             guard restoring else { return nil }
-            let restored = HashListEntry(
-                id: id, listId: listID, number: row["number"], mediaType: draft.mediaType, hashes: draft.hashes,
-                classification: draft.classification, caseId: (row["case_id"] as String?).map(CaseID.init(rawValue:)),
-                createdAt: Date(stored: row["created_at"]), updatedAt: now, seq: row["seq"], url: draft.url)
+            let restored = draft.restoring(
+                id, on: listID, number: row["number"], caseId: (row["case_id"] as String?).map(CaseID.init(rawValue:)),
+                createdAt: Date(stored: row["created_at"]), seq: row["seq"], at: now)
             entryCount += 1
             return try append(restored, previousSeq: restored.seq, db)
         }
-        let entry = HashListEntry(
-            id: .generate(), listId: listID, number: nextNumber, mediaType: draft.mediaType, hashes: draft.hashes,
-            classification: draft.classification, caseId: draft.caseId, createdAt: now, updatedAt: now, seq: 0,
-            origin: origin, url: draft.url)
+        let entry = draft.newEntry(on: listID, number: nextNumber, origin: origin, at: now)
         nextNumber += 1
         entryCount += 1
         try db.cachedStatement(
@@ -108,26 +104,20 @@ struct HashListLog {
         case .add(let draft):
             return try add(draft, restoring: true, at: now, db)!
         case .reclassify(let id, let category):
-            guard var entry = try Self.entry(listID, id: id, db) else { throw StoreError.notFound }
-            guard entry.isLive, entry.classification != category else { return entry }
-            entry.classification = category
-            entry.updatedAt = now
-            // A grade the list does not take leaves it, with the reason on the tombstone.
-            if !rules.include.ukGrades.contains(category.ukGrade) {
-                entry.deletedAt = now
-                entry.deletionReason = .outOfScope
-                entryCount -= 1
-            }
-            return try append(entry, previousSeq: entry.seq, db)
+            guard let entry = try Self.entry(listID, id: id, db) else { throw StoreError.notFound }
+            guard let moved = entry.reclassified(to: category, in: rules, at: now) else { return entry }
+            return try move(entry, to: moved, db)
         case .delete(let id, let reason):
-            guard var entry = try Self.entry(listID, id: id, db) else { throw StoreError.notFound }
-            guard entry.isLive else { return entry }
-            entry.deletedAt = now
-            entry.deletionReason = reason
-            entry.updatedAt = now
-            entryCount -= 1
-            return try append(entry, previousSeq: entry.seq, db)
+            guard let entry = try Self.entry(listID, id: id, db) else { throw StoreError.notFound }
+            guard let moved = entry.deleted(reason: reason, at: now) else { return entry }
+            return try move(entry, to: moved, db)
         }
+    }
+
+    /// Records an entry's move (by the model's rules) as the next change, keeping the count of live entries.
+    mutating func move(_ entry: HashListEntry, to moved: HashListEntry, _ db: Database) throws -> HashListEntry {
+        entryCount += entry.liveCountChange(to: moved)
+        return try append(moved, previousSeq: entry.seq, db)
     }
 
     /// Takes one change a source reported (see `SourceImport`), and notes its source time on the entry.
@@ -169,7 +159,7 @@ struct HashListLog {
         if let row = try Row.fetchOne(
             try db.cachedStatement(sql: Self.entrySelect + " WHERE e.list_id = ? AND e.key = ?"),
             arguments: [listID.rawValue, draft.key]),
-            let reason = try Self.entry(from: row, listID).deletionReason, DeletionReason.staffFinal.contains(reason)
+            !(try Self.entry(from: row, listID).returnsWithANewNotice)
         {
             return
         }
@@ -184,20 +174,9 @@ struct HashListLog {
                 try db.cachedStatement(sql: Self.entrySelect + " WHERE e.list_id = ? AND e.key = ?"),
                 arguments: [listID.rawValue, key])
         else { return }
-        var entry = try Self.entry(from: row, listID)
-        if let reason {
-            guard entry.isLive else { return }
-            entry.deletedAt = now
-            entry.deletionReason = reason
-            entryCount -= 1
-        } else {
-            guard !entry.isLive, entry.deletionReason == .gone else { return }
-            entry.deletedAt = nil
-            entry.deletionReason = nil
-            entryCount += 1
-        }
-        entry.updatedAt = now
-        _ = try append(entry, previousSeq: entry.seq, db)
+        let entry = try Self.entry(from: row, listID)
+        guard let moved = entry.standing(leaving: reason, at: now) else { return }
+        _ = try move(entry, to: moved, db)
     }
 
     func save(_ db: Database) throws {

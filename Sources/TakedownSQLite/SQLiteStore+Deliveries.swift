@@ -358,7 +358,7 @@ extension SQLiteStore {
                     arguments: StatementArguments(ids.map { $0 as any DatabaseValueConvertible } + [now.storedValue]))
                 for row in rows {
                     found[PartnerID(rawValue: row["partner_id"]), default: []].append(
-                        try Self.opened(row["secret"], with: secrets))
+                        try secrets.opened(row["secret"]))
                 }
                 return found
             }

@@ -189,7 +189,7 @@ extension SQLiteStore {
         return HashListSource(
             id: SourceID(rawValue: row["id"]), listId: HashListID(rawValue: row["list_id"]), name: row["name"],
             baseURL: row["base_url"], username: row["username"],
-            password: try Self.opened(row["password"], with: secrets),
+            password: try secrets.opened(row["password"]),
             ukGrade: UKGrade(rawValue: row["uk_grade"]) ?? .a, intervalSeconds: row["interval_seconds"],
             overlapSeconds: row["overlap_seconds"], createdAt: Date(stored: row["created_at"]), state: state)
     }

@@ -21,7 +21,7 @@ extension SQLiteStore {
                     if secrets.needsSealing(stored) {
                         clear.append((row["rowid"], stored))
                     } else {
-                        _ = try Self.opened(stored, with: secrets)
+                        _ = try secrets.opened(stored)
                     }
                 }
                 guard !clear.isEmpty else { return 0 }
@@ -38,16 +38,6 @@ extension SQLiteStore {
                 try db.checkpoint(.truncate)
                 return clear.count
             }
-        }
-    }
-
-    /// A stored secret opened, or `unavailable` naming the likely cause.
-    static func opened(_ stored: String, with secrets: any SecretSealing) throws -> String {
-        do {
-            return try secrets.open(stored)
-        } catch {
-            throw StoreError.unavailable(
-                "a webhook secret in the database does not open with \(secrets): was the key file replaced? (\(error))")
         }
     }
 }

@@ -11,6 +11,19 @@ public protocol SecretSealing: Sendable {
     func needsSealing(_ stored: String) -> Bool
 }
 
+extension SecretSealing {
+    /// A secret read from a store, opened; `StoreError.unavailable` naming the likely cause when this key
+    /// does not open it. Every store reads its sealed secrets through here.
+    public func opened(_ stored: String) throws -> String {
+        do {
+            return try open(stored)
+        } catch {
+            throw StoreError.unavailable(
+                "a webhook secret in the database does not open with \(self): was the key file replaced? (\(error))")
+        }
+    }
+}
+
 /// Stores secrets as given: for stores opened without a key (tests of the store contract).
 public struct UnsealedSecrets: SecretSealing {
     public init() {}
