@@ -60,16 +60,18 @@ extension PostgresStore {
     /// Positions are reserved before the rows go in, so each row is written once with its position: given
     /// afterwards, every case and notice row was written twice, and each of the notices' eight indexes with
     /// it. Reserving locks the counter row until commit, so positions are still handed out in commit order
-    /// (see `assignPositions`); the case counter first, then the notice counter, as every writer takes them.
+    /// (see `assignPositions`); new endpoints first, then the case counter, then the notice counter, in the
+    /// order every writer takes them.
     static func writeCases(
         _ cases: [(Case, [(Notice, String)])], deliveries: [Delivery], _ transaction: Transaction
     ) async throws {
+        try await insertEndpoints(of: deliveries, transaction)
         let casePosition = try await reservePositions("cases", count: cases.count, transaction)
         try await insert(cases.map(\.0), firstPosition: casePosition, transaction)
         let notices = cases.flatMap(\.1)
         let noticePosition = try await reservePositions("notices", count: notices.count, transaction)
         try await insert(notices: notices, firstPosition: noticePosition, transaction)
-        try await insert(deliveries, transaction)
+        try await insert(deliveries, endpointsWritten: true, transaction)
         // After the case counter is held: a list being created meanwhile is either committed (and seen
         // here) or waits for these cases to commit (and takes them in).
         try await contribute(cases.map { ($0.0, $0.1.map(\.0)) }, transaction)

@@ -9,8 +9,9 @@ extension PostgresStore {
     /// The first locks endpoints that have due work (`FOR UPDATE SKIP LOCKED`: an endpoint another instance
     /// is claiming for is skipped). It finds each endpoint's oldest due row with one probe of the partial
     /// index (an aggregate in a lateral subquery, which the planner cannot flatten): as an `EXISTS`, it was
-    /// planned as a scan of every due row, and a claim on a backlog of 10,000 took 15 ms instead of 2. The second counts what those endpoints have in flight and leases their
-    /// oldest due rows up to the cap. It must be a new statement: its snapshot is taken after the locks were
+    /// planned as a scan of every due row, and a claim on a backlog of 10,000 took 15 ms instead of 2.
+    ///
+    /// The second counts what those endpoints have in flight and leases their oldest due rows up to the cap. It must be a new statement: its snapshot is taken after the locks were
     /// granted, so it sees every claim committed by whoever held them before. Counting inside the locking
     /// statement reads the older snapshot, and caps were overrun that way.
     public func claimDeliveries(owner: String, limit: Int, now: Date, lease: TimeInterval, perEndpointCap: Int)

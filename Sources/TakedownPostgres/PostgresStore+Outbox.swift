@@ -157,21 +157,13 @@ extension PostgresStore {
             """)
     }
 
-    /// Queues deliveries, making sure each endpoint has the row claims lock, and tells listening
-    /// instances at commit.
-    static func insert(_ deliveries: [Delivery], _ transaction: Transaction) async throws {
+    /// Queues deliveries, making sure each endpoint has the row claims lock (unless the caller did that
+    /// first, `endpointsWritten`), and tells listening instances at commit.
+    static func insert(_ deliveries: [Delivery], endpointsWritten: Bool = false, _ transaction: Transaction)
+        async throws
+    {
         guard !deliveries.isEmpty else { return }
-        // In key order, in one statement: two transactions creating the same new endpoints wait for each
-        // other in the same order, never in a cycle.
-        try await transaction.run(
-            """
-            INSERT INTO endpoints (partner_id, channel, endpoint)
-            SELECT DISTINCT * FROM unnest(\(deliveries.map(\.partnerId.rawValue))::text[],
-                                         \(deliveries.map(\.channel.rawValue))::text[],
-                                         \(deliveries.map(\.endpoint))::text[])
-            ORDER BY 1, 2, 3
-            ON CONFLICT DO NOTHING
-            """)
+        if !endpointsWritten { try await insertEndpoints(of: deliveries, transaction) }
         try await transaction.insertRows(
             """
             INSERT INTO deliveries (id, notice_id, partner_id, channel, endpoint, event_type, event_id, payload, state,
@@ -187,6 +179,23 @@ extension PostgresStore {
             ]
         }
         try await notifyOutbox(transaction)
+    }
+
+    /// The endpoints of `deliveries`, each a row claims lock, made where missing. In key order, in one
+    /// statement: two transactions creating the same new endpoints wait for each other in the same order,
+    /// never in a cycle. A writer that takes the position counters does this before them, as every other
+    /// writer of deliveries does, so none waits for a new endpoint while holding a counter another needs.
+    static func insertEndpoints(of deliveries: [Delivery], _ transaction: Transaction) async throws {
+        guard !deliveries.isEmpty else { return }
+        try await transaction.run(
+            """
+            INSERT INTO endpoints (partner_id, channel, endpoint)
+            SELECT DISTINCT * FROM unnest(\(deliveries.map(\.partnerId.rawValue))::text[],
+                                         \(deliveries.map(\.channel.rawValue))::text[],
+                                         \(deliveries.map(\.endpoint))::text[])
+            ORDER BY 1, 2, 3
+            ON CONFLICT DO NOTHING
+            """)
     }
 
     /// Wakes every listening instance's worker; PostgreSQL delivers it at commit (and never on rollback).

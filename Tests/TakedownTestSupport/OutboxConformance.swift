@@ -340,5 +340,16 @@ public enum OutboxConformance {
         moved.updatedAt = t0.addingTimeInterval(200)
         try await store.updatePartner(moved, webhookSecret: "whsec_third")
         #expect(try await store.webhookSecrets(partner: partner.id, now: t0.addingTimeInterval(200)) == ["whsec_third"])
+
+        // Several partners in one read: each gets its own secrets only, newest first; one with none is left out.
+        let other = Synthetic.partner(domains: ["secrets-other.test"])
+        try await store.insertPartner(other, token: Synthetic.token(partner: other.id), webhookSecret: "whsec_other")
+        let silent = Synthetic.partner(domains: ["secrets-none.test"])
+        try await store.insertPartner(silent, token: Synthetic.token(partner: silent.id), webhookSecret: nil)
+        #expect(
+            try await store.webhookSecrets(
+                partners: [partner.id, other.id, silent.id], now: t0.addingTimeInterval(200))
+                == [partner.id: ["whsec_third"], other.id: ["whsec_other"]])
+        #expect(try await store.webhookSecrets(partners: [], now: t0).isEmpty)
     }
 }

@@ -14,6 +14,7 @@ public enum StoreConformance {
         "a case, its notices and timelines round-trip": caseRoundTrip,
         "a failing case write leaves nothing behind": caseAtomicity,
         "case writes at once: each stored or refused alone, in one position order": concurrentCases,
+        "case writes at once with nothing at fault: all stored, earlier keys replayed": concurrentReplays,
         "an idempotency key returns the first answer and writes nothing": idempotency,
         "cases filter and page by position": casePaging,
         "unrouted items are routed once": routeItems,
@@ -191,6 +192,53 @@ public enum StoreConformance {
         let stored = outcomes.filter { $0.3 == .stored }.count
         #expect(positions.count == stored)
         #expect(try await store.deliveries(DeliveryQuery(limit: 500)).count == stored)
+    }
+
+    /// Many cases at once and none at fault, so a store that commits them together keeps them together:
+    /// every one is stored with a position of its own, and those whose idempotency key was stored before get
+    /// the earlier record back and store nothing.
+    static func concurrentReplays(_ store: any GatewayStore) async throws {
+        let partner = try await insertedPartner(store)
+        func key(_ index: Int) -> IdempotencyRecord {
+            IdempotencyRecord(
+                scope: "cases:tok_r", key: "key-\(index)", requestHash: "h\(index)", status: 201,
+                body: Data("{\"case\":\(index)}".utf8), createdAt: Synthetic.epoch)
+        }
+        // Keys 0..<10 are stored first; the concurrent writes reuse them with other cases.
+        for index in 0..<10 {
+            let record = Synthetic.caseRecord(urls: ["https://a.example.com/first/\(index)"])
+            let notice = Synthetic.notice(for: record, partner: partner.id)
+            #expect(
+                try await store.insertCase(record, notices: [notice], deliveries: [], idempotency: key(index)) == nil)
+        }
+        let count = 100
+        let outcomes = try await withThrowingTaskGroup(of: (Int, Case, NoticeID, IdempotencyRecord?).self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let record = Synthetic.caseRecord(urls: ["https://a.example.com/again/\(index)"])
+                    let notice = Synthetic.notice(for: record, partner: partner.id)
+                    let earlier = try await store.insertCase(
+                        record, notices: [notice], deliveries: [Synthetic.delivery(for: notice)],
+                        idempotency: index % 5 == 0 ? key(index / 5 % 10) : index % 5 == 1 ? key(100 + index) : nil)
+                    return (index, record, notice.id, earlier)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        var positions: Set<Int64> = []
+        for (index, record, noticeID, earlier) in outcomes {
+            if index % 5 == 0 {
+                #expect(earlier == key(index / 5 % 10), "case \(index) did not replay its key")
+                #expect(try await store.caseRecord(record.id) == nil)
+            } else {
+                #expect(earlier == nil, "case \(index) replayed")
+                #expect(try await store.caseRecord(record.id) == record)
+                positions.insert(try #require(try await store.notice(noticeID)).position)
+            }
+        }
+        #expect(positions.count == count - count / 5)
+        #expect(try await store.idempotencyRecord(scope: "cases:tok_r", key: "key-101") == key(101))
+        #expect(try await store.deliveries(DeliveryQuery(limit: 500)).count == count - count / 5)
     }
 
     static func idempotency(_ store: any GatewayStore) async throws {
