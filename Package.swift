@@ -37,13 +37,13 @@ let package = Package(
         .target(name: "TakedownStore", dependencies: ["TakedownModel"], swiftSettings: strict),
         .target(
             name: "TakedownSQLite",
-            dependencies: ["TakedownStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["TakedownModel", "TakedownStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .target(
             name: "TakedownPostgres",
             dependencies: [
-                "TakedownStore",
+                "TakedownModel", "TakedownStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,6 +93,7 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -116,6 +117,7 @@ let package = Package(
             name: "TakedownServer",
             dependencies: [
                 "TakedownAPI", "TakedownSQLite", "TakedownPostgres", "TakedownOutbox", "TakedownResources",
+                "TakedownService", "TakedownStore", "TakedownModel", "TakedownSigning", "TakedownDocuments",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -127,8 +129,12 @@ let package = Package(
         .executableTarget(
             name: "takedown",
             dependencies: [
-                "TakedownServer", "TakedownOutbox", "TakedownPostgres",
+                "TakedownServer", "TakedownOutbox", "TakedownPostgres", "TakedownSQLite", "TakedownService",
+                "TakedownSigning", "TakedownDocuments", "TakedownModel",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -155,8 +161,9 @@ let package = Package(
         .target(
             name: "TakedownTestSupport",
             dependencies: [
-                "TakedownStore", "TakedownService", "TakedownSQLite", "TakedownPostgres", "TakedownServer",
-                "LoopbackDNS",
+                "TakedownModel", "TakedownStore", "TakedownService", "TakedownSQLite", "TakedownPostgres",
+                "TakedownServer", "LoopbackDNS",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -168,35 +175,42 @@ let package = Package(
         .testTarget(name: "TakedownModelTests", dependencies: ["TakedownModel"], swiftSettings: strict),
         .testTarget(
             name: "TakedownSQLiteTests",
-            dependencies: ["TakedownSQLite", "TakedownTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "TakedownSQLite", "TakedownStore", "TakedownModel", "TakedownSigning", "TakedownTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "TakedownPostgresTests",
             dependencies: [
-                "TakedownPostgres", "TakedownServer", "TakedownTestSupport",
+                "TakedownPostgres", "TakedownSQLite", "TakedownServer", "TakedownStore", "TakedownModel",
+                "TakedownTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "TakedownSigningTests",
-            dependencies: ["TakedownSigning", "TakedownTestSupport"],
+            dependencies: [
+                "TakedownSigning", "TakedownModel", "TakedownTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "TakedownDocumentsTests",
-            dependencies: ["TakedownDocuments", "TakedownTestSupport"],
+            dependencies: ["TakedownDocuments", "TakedownModel", "TakedownTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "TakedownOutboxTests",
             dependencies: [
-                "TakedownOutbox", "TakedownTestSupport",
+                "TakedownOutbox", "TakedownServer", "TakedownService", "TakedownSigning", "TakedownStore",
+                "TakedownModel", "TakedownTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -207,8 +221,13 @@ let package = Package(
         .testTarget(
             name: "TakedownAPITests",
             dependencies: [
-                "TakedownAPI", "TakedownDocuments", "TakedownOutbox", "TakedownResources", "TakedownTestSupport",
+                "TakedownAPI", "TakedownDocuments", "TakedownOutbox", "TakedownResources", "TakedownServer",
+                "TakedownService", "TakedownSigning", "TakedownStore", "TakedownModel", "TakedownTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -5,7 +5,6 @@ import Logging
 import NIOHTTP1
 import TakedownModel
 import TakedownService
-import TakedownStore
 
 /// An RFC 9457 problem document.
 struct Problem: Encodable {
@@ -21,42 +20,13 @@ struct Problem: Encodable {
 
     /// The one place where errors become HTTP statuses.
     init(for error: any Error, logger: Logger) {
+        if let refused = GatewayError(error) {
+            self.init(refused, logger: logger)
+            return
+        }
         switch error {
         case let error as APIError:
             self.init(error.status, error.type, error.title, error.detail, error.invalidParams)
-        case let error as GatewayError:
-            switch error {
-            case .notFound(let what):
-                self.init(.notFound, "not-found", "Not found", "\(what) does not exist")
-            case .forbidden(let detail):
-                self.init(.forbidden, "forbidden", "Not allowed", detail)
-            case .conflict(let detail):
-                self.init(.conflict, "conflict", "Conflicts with the current state", detail)
-            case .invalid(let validation):
-                self.init(validation)
-            case .idempotencyMismatch:
-                self.init(
-                    .unprocessableContent, "idempotency-key-reused", "Idempotency key reused",
-                    "this Idempotency-Key was first used with a different request body")
-            case .gone(let detail):
-                self.init(.gone, "resync-required", "Gone: resynchronise", detail)
-            case .badParameter(let name, let reason):
-                self.init(
-                    .badRequest, "bad-request", "Bad request", "query parameter \(name) \(reason)",
-                    [FieldError(name: name, reason: reason)])
-            case .signatureRefused(let detail):
-                self.init(.unauthorized, "signature-refused", "Signature refused", detail)
-            }
-        case let error as ValidationError:
-            self.init(error)
-        case StoreError.notFound:
-            self.init(.notFound, "not-found", "Not found", "the resource does not exist")
-        case StoreError.conflict(let detail):
-            self.init(.conflict, "conflict", "Conflicts with the current state", detail)
-        case StoreError.unavailable(let detail):
-            logger.error("store unavailable", metadata: ["error": "\(detail)"])
-            self.init(
-                .serviceUnavailable, "unavailable", "Storage unavailable", "the store did not answer; retry later")
         case let error as any HTTPResponseError:
             let status = error.status
             let detail: String
@@ -75,6 +45,36 @@ struct Problem: Encodable {
             logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
             self.init(
                 .internalServerError, "internal", "Internal error", "the gateway failed; the request id is logged")
+        }
+    }
+
+    /// What a gateway operation refused (the store's errors and validation mapped by `GatewayError.init`).
+    private init(_ error: GatewayError, logger: Logger) {
+        switch error {
+        case .notFound(let what):
+            self.init(.notFound, "not-found", "Not found", "\(what) does not exist")
+        case .forbidden(let detail):
+            self.init(.forbidden, "forbidden", "Not allowed", detail)
+        case .conflict(let detail):
+            self.init(.conflict, "conflict", "Conflicts with the current state", detail)
+        case .invalid(let validation):
+            self.init(validation)
+        case .idempotencyMismatch:
+            self.init(
+                .unprocessableContent, "idempotency-key-reused", "Idempotency key reused",
+                "this Idempotency-Key was first used with a different request body")
+        case .gone(let detail):
+            self.init(.gone, "resync-required", "Gone: resynchronise", detail)
+        case .badParameter(let name, let reason):
+            self.init(
+                .badRequest, "bad-request", "Bad request", "query parameter \(name) \(reason)",
+                [FieldError(name: name, reason: reason)])
+        case .signatureRefused(let detail):
+            self.init(.unauthorized, "signature-refused", "Signature refused", detail)
+        case .unavailable(let detail):
+            logger.error("store unavailable", metadata: ["error": "\(detail)"])
+            self.init(
+                .serviceUnavailable, "unavailable", "Storage unavailable", "the store did not answer; retry later")
         }
     }
 

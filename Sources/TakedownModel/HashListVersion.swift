@@ -138,3 +138,31 @@ public struct HashListFeedback: Codable, Sendable, Equatable {
         self.status = status
     }
 }
+
+/// Compaction of a list's log: which tombstones may go, and how far the log is then purged.
+///
+/// A tombstone may be dropped (with its entry's earlier changes) once it is older than the retention cut
+/// and a published version already carries it: a client synchronising from any version still kept learns of
+/// the deletion, and one older than `purgedThrough` is told to resynchronise.
+public struct TombstonePurge: Sendable, Equatable {
+    /// Tombstones deleted before this are old enough to go.
+    public var deletedBefore: Date
+    /// The change sequence of the newest published version; nil when none is published (nothing goes).
+    public var publishedThrough: Int64?
+
+    public init(deletedBefore: Date, publishedThrough: Int64?) {
+        self.deletedBefore = deletedBefore
+        self.publishedThrough = publishedThrough
+    }
+
+    /// Whether a tombstone deleted at `deletedAt`, as change `seq`, goes.
+    public func purges(deletedAt: Date, seq: Int64) -> Bool {
+        guard let publishedThrough else { return false }
+        return deletedAt < deletedBefore && seq <= publishedThrough
+    }
+
+    /// The list's `purgedThrough` after purging tombstones at `seqs`: it only moves forward.
+    public static func purgedThrough(_ current: Int64, after seqs: [Int64]) -> Int64 {
+        seqs.reduce(current, max)
+    }
+}

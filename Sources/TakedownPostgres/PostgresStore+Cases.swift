@@ -83,29 +83,7 @@ extension PostgresStore {
     }
 
     public func cases(_ query: CaseQuery) async throws -> [CasePage.Entry] {
-        var sql = SQL("SELECT * FROM cases WHERE position > ")
-        sql.bind(query.after)
-        if let reference = query.reference {
-            sql.append(" AND reference = ")
-            sql.bind(reference)
-        }
-        if let from = query.createdFrom {
-            sql.append(" AND created_at >= ")
-            sql.bind(from.stored)
-        }
-        if let to = query.createdTo {
-            sql.append(" AND created_at < ")
-            sql.bind(to.stored)
-        }
-        if query.unroutedOnly {
-            sql.append(" AND EXISTS (SELECT 1 FROM case_items i WHERE i.case_id = cases.id AND i.notice_id IS NULL)")
-            // A held case's items wait for release, not for routing.
-            sql.append(
-                " AND NOT EXISTS (SELECT 1 FROM police_holds h WHERE h.case_id = cases.id AND h.status = 'held')")
-        }
-        sql.append(" ORDER BY position LIMIT ")
-        sql.bind(query.limit)
-        let found = try await rows(sql.query)
+        let found = try await rows(query.listing.query)
         let records = try await Self.caseRecords(found, self)
         return try zip(found, records).map { CasePage.Entry(position: try $0.get("position"), record: $1) }
     }

@@ -8,7 +8,7 @@ extension PostgresStore {
         -> [RemovalGroupFigures]
     {
         let (countsSQL, countsValues) = RemovalFigureQueries.counts(filter, groupBy: groupBy, .postgres)
-        let counts = try await rows(Self.query(countsSQL, countsValues)).map { row in
+        let counts = try await rows(PostgresQuery((countsSQL, countsValues))).map { row in
             RemovalFigureQueries.Counts(
                 key: try row.get("grp"), label: try row.get("label"),
                 notices: Int(try row.get("notices", as: Int64.self)),
@@ -21,7 +21,7 @@ extension PostgresStore {
         var ranks: [RemovalFigureQueries.Measure: [RemovalFigureQueries.Ranked]] = [:]
         for measure in RemovalFigureQueries.Measure.allCases {
             let (sql, values) = RemovalFigureQueries.ranks(measure, filter, groupBy: groupBy, .postgres)
-            ranks[measure] = try await rows(Self.query(sql, values)).map { row in
+            ranks[measure] = try await rows(PostgresQuery((sql, values))).map { row in
                 RemovalFigureQueries.Ranked(
                     key: try row.get("grp"), count: Int(try row.get("cnt", as: Int64.self)),
                     rank: Int(try row.get("rnk", as: Int64.self)), seconds: try row.get("seconds"))
@@ -35,21 +35,11 @@ extension PostgresStore {
     {
         let (sql, values) = RemovalFigureQueries.statuses(filter, groupBy: groupBy, .postgres)
         var counts: [String: [NoticeStatus: Int]] = [:]
-        for row in try await rows(Self.query(sql, values)) {
+        for row in try await rows(PostgresQuery((sql, values))) {
             guard let status = NoticeStatus(rawValue: try row.get("status", as: String.self)) else { continue }
             counts[try row.get("grp", as: String.self), default: [:]][status] = Int(try row.get("n", as: Int64.self))
         }
         return counts
     }
 
-    static func query(_ sql: String, _ values: [RemovalFigureQueries.Value]) -> PostgresQuery {
-        var bindings = PostgresBindings()
-        for value in values {
-            switch value {
-            case .double(let number): bindings.append(number)
-            case .text(let text): bindings.append(text)
-            }
-        }
-        return PostgresQuery(unsafeSQL: sql, binds: bindings)
-    }
 }

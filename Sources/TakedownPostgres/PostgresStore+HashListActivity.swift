@@ -50,21 +50,8 @@ extension PostgresStore {
     public func hashListFeedback(
         _ list: HashListID, status: HashListFeedback.Status?, partner: PartnerID?, after position: Int64, limit: Int
     ) async throws -> [(position: Int64, feedback: HashListFeedback)] {
-        var sql = SQL("SELECT * FROM hash_list_feedback WHERE list_id = ")
-        sql.bind(list.rawValue)
-        if let status {
-            sql.append(" AND status = ")
-            sql.bind(status.rawValue)
-        }
-        if let partner {
-            sql.append(" AND partner_id = ")
-            sql.bind(partner.rawValue)
-        }
-        sql.append(" AND position > ")
-        sql.bind(position)
-        sql.append(" ORDER BY position LIMIT ")
-        sql.bind(Int64(limit))
-        return try await rows(sql.query).map { row in
+        let listing = HashListFeedback.listing(list, status: status, partner: partner, after: position, limit: limit)
+        return try await rows(listing.query).map { row in
             (position: try row.get("position"), feedback: try Self.feedback(from: row))
         }
     }

@@ -42,27 +42,32 @@ extension PostgresStore {
                     "SELECT purged_through FROM hash_lists WHERE id = \(list.rawValue) FOR UPDATE"
                 ).first?.get("purged_through", as: Int64.self)
             else { throw StoreError.notFound }
-            guard
-                let published = try await transaction.rows(
+            let rule = TombstonePurge(
+                deletedBefore: deletedBefore,
+                publishedThrough: try await transaction.rows(
                     "SELECT seq FROM hash_list_versions WHERE list_id = \(list.rawValue) ORDER BY version DESC LIMIT 1"
-                ).first?.get("seq", as: Int64.self)
-            else { return purged }
-            let victims = try await transaction.rows(
+                ).first?.get("seq", as: Int64.self))
+            // Every tombstone not yet purged (a partial index holds just these); the rule picks.
+            var victims: [(number: Int64, seq: Int64)] = []
+            for row in try await transaction.rows(
                 """
-                SELECT number, seq FROM hash_list_entries
+                SELECT number, seq, deleted_at FROM hash_list_entries
                 WHERE list_id = \(list.rawValue) AND deleted_at IS NOT NULL AND NOT purged
-                  AND deleted_at < \(deletedBefore.stored) AND seq <= \(published)
                 """)
-            var through = purged
-            for victim in victims {
-                let number: Int64 = try victim.get("number")
-                try await transaction.run(
-                    "DELETE FROM hash_list_changes WHERE list_id = \(list.rawValue) AND entry_number = \(number)")
-                try await transaction.run(
-                    "UPDATE hash_list_entries SET purged = true WHERE list_id = \(list.rawValue) AND number = \(number)"
-                )
-                through = max(through, try victim.get("seq"))
+            where rule.purges(deletedAt: try row.date("deleted_at"), seq: try row.get("seq")) {
+                victims.append((try row.get("number"), try row.get("seq")))
             }
+            for victim in victims {
+                try await transaction.run(
+                    "DELETE FROM hash_list_changes WHERE list_id = \(list.rawValue) AND entry_number = \(victim.number)"
+                )
+                try await transaction.run(
+                    """
+                    UPDATE hash_list_entries SET purged = true
+                    WHERE list_id = \(list.rawValue) AND number = \(victim.number)
+                    """)
+            }
+            let through = TombstonePurge.purgedThrough(purged, after: victims.map(\.seq))
             try await transaction.run("UPDATE hash_lists SET purged_through = \(through) WHERE id = \(list.rawValue)")
             return through
         }

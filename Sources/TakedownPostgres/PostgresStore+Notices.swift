@@ -32,49 +32,15 @@ extension PostgresStore {
 
     /// One page of notices in issue order, of the columns given.
     static func page(_ columns: String, after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter)
-        -> SQL
+        -> Listing
     {
-        var sql = SQL("SELECT \(columns) FROM notices WHERE position > ")
-        sql.bind(position)
-        if let partner {
-            sql.append(" AND partner_id = ")
-            sql.bind(partner.rawValue)
-        }
-        if let statuses = filter.statuses {
-            sql.append(" AND status = ANY(")
-            sql.bind(statuses.map(\.rawValue).sorted())
-            sql.append(")")
-        }
-        if let before = filter.deadlineBefore {
-            sql.append(" AND deadline_at < ")
-            sql.bind(before.stored)
-        }
-        sql.append(" ORDER BY position LIMIT ")
-        sql.bind(limit)
-        return sql
+        filter.listing(columns, from: "notices", after: position, limit: limit, partner: partner)
     }
 
     public func removalRows(issuedFrom: Date?, issuedTo: Date?, partner: PartnerID?) async throws -> [RemovalRow] {
-        var sql = SQL(
-            """
-            SELECT n.id, n.partner_id, p.name, p.jurisdiction, n.status, n.issued_at, n.deadline_at, n.acknowledged_at,
-                   n.removed_at, n.verified_at
-            FROM notices n JOIN partners p ON p.id = n.partner_id WHERE true
-            """)
-        if let issuedFrom {
-            sql.append(" AND n.issued_at >= ")
-            sql.bind(issuedFrom.stored)
-        }
-        if let issuedTo {
-            sql.append(" AND n.issued_at < ")
-            sql.bind(issuedTo.stored)
-        }
-        if let partner {
-            sql.append(" AND n.partner_id = ")
-            sql.bind(partner.rawValue)
-        }
-        sql.append(" ORDER BY n.position")
-        return try await rows(sql.query).map { row in
+        let listing = RemovalFigureQueries.removalRows(
+            .init(issuedFrom: issuedFrom, issuedTo: issuedTo, partner: partner))
+        return try await rows(listing.query).map { row in
             RemovalRow(
                 noticeId: NoticeID(rawValue: try row.get("id")),
                 partnerId: PartnerID(rawValue: try row.get("partner_id")),

@@ -8,23 +8,7 @@ extension PostgresStore {
     public static let outboxChannel = "takedown_outbox"
 
     public func deliveries(_ query: DeliveryQuery) async throws -> [DeliveryPage.Entry] {
-        var sql = SQL("SELECT * FROM deliveries WHERE position > ")
-        sql.bind(query.after)
-        if let notice = query.notice {
-            sql.append(" AND notice_id = ")
-            sql.bind(notice.rawValue)
-        }
-        if let partner = query.partner {
-            sql.append(" AND partner_id = ")
-            sql.bind(partner.rawValue)
-        }
-        if let state = query.state {
-            sql.append(" AND state = ")
-            sql.bind(state.rawValue)
-        }
-        sql.append(" ORDER BY position LIMIT ")
-        sql.bind(query.limit)
-        return try await rows(sql.query).map {
+        try await rows(query.listing.query).map {
             DeliveryPage.Entry(position: try $0.get("position"), delivery: try Self.delivery(from: $0))
         }
     }

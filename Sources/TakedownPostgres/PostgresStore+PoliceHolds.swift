@@ -48,26 +48,7 @@ extension PostgresStore {
     }
 
     public func holds(_ query: HoldQuery) async throws -> [PoliceHold] {
-        var sql = SQL("SELECT record FROM police_holds WHERE 1 = 1")
-        if let partner = query.policePartner {
-            sql.append(" AND police_partner_id = ")
-            sql.bind(partner.rawValue)
-        }
-        if let status = query.status {
-            sql.append(" AND status = ")
-            sql.bind(status.rawValue)
-        }
-        if let from = query.heldFrom {
-            sql.append(" AND held_at >= ")
-            sql.bind(from.stored)
-        }
-        if let to = query.heldTo {
-            sql.append(" AND held_at < ")
-            sql.bind(to.stored)
-        }
-        sql.append(" ORDER BY held_at DESC, id DESC LIMIT ")
-        sql.bind(query.limit)
-        return try await rows(sql.query).map(Self.hold(from:))
+        try await rows(query.listing.query).map(Self.hold(from:))
     }
 
     public func updateHeldHold(_ hold: PoliceHold) async throws -> Bool {

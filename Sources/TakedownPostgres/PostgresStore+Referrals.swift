@@ -68,19 +68,7 @@ extension PostgresStore {
     }
 
     public func referrals(_ query: ReferralQuery) async throws -> [Referral] {
-        var sql = SQL("SELECT * FROM referrals WHERE position > ")
-        sql.bind(query.after)
-        if let state = query.state {
-            sql.append(" AND state = ")
-            sql.bind(state.rawValue)
-        }
-        if let sender = query.sender {
-            sql.append(" AND sender_id = ")
-            sql.bind(sender.rawValue)
-        }
-        sql.append(" ORDER BY position LIMIT ")
-        sql.bind(query.limit)
-        return try await rows(sql.query).map(Self.referral(from:))
+        try await rows(query.listing.query).map(Self.referral(from:))
     }
 
     public func acceptReferral(

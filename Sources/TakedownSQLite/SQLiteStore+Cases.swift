@@ -53,31 +53,10 @@ extension SQLiteStore {
     }
 
     public func cases(_ query: CaseQuery) async throws -> [CasePage.Entry] {
-        var clauses = ["position > ?"]
-        var arguments: StatementArguments = [query.after]
-        if let reference = query.reference {
-            clauses.append("reference = ?")
-            _ = arguments.append(contentsOf: [reference])
-        }
-        if let from = query.createdFrom {
-            clauses.append("created_at >= ?")
-            _ = arguments.append(contentsOf: [from.storedValue])
-        }
-        if let to = query.createdTo {
-            clauses.append("created_at < ?")
-            _ = arguments.append(contentsOf: [to.storedValue])
-        }
-        if query.unroutedOnly {
-            clauses.append("EXISTS (SELECT 1 FROM case_items i WHERE i.case_id = cases.id AND i.notice_id IS NULL)")
-            // A held case's items wait for release, not for routing.
-            clauses.append("NOT EXISTS (SELECT 1 FROM police_holds h WHERE h.case_id = cases.id AND h.status = 'held')")
-        }
-        _ = arguments.append(contentsOf: [query.limit])
-        let sql = "SELECT * FROM cases WHERE \(clauses.joined(separator: " AND ")) ORDER BY position LIMIT ?"
-        let bound = arguments
+        let listing = query.listing
         return try await guarded {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: sql, arguments: bound).map { row in
+                try Row.fetchAll(db, listing).map { row in
                     CasePage.Entry(position: row["position"], record: try Self.caseRecord(from: row, db))
                 }
             }

@@ -206,26 +206,10 @@ extension SQLiteStore {
     }
 
     public func deliveries(_ query: DeliveryQuery) async throws -> [DeliveryPage.Entry] {
-        var clauses = ["position > ?"]
-        var values: [(any DatabaseValueConvertible)?] = [query.after]
-        if let notice = query.notice {
-            clauses.append("notice_id = ?")
-            values.append(notice.rawValue)
-        }
-        if let partner = query.partner {
-            clauses.append("partner_id = ?")
-            values.append(partner.rawValue)
-        }
-        if let state = query.state {
-            clauses.append("state = ?")
-            values.append(state.rawValue)
-        }
-        values.append(query.limit)
-        let sql = "SELECT * FROM deliveries WHERE \(clauses.joined(separator: " AND ")) ORDER BY position LIMIT ?"
-        let arguments = StatementArguments(values)
+        let listing = query.listing
         return try await guarded {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: sql, arguments: arguments).map {
+                try Row.fetchAll(db, listing).map {
                     DeliveryPage.Entry(position: $0["position"], delivery: try Self.delivery(from: $0))
                 }
             }

@@ -10,7 +10,8 @@ extension SQLiteStore {
         try await guarded {
             try await pool.read { db in
                 let (countsSQL, countsValues) = RemovalFigureQueries.counts(filter, groupBy: groupBy, .sqlite)
-                let counts = try Row.fetchAll(db, sql: countsSQL, arguments: Self.arguments(countsValues)).map { row in
+                let counts = try Row.fetchAll(db, sql: countsSQL, arguments: StatementArguments(countsValues)).map {
+                    row in
                     RemovalFigureQueries.Counts(
                         key: row["grp"], label: row["label"], notices: row["notices"],
                         acknowledged: row["acknowledged"],
@@ -21,7 +22,7 @@ extension SQLiteStore {
                 var ranks: [RemovalFigureQueries.Measure: [RemovalFigureQueries.Ranked]] = [:]
                 for measure in RemovalFigureQueries.Measure.allCases {
                     let (sql, values) = RemovalFigureQueries.ranks(measure, filter, groupBy: groupBy, .sqlite)
-                    ranks[measure] = try Row.fetchAll(db, sql: sql, arguments: Self.arguments(values)).map { row in
+                    ranks[measure] = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map { row in
                         RemovalFigureQueries.Ranked(
                             key: row["grp"], count: row["cnt"], rank: row["rnk"], seconds: row["seconds"])
                     }
@@ -38,7 +39,7 @@ extension SQLiteStore {
         return try await guarded {
             try await pool.read { db in
                 var counts: [String: [NoticeStatus: Int]] = [:]
-                for row in try Row.fetchAll(db, sql: sql, arguments: Self.arguments(values)) {
+                for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)) {
                     guard let status = NoticeStatus(rawValue: row["status"]) else { continue }
                     counts[row["grp"], default: [:]][status] = row["n"]
                 }
@@ -47,13 +48,4 @@ extension SQLiteStore {
         }
     }
 
-    static func arguments(_ values: [RemovalFigureQueries.Value]) -> StatementArguments {
-        StatementArguments(
-            values.map { value -> (any DatabaseValueConvertible)? in
-                switch value {
-                case .double(let number): return number
-                case .text(let text): return text
-                }
-            })
-    }
 }

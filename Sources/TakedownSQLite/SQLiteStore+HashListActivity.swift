@@ -65,22 +65,10 @@ extension SQLiteStore {
     public func hashListFeedback(
         _ list: HashListID, status: HashListFeedback.Status?, partner: PartnerID?, after position: Int64, limit: Int
     ) async throws -> [(position: Int64, feedback: HashListFeedback)] {
-        var sql = "SELECT * FROM hash_list_feedback WHERE list_id = ?"
-        var arguments: StatementArguments = [list.rawValue]
-        if let status {
-            sql += " AND status = ?"
-            _ = arguments.append(contentsOf: [status.rawValue])
-        }
-        if let partner {
-            sql += " AND partner_id = ?"
-            _ = arguments.append(contentsOf: [partner.rawValue])
-        }
-        sql += " AND position > ? ORDER BY position LIMIT ?"
-        _ = arguments.append(contentsOf: [position, limit])
-        let (query, bound) = (sql, arguments)
+        let listing = HashListFeedback.listing(list, status: status, partner: partner, after: position, limit: limit)
         return try await guarded {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: query, arguments: bound).map { row in
+                try Row.fetchAll(db, listing).map { row in
                     (position: row["position"] as Int64, feedback: Self.feedback(from: row))
                 }
             }

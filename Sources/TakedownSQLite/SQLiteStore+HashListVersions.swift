@@ -58,19 +58,20 @@ extension SQLiteStore {
                     let purged = try Int64.fetchOne(
                         db, sql: "SELECT purged_through FROM hash_lists WHERE id = ?", arguments: [list.rawValue])
                 else { throw StoreError.notFound }
-                guard
-                    let published = try Int64.fetchOne(
+                let rule = TombstonePurge(
+                    deletedBefore: deletedBefore,
+                    publishedThrough: try Int64.fetchOne(
                         db, sql: "SELECT seq FROM hash_list_versions WHERE list_id = ? ORDER BY version DESC LIMIT 1",
-                        arguments: [list.rawValue])
-                else { return purged }
+                        arguments: [list.rawValue]))
+                // Every tombstone not yet purged (a partial index holds just these); the rule picks.
                 let victims = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT number, seq FROM hash_list_entries
-                        WHERE list_id = ? AND deleted_at IS NOT NULL AND purged = 0 AND deleted_at < ? AND seq <= ?
+                        SELECT number, seq, deleted_at FROM hash_list_entries
+                        WHERE list_id = ? AND deleted_at IS NOT NULL AND purged = 0
                         """,
-                    arguments: [list.rawValue, deletedBefore.storedValue, published])
-                var through = purged
+                    arguments: [list.rawValue]
+                ).filter { rule.purges(deletedAt: Date(stored: $0["deleted_at"]), seq: $0["seq"]) }
                 for victim in victims {
                     let number: Int64 = victim["number"]
                     try db.execute(
@@ -79,8 +80,8 @@ extension SQLiteStore {
                     try db.execute(
                         sql: "UPDATE hash_list_entries SET purged = 1 WHERE list_id = ? AND number = ?",
                         arguments: [list.rawValue, number])
-                    through = max(through, victim["seq"])
                 }
+                let through = TombstonePurge.purgedThrough(purged, after: victims.map { $0["seq"] })
                 try db.execute(
                     sql: "UPDATE hash_lists SET purged_through = ? WHERE id = ?", arguments: [through, list.rawValue])
                 return through

@@ -51,51 +51,17 @@ extension SQLiteStore {
     )
         -> (String, StatementArguments)
     {
-        var clauses = ["position > ?"]
-        var values: [(any DatabaseValueConvertible)?] = [position]
-        if let partner {
-            clauses.append("partner_id = ?")
-            values.append(partner.rawValue)
-        }
-        if let statuses = filter.statuses {
-            clauses.append("status IN (\(Array(repeating: "?", count: statuses.count).joined(separator: ",")))")
-            values += statuses.map(\.rawValue).sorted()
-        }
-        if let before = filter.deadlineBefore {
-            clauses.append("deadline_at < ?")
-            values.append(before.storedValue)
-        }
-        values.append(limit)
-        let sql =
-            "SELECT \(columns) FROM \(table) WHERE \(clauses.joined(separator: " AND ")) ORDER BY position LIMIT ?"
+        let (sql, values) = filter.listing(columns, from: table, after: position, limit: limit, partner: partner)
+            .sql(.sqlite)
         return (sql, StatementArguments(values))
     }
 
     public func removalRows(issuedFrom: Date?, issuedTo: Date?, partner: PartnerID?) async throws -> [RemovalRow] {
-        var clauses = ["1 = 1"]
-        var values: [(any DatabaseValueConvertible)?] = []
-        if let issuedFrom {
-            clauses.append("n.issued_at >= ?")
-            values.append(issuedFrom.storedValue)
-        }
-        if let issuedTo {
-            clauses.append("n.issued_at < ?")
-            values.append(issuedTo.storedValue)
-        }
-        if let partner {
-            clauses.append("n.partner_id = ?")
-            values.append(partner.rawValue)
-        }
-        let sql = """
-            SELECT n.id, n.partner_id, p.name, p.jurisdiction, n.status, n.issued_at, n.deadline_at, n.acknowledged_at,
-                   n.removed_at, n.verified_at
-            FROM notices n JOIN partners p ON p.id = n.partner_id
-            WHERE \(clauses.joined(separator: " AND ")) ORDER BY n.position
-            """
-        let arguments = StatementArguments(values)
+        let listing = RemovalFigureQueries.removalRows(
+            .init(issuedFrom: issuedFrom, issuedTo: issuedTo, partner: partner))
         return try await guarded {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                try Row.fetchAll(db, listing).map { row in
                     RemovalRow(
                         noticeId: NoticeID(rawValue: row["id"]), partnerId: PartnerID(rawValue: row["partner_id"]),
                         partnerName: row["name"], jurisdiction: row["jurisdiction"],

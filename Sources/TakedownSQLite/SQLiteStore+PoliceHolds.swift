@@ -63,33 +63,10 @@ extension SQLiteStore {
     }
 
     public func holds(_ query: HoldQuery) async throws -> [PoliceHold] {
-        var clauses = ["1 = 1"]
-        var arguments: StatementArguments = []
-        if let partner = query.policePartner {
-            clauses.append("police_partner_id = ?")
-            _ = arguments.append(contentsOf: [partner.rawValue])
-        }
-        if let status = query.status {
-            clauses.append("status = ?")
-            _ = arguments.append(contentsOf: [status.rawValue])
-        }
-        if let from = query.heldFrom {
-            clauses.append("held_at >= ?")
-            _ = arguments.append(contentsOf: [from.storedValue])
-        }
-        if let to = query.heldTo {
-            clauses.append("held_at < ?")
-            _ = arguments.append(contentsOf: [to.storedValue])
-        }
-        _ = arguments.append(contentsOf: [query.limit])
-        let sql = """
-            SELECT record FROM police_holds WHERE \(clauses.joined(separator: " AND "))
-            ORDER BY held_at DESC, id DESC LIMIT ?
-            """
-        let bound = arguments
+        let listing = query.listing
         return try await guarded {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: sql, arguments: bound).compactMap { try Self.hold($0) }
+                try Row.fetchAll(db, listing).compactMap { try Self.hold($0) }
             }
         }
     }

@@ -102,22 +102,10 @@ extension SQLiteStore {
     }
 
     public func referrals(_ query: ReferralQuery) async throws -> [Referral] {
-        var clauses = ["position > ?"]
-        var arguments: StatementArguments = [query.after]
-        if let state = query.state {
-            clauses.append("state = ?")
-            _ = arguments.append(contentsOf: [state.rawValue])
-        }
-        if let sender = query.sender {
-            clauses.append("sender_id = ?")
-            _ = arguments.append(contentsOf: [sender.rawValue])
-        }
-        _ = arguments.append(contentsOf: [query.limit])
-        let sql = "SELECT * FROM referrals WHERE \(clauses.joined(separator: " AND ")) ORDER BY position LIMIT ?"
-        let bound = arguments
+        let listing = query.listing
         return try await guarded {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: sql, arguments: bound).map(Self.referral(from:))
+                try Row.fetchAll(db, listing).map(Self.referral(from:))
             }
         }
     }

@@ -6,13 +6,8 @@ import TakedownModel
 ///
 /// The texts differ between the stores only in placeholders and in how a month is read off a time.
 public enum RemovalFigureQueries {
-    public enum Dialect: Sendable { case sqlite, postgres }
-
-    /// A value bound to a placeholder.
-    public enum Value: Sendable, Equatable {
-        case double(Double)
-        case text(String)
-    }
+    public typealias Dialect = SQLDialect
+    public typealias Value = SQLValue
 
     /// Which notices the figures are of.
     public struct Filter: Sendable {
@@ -194,19 +189,20 @@ public enum RemovalFigureQueries {
     }
 
     static func conditions(_ filter: Filter, _ values: inout [Value], _ dialect: Dialect) -> String {
-        var clauses = ["1 = 1"]
-        func placeholder(_ value: Value) -> String {
-            values.append(value)
-            return dialect == .sqlite ? "?" : "$\(values.count)"
-        }
-        if let from = filter.issuedFrom {
-            clauses.append("n.issued_at >= " + placeholder(.double(from.timeIntervalSince1970)))
-        }
-        if let to = filter.issuedTo {
-            clauses.append("n.issued_at < " + placeholder(.double(to.timeIntervalSince1970)))
-        }
-        if let partner = filter.partner { clauses.append("n.partner_id = " + placeholder(.text(partner.rawValue))) }
-        return clauses.joined(separator: " AND ")
+        let (text, bound) = filter.listing("").whereClause(dialect, firstPlaceholder: values.count + 1)
+        values += bound
+        return text
+    }
+}
+
+extension RemovalFigureQueries.Filter {
+    /// The notices chosen, as a listing of `head` over notices `n` joined with their partners `p`.
+    public func listing(_ head: String, order: String? = nil) -> Listing {
+        var listing = Listing(head, order: order)
+        listing.filter("n.issued_at", ">=", issuedFrom.map { .double($0.timeIntervalSince1970) })
+        listing.filter("n.issued_at", "<", issuedTo.map { .double($0.timeIntervalSince1970) })
+        listing.filter("n.partner_id", partner.map { .text($0.rawValue) })
+        return listing
     }
 }
 

@@ -44,6 +44,20 @@ public enum FiguresConformance {
         }
         let rows = try await store.removalRows(issuedFrom: nil, issuedTo: nil, partner: nil)
         #expect(rows.count == 60)
+        // Each filter of the rows, alone and together, picks what filtering every row would.
+        let partners = Set(rows.map(\.partnerId)).sorted { $0.rawValue < $1.rawValue }
+        let issued = rows.map(\.issuedAt).sorted()
+        let (start, end) = (issued[10], issued[45])
+        for partner in [nil] + partners.map(Optional.some) {
+            for (lower, upper) in [(nil, nil), (start, nil), (nil, end), (start, end)] as [(Date?, Date?)] {
+                let chosen = try await store.removalRows(issuedFrom: lower, issuedTo: upper, partner: partner)
+                let expected = rows.filter { row in
+                    (partner.map { row.partnerId == $0 } ?? true) && (lower.map { row.issuedAt >= $0 } ?? true)
+                        && (upper.map { row.issuedAt < $0 } ?? true)
+                }
+                #expect(chosen.map(\.noticeId) == expected.map(\.noticeId), "\(String(describing: partner))")
+            }
+        }
         for grouping in [nil] + RemovalGrouping.allCases.map(Optional.some) {
             let computed = try await store.removalFigures(.init(), groupBy: grouping)
             let expected = expectedGroups(rows, grouping)

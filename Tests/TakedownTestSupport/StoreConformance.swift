@@ -344,7 +344,7 @@ public enum StoreConformance {
         let filters = [
             NoticeFilter(), NoticeFilter(statuses: [.acknowledged]), NoticeFilter(statuses: [.issued, .delivered]),
             NoticeFilter(deadlineBefore: Synthetic.epoch.addingTimeInterval(86_401)),
-            NoticeFilter(deadlineBefore: Synthetic.epoch),
+            NoticeFilter(deadlineBefore: Synthetic.epoch), NoticeFilter(statuses: []),
         ]
         for filter in filters {
             for partner in [nil, a.id, b.id] {
@@ -357,6 +357,13 @@ public enum StoreConformance {
             }
         }
         #expect(try await store.noticeStates(after: 0, limit: 100, partner: nil, filter: NoticeFilter()).count == 6)
+        // No status asked for matches no notice (not every notice).
+        #expect(try await store.notices(after: 0, limit: 100, partner: nil, filter: NoticeFilter(statuses: [])).isEmpty)
+        let acknowledged = NoticeFilter(statuses: [.acknowledged], deadlineBefore: .distantFuture)
+        #expect(
+            try await store.noticeStates(after: 0, limit: 100, partner: a.id, filter: acknowledged).map(\.id)
+                == (try await store.notices(after: 0, limit: 100, partner: a.id)).filter { $0.status == .acknowledged }
+                .map(\.id))
     }
 
     static func noticeUpdates(_ store: any GatewayStore) async throws {
