@@ -45,12 +45,13 @@ struct HashListDownloadsController {
         let principal = try context.caller()
         let id = try context.listID()
         let limit = try request.limit(default: 1_000, max: 10_000)
+        let ifNoneMatch = request.headers[.ifNoneMatch]
         let result = try await gateway.changes(
-            of: id, after: request.query("after"), limit: limit, ifNoneMatch: request.headers[.ifNoneMatch],
-            for: principal)
+            of: id, after: request.query("after"), limit: limit,
+            held: { tag in ifNoneMatch.map { Self.names($0, Self.entityTag(tag)) } ?? false }, for: principal)
         switch result {
-        case .notModified(let etag, let next, let hasMore):
-            var response = notModified(etag)
+        case .unchanged(let tag, let next, let hasMore):
+            var response = notModified(Self.entityTag(tag))
             response.headers[Self.nextCursor] = next
             response.headers[Self.hasMore] = hasMore ? "true" : "false"
             return response
@@ -60,7 +61,7 @@ struct HashListDownloadsController {
                 body.writeBytes(line)
                 body.writeInteger(UInt8(0x0A))
             }
-            var headers = caching(page.etag)
+            var headers = caching(Self.entityTag(page.tag))
             headers[.contentType] = "application/x-ndjson"
             headers[Self.nextCursor] = page.nextCursor
             headers[Self.hasMore] = page.hasMore ? "true" : "false"
@@ -102,7 +103,7 @@ struct HashListDownloadsController {
             try context.listID(), context.parameters.get("version") ?? "", for: principal)
         let body = signed(version)
         let tag = etag(of: body)
-        if let header = request.headers[.ifNoneMatch], Gateway.matches(header, tag) { return notModified(tag) }
+        if let header = request.headers[.ifNoneMatch], Self.names(header, tag) { return notModified(tag) }
         try await gateway.recordDownload(
             of: version, format: "manifest", hash: nil, bytes: Int64(body.count), gzip: false, by: principal)
         var headers = caching(tag)
@@ -123,7 +124,7 @@ struct HashListDownloadsController {
         try gateway.checkExportable(version, of: list)
         let gzip = Self.acceptsGzip(request.headers[.acceptEncoding])
         let tag = "\"\(digest.sha256)\(gzip ? "-gzip" : "")\""
-        if let header = request.headers[.ifNoneMatch], Gateway.matches(header, tag) { return notModified(tag) }
+        if let header = request.headers[.ifNoneMatch], Self.names(header, tag) { return notModified(tag) }
 
         var headers = caching(tag)
         let exporter = HashListExporter(kind: kind, list: list, source: "")
@@ -172,7 +173,18 @@ struct HashListDownloadsController {
         Array("{\"jws\":\"\(version.jws)\",\"manifest\":".utf8) + Array(version.manifest) + [UInt8(ascii: "}")]
     }
 
-    func etag(of body: [UInt8]) -> String { "\"\(sha256Hex(body))\"" }
+    func etag(of body: [UInt8]) -> String { Self.entityTag(sha256Hex(body)) }
+
+    /// A tag as an HTTP entity tag (quoted).
+    static func entityTag(_ tag: String) -> String { "\"\(tag)\"" }
+
+    /// Whether an `If-None-Match` value names this entity tag (or `*`).
+    static func names(_ ifNoneMatch: String, _ etag: String) -> Bool {
+        ifNoneMatch.split(separator: ",").contains { candidate in
+            let tag = candidate.trimmingCharacters(in: .whitespaces)
+            return tag == "*" || tag == etag
+        }
+    }
 
     func caching(_ etag: String) -> HTTPFields {
         [.eTag: etag, .cacheControl: "private, no-cache"]

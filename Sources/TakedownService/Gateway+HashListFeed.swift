@@ -8,20 +8,23 @@ public struct HashListFeedPage: Sendable {
     public var lines: [Data]
     public var nextCursor: String
     public var hasMore: Bool
-    public var etag: String
+    /// Names this answer: the same records with the same continuation have the same tag.
+    public var tag: String
 }
 
 /// A feed request's answer: the page, or only its tag when the client holds it already.
 public enum HashListFeedResult: Sendable {
-    case notModified(etag: String, nextCursor: String, hasMore: Bool)
+    case unchanged(tag: String, nextCursor: String, hasMore: Bool)
     case page(HashListFeedPage)
 }
 
 extension Gateway {
     /// Changes after a cursor (from the start without one). A cursor from before compacted tombstones gets
-    /// 410, telling the client to load the latest version and follow the feed from its cursor.
+    /// 410, telling the client to load the latest version and follow the feed from its cursor. When `held`
+    /// says the client holds the answer's tag already, the records are not read.
     public func changes(
-        of id: HashListID, after cursor: String?, limit: Int, ifNoneMatch: String?, for principal: Principal
+        of id: HashListID, after cursor: String?, limit: Int, held: (String) -> Bool = { _ in false },
+        for principal: Principal
     ) async throws -> HashListFeedResult {
         let list = try await hashList(id, for: principal)
         let after = try Self.position(after: cursor)
@@ -36,29 +39,18 @@ extension Gateway {
         let span = try await store.hashListPageSpan(id, after: after, limit: limit)
         // The same records with more behind them is another answer (`Takedown-Has-More` differs).
         let hasMore = span.count == limit && span.last < list.lastSeq
-        let etag =
-            "\""
-            + sha256Hex(
+        let tag = String(
+            sha256Hex(
                 Data("\(id)|\(after)|\(limit)|\(span.count)|\(span.last)|\(hasMore)|\(list.purgedThrough)".utf8)
-            ).prefix(
-                40)
-            + "\""
-        if let ifNoneMatch, Self.matches(ifNoneMatch, etag) {
-            return .notModified(etag: etag, nextCursor: Cursor.encode(span.last), hasMore: hasMore)
+            ).prefix(40))
+        if held(tag) {
+            return .unchanged(tag: tag, nextCursor: Cursor.encode(span.last), hasMore: hasMore)
         }
         let records = try await store.hashListRecords(id, after: after, liveAt: nil, limit: limit)
         let last = records.last?.change.seq ?? after
         return .page(
             HashListFeedPage(
-                lines: records.map(\.line), nextCursor: Cursor.encode(last), hasMore: hasMore, etag: etag))
-    }
-
-    /// Whether an `If-None-Match` value names this tag (or `*`).
-    public static func matches(_ ifNoneMatch: String, _ etag: String) -> Bool {
-        ifNoneMatch.split(separator: ",").contains { candidate in
-            let tag = candidate.trimmingCharacters(in: .whitespaces)
-            return tag == "*" || tag == etag
-        }
+                lines: records.map(\.line), nextCursor: Cursor.encode(last), hasMore: hasMore, tag: tag))
     }
 
     /// Notes who downloaded what of a version.

@@ -7,7 +7,20 @@ import Synchronization
 @main
 struct Bench {
     static func main() async throws {
-        let options = try BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
+        let options: BenchOptions
+        do {
+            options = try BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
+        } catch let error as BenchOptions.Refused {
+            // Asked for help: the usage on standard output. A wrong option: why, and the usage, on standard error.
+            let text =
+                error.reason.map { "takedown-bench: \($0)\n\(BenchOptions.usage)\n" } ?? BenchOptions.usage + "\n"
+            if error.reason == nil {
+                print(text, terminator: "")
+                return
+            }
+            FileHandle.standardError.write(Data(text.utf8))
+            exit(2)
+        }
         print("takedown-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(options)")
         print("store: \(options.databaseURL == nil ? "SQLite" : "PostgreSQL (a fresh database per gateway)")")
         print("")
@@ -257,13 +270,9 @@ struct BenchOptions: CustomStringConvertible {
                 instances = value.split(separator: ",").compactMap { Int($0) }
                 continue
             }
+            if flag == "--help" || flag == "-h" { throw Refused(reason: nil) }
             guard let value = iterator.next(), let number = Double(value) else {
-                throw BenchError(
-                    "usage: takedown-bench [--suites issuance,hashlists,instances,exchange,referrals,console,answers,polling] [--database-url postgres://…] "
-                        + "[--instances 1,2,4] [--cases N] [--concurrency N] [--partners N] "
-                        + "[--page N] [--ceiling-seconds S] [--deliveries N] [--endpoints N] [--endpoint-cap N] "
-                        + "[--hash-entries N] [--hash-small N]"
-                )
+                throw Refused(reason: "\(flag) needs a number")
             }
             switch flag {
             case "--cases": cases = Int(number)
@@ -276,9 +285,20 @@ struct BenchOptions: CustomStringConvertible {
             case "--endpoint-cap": endpointCap = Int(number)
             case "--hash-entries": hashEntries = Int(number)
             case "--hash-small": hashSmall = Int(number)
-            default: throw BenchError("unknown option \(flag)")
+            default: throw Refused(reason: "unknown option \(flag)")
             }
         }
+    }
+
+    static let usage =
+        "usage: takedown-bench [--suites issuance,hashlists,instances,exchange,referrals,console,answers,polling] "
+        + "[--database-url postgres://…] [--instances 1,2,4] [--cases N] [--concurrency N] [--partners N] "
+        + "[--page N] [--ceiling-seconds S] [--deliveries N] [--endpoints N] [--endpoint-cap N] "
+        + "[--hash-entries N] [--hash-small N]"
+
+    /// Options that cannot be run: help asked for (no reason), or a wrong option.
+    struct Refused: Error {
+        let reason: String?
     }
 
     var description: String {
