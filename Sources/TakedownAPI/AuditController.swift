@@ -4,7 +4,7 @@ import TakedownService
 
 /// `/v1/audit`: the trail of staff changes, for admins.
 struct AuditController {
-    let gateway: Gateway
+    let auditDesk: AuditDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -23,7 +23,7 @@ struct AuditController {
         for name in ["actor", "target"] where (request.query(name)?.utf8.count ?? 0) > 300 {
             throw APIError.badParameter(name, "must be at most 300 characters")
         }
-        let page = try await gateway.auditEntries(
+        let page = try await auditDesk.auditEntries(
             actor: request.query("actor"), target: request.query("target"), after: request.query("after"),
             limit: limit)
         return try .json(Listing(entries: page.entries, nextCursor: page.nextCursor))

@@ -9,7 +9,7 @@ import TakedownStore
 /// same transaction as the change (see `AuditStore`), so a change without its entry cannot commit.
 struct AuditMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
-    let gateway: Gateway
+    let auditDesk: AuditDesk
     let settings: APISettings
 
     /// How much of the request body the entry keeps as its summary.
@@ -30,7 +30,7 @@ struct AuditMiddleware: RouterMiddleware {
         let body = try await BodyReader.collect(request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         request.body = .init(buffer: body)
         let entry = AuditEntry(
-            actor: principal.actor, tokenId: principal.tokenID, at: gateway.now(),
+            actor: principal.actor, tokenId: principal.tokenID, at: auditDesk.now(),
             action: "\(request.method) \(template)", target: Self.target(template, context.parameters),
             summary: Self.summary(body), client: context.clientAddress)
         return try await AuditScope.$current.withValue(AuditScope(entry)) {

@@ -8,7 +8,7 @@ import TakedownService
 /// and token) to a principal; routes decide what each role may do.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
-    let gateway: Gateway
+    let tokenDesk: TokenDesk
     let settings: APISettings
 
     /// A request without a valid token is charged to its address's anonymous bucket before the 401, so
@@ -43,13 +43,13 @@ struct AuthMiddleware: RouterMiddleware {
         let credentials = String(parts[1]).trimmingCharacters(in: .whitespaces)
         switch parts[0].lowercased() {
         case "bearer":
-            return try await gateway.authenticate(secret: credentials)
+            return try await tokenDesk.authenticate(secret: credentials)
         case "basic" where basic:
             guard let decoded = Data(base64Encoded: credentials), let text = String(data: decoded, encoding: .utf8),
                 let colon = text.firstIndex(of: ":")
             else { return nil }
             let user = text[..<colon]
-            guard let principal = try await gateway.authenticate(secret: String(text[text.index(after: colon)...])),
+            guard let principal = try await tokenDesk.authenticate(secret: String(text[text.index(after: colon)...])),
                 let partner = principal.partnerID, partner.rawValue == user
             else { return nil }
             return principal

@@ -7,7 +7,7 @@ import TakedownStore
 
 /// `/v1/cases`: analysts submit confirmed cases and follow them.
 struct CasesController {
-    let gateway: Gateway
+    let caseDesk: CaseDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -44,7 +44,7 @@ struct CasesController {
         let url = v.require(body.value.url, "url")
         let partner = v.id(body.value.partnerId, "partner_id", as: PartnerID.self)
         do { try v.check() } catch { throw GatewayError.invalid(error) }
-        let accepted = try await gateway.acceptProposal(of: id, url: url!, partner: partner, by: principal)
+        let accepted = try await caseDesk.acceptProposal(of: id, url: url!, partner: partner, by: principal)
         return try .json(
             ProposalAccepted(partner: accepted.partner, partnerToken: accepted.token, noticeId: accepted.notice.id),
             status: .created)
@@ -68,7 +68,7 @@ struct CasesController {
             // does not count as a different request.
             return IdempotencyKey(key: key, body: try WireFormat.encoder().encode(body.value))
         }
-        let receipt = try await gateway.submitCase(body.value, by: principal, idempotency: key)
+        let receipt = try await caseDesk.submitCase(body.value, by: principal, idempotency: key)
         return try .json(receipt, status: .created)
     }
 
@@ -83,13 +83,13 @@ struct CasesController {
             guard let flag = Bool(unrouted) else { throw APIError.badParameter("unrouted", "must be true or false") }
             query.unroutedOnly = flag
         }
-        let page = try await gateway.cases(query)
+        let page = try await caseDesk.cases(query)
         return try .json(Listing(cases: page.cases, nextCursor: page.nextCursor))
     }
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        return try .json(try await gateway.caseRecord(try context.parameters.id("case_id", as: CaseID.self)))
+        return try .json(try await caseDesk.caseRecord(try context.parameters.id("case_id", as: CaseID.self)))
     }
 
     @Sendable func route(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -102,9 +102,9 @@ struct CasesController {
         if urls.isEmpty { v.fail("url", "is required") }
         let partner = v.id(v.require(body.value.partnerId, "partner_id"), "partner_id", as: PartnerID.self)
         do { try v.check() } catch { throw GatewayError.invalid(error) }
-        let notice = try await gateway.routeItems(of: id, urls: urls, to: partner!, by: principal)
+        let notice = try await caseDesk.routeItems(of: id, urls: urls, to: partner!, by: principal)
         return .bytes(
-            try NoticeView(notice, for: principal, now: gateway.now()).json(), type: "application/json",
+            try NoticeView(notice, for: principal, now: caseDesk.now()).json(), type: "application/json",
             status: .created)
     }
 

@@ -6,7 +6,7 @@ import TakedownStore
 
 /// Operators follow the outbox: deliveries with their attempts, retries, recovery and endpoint health.
 struct DeliveriesController {
-    let gateway: Gateway
+    let deliveryDesk: DeliveryDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -105,7 +105,7 @@ struct DeliveriesController {
             query.partner = own
         }
         query.after = try request.cursorPosition()
-        let page = try await gateway.deliveries(query)
+        let page = try await deliveryDesk.deliveries(query)
         return try .json(
             Listing(
                 deliveries: page.map { DeliveryView($0.delivery) },
@@ -115,7 +115,7 @@ struct DeliveriesController {
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
         let id = try context.parameters.id("delivery_id", as: DeliveryID.self)
-        let (delivery, attempts) = try await gateway.delivery(id)
+        let (delivery, attempts) = try await deliveryDesk.delivery(id)
         guard principal.isStaff || principal.partnerID == delivery.partnerId else {
             throw APIError.notFound("delivery \(id) does not exist")
         }
@@ -124,14 +124,15 @@ struct DeliveriesController {
 
     @Sendable func retry(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let delivery = try await gateway.retryDelivery(try context.parameters.id("delivery_id", as: DeliveryID.self))
+        let delivery = try await deliveryDesk.retryDelivery(
+            try context.parameters.id("delivery_id", as: DeliveryID.self))
         return try .json(DeliveryView(delivery))
     }
 
     @Sendable func endpoints(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
         _ = try context.staffOrSelf(id)
-        let page = try request.page(of: try await gateway.endpoints(partner: id))
+        let page = try request.page(of: try await deliveryDesk.endpoints(partner: id))
         return try .json(Endpoints(endpoints: Array(page.items), nextCursor: page.nextCursor))
     }
 
@@ -146,12 +147,12 @@ struct DeliveriesController {
         let until = v.require(body.until, "until")
         do { try v.check() } catch { throw GatewayError.invalid(error) }
         return try .json(
-            Count(requeued: try await gateway.recoverDeliveries(partner: id, since: since!, until: until!)))
+            Count(requeued: try await deliveryDesk.recoverDeliveries(partner: id, since: since!, until: until!)))
     }
 
     @Sendable func resume(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        return try .json(Resumed(resumed: try await gateway.resumeEndpoints(partner: id)))
+        return try .json(Resumed(resumed: try await deliveryDesk.resumeEndpoints(partner: id)))
     }
 }

@@ -10,7 +10,7 @@ import TakedownService
 /// What partners download from `/v1/hash-lists/{id}`: the change feed, versions, signed manifests and
 /// exports, with strong ETags and gzip; and, for staff, publishing and the download log.
 struct HashListDownloadsController {
-    let gateway: Gateway
+    let hashListDesk: HashListDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -46,7 +46,7 @@ struct HashListDownloadsController {
         let id = try context.listID()
         let limit = try request.limit(default: 1_000, max: 10_000)
         let ifNoneMatch = request.headers[.ifNoneMatch]
-        let result = try await gateway.changes(
+        let result = try await hashListDesk.changes(
             of: id, after: request.query("after"), limit: limit,
             held: { tag in ifNoneMatch.map { Self.names($0, Self.entityTag(tag)) } ?? false }, for: principal)
         switch result {
@@ -65,7 +65,7 @@ struct HashListDownloadsController {
             headers[.contentType] = "application/x-ndjson"
             headers[Self.nextCursor] = page.nextCursor
             headers[Self.hasMore] = page.hasMore ? "true" : "false"
-            headers[Self.minPoll] = String(gateway.configuration.hashLists.minPollSeconds)
+            headers[Self.minPoll] = String(hashListDesk.settings.minPollSeconds)
             if page.hasMore {
                 headers[Self.link] =
                     "</v1/hash-lists/\(id)/changes?after=\(page.nextCursor)&limit=\(limit)>; rel=\"next\""
@@ -76,7 +76,7 @@ struct HashListDownloadsController {
 
     @Sendable func publish(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let (version, created) = try await gateway.publishHashList(try context.listID())
+        let (version, created) = try await hashListDesk.publishHashList(try context.listID())
         let body = signed(version)
         var response = Response.bytes(body, type: "application/json", status: created ? .created : .ok)
         response.headers[.eTag] = etag(of: body)
@@ -85,7 +85,7 @@ struct HashListDownloadsController {
 
     @Sendable func versions(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let (_, versions) = try await gateway.hashListVersions(try context.listID(), for: principal)
+        let (_, versions) = try await hashListDesk.hashListVersions(try context.listID(), for: principal)
         let page = try request.page(of: versions)
         return try .json(
             Versions(
@@ -99,12 +99,12 @@ struct HashListDownloadsController {
     /// `{"manifest": {...}, "jws": "..."}`: the manifest object is the JWS payload, byte for byte.
     @Sendable func manifest(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let (_, version) = try await gateway.hashListVersion(
+        let (_, version) = try await hashListDesk.hashListVersion(
             try context.listID(), context.parameters.get("version") ?? "", for: principal)
         let body = signed(version)
         let tag = etag(of: body)
         if let header = request.headers[.ifNoneMatch], Self.names(header, tag) { return notModified(tag) }
-        try await gateway.recordDownload(
+        try await hashListDesk.recordDownload(
             of: version, format: "manifest", hash: nil, bytes: Int64(body.count), gzip: false, by: principal)
         var headers = caching(tag)
         headers[.contentType] = "application/json"
@@ -115,13 +115,14 @@ struct HashListDownloadsController {
     /// version, format and hash gets the same bytes, which the manifest's SHA-256 covers.
     @Sendable func export(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let (list, version) = try await gateway.hashListVersion(
+        let (list, version) = try await hashListDesk.hashListVersion(
             try context.listID(), context.parameters.get("version") ?? "", for: principal)
-        let kind = try gateway.exportKind(of: version, format: request.query("format"), hash: request.query("hash"))
+        let kind = try hashListDesk.exportKind(
+            of: version, format: request.query("format"), hash: request.query("hash"))
         let manifest = try WireFormat.decoder().decode(HashListManifest.self, from: version.manifest)
         guard let digest = manifest.export(kind) else { throw APIError.notFound("no such export") }
         // Refused before the headers go out: a failure mid-stream could only cut the connection.
-        try gateway.checkExportable(version, of: list)
+        try hashListDesk.checkExportable(version, of: list)
         let gzip = Self.acceptsGzip(request.headers[.acceptEncoding])
         let tag = "\"\(digest.sha256)\(gzip ? "-gzip" : "")\""
         if let header = request.headers[.ifNoneMatch], Self.names(header, tag) { return notModified(tag) }
@@ -135,13 +136,13 @@ struct HashListDownloadsController {
             + (kind.hash.map { "-\($0.rawValue)" } ?? (list.kind == .urls && kind.format == .text ? "-urls" : ""))
         headers[.contentDisposition] = "attachment; filename=\"\(name).\(exporter.fileExtension)\""
         if gzip { headers[.contentEncoding] = "gzip" }
-        let gateway = self.gateway
+        let hashListDesk = self.hashListDesk
         let slot = try settings.heavySlot(for: principal)
         let body = ResponseBody(contentLength: gzip ? nil : Int(digest.bytes)) { writer in
             defer { slot.release() }
             var sent: Int64 = 0
             let compressor = gzip ? try GzipStream() : nil
-            try await gateway.writeExport(of: version, list: list, kind: kind) { bytes in
+            try await hashListDesk.writeExport(of: version, list: list, kind: kind) { bytes in
                 let out = try compressor.map { try $0.compress(bytes) } ?? [ByteBuffer(bytes: bytes)]
                 for buffer in out where buffer.readableBytes > 0 {
                     sent += Int64(buffer.readableBytes)
@@ -155,7 +156,7 @@ struct HashListDownloadsController {
                 }
             }
             try await writer.finish(nil)
-            try await gateway.recordDownload(
+            try await hashListDesk.recordDownload(
                 of: version, format: kind.format.rawValue, hash: kind.hash, bytes: sent, gzip: gzip, by: principal)
         }
         return Response(status: .ok, headers: headers, body: body)
@@ -164,7 +165,7 @@ struct HashListDownloadsController {
     @Sendable func downloads(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         let limit = try request.limit(default: 100, max: 1_000)
-        let (rows, next) = try await gateway.downloads(
+        let (rows, next) = try await hashListDesk.downloads(
             of: try context.listID(), after: request.query("after"), limit: limit)
         return try .json(Downloads(downloads: rows, nextCursor: next))
     }

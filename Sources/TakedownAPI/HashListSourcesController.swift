@@ -6,7 +6,7 @@ import TakedownService
 /// `/v1/hash-lists/{list_id}/sources`: partners' lists that one of ours takes in over NCMEC's hash-sharing
 /// API (NCMEC itself, or another gateway's list). Admins add sources; staff follow them and ask for a pull.
 struct HashListSourcesController {
-    let gateway: Gateway
+    let hashListDesk: HashListDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -72,27 +72,27 @@ struct HashListSourcesController {
         _ = try context.admin()
         let body = try await JSONBody<HashListSourceInput>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
-        let source = try await gateway.createHashListSource(try context.listID(), body.value)
-        return try .json(SourceView(source, now: gateway.now()), status: .created)
+        let source = try await hashListDesk.createHashListSource(try context.listID(), body.value)
+        return try .json(SourceView(source, now: hashListDesk.now()), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let now = gateway.now()
-        let sources = try await gateway.hashListSources(try context.listID())
+        let now = hashListDesk.now()
+        let sources = try await hashListDesk.hashListSources(try context.listID())
         return try .json(Listing(sources: sources.map { SourceView($0, now: now) }))
     }
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let source = try await gateway.hashListSource(try context.listID(), try context.sourceID())
-        return try .json(SourceView(source, now: gateway.now()))
+        let source = try await hashListDesk.hashListSource(try context.listID(), try context.sourceID())
+        return try .json(SourceView(source, now: hashListDesk.now()))
     }
 
     /// 202: the pull is queued; follow it with `GET …/sources/{source_id}`.
     @Sendable func pull(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let source = try await gateway.requestHashListSourcePull(try context.listID(), try context.sourceID())
-        return try .json(SourceView(source, now: gateway.now()), status: .accepted)
+        let source = try await hashListDesk.requestHashListSourcePull(try context.listID(), try context.sourceID())
+        return try .json(SourceView(source, now: hashListDesk.now()), status: .accepted)
     }
 }

@@ -6,7 +6,7 @@ import TakedownService
 /// `/v1/hash-lists`: admins define lists and grants, staff curate entries and review feedback, partners
 /// see the lists granted to them and report on entries.
 struct HashListsController {
-    let gateway: Gateway
+    let hashListDesk: HashListDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -122,26 +122,26 @@ struct HashListsController {
         let principal = try context.admin()
         let body = try await JSONBody<HashListInput>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
-        let list = try await gateway.createHashList(body.value)
+        let list = try await hashListDesk.createHashList(body.value)
         return try .json(view(list, principal), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let page = try request.page(of: try await gateway.hashLists(for: principal))
+        let page = try request.page(of: try await hashListDesk.hashLists(for: principal))
         return try .json(Listing(hashLists: page.items.map { view($0, principal) }, nextCursor: page.nextCursor))
     }
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        return try .json(view(try await gateway.hashList(try context.listID(), for: principal), principal))
+        return try .json(view(try await hashListDesk.hashList(try context.listID(), for: principal), principal))
     }
 
     @Sendable func update(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.admin()
         let body = try await JSONBody<HashListInput>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
-        return try .json(view(try await gateway.updateHashList(try context.listID(), with: body.value), principal))
+        return try .json(view(try await hashListDesk.updateHashList(try context.listID(), with: body.value), principal))
     }
 
     @Sendable func addEntries(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -153,13 +153,13 @@ struct HashListsController {
         guard let inputs = body.entries else {
             throw GatewayError.invalid(ValidationError([FieldError(name: "entries", reason: "is required")]))
         }
-        let entries = try await gateway.addHashListEntries(id, inputs)
+        let entries = try await hashListDesk.addHashListEntries(id, inputs)
         return try .json(EntriesAdded(entries: entries.map(EntryView.init)), status: .created)
     }
 
     @Sendable func showEntry(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        return try .json(EntryView(try await gateway.hashListEntry(try context.listID(), try context.entryID())))
+        return try .json(EntryView(try await hashListDesk.hashListEntry(try context.listID(), try context.entryID())))
     }
 
     @Sendable func reclassify(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -167,7 +167,7 @@ struct HashListsController {
         let body = try await JSONBody<ReclassifyRequest>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
         ).value
-        let entry = try await gateway.reclassifyHashListEntry(
+        let entry = try await hashListDesk.reclassifyHashListEntry(
             try context.listID(), try context.entryID(), body.classification)
         return try .json(EntryView(entry))
     }
@@ -175,7 +175,7 @@ struct HashListsController {
     /// `DELETE …?reason=false_positive|out_of_scope|duplicate|legal`.
     @Sendable func deleteEntry(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let entry = try await gateway.deleteHashListEntry(
+        let entry = try await hashListDesk.deleteHashListEntry(
             try context.listID(), try context.entryID(), reason: request.query("reason"))
         return try .json(EntryView(entry))
     }
@@ -187,7 +187,7 @@ struct HashListsController {
         let body = try await JSONBody<FeedbackRequest>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
         ).value
-        let feedback = try await gateway.submitFeedback(
+        let feedback = try await hashListDesk.submitFeedback(
             id, entry, verdict: body.verdict, comment: body.comment, by: principal)
         return try .json(feedback, status: .created)
     }
@@ -197,7 +197,7 @@ struct HashListsController {
     @Sendable func listFeedback(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
         let limit = try request.limit(default: 100, max: 1_000)
-        let page = try await gateway.feedback(
+        let page = try await hashListDesk.feedback(
             try context.listID(), status: request.query("status") ?? "open", after: request.query("after"),
             limit: limit, for: principal)
         return try .json(FeedbackListing(feedback: page.feedback, nextCursor: page.nextCursor))
@@ -210,13 +210,13 @@ struct HashListsController {
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
         ).value
         return try .json(
-            try await gateway.resolveFeedback(
+            try await hashListDesk.resolveFeedback(
                 try context.listID(), feedback, action: body.action, reason: body.reason, note: body.note,
                 by: principal))
     }
 
     func view(_ list: HashList, _ principal: Principal) -> ListView {
-        ListView(list, for: principal, settings: gateway.configuration.hashLists)
+        ListView(list, for: principal, settings: hashListDesk.settings)
     }
 }
 

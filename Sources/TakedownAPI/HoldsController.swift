@@ -6,7 +6,7 @@ import TakedownService
 /// `/v1/holds`: cases held for the police. Staff and the hold's law-enforcement partner see a hold, ask
 /// for a delay and release it; a provider never sees one (its notices do not exist until release).
 struct HoldsController {
-    let gateway: Gateway
+    let holdDesk: HoldDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -65,16 +65,16 @@ struct HoldsController {
             }
             status = value
         }
-        let holds = try await gateway.holds(status: status, limit: 10_000, for: principal)
+        let holds = try await holdDesk.holds(status: status, limit: 10_000, for: principal)
         let page = try request.page(of: holds)
-        let now = gateway.now()
+        let now = holdDesk.now()
         return try .json(Listing(holds: page.items.map { View(hold: $0, now: now) }, nextCursor: page.nextCursor))
     }
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
         let id = try context.parameters.id("hold_id", as: HoldID.self)
-        return try .json(View(hold: try await gateway.hold(id, for: principal), now: gateway.now()))
+        return try .json(View(hold: try await holdDesk.hold(id, for: principal), now: holdDesk.now()))
     }
 
     @Sendable func delay(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -82,20 +82,20 @@ struct HoldsController {
         let id = try context.parameters.id("hold_id", as: HoldID.self)
         let body = try await JSONBody<HoldDelayInput>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
-        let hold = try await gateway.delayHold(id, body.value, by: principal)
-        return try .json(View(hold: hold, now: gateway.now()))
+        let hold = try await holdDesk.delayHold(id, body.value, by: principal)
+        return try .json(View(hold: hold, now: holdDesk.now()))
     }
 
     @Sendable func release(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
         let id = try context.parameters.id("hold_id", as: HoldID.self)
-        let hold = try await gateway.releaseHold(id, by: principal)
-        return try .json(View(hold: hold, now: gateway.now()))
+        let hold = try await holdDesk.releaseHold(id, by: principal)
+        return try .json(View(hold: hold, now: holdDesk.now()))
     }
 
     /// Time from hold to release per police partner, for holds made in [from, to); staff only.
     @Sendable func report(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        return try .json(try await gateway.holdReport(from: try request.date("from"), to: try request.date("to")))
+        return try .json(try await holdDesk.holdReport(from: try request.date("from"), to: try request.date("to")))
     }
 }

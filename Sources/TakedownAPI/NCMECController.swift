@@ -10,7 +10,7 @@ import TakedownService
 /// `/v1/hash-lists/{id}/ncmec`: what `threatexchange`'s `NCMECHashAPI` (and so Hasher-Matcher-Actioner)
 /// reads. Partners sign in with HTTP Basic (their partner id and token) as well as with a bearer token.
 struct NCMECController {
-    let gateway: Gateway
+    let hashListDesk: HashListDesk
     let settings: APISettings
 
     static let base = "hash-lists/{list_id}/ncmec/v2"
@@ -34,7 +34,7 @@ struct NCMECController {
 
     @Sendable func status(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let member = try await gateway.ncmecStatus(of: try context.listID(), for: principal)
+        let member = try await hashListDesk.ncmecStatus(of: try context.listID(), for: principal)
         let username = principal.partnerID?.rawValue ?? principal.actor
         return .bytes(
             try NCMECDialect.status(ipAddress: context.clientAddress, username: username, member: member),
@@ -42,14 +42,14 @@ struct NCMECController {
     }
 
     @Sendable func members(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let members = try await gateway.ncmecMembers(of: try context.listID(), for: try context.caller())
+        let members = try await hashListDesk.ncmecMembers(of: try context.listID(), for: try context.caller())
         return .bytes(try NCMECDialect.members(members), type: Self.contentType)
     }
 
     /// The one reason for negative feedback the list's feedback knows: the file is not what the list says
     /// (a false positive). The client picks it by itself when it is the only one.
     @Sendable func reasons(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try await gateway.ncmecMembers(of: try context.listID(), for: try context.caller())
+        _ = try await hashListDesk.ncmecMembers(of: try context.listID(), for: try context.caller())
         _ = try Self.fingerprintType(context)
         return .bytes(try NCMECDialect.feedbackReasons([Self.falsePositive]), type: Self.contentType)
     }
@@ -72,7 +72,7 @@ struct NCMECController {
         let principal = try context.caller()
         let id = try context.listID()
         let type = try Self.fingerprintType(context)
-        let members = try await gateway.ncmecMembers(of: id, for: principal)
+        let members = try await hashListDesk.ncmecMembers(of: id, for: principal)
         guard let member = context.parameters.get("member").flatMap({ Int64($0) }),
             members.contains(where: { $0.id == member })
         else { throw APIError.notFound("no member with that id on this list") }
@@ -101,7 +101,7 @@ struct NCMECController {
             }
             verdict = .falsePositive
         }
-        _ = try await gateway.submitFeedback(
+        _ = try await hashListDesk.submitFeedback(
             id, entry, verdict: verdict.rawValue, comment: "NCMEC hash-sharing feedback on the \(type) fingerprint",
             by: principal)
         return Response(status: .noContent)
@@ -119,14 +119,14 @@ struct NCMECController {
         let second = { (date: Date) in Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)) }
         let window = NCMECEntriesWindow(
             from: second(try request.date("from") ?? Date(timeIntervalSince1970: 0)),
-            to: second(try request.date("to") ?? gateway.now()), start: try Self.number(request, "start"),
+            to: second(try request.date("to") ?? hashListDesk.now()), start: try Self.number(request, "start"),
             size: Int(try Self.number(request, "size", in: 1...Int64(Self.pageSize)) ?? Int64(Self.pageSize)),
             max: try Self.number(request, "max"))
-        let result = try await gateway.ncmecEntries(of: id, window, for: principal)
+        let result = try await hashListDesk.ncmecEntries(of: id, window, for: principal)
         let page = NCMECDialect.EntriesPage(
             changes: result.changes, member: result.member,
             next: result.next.map { Self.nextLink(window, start: $0.start, max: $0.max) })
-        let gateway = self.gateway
+        let hashListDesk = self.hashListDesk
         let slot = try settings.heavySlot(for: principal)
         let body = ResponseBody { writer in
             defer { slot.release() }
@@ -138,7 +138,7 @@ struct NCMECController {
             try await writer.finish(nil)
             // Noted beside the next request rather than before it: a client reads page after page on one
             // connection, and the next is not read until this response has ended.
-            Task { await gateway.noteNCMECDownload(of: id, bytes: sent, by: principal) }
+            Task { await hashListDesk.noteNCMECDownload(of: id, bytes: sent, by: principal) }
         }
         return Response(status: .ok, headers: [.contentType: Self.contentType], body: body)
     }

@@ -7,7 +7,7 @@ import TakedownStore
 
 /// `/v1/notices`: providers poll and answer; staff follow and withdraw.
 struct NoticesController {
-    let gateway: Gateway
+    let noticeDesk: NoticeDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -44,7 +44,7 @@ struct NoticesController {
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let limit = try request.limit(default: 100, max: Gateway.maxPageSize)
+        let limit = try request.limit(default: 100, max: NoticeDesk.maxPageSize)
         var filter = NoticeFilter()
         if let status = request.query("status") {
             if status == "open" {
@@ -57,7 +57,7 @@ struct NoticesController {
                 )
             }
         }
-        let now = gateway.now()
+        let now = noticeDesk.now()
         if let overdue = request.query("overdue") {
             guard let flag = Bool(overdue) else { throw APIError.badParameter("overdue", "must be true or false") }
             // Overdue means open and past its deadline.
@@ -68,12 +68,12 @@ struct NoticesController {
         }
         switch request.query("view") ?? "full" {
         case "full":
-            let page = try await gateway.notices(
+            let page = try await noticeDesk.notices(
                 after: request.query("after"), limit: limit, for: principal, filter: filter)
             let views = page.notices.map { NoticeView($0, for: principal, now: now) }
             return .bytes(try NoticeView.page(views, nextCursor: page.nextCursor), type: "application/json")
         case "lean":
-            let page = try await gateway.noticeStates(
+            let page = try await noticeDesk.noticeStates(
                 after: request.query("after"), limit: limit, for: principal, filter: filter)
             return .bytes(Self.leanPage(page.notices, nextCursor: page.nextCursor), type: "application/json")
         default:
@@ -104,15 +104,17 @@ struct NoticesController {
         if choice == .none {
             throw APIError.notAcceptable("a notice is served as application/json, application/jose or text/plain")
         }
-        let notice = try await gateway.notice(try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
+        let notice = try await noticeDesk.notice(
+            try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
         switch choice {
         case .jose:
             return .bytes(Array(notice.jws.utf8), type: "application/jose")
         case .text:
-            let text = try gateway.text(of: notice, language: request.query("lang"))
+            let text = try noticeDesk.text(of: notice, language: request.query("lang"))
             return .bytes(Array(text.utf8), type: "text/plain; charset=utf-8")
         case .json:
-            return .bytes(try NoticeView(notice, for: principal, now: gateway.now()).json(), type: "application/json")
+            return .bytes(
+                try NoticeView(notice, for: principal, now: noticeDesk.now()).json(), type: "application/json")
         case .none:
             throw APIError.notAcceptable("a notice is served as application/json, application/jose or text/plain")
         }
@@ -123,15 +125,17 @@ struct NoticesController {
     /// A draft DSA statement of reasons in the transparency database's fields, for the provider to adapt.
     @Sendable func statementOfReasons(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let notice = try await gateway.notice(try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
-        return try .json(try gateway.statementOfReasons(of: notice))
+        let notice = try await noticeDesk.notice(
+            try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
+        return try .json(try noticeDesk.statementOfReasons(of: notice))
     }
 
     @Sendable func xarf(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let notice = try await gateway.notice(try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
+        let notice = try await noticeDesk.notice(
+            try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
         let slot = try settings.heavySlot(for: principal)
-        let (count, reports) = try gateway.xarf(of: notice)
+        let (count, reports) = try noticeDesk.xarf(of: notice)
         let body = ResponseBody { writer in
             defer { slot.release() }
             try await writer.write(ByteBuffer(string: #"{"reports":["#))
@@ -229,10 +233,10 @@ struct NoticesController {
         let body = try await JSONBody<BulkRequest>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout
         ).value
-        guard let entries = body.answers, (1...Gateway.maxBulkAnswers).contains(entries.count) else {
+        guard let entries = body.answers, (1...NoticeDesk.maxBulkAnswers).contains(entries.count) else {
             throw GatewayError.invalid(
                 ValidationError([
-                    FieldError(name: "answers", reason: "must hold 1 to \(Gateway.maxBulkAnswers) answers")
+                    FieldError(name: "answers", reason: "must hold 1 to \(NoticeDesk.maxBulkAnswers) answers")
                 ]))
         }
         var results = entries.enumerated().map { index, entry in
@@ -245,7 +249,7 @@ struct NoticesController {
             case .failure(let error): results[index].detail = error.description
             }
         }
-        let outcomes = try await gateway.answerInBulk(valid.map { ($0.notice, $0.answer) }, by: principal)
+        let outcomes = try await noticeDesk.answerInBulk(valid.map { ($0.notice, $0.answer) }, by: principal)
         for (entry, outcome) in zip(valid, outcomes) {
             results[entry.index].result = outcome.outcome
             results[entry.index].status = outcome.status
@@ -322,8 +326,8 @@ struct NoticesController {
     private func answer(_ answer: NoticeAnswer, _ context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
         let id = try context.parameters.id("notice_id", as: NoticeID.self)
-        let notice = try await gateway.answer(id, answer, by: principal)
-        return .bytes(try NoticeView(notice, for: principal, now: gateway.now()).json(), type: "application/json")
+        let notice = try await noticeDesk.answer(id, answer, by: principal)
+        return .bytes(try NoticeView(notice, for: principal, now: noticeDesk.now()).json(), type: "application/json")
     }
 }
 

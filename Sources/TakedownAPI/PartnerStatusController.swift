@@ -6,7 +6,7 @@ import TakedownService
 /// `/v1/partners/{id}/suspend` and `/reactivate`: admins hold a partner (its tokens stop working, its
 /// pushes wait, its notices stay) and let it go again.
 struct PartnerStatusController {
-    let gateway: Gateway
+    let partnerDesk: PartnerDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -23,12 +23,12 @@ struct PartnerStatusController {
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
         let body = try await JSONBody<SuspendRequest>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
-        return try .json(try await gateway.suspendPartner(id, reason: body.value.reason))
+        return try .json(try await partnerDesk.suspendPartner(id, reason: body.value.reason))
     }
 
     @Sendable func reactivate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        return try .json(try await gateway.reactivatePartner(id))
+        return try .json(try await partnerDesk.reactivatePartner(id))
     }
 }

@@ -5,7 +5,9 @@ import TakedownService
 
 /// `/v1/partners`: admins manage partners; staff read them; a partner reads itself.
 struct PartnersController {
-    let gateway: Gateway
+    let partnerDesk: PartnerDesk
+    let tokenDesk: TokenDesk
+    let deliveryDesk: DeliveryDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -72,13 +74,13 @@ struct PartnersController {
         _ = try context.admin()
         let body = try await JSONBody<PartnerInput>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
-        let (partner, token, secret) = try await gateway.createPartner(body.value)
+        let (partner, token, secret) = try await partnerDesk.createPartner(body.value)
         return try .json(WithSecrets(partner: partner, token: token, webhookSecret: secret), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let page = try request.page(of: try await gateway.partners())
+        let page = try request.page(of: try await partnerDesk.partners())
         return try .json(Listing(partners: Array(page.items), nextCursor: page.nextCursor))
     }
 
@@ -88,7 +90,7 @@ struct PartnersController {
         guard principal.isStaff || principal.partnerID == id else {
             throw APIError.notFound("partner \(id) does not exist")
         }
-        let partner = try await gateway.partner(id)
+        let partner = try await partnerDesk.partner(id)
         return try .json(principal.isStaff ? partner : partner.ownView)
     }
 
@@ -101,8 +103,8 @@ struct PartnersController {
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
         let (partner, secret) =
             principal.isStaff
-            ? try await gateway.updatePartner(id, with: body.value)
-            : (try await gateway.updateOwnPartner(id, with: body.value), nil)
+            ? try await partnerDesk.updatePartner(id, with: body.value)
+            : (try await partnerDesk.updateOwnPartner(id, with: body.value), nil)
         return try .json(WithSecrets(partner: principal.isStaff ? partner : partner.ownView, webhookSecret: secret))
     }
 
@@ -112,7 +114,7 @@ struct PartnersController {
         let principal = try context.adminOrSelf(id)
         let body = try await JSONBody<WebhookChange>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
-        let (partner, result) = try await gateway.changeWebhook(id, to: body.value.webhookUrl)
+        let (partner, result) = try await partnerDesk.changeWebhook(id, to: body.value.webhookUrl)
         return try .json(
             WebhookChanged(partner: principal.isStaff ? partner : partner.ownView, testStatus: result.statusCode))
     }
@@ -121,7 +123,7 @@ struct PartnersController {
     @Sendable func rotateSecret(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
         _ = try context.adminOrSelf(id)
-        let (secret, previousUntil) = try await gateway.rotateWebhookSecret(id)
+        let (secret, previousUntil) = try await deliveryDesk.rotateWebhookSecret(id)
         return try .json(
             SecretRotated(partnerId: id, webhookSecret: secret, previousValidUntil: previousUntil),
             status: .created)
@@ -134,8 +136,8 @@ struct PartnersController {
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout, emptyAllowed: true)
         let issued =
             principal.isStaff
-            ? try await gateway.createPartnerToken(id, name: body.value.name, expiresAt: body.value.expiresAt)
-            : try await gateway.createOwnToken(id, name: body.value.name, expiresAt: body.value.expiresAt)
+            ? try await tokenDesk.createPartnerToken(id, name: body.value.name, expiresAt: body.value.expiresAt)
+            : try await partnerDesk.createOwnToken(id, name: body.value.name, expiresAt: body.value.expiresAt)
         return try .json(TokenCreated(issued), status: .created)
     }
 }

@@ -9,7 +9,7 @@ import TakedownStore
 /// (`POST /v1/referral-updates`) without a token: the JWS under the sender's pinned keys is the
 /// authentication. Staff list both directions and accept or decline what came in.
 struct ReferralsController {
-    let gateway: Gateway
+    let referralDesk: ReferralDesk
     let settings: APISettings
 
     /// The routes peers call, outside the token check.
@@ -98,7 +98,7 @@ struct ReferralsController {
 
     @Sendable func receive(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try await fromPeer(request, context) { body in
-            let (referral, created) = try await gateway.receiveReferral(body)
+            let (referral, created) = try await referralDesk.receiveReferral(body)
             return try .json(Received(id: referral.id, state: referral.state), status: created ? .created : .ok)
         }
     }
@@ -124,7 +124,7 @@ struct ReferralsController {
 
     @Sendable func receiveUpdate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try await fromPeer(request, context) { body in
-            let notice = try await gateway.receiveReferralUpdate(body)
+            let notice = try await referralDesk.receiveReferralUpdate(body)
             return try .json(UpdateReceipt(referral: notice.id, remoteStatus: notice.referralStatus ?? "sent"))
         }
     }
@@ -149,7 +149,7 @@ struct ReferralsController {
                 }
                 query.state = state
             }
-            let page = try await gateway.incomingReferrals(query)
+            let page = try await referralDesk.incomingReferrals(query)
             return try .json(
                 Listing(
                     referrals: page.map { IncomingView($0, full: false) },
@@ -162,7 +162,7 @@ struct ReferralsController {
                 }
                 return status
             }
-            let page = try await gateway.outgoingReferrals(after: after, limit: limit, peer: peer, status: status)
+            let page = try await referralDesk.outgoingReferrals(after: after, limit: limit, peer: peer, status: status)
             return try .json(
                 Listing(referrals: page.referrals.map(OutgoingView.init), nextCursor: Cursor.encode(page.next)))
         default:
@@ -173,13 +173,13 @@ struct ReferralsController {
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         let id = try context.parameters.id("referral_id", as: ReferralID.self)
-        return try .json(IncomingView(try await gateway.referral(id), full: true))
+        return try .json(IncomingView(try await referralDesk.referral(id), full: true))
     }
 
     @Sendable func accept(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.staff()
         let id = try context.parameters.id("referral_id", as: ReferralID.self)
-        return try .json(IncomingView(try await gateway.acceptReferral(id, actor: principal.actor), full: false))
+        return try .json(IncomingView(try await referralDesk.acceptReferral(id, actor: principal.actor), full: false))
     }
 
     struct DeclineRequest: Decodable {
@@ -195,12 +195,13 @@ struct ReferralsController {
             throw APIError.badRequest("reason is required", fields: [FieldError(name: "reason", reason: "is required")])
         }
         return try .json(
-            IncomingView(try await gateway.declineReferral(id, reason: reason, actor: principal.actor), full: false))
+            IncomingView(
+                try await referralDesk.declineReferral(id, reason: reason, actor: principal.actor), full: false))
     }
 
     @Sendable func refreshKeys(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.admin()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        return try .json(try await gateway.refreshPeerKeys(id))
+        return try .json(try await referralDesk.refreshPeerKeys(id))
     }
 }

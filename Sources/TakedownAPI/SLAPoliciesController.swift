@@ -5,7 +5,7 @@ import TakedownService
 
 /// `/v1/sla-policies`: admins create named policies; staff read them. Policies never change once created.
 struct SLAPoliciesController {
-    let gateway: Gateway
+    let slaPolicyDesk: SLAPolicyDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -43,12 +43,12 @@ struct SLAPoliciesController {
         _ = try context.admin()
         let body = try await JSONBody<SLAPolicyInput>.read(
             request, limit: settings.maxBodyBytes, timeout: settings.readTimeout)
-        return try .json(View(policy: try await gateway.createSLAPolicy(body.value)), status: .created)
+        return try .json(View(policy: try await slaPolicyDesk.createSLAPolicy(body.value)), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let page = try request.page(of: try await gateway.slaPolicies())
+        let page = try request.page(of: try await slaPolicyDesk.slaPolicies())
         return try .json(Listing(policies: page.items.map(View.init), nextCursor: page.nextCursor))
     }
 
@@ -57,6 +57,6 @@ struct SLAPoliciesController {
         guard let text = context.parameters.get("sla_policy_id"), let id = SLAPolicyID.parsePolicy(text) else {
             throw APIError.notFound("no SLA policy with that id")
         }
-        return try .json(View(policy: try await gateway.slaPolicy(id)))
+        return try .json(View(policy: try await slaPolicyDesk.slaPolicy(id)))
     }
 }

@@ -6,7 +6,7 @@ import TakedownService
 
 /// Removal figures: time to acknowledgement and to removal, and the share removed within 24 h, 72 h, 7 days.
 struct StatsController {
-    let gateway: Gateway
+    let figureDesk: FigureDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -26,7 +26,7 @@ struct StatsController {
             }
             grouping = value
         }
-        let report = try await gateway.removalReport(
+        let report = try await figureDesk.removalReport(
             from: try request.date("from"), to: try request.date("to"), groupBy: grouping)
         return try .json(report)
     }
@@ -43,7 +43,7 @@ struct StatsController {
             }
             partner = id
         }
-        let rows = try await gateway.removalRows(
+        let rows = try await figureDesk.removalRows(
             from: try request.date("from"), to: try request.date("to"), partner: partner)
         var response = Response.bytes(Array(RemovalCSV.render(rows).utf8), type: "text/csv; charset=utf-8")
         response.headers[.contentDisposition] = "attachment; filename=\"removal-notices.csv\""
@@ -57,7 +57,7 @@ struct StatsController {
         guard principal.isStaff || principal.partnerID == id else {
             throw APIError.notFound("partner \(id) does not exist")
         }
-        return try .json(try await gateway.scorecard(id))
+        return try .json(try await figureDesk.scorecard(id))
     }
 
     /// The Art. 22 DSA report for a period (by default the last calendar year, UTC), as JSON or, with
@@ -66,7 +66,8 @@ struct StatsController {
         _ = try context.staff()
         let format = request.query("format") ?? "json"
         guard format == "json" || format == "csv" else { throw APIError.badParameter("format", "must be json or csv") }
-        let report = try await gateway.trustedFlaggerReport(from: try request.date("from"), to: try request.date("to"))
+        let report = try await figureDesk.trustedFlaggerReport(
+            from: try request.date("from"), to: try request.date("to"))
         guard format == "csv" else { return try .json(report) }
         var response = Response.bytes(Array(report.csv().utf8), type: "text/csv; charset=utf-8")
         response.headers[.contentDisposition] = "attachment; filename=\"dsa-article-22.csv\""

@@ -5,7 +5,8 @@ import TakedownService
 
 /// `/v1/tokens`: admins list, create and revoke staff tokens (and list and revoke partner tokens).
 struct TokensController {
-    let gateway: Gateway
+    let tokenDesk: TokenDesk
+    let partnerDesk: PartnerDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -81,7 +82,7 @@ struct TokensController {
             if let partner, partner != own { throw APIError.notFound("partner \(partner) does not exist") }
             partner = own
         }
-        let (tokens, next) = try await gateway.tokens(after: request.query("after"), limit: limit, partner: partner)
+        let (tokens, next) = try await tokenDesk.tokens(after: request.query("after"), limit: limit, partner: partner)
         return try .json(Listing(tokens: tokens.map(Listed.init), nextCursor: next))
     }
 
@@ -94,7 +95,7 @@ struct TokensController {
         if role == .partner { v.fail("role", "partner tokens are made at /v1/partners/{id}/tokens") }
         let name = v.text(body.value.name, "name", max: 100)
         do { try v.check() } catch { throw GatewayError.invalid(error) }
-        let issued = try await gateway.createStaffToken(role: role!, name: name!, expiresAt: body.value.expiresAt)
+        let issued = try await tokenDesk.createStaffToken(role: role!, name: name!, expiresAt: body.value.expiresAt)
         return try .json(TokenCreated(issued), status: .created)
     }
 
@@ -103,8 +104,8 @@ struct TokensController {
         let principal = try context.caller()
         let id = try context.parameters.id("token_id", as: TokenID.self)
         switch principal {
-        case .admin: try await gateway.revokeToken(id)
-        case .partner(_, let own): try await gateway.revokeOwnToken(id, of: own)
+        case .admin: try await tokenDesk.revokeToken(id)
+        case .partner(_, let own): try await partnerDesk.revokeOwnToken(id, of: own)
         case .analyst: throw APIError.forbidden("this needs an admin token or a partner's own")
         }
         return Response(status: .noContent)

@@ -5,7 +5,7 @@ import TakedownService
 
 /// `GET /v1/notices/{id}/verifications`: staff see every check of a notice's URLs (never any content).
 struct VerificationsController {
-    let gateway: Gateway
+    let slaPolicyDesk: SLAPolicyDesk
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -54,7 +54,7 @@ struct VerificationsController {
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         let id = try context.parameters.id("notice_id", as: NoticeID.self)
-        let (notice, checks) = try await gateway.verifications(of: id)
+        let (notice, checks) = try await slaPolicyDesk.verifications(of: id)
         let page = try request.page(of: checks)
         return try .json(
             Listing(

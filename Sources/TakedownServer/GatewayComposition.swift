@@ -168,7 +168,7 @@ public enum GatewayComposition {
             let now = clock()
             let test = Delivery(
                 noticeId: NoticeID(rawValue: "ntc_webhook_test"), partnerId: PartnerID(rawValue: "ptn_webhook_test"),
-                channel: .webhook, endpoint: probe.url, eventType: Gateway.webhookTestEvent, eventId: probe.eventId,
+                channel: .webhook, endpoint: probe.url, eventType: PartnerDesk.webhookTestEvent, eventId: probe.eventId,
                 payload: probe.payload, nextAttemptAt: now, createdAt: now, updatedAt: now)
             let result = await client.send(test, secrets: probe.secrets, now: now)
             try? await client.shutdown()
@@ -179,7 +179,7 @@ public enum GatewayComposition {
             templates: templates,
             configuration: configuration,
             clock: clock, logger: logger, onEnqueue: onEnqueue)
-        if let token = settings.bootstrapAdminToken { try await gateway.bootstrapAdmin(secret: token) }
+        if let token = settings.bootstrapAdminToken { try await gateway.tokenDesk.bootstrapAdmin(secret: token) }
         return gateway
     }
 
@@ -254,14 +254,14 @@ public enum GatewayComposition {
     ) -> [any Service] {
         let ladder: [any Service] = [
             RepeatingService("escalation ladder", every: settings.ladderInterval, logger: logger) {
-                try await gateway.climbLadder()
-                try await gateway.escalateOverdueHolds()
+                try await gateway.noticeDesk.climbLadder()
+                try await gateway.holdDesk.escalateOverdueHolds()
             },
             RepeatingService("hash-list publishing", every: settings.hashListInterval, logger: logger) {
-                try await gateway.maintainHashLists()
+                try await gateway.hashListDesk.maintainHashLists()
             },
             RepeatingService("referral status updates", every: settings.referralReportInterval, logger: logger) {
-                try await gateway.reportReferrals()
+                try await gateway.referralDesk.reportReferrals()
             },
 
             HashListImportWorker(store: gateway.store, configuration: settings.imports, clock: clock, logger: logger),

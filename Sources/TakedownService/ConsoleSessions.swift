@@ -22,7 +22,7 @@ public struct ConsoleSessions: Sendable {
     /// A new session for the token's holder, or nil when the token does not authenticate.
     /// Sessions past their end are swept at each sign-in.
     public func open(token: String) async throws -> ConsoleSignIn? {
-        guard let principal = try await gateway.authenticate(secret: token) else { return nil }
+        guard let principal = try await gateway.tokenDesk.authenticate(secret: token) else { return nil }
         let now = gateway.now()
         _ = try await gateway.store.deleteConsoleSessions(
             expiredAt: now, idleBefore: now.addingTimeInterval(-ConsoleSession.idleLimit))

@@ -30,7 +30,7 @@ public struct BulkAnswerResult: Sendable, Equatable {
     }
 }
 
-extension Gateway {
+extension NoticeDesk {
     /// At most this many answers per bulk request.
     public static let maxBulkAnswers = 1_000
 

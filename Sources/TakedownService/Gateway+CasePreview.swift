@@ -29,12 +29,12 @@ public struct CasePreview: Sendable {
     public var unroutedCount: Int { lines.count(where: { $0.recipient == nil }) }
 }
 
-extension Gateway {
+extension CaseDesk {
     /// The routing of a submission, checked as `submitCase` checks it and traced as it would be (RDAP
     /// included), without issuing or storing anything.
     public func previewCase(_ submission: CaseSubmission, by principal: Principal) async throws -> CasePreview {
         let now = clock()
-        var record = try validated { () throws(ValidationError) in
+        var record = try gateway.validated { () throws(ValidationError) in
             try submission.validated(id: .generate(), at: now, by: principal.actor)
         }
         let (snapshot, routes) = try await routes(for: &record, at: now, referrals: true)

@@ -50,7 +50,7 @@ public struct IdempotencyKey: Sendable {
     }
 }
 
-extension Gateway {
+extension CaseDesk {
     /// Routes every item, issues and signs one notice per provider, and stores the case, its notices
     /// and the idempotency record in one transaction. A repeated key returns the first receipt.
     public func submitCase(
@@ -61,11 +61,11 @@ extension Gateway {
             return try replay(earlier, bodyHash: idempotency.bodyHash)
         }
         let now = clock()
-        var record = try validated { () throws(ValidationError) in
+        var record = try gateway.validated { () throws(ValidationError) in
             try submission.validated(id: .generate(), at: now, by: principal.actor)
         }
         if let hold = submission.policeHold {
-            return try await submitHeldCase(
+            return try await gateway.holdDesk.submitHeldCase(
                 &record, hold: hold, by: principal, scope: scope, idempotency: idempotency, at: now)
         }
         let (notices, deliveries, unrouted) = try await issueNotices(for: &record, at: now, actor: principal.actor)
@@ -106,11 +106,11 @@ extension Gateway {
             guard let partner = snapshot.partners[partnerID] else {
                 throw GatewayError.notFound("partner \(partnerID)")
             }
-            let policy = snapshot.policies[partner.slaPolicyId] ?? defaultPolicy
+            let policy = snapshot.policies[partner.slaPolicyId] ?? gateway.slaPolicyDesk.defaultPolicy
             let notice = try issue(for: record, items: items, to: partner, policy: policy, at: now, actor: actor)
             for index in indices { record.items[index].noticeId = notice.id }
             notices.append(notice)
-            deliveries += try self.deliveries(for: notice, to: partner, type: WebhookEvent.issued, at: now)
+            deliveries += try gateway.deliveries(for: notice, to: partner, type: WebhookEvent.issued, at: now)
         }
         return (notices, deliveries, unrouted)
     }
@@ -146,7 +146,7 @@ extension Gateway {
     func routes(for record: inout Case, at now: Date, referrals: Bool) async throws -> (
         snapshot: RoutingSnapshot, routes: [Result<PartnerID, UnroutedReason>]
     ) {
-        let snapshot = try await routingSnapshot()
+        let snapshot = try await gateway.routingSnapshot()
         let table = snapshot.table
         let facts = try await hostingFacts(of: record.items, snapshot: snapshot)
         var routes: [Result<PartnerID, UnroutedReason>] = []
@@ -201,9 +201,9 @@ extension Gateway {
         }
         do { try v.check() } catch { throw GatewayError.invalid(error) }
         let now = clock()
-        let policy = try await self.policy(for: partner!)
+        let policy = try await gateway.policy(for: partner!)
         let notice = try issue(for: record, items: items, to: partner!, policy: policy, at: now, actor: principal.actor)
-        let deliveries = try self.deliveries(for: notice, to: partner!, type: WebhookEvent.issued, at: now)
+        let deliveries = try gateway.deliveries(for: notice, to: partner!, type: WebhookEvent.issued, at: now)
         do {
             let stored = try await store.routeItems(of: caseID, urls: urls, notice: notice, deliveries: deliveries)
             if !deliveries.isEmpty { onEnqueue() }

@@ -34,10 +34,7 @@ public struct Scorecard: Encodable, Sendable {
     public var byMonth: [RemovalReport.Group]
 }
 
-extension Gateway {
-    /// The gateway's current time (its injected clock).
-    public func now() -> Date { clock() }
-
+extension FigureDesk {
     public func removalRows(from: Date?, to: Date?, partner: PartnerID?) async throws -> [RemovalRow] {
         if let from, let to, from >= to {
             throw GatewayError.badParameter(name: "to", reason: "must be after from")
@@ -59,7 +56,7 @@ extension Gateway {
     }
 
     public func scorecard(_ id: PartnerID) async throws -> Scorecard {
-        let partner = try await partner(id)
+        let partner = try await gateway.partnerDesk.partner(id)
         let filter = RemovalFigureQueries.Filter(partner: id)
         let overall = try await store.removalFigures(filter, groupBy: nil).first?.figures ?? RemovalFigures([])
         let byMonth = try await store.removalFigures(filter, groupBy: .month).map(Self.group)
@@ -72,7 +69,7 @@ extension Gateway {
 
 }
 
-extension Gateway {
+extension FigureDesk {
     /// The Art. 22 DSA report for the notices issued in [from, to), by default the last calendar year (UTC):
     /// by provider, by the provider's country, and in all, from the database's counts and ranks (nothing per
     /// notice is held in memory).

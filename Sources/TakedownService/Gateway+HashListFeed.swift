@@ -18,7 +18,7 @@ public enum HashListFeedResult: Sendable {
     case page(HashListFeedPage)
 }
 
-extension Gateway {
+extension HashListDesk {
     /// Changes after a cursor (from the start without one). A cursor from before compacted tombstones gets
     /// 410, telling the client to load the latest version and follow the feed from its cursor. When `held`
     /// says the client holds the answer's tag already, the records are not read.
@@ -27,7 +27,7 @@ extension Gateway {
         for principal: Principal
     ) async throws -> HashListFeedResult {
         let list = try await hashList(id, for: principal)
-        let after = try Self.position(after: cursor)
+        let after = try Gateway.position(after: cursor)
         if after > 0, after < list.purgedThrough {
             let latest = try await store.hashListVersion(id, number: nil)
             throw GatewayError.gone(
@@ -69,7 +69,7 @@ extension Gateway {
         [HashListDownload], nextCursor: String
     ) {
         _ = try await hashList(id)
-        let after = try Self.position(after: cursor)
+        let after = try Gateway.position(after: cursor)
         let rows = try await store.hashListDownloads(id, after: after, limit: limit)
         return (rows.map(\.download), Cursor.encode(rows.last?.position ?? after))
     }

@@ -2,7 +2,7 @@ import Foundation
 import TakedownModel
 import TakedownStore
 
-extension Gateway {
+extension HashListDesk {
     /// A partner's (or staff member's) verdict on a live entry of a list it can see.
     public func submitFeedback(
         _ id: HashListID, _ entry: HashEntryID, verdict: String?, comment: String?, by principal: Principal
@@ -29,7 +29,7 @@ extension Gateway {
         _ id: HashListID, status: String?, after cursor: String?, limit: Int, for principal: Principal
     ) async throws -> (feedback: [HashListFeedback], nextCursor: String) {
         _ = try await hashList(id, for: principal)
-        let after = try Self.position(after: cursor)
+        let after = try Gateway.position(after: cursor)
         var filter: HashListFeedback.Status?
         if let status, status != "all" {
             guard let parsed = HashListFeedback.Status(rawValue: status) else {

@@ -2,11 +2,11 @@ import Foundation
 import TakedownModel
 import TakedownStore
 
-extension Gateway {
+extension HashListDesk {
     /// Adds a source to a list; its first pull is due at once.
     public func createHashListSource(_ id: HashListID, _ input: HashListSourceInput) async throws -> HashListSource {
         let list = try await fileHashList(id)
-        let source = try validated { () throws(ValidationError) in
+        let source = try gateway.validated { () throws(ValidationError) in
             try input.created(id: .generate(), for: list, at: clock())
         }
         try await store.insertHashListSource(source)

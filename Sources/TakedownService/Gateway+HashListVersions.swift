@@ -4,7 +4,7 @@ import TakedownDocuments
 import TakedownModel
 import TakedownStore
 
-extension Gateway {
+extension HashListDesk {
     /// Records read from the store at a time while exporting: memory stays flat whatever the list's size.
     static let exportChunk = 2_000
 

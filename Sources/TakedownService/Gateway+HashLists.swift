@@ -2,10 +2,11 @@ import Foundation
 import TakedownModel
 import TakedownStore
 
-extension Gateway {
+extension HashListDesk {
     /// A new list, filled at once with what the stored cases contribute to it.
     public func createHashList(_ input: HashListInput) async throws -> HashList {
-        let list = try validated { () throws(ValidationError) in try input.created(id: .generate(), at: clock()) }
+        let list = try gateway.validated { () throws(ValidationError) in try input.created(id: .generate(), at: clock())
+        }
         try await checkGrants(list)
         do {
             try await store.insertHashList(list)
@@ -18,7 +19,8 @@ extension Gateway {
     /// Renames a list or changes who is granted it.
     public func updateHashList(_ id: HashListID, with input: HashListInput) async throws -> HashList {
         let current = try await hashList(id)
-        let updated = try validated { () throws(ValidationError) in try input.applied(to: current, at: clock()) }
+        let updated = try gateway.validated { () throws(ValidationError) in try input.applied(to: current, at: clock())
+        }
         try await checkGrants(updated)
         do {
             try await store.updateHashList(updated)

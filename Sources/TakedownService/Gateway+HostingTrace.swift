@@ -16,7 +16,7 @@ struct HostingFacts: Sendable {
     var addresses: [IPAddress] { (observed.map { [$0] } ?? []) + resolved }
 }
 
-extension Gateway {
+extension CaseDesk {
     /// Lookups of one case run at most this many at once.
     static let traceConcurrency = 64
 
@@ -110,7 +110,7 @@ extension Gateway {
     }
 }
 
-extension Gateway {
+extension CaseDesk {
     /// RDAP questions of one case run at most this many at once.
     static let rdapConcurrency = 16
 
@@ -172,7 +172,7 @@ public struct ProposalAcceptance: Sendable {
     public var notice: Notice
 }
 
-extension Gateway {
+extension CaseDesk {
     /// Accepts the RDAP proposal of an unrouted item in one call: with `partnerID`, the existing hosting
     /// provider gets the proposal's route (the network's range, else the domain); without, an email-only
     /// provider is created from the abuse contact with that route. Then the item is noticed to it.
@@ -191,7 +191,7 @@ extension Gateway {
         let partner: Partner
         var token: String?
         if let partnerID {
-            let current = try await self.partner(partnerID)
+            let current = try await gateway.partnerDesk.partner(partnerID)
             guard current.kind == .hostingProvider else {
                 throw GatewayError.invalid(
                     ValidationError([FieldError(name: "partner_id", reason: "is not a hosting provider")]))
@@ -206,7 +206,7 @@ extension Gateway {
                     current.routing.domains.contains(domain)
                     ? current.routing.domains : current.routing.domains + [domain]
             }
-            partner = try await updatePartner(partnerID, with: PartnerInput(routing: routing)).0
+            partner = try await gateway.partnerDesk.updatePartner(partnerID, with: PartnerInput(routing: routing)).0
         } else {
             let input = PartnerInput(
                 name: String((proposal.name ?? proposal.domain ?? proposal.abuseEmail).prefix(200)),
@@ -216,7 +216,7 @@ extension Gateway {
                     domains: proposal.ipRange == nil ? proposal.domain.map { [$0] } : nil,
                     ipRanges: proposal.ipRange.map { [$0] }),
                 delivery: .init(email: proposal.abuseEmail))
-            let created = try await createPartner(input)
+            let created = try await gateway.partnerDesk.createPartner(input)
             partner = created.0
             token = created.1.secret
         }

@@ -5,7 +5,7 @@ import TakedownDocuments
 import TakedownModel
 import TakedownStore
 
-extension Gateway {
+extension NoticeDesk {
     /// Takes every escalation-ladder step that is due, for every SLA policy: reminders re-send the signed
     /// notice with the next sequence, escalation tells the policy's escalation partner, expiry ends the
     /// notice. The clock is computed from stored times, so it survives restarts; each step is taken under a
@@ -50,7 +50,8 @@ extension Gateway {
                 outbox: { [self] notice in
                     guard let recipient else { return [] }
                     let type = step.action == .reminder ? WebhookEvent.reminder : WebhookEvent.escalated
-                    return try deliveries(for: notice, to: recipient, type: type, at: now, sequence: notice.sequence)
+                    return try gateway.deliveries(
+                        for: notice, to: recipient, type: type, at: now, sequence: notice.sequence)
                 },
                 { notice in
                     let climbed = notice.climb(step, index: index, at: now)

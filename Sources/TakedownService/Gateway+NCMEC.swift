@@ -31,7 +31,7 @@ public struct NCMECEntries: Sendable {
     public var next: (start: Int64, max: Int64)?
 }
 
-extension Gateway {
+extension HashListDesk {
     /// The gateway's own member in the dialect: the contributor of its lists' entries.
     public var ncmecMember: NCMECDialect.Member {
         let name = configuration.issuer.organisation
@@ -43,7 +43,7 @@ extension Gateway {
     public func ncmecStatus(of id: HashListID, for principal: Principal) async throws -> NCMECDialect.Member {
         _ = try await fileHashList(id, for: principal)
         guard let partnerID = principal.partnerID else { return ncmecMember }
-        let partner = try await partner(partnerID)
+        let partner = try await gateway.partnerDesk.partner(partnerID)
         return NCMECDialect.Member(id: NCMECDialect.memberNumber(for: partnerID.rawValue), name: partner.name)
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import TakedownModel
 import TakedownStore
 
-extension Gateway {
+extension NoticeDesk {
     /// A page of notices for the console: staff see every provider's open notices by time left; a partner
     /// sees only its own, overdue first, then the newest, whatever it asks for.
     public func noticeBoard(offset: Int, limit: Int, for principal: Principal) async throws -> [Notice] {

@@ -4,7 +4,7 @@ import TakedownDocuments
 import TakedownModel
 import TakedownStore
 
-extension Gateway {
+extension NoticeDesk {
     public static let maxPageSize = 500
 
     /// Notices after a cursor in issue order: a partner sees only its own. A partner's first read marks
@@ -14,7 +14,7 @@ extension Gateway {
     )
         async throws -> (notices: [Notice], nextCursor: String)
     {
-        let position = try Self.position(after: cursor)
+        let position = try Gateway.position(after: cursor)
         guard (1...Self.maxPageSize).contains(limit) else {
             throw GatewayError.badParameter(name: "limit", reason: "must be between 1 and \(Self.maxPageSize)")
         }
@@ -28,7 +28,7 @@ extension Gateway {
     public func noticeStates(
         after cursor: String?, limit: Int, for principal: Principal, filter: NoticeFilter = NoticeFilter()
     ) async throws -> (notices: [NoticeState], nextCursor: String) {
-        let position = try Self.position(after: cursor)
+        let position = try Gateway.position(after: cursor)
         guard (1...Self.maxPageSize).contains(limit) else {
             throw GatewayError.badParameter(name: "limit", reason: "must be between 1 and \(Self.maxPageSize)")
         }
@@ -88,7 +88,7 @@ extension Gateway {
         }
         if let pushed, let partner = try await store.partner(current.partnerId) {
             outbox = { [self] notice in
-                try self.deliveries(for: notice, to: partner, type: pushed.type, at: now, reason: pushed.reason)
+                try gateway.deliveries(for: notice, to: partner, type: pushed.type, at: now, reason: pushed.reason)
             }
         }
         do {

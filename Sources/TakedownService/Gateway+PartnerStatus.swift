@@ -2,7 +2,7 @@ import Foundation
 import TakedownModel
 import TakedownStore
 
-extension Gateway {
+extension PartnerDesk {
     /// Suspends a partner: its tokens stop authenticating at once and its webhook and email deliveries wait
     /// (new ones too). Its notices stay, and cases still route to it: a notice is issued and held, so
     /// nothing is lost and the deadline clock is honest; its pushes go out when it is re-activated.

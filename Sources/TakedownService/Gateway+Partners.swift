@@ -4,19 +4,21 @@ import TakedownModel
 import TakedownSigning
 import TakedownStore
 
-extension Gateway {
+extension PartnerDesk {
     /// A new partner, its first API token and, with a webhook, its signing secret, written together.
     /// The token and the secret are returned once.
     public func createPartner(_ input: PartnerInput) async throws -> (Partner, IssuedToken, webhookSecret: String?) {
         let now = clock()
-        var partner = try validated { () throws(ValidationError) in try input.created(id: .generate(), at: now) }
+        var partner = try gateway.validated { () throws(ValidationError) in try input.created(id: .generate(), at: now)
+        }
         try await pinPeerKeys(of: &partner)
-        try await checkPolicyExists(partner)
-        let token = Self.newToken(role: .partner, name: "\(partner.name) (first token)", partner: partner.id, at: now)
+        try await gateway.checkPolicyExists(partner)
+        let token = TokenDesk.newToken(
+            role: .partner, name: "\(partner.name) (first token)", partner: partner.id, at: now)
         let secret = partner.delivery.webhookUrl == nil ? nil : WebhookSignature.newSecret()
         try await store.insertPartner(
-            partner, token: token.record, webhookSecret: secret, check: Self.routingIsFree(for: partner))
-        invalidateRouting()
+            partner, token: token.record, webhookSecret: secret, check: Gateway.routingIsFree(for: partner))
+        gateway.invalidateRouting()
         return (partner, token, secret)
     }
 
@@ -35,31 +37,22 @@ extension Gateway {
     ) {
         let current = try await partner(id)
         let now = clock()
-        var updated = try validated { () throws(ValidationError) in try input.applied(to: current, at: now) }
+        var updated = try gateway.validated { () throws(ValidationError) in try input.applied(to: current, at: now) }
         if updated.kind != current.kind { try await checkKindChange(of: current, to: &updated) }
         try await pinPeerKeys(of: &updated)
-        try await checkPolicyExists(updated)
+        try await gateway.checkPolicyExists(updated)
         let newURL = updated.delivery.webhookUrl != nil && updated.delivery.webhookUrl != current.delivery.webhookUrl
         let secret = newURL ? WebhookSignature.newSecret() : nil
-        try await store.updatePartner(updated, webhookSecret: secret, check: Self.routingIsFree(for: updated))
-        invalidateRouting()
+        try await store.updatePartner(updated, webhookSecret: secret, check: Gateway.routingIsFree(for: updated))
+        gateway.invalidateRouting()
         return (updated, secret)
     }
 
     /// A peer gateway given without keys gets the ones it publishes, pinned now.
     func pinPeerKeys(of partner: inout Partner) async throws {
         guard let peer = partner.delivery.gateway, peer.keys.isEmpty else { return }
-        partner.delivery.gateway?.keys = try await fetchPeerKeys(peer.baseUrl)
+        partner.delivery.gateway?.keys = try await gateway.referralDesk.fetchPeerKeys(peer.baseUrl)
         partner.delivery.gateway?.keysPinnedAt = clock()
-    }
-
-    /// The one-owner rule, checked by the store inside its write transaction (two writers at once cannot
-    /// both claim a domain).
-    static func routingIsFree(for partner: Partner) -> @Sendable ([Partner]) throws -> Void {
-        { stored in
-            let conflicts = RoutingConflicts.find(partner, among: stored)
-            if !conflicts.isEmpty { throw GatewayError.invalid(ValidationError(conflicts)) }
-        }
     }
 
     /// A partner that changes kind keeps no hash-list grant its new kind may not hold (the change is
@@ -79,34 +72,6 @@ extension Gateway {
         if updated.kind != .hotline { updated.delivery.gateway = nil }
     }
 
-    /// The routing table and the partners behind it, read again after `routingCacheSeconds` or a local
-    /// change, so that issuing does not read every partner for every case. The AS ranges intake found for
-    /// addresses live as long as the snapshot: an `asn import` is seen within the same interval.
-    func routingSnapshot() async throws -> RoutingSnapshot {
-        let now = clock()
-        if let cached = routing.withLock({ $0 }),
-            now.timeIntervalSince(cached.readAt) < configuration.routingCacheSeconds
-        {
-            return cached
-        }
-        let partners = try await store.partners()
-        let policies = try await slaPolicies()
-        let snapshot = RoutingSnapshot(
-            table: RoutingTable(partners: partners),
-            partners: Dictionary(partners.map { ($0.id, $0) }, uniquingKeysWith: { $1 }),
-            policies: Dictionary(policies.map { ($0.id, $0) }, uniquingKeysWith: { $1 }), readAt: now)
-        routing.withLock { $0 = snapshot }
-        return snapshot
-    }
-
-    func invalidateRouting() {
-        routing.withLock { $0 = nil }
-    }
-
-    /// Runs a validating step, turning its error into the gateway's.
-    func validated<T>(_ body: () throws(ValidationError) -> T) throws -> T {
-        do { return try body() } catch { throw GatewayError.invalid(error) }
-    }
 }
 
 /// A routing table with the partners it was built from, their SLA policies, and when they were read.
@@ -147,5 +112,46 @@ final class ASNRangeCache: Sendable {
             if found.count + asked.count > Self.capacity { found.removeAll(keepingCapacity: true) }
             for address in asked { found[address] = .some(answers[address]) }
         }
+    }
+}
+
+/// The core's part: what several use cases share.
+extension Gateway {
+    /// The one-owner rule, checked by the store inside its write transaction (two writers at once cannot
+    /// both claim a domain).
+    static func routingIsFree(for partner: Partner) -> @Sendable ([Partner]) throws -> Void {
+        { stored in
+            let conflicts = RoutingConflicts.find(partner, among: stored)
+            if !conflicts.isEmpty { throw GatewayError.invalid(ValidationError(conflicts)) }
+        }
+    }
+
+    /// The routing table and the partners behind it, read again after `routingCacheSeconds` or a local
+    /// change, so that issuing does not read every partner for every case. The AS ranges intake found for
+    /// addresses live as long as the snapshot: an `asn import` is seen within the same interval.
+    func routingSnapshot() async throws -> RoutingSnapshot {
+        let now = clock()
+        if let cached = routing.withLock({ $0 }),
+            now.timeIntervalSince(cached.readAt) < configuration.routingCacheSeconds
+        {
+            return cached
+        }
+        let partners = try await store.partners()
+        let policies = try await slaPolicyDesk.slaPolicies()
+        let snapshot = RoutingSnapshot(
+            table: RoutingTable(partners: partners),
+            partners: Dictionary(partners.map { ($0.id, $0) }, uniquingKeysWith: { $1 }),
+            policies: Dictionary(policies.map { ($0.id, $0) }, uniquingKeysWith: { $1 }), readAt: now)
+        routing.withLock { $0 = snapshot }
+        return snapshot
+    }
+
+    func invalidateRouting() {
+        routing.withLock { $0 = nil }
+    }
+
+    /// Runs a validating step, turning its error into the gateway's.
+    func validated<T>(_ body: () throws(ValidationError) -> T) throws -> T {
+        do { return try body() } catch { throw GatewayError.invalid(error) }
     }
 }

@@ -23,20 +23,22 @@ public struct HoldReport: Encodable, Sendable, Equatable {
     public var partners: [HoldFigures]
 }
 
-extension Gateway {
+extension HoldDesk {
     /// Traces and routes a case like any other, but issues nothing: the plan (who gets which URLs) is kept
     /// with the case under a hold, in one transaction, for the police partner named to release it.
     func submitHeldCase(
         _ record: inout Case, hold input: PoliceHoldInput, by principal: Principal, scope: String,
         idempotency: IdempotencyKey?, at now: Date
     ) async throws -> CaseReceipt {
-        let (policeID, reason, endsAt) = try validated { () throws(ValidationError) in try input.validated(at: now) }
+        let (policeID, reason, endsAt) = try gateway.validated { () throws(ValidationError) in
+            try input.validated(at: now)
+        }
         guard let police = try await store.partner(policeID), police.kind == .lawEnforcement else {
             throw GatewayError.invalid(
                 ValidationError([FieldError(name: "police_hold.partner_id", reason: "is not a law-enforcement partner")]
                 ))
         }
-        let (_, groups, unrouted) = try await plan(for: &record, at: now, referrals: true)
+        let (_, groups, unrouted) = try await gateway.caseDesk.plan(for: &record, at: now, referrals: true)
         let hold = PoliceHold(
             id: .generate(), caseId: record.id, policePartnerId: police.id, reason: reason, heldAt: now,
             heldBy: principal.actor, endsAt: endsAt,
@@ -50,7 +52,7 @@ extension Gateway {
                 body: try WireFormat.encoder().encode(receipt), createdAt: now)
         }
         if let earlier = try await store.insertHeldCase(record, hold: hold, idempotency: stored), let idempotency {
-            return try replay(earlier, bodyHash: idempotency.bodyHash)
+            return try gateway.caseDesk.replay(earlier, bodyHash: idempotency.bodyHash)
         }
         logger.info(
             "case held for the police",
@@ -85,7 +87,7 @@ extension Gateway {
     public func delayHold(_ id: HoldID, _ input: HoldDelayInput, by principal: Principal) async throws -> PoliceHold {
         var hold = try await self.hold(id, for: principal)
         let now = clock()
-        try validated { () throws(ValidationError) in
+        try gateway.validated { () throws(ValidationError) in
             var v = Validator()
             let until = v.require(input.until, "until")
             let reason = v.text(input.reason, "reason", max: 2_000, required: false)
@@ -104,18 +106,18 @@ extension Gateway {
     public func releaseHold(_ id: HoldID, by principal: Principal) async throws -> PoliceHold {
         var hold = try await self.hold(id, for: principal)
         guard hold.status == .held else { throw GatewayError.conflict("hold \(id) was released") }
-        let record = try await caseRecord(hold.caseId)
+        let record = try await gateway.caseDesk.caseRecord(hold.caseId)
         let now = clock()
         var notices: [Notice] = []
         var deliveries: [Delivery] = []
         for planned in hold.plan {
-            let partner = try await self.partner(planned.partnerId)
+            let partner = try await gateway.partnerDesk.partner(planned.partnerId)
             let items = planned.urls.compactMap { url in record.items.first { $0.url == url } }
-            let notice = try issue(
-                for: record, items: items, to: partner, policy: try await policy(for: partner), at: now,
+            let notice = try gateway.caseDesk.issue(
+                for: record, items: items, to: partner, policy: try await gateway.policy(for: partner), at: now,
                 actor: principal.actor)
             notices.append(notice)
-            deliveries += try self.deliveries(for: notice, to: partner, type: WebhookEvent.issued, at: now)
+            deliveries += try gateway.deliveries(for: notice, to: partner, type: WebhookEvent.issued, at: now)
         }
         hold.status = .released
         hold.releasedAt = now

@@ -12,7 +12,7 @@ struct PeerMessage: Sendable {
     var payload: Data
 }
 
-extension Gateway {
+extension ReferralDesk {
     // MARK: Receiving referrals
 
     /// Checks and records a referral a peer hotline's gateway posted. The signature must hold under the
@@ -92,7 +92,7 @@ extension Gateway {
         }
         let remoteId = claims.jti.flatMap { PrefixedIdentifierSyntax.isReasonable($0) ? $0 : nil }
         // The routing snapshot's partners: read again after `routingCacheSeconds` or a change made here.
-        let partners = try await routingSnapshot().partners.values
+        let partners = try await gateway.routingSnapshot().partners.values
         guard let sender = partners.first(where: { $0.kind == .hotline && $0.delivery.gateway?.baseUrl == issuer })
         else {
             throw try await refuse(
@@ -191,10 +191,11 @@ extension Gateway {
                         md5: item.hashes.md5, sha1: item.hashes.sha1, sha256: item.hashes.sha256,
                         pdq: item.hashes.pdq, pdqQuality: item.hashes.pdqQuality, photodna: item.hashes.photodna))
             })
-        var record = try validated { () throws(ValidationError) in
+        var record = try gateway.validated { () throws(ValidationError) in
             try submission.validated(id: .generate(), at: now, by: actor)
         }
-        let (notices, deliveries, _) = try await issueNotices(for: &record, at: now, actor: actor, referrals: false)
+        let (notices, deliveries, _) = try await gateway.caseDesk.issueNotices(
+            for: &record, at: now, actor: actor, referrals: false)
         do {
             let accepted = try await store.acceptReferral(
                 id, case: record, notices: notices, deliveries: deliveries, by: actor, at: now)
@@ -229,9 +230,9 @@ extension Gateway {
     /// stay open never starve new ones.
     @discardableResult
     public func reportReferrals() async throws -> Int {
-        let after = referralReportCursor.withLock { $0 }
+        let after = gateway.referralReportCursor.withLock { $0 }
         let batch = try await store.referralsToReport(after: after, limit: Self.reportBatch)
-        referralReportCursor.withLock { $0 = batch.count < Self.reportBatch ? 0 : batch.last?.position ?? 0 }
+        gateway.referralReportCursor.withLock { $0 = batch.count < Self.reportBatch ? 0 : batch.last?.position ?? 0 }
         guard !batch.isEmpty else { return 0 }
         let partners = Dictionary(try await store.partners().map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         var queued = 0
@@ -356,7 +357,7 @@ extension Gateway {
 
     /// Fetches a peer's JWKS from its gateway and pins it.
     public func refreshPeerKeys(_ id: PartnerID) async throws -> Partner {
-        var partner = try await self.partner(id)
+        var partner = try await gateway.partnerDesk.partner(id)
         guard partner.kind == .hotline, var peer = partner.delivery.gateway else {
             throw GatewayError.conflict("partner \(id) is not a hotline with a gateway")
         }
@@ -364,8 +365,8 @@ extension Gateway {
         peer.keysPinnedAt = clock()
         partner.delivery.gateway = peer
         partner.updatedAt = clock()
-        try await store.updatePartner(partner, webhookSecret: nil, check: Self.routingIsFree(for: partner))
-        invalidateRouting()
+        try await store.updatePartner(partner, webhookSecret: nil, check: Gateway.routingIsFree(for: partner))
+        gateway.invalidateRouting()
         return partner
     }
 
@@ -386,7 +387,7 @@ extension Gateway {
                     FieldError(name: "delivery.gateway.jwks", reason: "could not be fetched from the peer: \(error)")
                 ]))
         }
-        return try validated { () throws(ValidationError) in try PeerKey.keys(fromJWKS: data) }
+        return try gateway.validated { () throws(ValidationError) in try PeerKey.keys(fromJWKS: data) }
     }
 }
 
@@ -451,7 +452,7 @@ enum PrefixedIdentifierSyntax {
     }
 }
 
-extension Gateway {
+extension ReferralDesk {
     /// Notices that went to peer hotlines as referrals, in issue order after a position: every peer's, or
     /// one's. Returns the page and the position after it.
     public func outgoingReferrals(

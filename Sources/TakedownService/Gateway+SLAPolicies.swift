@@ -2,7 +2,7 @@ import Foundation
 import TakedownModel
 import TakedownStore
 
-extension Gateway {
+extension SLAPolicyDesk {
     /// The default policy: the deadline and ladder of the settings, under the id `sla_default`.
     public var defaultPolicy: SLAPolicy {
         SLAPolicy.standard(deadline: configuration.defaultDeadline, ladder: configuration.ladder, since: startedAt)
@@ -30,7 +30,7 @@ extension Gateway {
         } catch StoreError.conflict {
             throw GatewayError.conflict("an SLA policy named \"\(policy.name)\" exists already")
         }
-        invalidateRouting()
+        gateway.invalidateRouting()
         return policy
     }
 
@@ -46,9 +46,22 @@ extension Gateway {
         [defaultPolicy] + (try await store.slaPolicies())
     }
 
+}
+
+extension SLAPolicyDesk {
+    /// A notice with every check of its URLs, for staff.
+    public func verifications(of id: NoticeID) async throws -> (Notice, [VerificationCheck]) {
+        guard let notice = try await store.notice(id) else { throw GatewayError.notFound("notice \(id)") }
+        return (notice, try await store.verificationChecks(notice: id))
+    }
+}
+
+/// The core's part: what several use cases share.
+extension Gateway {
     /// The policy a partner's new notices follow.
     func policy(for partner: Partner) async throws -> SLAPolicy {
-        partner.slaPolicyId == .standard ? defaultPolicy : try await slaPolicy(partner.slaPolicyId)
+        partner.slaPolicyId == .standard
+            ? slaPolicyDesk.defaultPolicy : try await slaPolicyDesk.slaPolicy(partner.slaPolicyId)
     }
 
     /// Refuses a partner naming a policy that does not exist, before anything is written.
@@ -56,13 +69,5 @@ extension Gateway {
         guard partner.slaPolicyId != .standard, try await store.slaPolicy(partner.slaPolicyId) == nil else { return }
         throw GatewayError.invalid(
             ValidationError([FieldError(name: "sla_policy_id", reason: "no such SLA policy: \(partner.slaPolicyId)")]))
-    }
-}
-
-extension Gateway {
-    /// A notice with every check of its URLs, for staff.
-    public func verifications(of id: NoticeID) async throws -> (Notice, [VerificationCheck]) {
-        guard let notice = try await store.notice(id) else { throw GatewayError.notFound("notice \(id)") }
-        return (notice, try await store.verificationChecks(notice: id))
     }
 }

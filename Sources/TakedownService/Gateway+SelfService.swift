@@ -26,7 +26,7 @@ public struct WebhookProbe: Sendable {
 }
 
 /// What a provider does for itself with its own token: its tokens, its webhook secret, URL and contact.
-extension Gateway {
+extension PartnerDesk {
     public static let webhookTestEvent = "webhook.test"
     /// Active tokens a partner may hold at once; a leaked-token spree stops here.
     public static let partnerTokenLimit = 20
@@ -79,8 +79,8 @@ extension Gateway {
                             + String(answer.prefix(300)) + "; the webhook is unchanged")
                 ]))
         }
-        try await store.updatePartner(updated, webhookSecret: nil, check: Self.routingIsFree(for: updated))
-        invalidateRouting()
+        try await store.updatePartner(updated, webhookSecret: nil, check: Gateway.routingIsFree(for: updated))
+        gateway.invalidateRouting()
         logger.info("webhook moved after a test event", metadata: ["partner_id": "\(id)", "event_id": "\(eventID)"])
         return (updated, result)
     }
@@ -123,7 +123,7 @@ extension Gateway {
             throw GatewayError.conflict(
                 "partner \(id) holds \(active.count) active tokens, the most allowed; revoke one first")
         }
-        return try await createPartnerToken(id, name: name, expiresAt: expiresAt)
+        return try await gateway.tokenDesk.createPartnerToken(id, name: name, expiresAt: expiresAt)
     }
 
     /// Revokes one of a partner's own tokens; another's is not found, and its last active token is kept
@@ -138,6 +138,6 @@ extension Gateway {
         if record.principal(at: now) != nil, others.isEmpty {
             throw GatewayError.conflict("token \(token) is the partner's last active token; create another first")
         }
-        try await revokeToken(token)
+        try await gateway.tokenDesk.revokeToken(token)
     }
 }

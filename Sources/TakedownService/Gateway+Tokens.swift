@@ -8,7 +8,7 @@ public struct IssuedToken: Sendable {
     public let secret: String
 }
 
-extension Gateway {
+extension TokenDesk {
     /// The caller behind a bearer secret at this moment, or nil for a token that is unknown, revoked or
     /// expired, or whose partner is suspended. Notes the use when the stored time is a minute old or more,
     /// so a busy token costs one write a minute, not one per request.
@@ -80,7 +80,7 @@ extension Gateway {
     public func createPartnerToken(_ id: PartnerID, name: String?, expiresAt: Date? = nil) async throws
         -> IssuedToken
     {
-        let partner = try await partner(id)
+        let partner = try await gateway.partnerDesk.partner(id)
         let now = clock()
         var v = Validator()
         let checked = name == nil ? "\(partner.name) token" : v.text(name, "name", max: 100)
@@ -100,8 +100,8 @@ extension Gateway {
     public func tokens(after cursor: String?, limit: Int, partner: PartnerID?) async throws -> (
         [TokenRecord], nextCursor: String
     ) {
-        let after = try Self.position(after: cursor)
-        if let partner { _ = try await self.partner(partner) }
+        let after = try Gateway.position(after: cursor)
+        if let partner { _ = try await gateway.partnerDesk.partner(partner) }
         let rows = try await store.tokens(after: after, limit: limit, partner: partner)
         return (rows.map(\.token), Cursor.encode(rows.last?.position ?? after))
     }

@@ -7,7 +7,9 @@ import TakedownModel
 import TakedownSigning
 import TakedownStore
 
-/// The gateway's use cases: partners, tokens, cases and notices, over any store.
+/// The gateway core: the store, the signing keys, the clock and the settings that every use case shares.
+/// The use cases themselves are one per resource (`caseDesk`, `noticeDesk`, `hashListDesk`, … in
+/// UseCases.swift); each controller is handed only the ones it serves.
 public final class Gateway: Sendable {
     public let store: any GatewayStore
     public let configuration: GatewayConfiguration
@@ -82,6 +84,9 @@ public final class Gateway: Sendable {
         try await refreshKeys()
         return key.kid
     }
+
+    /// The gateway's current time (its injected clock).
+    public func now() -> Date { clock() }
 
     func sign(_ payload: Data) throws -> String {
         guard let key = keys.withLock({ $0.active }) else {

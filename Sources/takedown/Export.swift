@@ -24,16 +24,16 @@ struct Export: AsyncParsableCommand {
         let logger = Logs.bootstrap(.warning)
         try await GatewayComposition.withStore(settings) { opened in
             let gateway = try await GatewayComposition.gateway(settings, store: opened, logger: logger)
-            let list = try await gateway.hashList(named: self.list)
-            let version = try await gateway.version(of: list, self.version)
-            let kind = try gateway.exportKind(of: version, format: format, hash: hash)
+            let list = try await gateway.hashListDesk.hashList(named: self.list)
+            let version = try await gateway.hashListDesk.version(of: list, self.version)
+            let kind = try gateway.hashListDesk.exportKind(of: version, format: format, hash: hash)
             guard FileManager.default.createFile(atPath: out, contents: nil) else {
                 throw ValidationError("cannot create \(out)")
             }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
             var digest = SHA256()
             var bytes: Int64 = 0
-            try await gateway.writeExport(of: version, list: list, kind: kind) { chunk in
+            try await gateway.hashListDesk.writeExport(of: version, list: list, kind: kind) { chunk in
                 digest.update(data: chunk)
                 bytes += Int64(chunk.count)
                 try handle.write(contentsOf: chunk)

@@ -30,7 +30,7 @@ struct Tokens: AsyncParsableCommand {
                 expiry = date
             }
             let issued = try await GatewayComposition.withStore(try store.settings()) { [expiry] opened in
-                try await TakedownService.Gateway.createStaffToken(
+                try await TakedownService.TokenDesk.createStaffToken(
                     role: role, name: name, expiresAt: expiry, in: opened, at: Date())
             }
             FileHandle.standardError.write(Data("created \(issued.record.id) (\(role.rawValue), \(name))\n".utf8))
@@ -46,7 +46,7 @@ struct Tokens: AsyncParsableCommand {
         func run() async throws {
             guard let id = TokenID.parse(id) else { throw ValidationError("\(self.id) is not a token id") }
             try await GatewayComposition.withStore(try store.settings()) { opened in
-                try await TakedownService.Gateway.revokeToken(id, in: opened, at: Date())
+                try await TakedownService.TokenDesk.revokeToken(id, in: opened, at: Date())
             }
             print("revoked \(id)")
         }

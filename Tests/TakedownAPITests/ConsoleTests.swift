@@ -339,7 +339,8 @@ struct ConsoleTests {
                     == .seeOther)
 
             let alice = ConsoleBrowser(api)
-            try await alice.signIn(try await api.test.gateway.createStaffToken(role: .analyst, name: "alice").secret)
+            try await alice.signIn(
+                try await api.test.gateway.tokenDesk.createStaffToken(role: .analyst, name: "alice").secret)
             let page = try await alice.get("/console/notices/\(notice)")
             #expect(page.text.contains("Decide the dispute"))
             let missing = try await alice.post("/console/notices/\(notice)/decide", [("reason", "it is")])

@@ -86,7 +86,8 @@ struct DiscoveryAndAuthTests {
     func bootstrap() async throws {
         try await API.run { api async throws in
             #expect(
-                try await api.test.gateway.bootstrapAdmin(secret: "tdk_another-admin-secret-0123456789abcdef") == false)
+                try await api.test.gateway.tokenDesk.bootstrapAdmin(secret: "tdk_another-admin-secret-0123456789abcdef")
+                    == false)
             #expect(
                 try await api.call(.get, "/v1/partners", token: "tdk_another-admin-secret-0123456789abcdef").isProblem(
                     .unauthorized))

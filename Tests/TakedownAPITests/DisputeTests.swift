@@ -21,8 +21,8 @@ struct DisputeTests {
             let first = try await api.call(.get, "/v1/notices/\(notice)", token: provider.token)
             let window = try #require(Timestamp.parse(first["deadline_at"] as? String ?? "")).timeIntervalSince(
                 try #require(Timestamp.parse(first["issued_at"] as? String ?? "")))
-            let alice = try await api.test.gateway.createStaffToken(role: .analyst, name: "alice").secret
-            let bob = try await api.test.gateway.createStaffToken(role: .analyst, name: "bob").secret
+            let alice = try await api.test.gateway.tokenDesk.createStaffToken(role: .analyst, name: "alice").secret
+            let bob = try await api.test.gateway.tokenDesk.createStaffToken(role: .analyst, name: "bob").secret
 
             // Nothing to decide before a dispute; only staff decide; a decision needs both fields.
             #expect(try await Self.decide(api, notice, "uphold", token: alice).isProblem(.conflict))
@@ -104,18 +104,19 @@ struct DisputeTests {
         let gateway = test.gateway
         let provider = Principal.partner(.generate(), partner.id)
         test.clock.advance(by: 3 * LadderTests.hour)
-        #expect(try await gateway.climbLadder() == 1)  // the 2 h reminder
-        _ = try await gateway.answer(notice, .dispute(reason: "not ours"), by: provider)
+        #expect(try await gateway.noticeDesk.climbLadder() == 1)  // the 2 h reminder
+        _ = try await gateway.noticeDesk.answer(notice, .dispute(reason: "not ours"), by: provider)
         test.clock.advance(by: 27 * LadderTests.hour)  // +30 h: the 24 h reminder would be due, but it is disputed
-        #expect(try await gateway.climbLadder() == 0)
+        #expect(try await gateway.noticeDesk.climbLadder() == 0)
         let staff = Principal.analyst(.generate(), name: "carol")
-        let upheld = try await gateway.answer(notice, .decideDispute(uphold: true, reason: "it is yours"), by: staff)
+        let upheld = try await gateway.noticeDesk.answer(
+            notice, .decideDispute(uphold: true, reason: "it is yours"), by: staff)
         #expect(upheld.clockFrom == test.clock.now && upheld.status == .delivered)
         #expect(upheld.deadlineAt == test.clock.now.addingTimeInterval(24 * LadderTests.hour))
         test.clock.advance(by: 1 * LadderTests.hour)  // decision + 1 h: the next step (24 h) is not due
-        #expect(try await gateway.climbLadder() == 0)
+        #expect(try await gateway.noticeDesk.climbLadder() == 0)
         test.clock.advance(by: 23 * LadderTests.hour)  // decision + 24 h
-        #expect(try await gateway.climbLadder() == 1)
+        #expect(try await gateway.noticeDesk.climbLadder() == 1)
         let stored = try #require(try await test.store.notice(notice))
         #expect(stored.clockFrom == upheld.clockFrom && stored.deadlineAt == upheld.deadlineAt)
         #expect(

@@ -189,12 +189,12 @@ struct HashListVersionTests {
 
             let gateway = api.test.gateway
             api.test.clock.advance(by: 89 * 86_400)
-            _ = try await gateway.maintainHashLists()
+            _ = try await gateway.hashListDesk.maintainHashLists()
             #expect(
                 try await api.call(.get, "/v1/hash-lists/\(id)/changes?after=\(staleCursor)", token: provider.token)
                     .status == .ok)
             api.test.clock.advance(by: 2 * 86_400)
-            _ = try await gateway.maintainHashLists()
+            _ = try await gateway.hashListDesk.maintainHashLists()
 
             let gone = try await api.call(
                 .get, "/v1/hash-lists/\(id)/changes?after=\(staleCursor)", token: provider.token)
@@ -224,7 +224,7 @@ struct HashListVersionTests {
             let provider = try await api.partner()
             let id = try await Lists.list(api, partners: [provider.id])
             let gateway = api.test.gateway
-            #expect(try await gateway.maintainHashLists().published == 0)
+            #expect(try await gateway.hashListDesk.maintainHashLists().published == 0)
             _ = try await api.call(.post, "/v1/hash-lists/\(id)/entries", json: ["entries": [Lists.entry()]])
             // A second instance over the same database runs the same schedule at the same moment.
             let store = try await GatewayComposition.store(api.test.settings)
@@ -234,19 +234,21 @@ struct HashListVersionTests {
             logger.logLevel = .critical
             let other = try await GatewayComposition.gateway(
                 settings, store: store, clock: api.test.clock.function, logger: logger)
-            async let mine = gateway.maintainHashLists()
-            async let theirs = other.maintainHashLists()
+            async let mine = gateway.hashListDesk.maintainHashLists()
+            async let theirs = other.hashListDesk.maintainHashLists()
             let results = try await [mine.published, theirs.published]
             #expect(results.reduce(0, +) == 1)
             #expect(
-                try await gateway.hashListVersions(HashListID(rawValue: id), for: .admin(.generate(), name: "t")).1
+                try await gateway.hashListDesk.hashListVersions(
+                    HashListID(rawValue: id), for: .admin(.generate(), name: "t")
+                ).1
                     .count == 1)
             // Changed again, but within the interval: nothing until an hour has passed.
             _ = try await api.call(.post, "/v1/hash-lists/\(id)/entries", json: ["entries": [Lists.entry()]])
-            #expect(try await gateway.maintainHashLists().published == 0)
+            #expect(try await gateway.hashListDesk.maintainHashLists().published == 0)
             api.test.clock.advance(by: 3_600)
-            #expect(try await gateway.maintainHashLists().published == 1)
-            #expect(try await gateway.maintainHashLists().published == 0)
+            #expect(try await gateway.hashListDesk.maintainHashLists().published == 1)
+            #expect(try await gateway.hashListDesk.maintainHashLists().published == 0)
             let manifest = try await api.call(
                 .get, "/v1/hash-lists/\(id)/versions/latest/manifest", token: provider.token)
             #expect((manifest["manifest"] as? [String: Any])?["version"] as? Int == 2)

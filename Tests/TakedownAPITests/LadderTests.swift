@@ -16,20 +16,20 @@ struct LadderTests {
         -> (TestGateway, Partner, NoticeID, Partner?)
     {
         let test = try await TestGateway(configure: configure)
-        let (partner, _, _) = try await test.gateway.createPartner(
+        let (partner, _, _) = try await test.gateway.partnerDesk.createPartner(
             PartnerInput(
                 name: "Slow Hosting", kind: "hosting_provider", contactEmail: "abuse@slow.test", jurisdiction: "GB",
                 routing: .init(domains: ["slow.test"]), delivery: .init(webhookUrl: "https://hooks.slow.test/in")))
         var police: Partner?
         if escalateTo {
-            police = try await test.gateway.createPartner(
+            police = try await test.gateway.partnerDesk.createPartner(
                 PartnerInput(
                     name: "Police Liaison", kind: "law_enforcement", contactEmail: "liaison@police.test",
                     jurisdiction: "GB",
                     delivery: .init(webhookUrl: "https://hooks.police.test/in"))
             ).0
         }
-        let receipt = try await test.gateway.submitCase(
+        let receipt = try await test.gateway.caseDesk.submitCase(
             CaseSubmission(
                 reference: "HL-LADDER", category: .init(ukGrade: "A"), mediaType: "image",
                 items: [
@@ -62,10 +62,10 @@ struct LadderTests {
         defer { test.remove() }
         let gateway = test.gateway
         test.clock.advance(by: 1 * Self.hour)
-        #expect(try await gateway.climbLadder() == 0)
+        #expect(try await gateway.noticeDesk.climbLadder() == 0)
         test.clock.advance(by: 1 * Self.hour)  // +2 h
-        #expect(try await gateway.climbLadder() == 1)
-        #expect(try await gateway.climbLadder() == 0)
+        #expect(try await gateway.noticeDesk.climbLadder() == 1)
+        #expect(try await gateway.noticeDesk.climbLadder() == 0)
         var stored = try #require(try await test.store.notice(notice))
         #expect(stored.sequence == 2)
         #expect(stored.timeline.last?.event == "reminder_sent")
@@ -79,12 +79,12 @@ struct LadderTests {
         // Restart: a new process on the same database carries on from the stored clock.
         let restarted = try await Self.reopened(test)
         test.clock.advance(by: 22 * Self.hour)  // +24 h
-        #expect(try await restarted.climbLadder() == 1)
+        #expect(try await restarted.noticeDesk.climbLadder() == 1)
         test.clock.advance(by: 24 * Self.hour)  // +48 h
-        #expect(try await restarted.climbLadder() == 1)
+        #expect(try await restarted.noticeDesk.climbLadder() == 1)
         test.clock.advance(by: 5 * 24 * Self.hour)  // +7 d
-        #expect(try await restarted.climbLadder() == 1)
-        #expect(try await restarted.climbLadder() == 0)
+        #expect(try await restarted.noticeDesk.climbLadder() == 1)
+        #expect(try await restarted.noticeDesk.climbLadder() == 0)
         stored = try #require(try await test.store.notice(notice))
         #expect(stored.status == .expired)
         #expect(stored.sequence == 3)
@@ -97,10 +97,10 @@ struct LadderTests {
         let (test, _, notice, _) = try await Self.rig()
         defer { test.remove() }
         test.clock.advance(by: 50 * Self.hour)
-        #expect(try await test.gateway.climbLadder() == 1)
-        #expect(try await test.gateway.climbLadder() == 1)
-        #expect(try await test.gateway.climbLadder() == 1)
-        #expect(try await test.gateway.climbLadder() == 0)
+        #expect(try await test.gateway.noticeDesk.climbLadder() == 1)
+        #expect(try await test.gateway.noticeDesk.climbLadder() == 1)
+        #expect(try await test.gateway.noticeDesk.climbLadder() == 1)
+        #expect(try await test.gateway.noticeDesk.climbLadder() == 0)
         #expect(
             try await test.store.notice(notice)?.timeline.map(\.event) == [
                 "issued", "reminder_sent", "reminder_sent", "escalated",
@@ -112,12 +112,13 @@ struct LadderTests {
         let (test, partner, notice, _) = try await Self.rig()
         defer { test.remove() }
         let provider = Principal.partner(.generate(), partner.id)
-        _ = try await test.gateway.answer(notice, .acknowledge, by: provider)
+        _ = try await test.gateway.noticeDesk.answer(notice, .acknowledge, by: provider)
         test.clock.advance(by: 2 * Self.hour)
-        #expect(try await test.gateway.climbLadder() == 1)
-        _ = try await test.gateway.answer(notice, .removal(action: .removed, removedAt: nil, urls: nil), by: provider)
+        #expect(try await test.gateway.noticeDesk.climbLadder() == 1)
+        _ = try await test.gateway.noticeDesk.answer(
+            notice, .removal(action: .removed, removedAt: nil, urls: nil), by: provider)
         test.clock.advance(by: 7 * 24 * Self.hour)
-        #expect(try await test.gateway.climbLadder() == 0)
+        #expect(try await test.gateway.noticeDesk.climbLadder() == 0)
         let stored = try #require(try await test.store.notice(notice))
         #expect(stored.status == .removed)
         #expect(stored.timeline.map(\.event).filter { $0 == "reminder_sent" || $0 == "escalated" } == ["reminder_sent"])
@@ -125,9 +126,10 @@ struct LadderTests {
         for answer in [NoticeAnswer.unable(reason: "not ours"), .dispute(reason: "lawful")] {
             let (other, otherPartner, otherNotice, _) = try await Self.rig()
             defer { other.remove() }
-            _ = try await other.gateway.answer(otherNotice, answer, by: .partner(.generate(), otherPartner.id))
+            _ = try await other.gateway.noticeDesk.answer(
+                otherNotice, answer, by: .partner(.generate(), otherPartner.id))
             other.clock.advance(by: 8 * 24 * Self.hour)
-            #expect(try await other.gateway.climbLadder() == 0)
+            #expect(try await other.gateway.noticeDesk.climbLadder() == 0)
         }
     }
 
@@ -138,7 +140,7 @@ struct LadderTests {
             // More notices than one, so the two instances meet on several rows in each round.
             var notices = [first]
             for index in 1..<12 {
-                let receipt = try await test.gateway.submitCase(
+                let receipt = try await test.gateway.caseDesk.submitCase(
                     CaseSubmission(
                         reference: "HL-LADDER-\(index)", category: .init(ukGrade: "A"), mediaType: "image",
                         items: [
@@ -153,11 +155,11 @@ struct LadderTests {
             // Every step of the default ladder, both instances racing for each.
             for hours: TimeInterval in [2, 24, 48, 7 * 24] {
                 test.clock.advance(by: hours * Self.hour - test.clock.now.timeIntervalSince(Synthetic.epoch))
-                async let a = instances[0].climbLadder()
-                async let b = instances[1].climbLadder()
+                async let a = instances[0].noticeDesk.climbLadder()
+                async let b = instances[1].noticeDesk.climbLadder()
                 #expect(try await a + b == notices.count, "at +\(hours) h")
             }
-            #expect(try await instances[0].climbLadder() + instances[1].climbLadder() == 0)
+            #expect(try await instances[0].noticeDesk.climbLadder() + instances[1].noticeDesk.climbLadder() == 0)
             for notice in notices {
                 let stored = try #require(try await test.store.notice(notice))
                 #expect(stored.sequence == 3)
@@ -184,7 +186,7 @@ struct LadderTests {
         let gateway = try await Self.reopened(
             test, ladder: EscalationLadder(steps: [.init(after: 3600, action: .escalate(to: police.id))]))
         test.clock.advance(by: Self.hour)
-        #expect(try await gateway.climbLadder() == 1)
+        #expect(try await gateway.noticeDesk.climbLadder() == 1)
         let rows = try await test.store.deliveries(DeliveryQuery(partner: police.id)).map(\.delivery)
         #expect(rows.map(\.eventType) == ["notice.escalated"])
         #expect(rows.first?.noticeId == notice)

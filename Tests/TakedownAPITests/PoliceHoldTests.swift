@@ -52,7 +52,7 @@ struct PoliceHoldTests {
             #expect((try await api.call(.get, "/v1/notices")["notices"] as? [Any])?.isEmpty == true)
             let card = try await api.call(.get, "/v1/partners/\(provider.id)/scorecard", token: provider.token)
             #expect((card["overall"] as? [String: Any])?["notices"] as? Int == 0)
-            let counts = try await api.test.gateway.noticeCounts(
+            let counts = try await api.test.gateway.noticeDesk.noticeCounts(
                 issuedSince: [api.test.clock.now.addingTimeInterval(-86_400)],
                 for: .partner(.generate(), PartnerID(rawValue: provider.id)))
             #expect(counts == NoticeCounts(open: 0, overdue: 0, issuedSince: [0]))
@@ -140,10 +140,10 @@ struct PoliceHoldTests {
             #expect(delayed["delay_reason"] as? String == "suspect not yet arrested")
 
             api.test.clock.advance(by: 9 * 3_600)
-            #expect(try await api.test.gateway.escalateOverdueHolds() == 0)
+            #expect(try await api.test.gateway.holdDesk.escalateOverdueHolds() == 0)
             api.test.clock.advance(by: 2 * 3_600)
-            #expect(try await api.test.gateway.escalateOverdueHolds() == 1)
-            #expect(try await api.test.gateway.escalateOverdueHolds() == 0)
+            #expect(try await api.test.gateway.holdDesk.escalateOverdueHolds() == 1)
+            #expect(try await api.test.gateway.holdDesk.escalateOverdueHolds() == 0)
             let shown = try await api.call(.get, "/v1/holds/\(holdID)")
             #expect(shown["overdue"] as? Bool == true && shown["escalated_at"] as? String != nil)
             let report = try await api.call(.get, "/v1/stats/holds")
@@ -162,7 +162,7 @@ struct PoliceHoldTests {
                 .post, "/v1/holds/\(holdID)/delay", json: ["until": Timestamp.format(later)])
             #expect(again["escalated_at"] is NSNull && again["overdue"] as? Bool == false)
             api.test.clock.advance(by: 3_601)
-            #expect(try await api.test.gateway.escalateOverdueHolds() == 1)
+            #expect(try await api.test.gateway.holdDesk.escalateOverdueHolds() == 1)
         }
     }
 

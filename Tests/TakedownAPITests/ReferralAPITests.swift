@@ -156,8 +156,9 @@ struct ReferralAPITests {
             #expect((localCase["reference"] as? String)?.hasPrefix(peerID) == true)
 
             // The update goes out signed, and applies once at the sender (here).
-            #expect(try await api.test.gateway.reportReferrals() == 1)
-            #expect(try await api.test.gateway.reportReferrals() == 0, "nothing changed: nothing more to say")
+            #expect(try await api.test.gateway.referralDesk.reportReferrals() == 1)
+            #expect(
+                try await api.test.gateway.referralDesk.reportReferrals() == 0, "nothing changed: nothing more to say")
             let updates = try await api.test.store.deliveries(DeliveryQuery(partner: PartnerID(rawValue: peerID)))
                 .map(\.delivery).filter { $0.endpoint.hasSuffix("/v1/referral-updates") }
             let update = try #require(updates.first)
@@ -211,7 +212,7 @@ struct ReferralAPITests {
             let declined = try await api.call(
                 .post, "/v1/referrals/\(otherID)/decline", json: ["reason": "not hosted here"])
             #expect(declined["state"] as? String == "declined")
-            #expect(try await api.test.gateway.reportReferrals() == 1)
+            #expect(try await api.test.gateway.referralDesk.reportReferrals() == 1)
             #expect(try await api.test.store.referralsToReport(after: 0, limit: 10).map(\.id.rawValue) == [referralID])
         }
     }

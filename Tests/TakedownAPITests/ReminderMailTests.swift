@@ -19,12 +19,12 @@ struct ReminderMailTests {
             settings.smtp = .init(url: "smtp://127.0.0.1:2525", from: "hotline@example.com")
         }
         defer { test.remove() }
-        let (partner, _, _) = try await test.gateway.createPartner(
+        let (partner, _, _) = try await test.gateway.partnerDesk.createPartner(
             PartnerInput(
                 name: "Mail Hosting", kind: "hosting_provider", contactEmail: "abuse@mail.test", locale: locale,
                 jurisdiction: "DE", routing: .init(domains: ["mail.test"]), delivery: .init(email: "notices@mail.test"))
         )
-        let receipt = try await test.gateway.submitCase(
+        let receipt = try await test.gateway.caseDesk.submitCase(
             CaseSubmission(
                 reference: "HL-REMIND", category: .init(ukGrade: "A"), mediaType: "image",
                 items: [
@@ -35,7 +35,7 @@ struct ReminderMailTests {
             by: .analyst(.generate(), name: "t"))
         let notice = try #require(receipt.notices.first?.id)
         test.clock.advance(by: 2 * 3600)
-        #expect(try await test.gateway.climbLadder() == 1)
+        #expect(try await test.gateway.noticeDesk.climbLadder() == 1)
         let rows = try await test.store.deliveries(DeliveryQuery(partner: partner.id)).map(\.delivery)
         #expect(rows.map(\.eventType) == ["notice.issued", "notice.reminder"])
         let message = String(decoding: rows[1].payload, as: UTF8.self)

@@ -133,9 +133,9 @@ struct SLAPolicyAPITests {
 
             let gateway = api.test.gateway
             api.test.clock.advance(by: 600)
-            #expect(try await gateway.climbLadder() == 1)  // the fast policy's reminder; the default waits 2 h
+            #expect(try await gateway.noticeDesk.climbLadder() == 1)  // the fast policy's reminder; the default waits 2 h
             api.test.clock.advance(by: 3000)
-            #expect(try await gateway.climbLadder() == 1)  // escalation to the policy's partner
+            #expect(try await gateway.noticeDesk.climbLadder() == 1)  // escalation to the policy's partner
             let escalations = try await api.test.store.deliveries(
                 DeliveryQuery(partner: PartnerID(rawValue: police.id)))
             #expect(escalations.map(\.delivery.eventType) == ["notice.escalated"])

@@ -16,7 +16,7 @@ struct SelfServiceTests {
             let bot = try #require(made["token"] as? String)
             #expect(try await api.call(.get, "/v1/notices", token: bot).status == .ok)
             #expect(try await api.call(.post, "/v1/partners/\(b.id)/tokens", token: a.token).isProblem(.notFound))
-            let analyst = try await api.test.gateway.createStaffToken(role: .analyst, name: "ana").secret
+            let analyst = try await api.test.gateway.tokenDesk.createStaffToken(role: .analyst, name: "ana").secret
             #expect(try await api.call(.post, "/v1/partners/\(a.id)/tokens", token: analyst).isProblem(.forbidden))
 
             let listed = try await api.call(.get, "/v1/tokens", token: a.token)

@@ -49,7 +49,7 @@ struct TokenAPITests {
             #expect(
                 try await api.call(.get, "/v1/tokens?partner_id=ptn_0000000000000000000000000a", token: partner.token)
                     .isProblem(.notFound))
-            let reader = try await api.test.gateway.createStaffToken(role: .analyst, name: "a").secret
+            let reader = try await api.test.gateway.tokenDesk.createStaffToken(role: .analyst, name: "a").secret
             #expect(try await api.call(.get, "/v1/tokens", token: reader).isProblem(.forbidden))
             #expect(try await api.call(.get, "/v1/tokens", token: secret).isProblem(.unauthorized))
             #expect(try await api.call(.get, "/v1/tokens?partner_id=nope").isProblem(.badRequest))
@@ -143,8 +143,8 @@ struct TokenAPITests {
     func bootstrapRestart() async throws {
         try await API.run { api async throws in
             let gateway = api.test.gateway
-            #expect(try await gateway.bootstrapAdmin(secret: API.admin) == false)
-            #expect(try await gateway.bootstrapAdmin(secret: "not a token") == false)
+            #expect(try await gateway.tokenDesk.bootstrapAdmin(secret: API.admin) == false)
+            #expect(try await gateway.tokenDesk.bootstrapAdmin(secret: "not a token") == false)
 
             // Another admin revokes the bootstrap token, then revokes itself: no admin is left.
             let other = try await api.call(.post, "/v1/tokens", json: ["role": "admin", "name": "Second"])
@@ -155,13 +155,13 @@ struct TokenAPITests {
                 try await api.call(.delete, "/v1/tokens/\(other["id"] as? String ?? "")", token: otherSecret).status
                     == .noContent)
             // The revoked secret is not brought back, and the restart goes on.
-            #expect(try await gateway.bootstrapAdmin(secret: API.admin) == false)
+            #expect(try await gateway.tokenDesk.bootstrapAdmin(secret: API.admin) == false)
             #expect(try await api.call(.get, "/v1/cases").isProblem(.unauthorized))
             // A malformed value with no admin left is refused with the setting's name.
-            await #expect(throws: GatewayError.self) { try await gateway.bootstrapAdmin(secret: "short") }
+            await #expect(throws: GatewayError.self) { try await gateway.tokenDesk.bootstrapAdmin(secret: "short") }
             // A new secret becomes the first admin.
             let fresh = "tdk_" + Synthetic.hex(40)
-            #expect(try await gateway.bootstrapAdmin(secret: fresh))
+            #expect(try await gateway.tokenDesk.bootstrapAdmin(secret: fresh))
             #expect(try await api.call(.get, "/v1/cases", token: fresh).status == .ok)
         }
     }

@@ -235,12 +235,12 @@ struct URLListAPITests {
             let id = try await Self.urlList(api, partners: [isp.id])
             let gateway = api.test.gateway
             _ = try await api.submit(["https://example.com/one.jpg"])
-            #expect(try await gateway.maintainHashLists().published == 1)
+            #expect(try await gateway.hashListDesk.maintainHashLists().published == 1)
             _ = try await api.submit(["https://example.com/two.jpg"])
             api.test.clock.advance(by: 3_600)
-            #expect(try await gateway.maintainHashLists().published == 0)
+            #expect(try await gateway.hashListDesk.maintainHashLists().published == 0)
             api.test.clock.advance(by: 11 * 3_600)
-            #expect(try await gateway.maintainHashLists().published == 1)
+            #expect(try await gateway.hashListDesk.maintainHashLists().published == 1)
             let versions = try await api.call(.get, "/v1/hash-lists/\(id)/versions", token: isp.token)
             #expect((versions["versions"] as? [[String: Any]])?.map { $0["entry_count"] as? Int } == [1, 2])
         }

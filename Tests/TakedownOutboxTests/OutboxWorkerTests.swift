@@ -29,7 +29,7 @@ struct OutboxWorkerTests {
                         url: "https://\(domain)/\(Synthetic.hex(8)).jpg", observedAt: Synthetic.epoch,
                         hashes: .init(md5: Synthetic.hex(32)))
                 ])
-            let receipt = try await test.gateway.submitCase(submission, by: .analyst(.generate(), name: "t"))
+            let receipt = try await test.gateway.caseDesk.submitCase(submission, by: .analyst(.generate(), name: "t"))
             return try #require(receipt.notices.first?.id)
         }
 
@@ -53,7 +53,7 @@ struct OutboxWorkerTests {
     ) async throws -> Rig {
         let test = try await TestGateway()
         let domain = "\(Synthetic.hex(8)).example.com"
-        let (partner, _, secret) = try await test.gateway.createPartner(
+        let (partner, _, secret) = try await test.gateway.partnerDesk.createPartner(
             PartnerInput(
                 name: "Hooked", kind: "hosting_provider", contactEmail: "abuse@\(domain)", jurisdiction: "GB",
                 routing: .init(domains: [domain]), delivery: .init(webhookUrl: "\(base)/hooks/\(path)")))
@@ -167,7 +167,7 @@ struct OutboxWorkerTests {
             let second = try await rig.issue()
             #expect(try await rig.worker.tick() == 0)
             #expect(try await rig.only(second).0.state == .pending)
-            _ = try await rig.test.gateway.resumeEndpoints(partner: rig.partner.id)
+            _ = try await rig.test.gateway.deliveryDesk.resumeEndpoints(partner: rig.partner.id)
             #expect(try await rig.worker.tick() == 1)
             #expect(try await rig.only(second).0.state == .succeeded)
         }
@@ -218,7 +218,7 @@ struct OutboxWorkerTests {
             #expect(delivery.state == .dead)
             #expect(attempts.map(\.statusCode) == [503, 503])
             // Staff send it again.
-            _ = try await rig.test.gateway.retryDelivery(delivery.id)
+            _ = try await rig.test.gateway.deliveryDesk.retryDelivery(delivery.id)
             #expect(try await rig.worker.tick() == 1)
             #expect(try await rig.only(notice).0.state == .succeeded)
         }
@@ -303,7 +303,7 @@ struct OutboxWorkerTests {
             let rig = try await Self.rig(receiver, base: base, path: "withdrawn")
             let notice = try await rig.issue()
             try await rig.worker.tick()
-            _ = try await rig.test.gateway.answer(
+            _ = try await rig.test.gateway.noticeDesk.answer(
                 notice, .withdraw(reason: "issued in error"), by: .analyst(.generate(), name: "t"))
             try await rig.worker.tick()
             let types = receiver.received("withdrawn").compactMap {

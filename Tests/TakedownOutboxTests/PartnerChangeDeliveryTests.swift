@@ -16,7 +16,7 @@ struct PartnerChangeDeliveryTests {
         try await receiver.run { base in
             let rig = try await OutboxWorkerTests.rig(receiver, base: base, path: "held", cap: 4)
             let first = try await rig.issue()
-            _ = try await rig.test.gateway.suspendPartner(rig.partner.id, reason: "contract lapsed")
+            _ = try await rig.test.gateway.partnerDesk.suspendPartner(rig.partner.id, reason: "contract lapsed")
             let second = try await rig.issue()
             rig.clock.advance(by: 3600)
             #expect(try await rig.worker.tick() == 0)
@@ -24,7 +24,7 @@ struct PartnerChangeDeliveryTests {
             #expect(try await rig.only(first).0.state == .pending)
             #expect(try await rig.only(second).0.state == .pending)
 
-            _ = try await rig.test.gateway.reactivatePartner(rig.partner.id)
+            _ = try await rig.test.gateway.partnerDesk.reactivatePartner(rig.partner.id)
             #expect(try await rig.worker.tick() == 2)
             let received = receiver.received("held")
             #expect(received.count == 2)
@@ -50,7 +50,7 @@ struct PartnerChangeDeliveryTests {
             #expect(try await rig.worker.tick() == 1)
             #expect(try await rig.only(notice).0.state == .failed)
 
-            let (_, newSecret) = try await rig.test.gateway.updatePartner(
+            let (_, newSecret) = try await rig.test.gateway.partnerDesk.updatePartner(
                 rig.partner.id, with: PartnerInput(delivery: .init(webhookUrl: "\(base)/hooks/new")))
             let secret = try #require(newSecret)
             rig.clock.advance(by: 3600)

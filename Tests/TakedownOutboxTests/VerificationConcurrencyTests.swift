@@ -18,12 +18,12 @@ struct VerificationConcurrencyTests {
         let test = try await TestGateway()
         defer { test.remove() }
         let domain = "loop.test"
-        let (partner, _, _) = try await test.gateway.createPartner(
+        let (partner, _, _) = try await test.gateway.partnerDesk.createPartner(
             PartnerInput(
                 name: "Stalling Hosting", kind: "hosting_provider", contactEmail: "abuse@\(domain)",
                 jurisdiction: "GB", routing: .init(domains: [domain])))
         let hashes = URLVerifierTests.caseHashes
-        let receipt = try await test.gateway.submitCase(
+        let receipt = try await test.gateway.caseDesk.submitCase(
             CaseSubmission(
                 reference: "HL-STALL-\(Synthetic.hex(4))", category: .init(ukGrade: "A"), mediaType: "image",
                 items: items.map {
@@ -33,7 +33,7 @@ struct VerificationConcurrencyTests {
                 }),
             by: .analyst(.generate(), name: "t"))
         let id = try #require(receipt.notices.first?.id)
-        _ = try await test.gateway.answer(
+        _ = try await test.gateway.noticeDesk.answer(
             id, .removal(action: .removed, removedAt: nil, urls: nil), by: .partner(.generate(), partner.id))
 
         var configuration = test.settings.verification

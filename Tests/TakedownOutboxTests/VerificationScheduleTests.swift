@@ -26,7 +26,7 @@ struct VerificationScheduleTests {
                 settings.verification.interval = 6 * VerificationScheduleTests.hour
                 configure(&settings)
             }
-            let (partner, _, _) = try await test.gateway.createPartner(
+            let (partner, _, _) = try await test.gateway.partnerDesk.createPartner(
                 PartnerInput(
                     name: "Loopback Hosting", kind: "hosting_provider", contactEmail: "abuse@loop.test",
                     jurisdiction: "GB", routing: .init(ipRanges: ["127.0.0.1/32"])))
@@ -41,7 +41,7 @@ struct VerificationScheduleTests {
         /// Issues one notice for `paths` on the server, hashed as the original bytes.
         func issue(_ base: String, paths: [String]) async throws -> NoticeID {
             let hashes = URLVerifierTests.caseHashes
-            let receipt = try await test.gateway.submitCase(
+            let receipt = try await test.gateway.caseDesk.submitCase(
                 CaseSubmission(
                     reference: "HL-VERIFY-\(Synthetic.hex(4))", category: .init(ukGrade: "A"), mediaType: "image",
                     items: paths.map {
@@ -54,7 +54,8 @@ struct VerificationScheduleTests {
         }
 
         func removal(_ id: NoticeID) async throws {
-            _ = try await test.gateway.answer(id, .removal(action: .removed, removedAt: nil, urls: nil), by: provider)
+            _ = try await test.gateway.noticeDesk.answer(
+                id, .removal(action: .removed, removedAt: nil, urls: nil), by: provider)
         }
 
         func notice(_ id: NoticeID) async throws -> Notice { try #require(try await test.store.notice(id)) }
@@ -98,7 +99,8 @@ struct VerificationScheduleTests {
             // Verified notices are not checked again, and the figures count them.
             rig.test.clock.advance(by: 7 * Self.hour)
             #expect(try await rig.worker.runRound() == 0)
-            let figures = RemovalFigures(try await rig.test.gateway.removalRows(from: nil, to: nil, partner: nil))
+            let figures = RemovalFigures(
+                try await rig.test.gateway.figureDesk.removalRows(from: nil, to: nil, partner: nil))
             #expect(figures.verified == 1)
             #expect(figures.timeToVerifiedRemoval.medianSeconds == Self.hour)
         }
@@ -113,7 +115,7 @@ struct VerificationScheduleTests {
             let id = try await rig.issue(base, paths: ["/item"])
             rig.test.clock.advance(by: Self.hour)
             try await rig.removal(id)
-            #expect(try await rig.test.gateway.climbLadder() == 0)
+            #expect(try await rig.test.gateway.noticeDesk.climbLadder() == 0)
             #expect(try await rig.worker.runRound() == 1)
             var notice = try await rig.notice(id)
             #expect(notice.status == .acknowledged)
@@ -124,7 +126,7 @@ struct VerificationScheduleTests {
 
             // The reminder at +2 h is sent: the ladder did not stop at the false removal report.
             rig.test.clock.advance(by: Self.hour)
-            #expect(try await rig.test.gateway.climbLadder() == 1)
+            #expect(try await rig.test.gateway.noticeDesk.climbLadder() == 1)
             notice = try await rig.notice(id)
             #expect(notice.timeline.last?.event == "reminder_sent")
 
@@ -138,7 +140,7 @@ struct VerificationScheduleTests {
             #expect(try await rig.worker.runRound() == 1)
             #expect(try await rig.notice(id).status == .verified)
             #expect(try await rig.outcomes(id) == [.stillServed, .stillServed, .gone])
-            #expect(try await rig.test.gateway.climbLadder() == 0)
+            #expect(try await rig.test.gateway.noticeDesk.climbLadder() == 0)
         }
         try await rig.close()
     }

@@ -6,7 +6,10 @@ import TakedownStore
 
 /// A case from a pasted batch: the form, the routing preview of every line, the issue, and the case page.
 struct ConsoleCaseController {
-    let gateway: Gateway
+    let caseDesk: CaseDesk
+    let holdDesk: HoldDesk
+    let noticeDesk: NoticeDesk
+    let partnerDesk: PartnerDesk
     let pages: ConsolePages
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -147,11 +150,11 @@ struct ConsoleCaseController {
     @Sendable func preview(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.staff()
         let draft = Draft(try context.consoleForm())
-        let (submission, problems) = draft.submission(now: gateway.now())
+        let (submission, problems) = draft.submission(now: caseDesk.now())
         if !problems.isEmpty { return try refuse(draft, problems, context) }
         let preview: CasePreview
         do {
-            preview = try await gateway.previewCase(submission, by: principal)
+            preview = try await caseDesk.previewCase(submission, by: principal)
         } catch GatewayError.invalid(let validation) {
             return try refuse(draft, Self.sentences(validation), context)
         }
@@ -180,14 +183,14 @@ struct ConsoleCaseController {
         let principal = try context.staff()
         let form = try context.consoleForm()
         let draft = Draft(form)
-        let (submission, problems) = draft.submission(now: gateway.now())
+        let (submission, problems) = draft.submission(now: caseDesk.now())
         if !problems.isEmpty { return try refuse(draft, problems, context) }
         guard let key = form["idempotency_key"], key.count <= 255 else {
             return try refuse(draft, ["Check the routing before issuing."], context)
         }
         let receipt: CaseReceipt
         do {
-            receipt = try await gateway.submitCase(
+            receipt = try await caseDesk.submitCase(
                 submission, by: principal,
                 idempotency: IdempotencyKey(key: key, body: try WireFormat.encoder().encode(submission)))
         } catch GatewayError.invalid(let validation) {
@@ -235,14 +238,14 @@ struct ConsoleCaseController {
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.staff()
-        let record = try await gateway.caseRecord(try context.parameters.id("case_id", as: CaseID.self))
-        let partners = try await gateway.partners()
+        let record = try await caseDesk.caseRecord(try context.parameters.id("case_id", as: CaseID.self))
+        let partners = try await partnerDesk.partners()
         let names = Dictionary(partners.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         var byNotice: [NoticeID: PartnerID] = [:]
         for id in Set(record.items.compactMap(\.noticeId)) {
-            byNotice[id] = try await gateway.notice(id, for: principal).partnerId
+            byNotice[id] = try await noticeDesk.notice(id, for: principal).partnerId
         }
-        let hold = try await gateway.hold(ofCase: record.id).flatMap { $0.status == .held ? $0 : nil }
+        let hold = try await holdDesk.hold(ofCase: record.id).flatMap { $0.status == .held ? $0 : nil }
         var planned: [String: PartnerID] = [:]
         for group in hold?.plan ?? [] { for url in group.urls { planned[url] = group.partnerId } }
         let rows = record.items.map { item in
@@ -288,7 +291,7 @@ struct ConsoleCaseController {
         let url = v.require(form["url"], "url")
         let partner = v.id(v.require(form["partner_id"], "partner_id"), "partner_id", as: PartnerID.self)
         do { try v.check() } catch { throw GatewayError.invalid(error) }
-        _ = try await gateway.routeItems(of: id, urls: [url!], to: partner!, by: principal)
+        _ = try await caseDesk.routeItems(of: id, urls: [url!], to: partner!, by: principal)
         return ConsolePages.redirect("/console/cases/\(id)?done=routed")
     }
 }

@@ -8,12 +8,13 @@ import TakedownService
 /// SHA-256 beside its download button. Downloads go through the API's own handlers, so they stream,
 /// count against the same limits and land in the same download log.
 struct ConsoleListsController {
-    let gateway: Gateway
+    let hashListDesk: HashListDesk
+    let partnerDesk: PartnerDesk
     let pages: ConsolePages
     let settings: APISettings
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
-        let downloads = HashListDownloadsController(gateway: gateway, settings: settings)
+        let downloads = HashListDownloadsController(hashListDesk: hashListDesk, settings: settings)
         group.get("lists", use: lists)
         group.get("lists/{list_id}", use: list)
         group.get("lists/{list_id}/versions/{version}/manifest", use: downloads.manifest)
@@ -27,7 +28,7 @@ struct ConsoleListsController {
 
     @Sendable func lists(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let rows = try await gateway.hashLists(for: principal).map {
+        let rows = try await hashListDesk.hashLists(for: principal).map {
             [
                 "id": $0.id.rawValue, "name": $0.name,
                 "audience": $0.audience.rawValue.replacingOccurrences(
@@ -41,7 +42,7 @@ struct ConsoleListsController {
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let (list, versions) = try await gateway.hashListVersions(try context.listID(), for: principal)
+        let (list, versions) = try await hashListDesk.hashListVersions(try context.listID(), for: principal)
         let decoder = WireFormat.decoder()
         let shown = try versions.sorted { $0.version > $1.version }.prefix(20).map { version in
             let manifest = try decoder.decode(HashListManifest.self, from: version.manifest)
@@ -66,7 +67,7 @@ struct ConsoleListsController {
         if principal.isStaff, let hash = request.uri.queryParameters.get("hash").map({ String($0) }), !hash.isEmpty {
             content["hash"] = hash
             do {
-                let found = try await gateway.hashListEntries(list.id, hash: hash)
+                let found = try await hashListDesk.hashListEntries(list.id, hash: hash)
                 content["found"] = found.map { entry in
                     present([
                         "id": entry.id.rawValue, "grade": entry.classification.ukGrade.rawValue,
@@ -93,7 +94,7 @@ struct ConsoleListsController {
     @Sendable func publish(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         let id = try context.listID()
-        _ = try await gateway.publishHashList(id)
+        _ = try await hashListDesk.publishHashList(id)
         return ConsolePages.redirect("/console/lists/\(id)?done=published")
     }
 
@@ -104,7 +105,7 @@ struct ConsoleListsController {
         guard let entry = HashEntryID.parse(form["entry_id"] ?? "") else {
             throw GatewayError.invalid(ValidationError([FieldError(name: "entry_id", reason: "is not an entry id")]))
         }
-        _ = try await gateway.submitFeedback(
+        _ = try await hashListDesk.submitFeedback(
             id, entry, verdict: form["verdict"], comment: form["comment"], by: principal)
         return ConsolePages.redirect("/console/lists/\(id)?done=feedback")
     }
@@ -113,12 +114,13 @@ struct ConsoleListsController {
     @Sendable func review(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.staff()
         let id = try context.listID()
-        let list = try await gateway.hashList(id, for: principal)
-        let (open, _) = try await gateway.feedback(id, status: "open", after: nil, limit: 100, for: principal)
-        let names = Dictionary(try await gateway.partners().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let list = try await hashListDesk.hashList(id, for: principal)
+        let (open, _) = try await hashListDesk.feedback(id, status: "open", after: nil, limit: 100, for: principal)
+        let names = Dictionary(
+            try await partnerDesk.partners().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         var rows: [[String: Any]] = []
         for feedback in open {
-            let entry = try await gateway.hashListEntry(id, feedback.entryId)
+            let entry = try await hashListDesk.hashListEntry(id, feedback.entryId)
             rows.append(
                 present([
                     "id": feedback.id.rawValue, "entry_id": feedback.entryId.rawValue,
@@ -151,7 +153,7 @@ struct ConsoleListsController {
             throw APIError.notFound("no feedback with that id")
         }
         let action = form["action"]
-        _ = try await gateway.resolveFeedback(
+        _ = try await hashListDesk.resolveFeedback(
             id, feedback, action: action, reason: action == "delete" ? form["reason"] : nil, note: form["note"],
             by: principal)
         return ConsolePages.redirect("/console/lists/\(id)/review?done=resolved")
@@ -161,9 +163,9 @@ struct ConsoleListsController {
     @Sendable func downloadLog(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.staff()
         let id = try context.listID()
-        let list = try await gateway.hashList(id, for: principal)
+        let list = try await hashListDesk.hashList(id, for: principal)
         let after: String? = request.uri.queryParameters.get("after").map { String($0) }
-        let (rows, next) = try await gateway.downloads(of: id, after: after, limit: 100)
+        let (rows, next) = try await hashListDesk.downloads(of: id, after: after, limit: 100)
         let content = present([
             "list_id": id.rawValue, "name": list.name, "any": !rows.isEmpty,
             "downloads": rows.map(Self.describe),

@@ -8,7 +8,10 @@ import TakedownStore
 /// A notice's page, for staff (timeline, deliveries, checks, withdraw) and for its provider (the text in
 /// its language, the answers); another provider's notice is not found, as in the API.
 struct ConsoleNoticeController {
-    let gateway: Gateway
+    let noticeDesk: NoticeDesk
+    let partnerDesk: PartnerDesk
+    let deliveryDesk: DeliveryDesk
+    let slaPolicyDesk: SLAPolicyDesk
     let pages: ConsolePages
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -26,7 +29,8 @@ struct ConsoleNoticeController {
 
     @Sendable func show(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let notice = try await gateway.notice(try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
+        let notice = try await noticeDesk.notice(
+            try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
         return try await page(notice, principal: principal, context: context, errors: [:], flash: flash(request))
     }
 
@@ -48,13 +52,13 @@ struct ConsoleNoticeController {
         _ notice: Notice, principal: Principal, context: GatewayRequestContext, errors: [String: String],
         flash: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        let now = gateway.now()
-        let partner = try await gateway.partner(notice.partnerId)
+        let now = noticeDesk.now()
+        let partner = try await partnerDesk.partner(notice.partnerId)
         let signature = signatureStatus(notice)
         var content: [String: Any] = [
             "id": notice.id.rawValue, "status": notice.status.rawValue, "partner": partner.name,
             "partner_id": partner.id.rawValue, "case_id": notice.caseId.rawValue, "staff": principal.isStaff,
-            "issuer": gateway.configuration.issuer.organisation, "issued": TimeView(notice.issuedAt),
+            "issuer": noticeDesk.issuerOrganisation, "issued": TimeView(notice.issuedAt),
             "deadline": present([
                 "at": TimeView(notice.deadlineAt),
                 "open": notice.status.isOpen ? ClockView(deadline: notice.deadlineAt, now: now) : nil,
@@ -85,20 +89,20 @@ struct ConsoleNoticeController {
         if let at = notice.acknowledgedAt { content["acknowledged"] = TimeView(at) }
         if let at = notice.removedAt { content["removed"] = TimeView(at) }
         guard principal.isStaff else {
-            let language = gateway.templates.language(for: partner.locale)
+            let language = noticeDesk.language(for: partner.locale)
             content["language"] = language
-            content["text"] = try gateway.text(of: notice, language: language)
+            content["text"] = try noticeDesk.text(of: notice, language: language)
             return try pages.page(
                 "notice-provider", title: "Notice \(notice.id)", content, context: context, flash: flash,
                 status: status)
         }
-        content["text"] = try gateway.text(of: notice, language: "en")
+        content["text"] = try noticeDesk.text(of: notice, language: "en")
         content["timeline"] = notice.timeline.map {
             present(["at": TimeView($0.at), "event": $0.event, "actor": $0.actor, "detail": $0.detail])
         }
         var deliveries: [[String: Any]] = []
-        for entry in try await gateway.deliveries(DeliveryQuery(notice: notice.id, limit: 50)) {
-            let (delivery, attempts) = try await gateway.delivery(entry.delivery.id)
+        for entry in try await deliveryDesk.deliveries(DeliveryQuery(notice: notice.id, limit: 50)) {
+            let (delivery, attempts) = try await deliveryDesk.delivery(entry.delivery.id)
             deliveries.append(
                 present([
                     "id": delivery.id.rawValue, "channel": delivery.channel.rawValue, "endpoint": delivery.endpoint,
@@ -112,7 +116,7 @@ struct ConsoleNoticeController {
                 ]))
         }
         content["deliveries"] = deliveries
-        content["checks"] = try await gateway.verifications(of: notice.id).1.suffix(20).map {
+        content["checks"] = try await slaPolicyDesk.verifications(of: notice.id).1.suffix(20).map {
             ["at": TimeView($0.checkedAt), "url": $0.url, "outcome": $0.outcome.rawValue] as [String: Any]
         }
         return try pages.page(
@@ -122,7 +126,7 @@ struct ConsoleNoticeController {
     /// Whether the stored JWS verifies against the keys the gateway publishes, and with which key.
     private func signatureStatus(_ notice: Notice) -> (text: String, ok: Bool) {
         do {
-            let (header, payload) = try JWS.verify(notice.jws, keys: gateway.jwks)
+            let (header, payload) = try JWS.verify(notice.jws, keys: noticeDesk.jwks)
             guard payload == notice.document else {
                 return ("the signed payload differs from the stored notice", false)
             }
@@ -133,7 +137,7 @@ struct ConsoleNoticeController {
     }
 
     @Sendable func jws(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let notice = try await gateway.notice(
+        let notice = try await noticeDesk.notice(
             try context.parameters.id("notice_id", as: NoticeID.self), for: try context.caller())
         var response = Response.bytes(Array(notice.jws.utf8), type: "application/jose")
         response.headers[.contentDisposition] = "attachment; filename=\"\(notice.id).jws\""
@@ -204,7 +208,8 @@ struct ConsoleNoticeController {
 
     @Sendable func retry(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let delivery = try await gateway.retryDelivery(try context.parameters.id("delivery_id", as: DeliveryID.self))
+        let delivery = try await deliveryDesk.retryDelivery(
+            try context.parameters.id("delivery_id", as: DeliveryID.self))
         return ConsolePages.redirect("/console/notices/\(delivery.noticeId)?done=retry")
     }
 
@@ -217,14 +222,15 @@ struct ConsoleNoticeController {
         -> Response
     {
         let id = try context.parameters.id("notice_id", as: NoticeID.self)
-        _ = try await gateway.answer(id, answer, by: try context.caller())
+        _ = try await noticeDesk.answer(id, answer, by: try context.caller())
         return ConsolePages.redirect("/console/notices/\(id)?done=\(done)")
     }
 
     /// The notice page again, with a sentence beside the form at fault.
     private func refuse(_ errors: [String: String], _ context: GatewayRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let notice = try await gateway.notice(try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
+        let notice = try await noticeDesk.notice(
+            try context.parameters.id("notice_id", as: NoticeID.self), for: principal)
         return try await page(
             notice, principal: principal, context: context, errors: errors, flash: nil, status: .unprocessableContent)
     }

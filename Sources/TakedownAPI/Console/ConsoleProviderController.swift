@@ -7,7 +7,10 @@ import TakedownStore
 /// A provider's own pages: its notices (overdue first, then the newest), its scorecard, and its delivery
 /// settings as the gateway holds them.
 struct ConsoleProviderController {
-    let gateway: Gateway
+    let noticeDesk: NoticeDesk
+    let partnerDesk: PartnerDesk
+    let deliveryDesk: DeliveryDesk
+    let figureDesk: FigureDesk
     let pages: ConsolePages
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
@@ -25,12 +28,12 @@ struct ConsoleProviderController {
 
     @Sendable func inbox(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (principal, partner) = try context.partner()
-        let now = gateway.now()
+        let now = noticeDesk.now()
         let pager = try Pager(request, size: ConsoleStaffController.pageSize)
         // One more than a page, to know whether there is a next one.
-        let notices = try await gateway.noticeBoard(offset: pager.offset, limit: pager.size + 1, for: principal)
-        let counts = try await gateway.noticeCounts(issuedSince: [], for: principal)
-        let name = try await gateway.partner(partner).name
+        let notices = try await noticeDesk.noticeBoard(offset: pager.offset, limit: pager.size + 1, for: principal)
+        let counts = try await noticeDesk.noticeCounts(issuedSince: [], for: principal)
+        let name = try await partnerDesk.partner(partner).name
         let rows = notices.prefix(pager.size).map {
             ConsoleStaffController.row($0, names: [partner: name], now: now)
         }
@@ -42,16 +45,16 @@ struct ConsoleProviderController {
 
     @Sendable func scorecard(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (_, id) = try context.partner()
-        let partner = try await gateway.partner(id)
-        let card = try await ScorecardView.build(for: partner, gateway)
+        let partner = try await partnerDesk.partner(id)
+        let card = try await ScorecardView.build(for: partner, figureDesk)
         return try pages.page(
             "scorecard", title: "Scorecard", ["name": partner.name, "scorecard": card], context: context)
     }
 
     @Sendable func settings(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (_, id) = try context.partner()
-        let partner = try await gateway.partner(id).ownView
-        let endpoints = try await gateway.endpoints(partner: id)
+        let partner = try await partnerDesk.partner(id).ownView
+        let endpoints = try await deliveryDesk.endpoints(partner: id)
         let content: [String: Any] = [
             "partner": ConsoleStaffController.describe(partner),
             "endpoints": endpoints.map(ConsoleStaffController.describe), "has_endpoints": !endpoints.isEmpty,

@@ -13,18 +13,32 @@ struct ConsoleRoutes {
         let sessions = ConsoleSessions(gateway: gateway)
         let console = router.group("console")
             .add(middleware: ConsoleMiddleware(sessions: sessions, pages: pages, settings: settings))
-            .add(middleware: AuditMiddleware(gateway: gateway, settings: settings))
+            .add(middleware: AuditMiddleware(auditDesk: gateway.auditDesk, settings: settings))
         console.get("", use: home)
         console.get("static/{name}", use: asset)
         let signIn = ConsoleSignInController(sessions: sessions, pages: pages, settings: settings)
         console.get("sign-in", use: signIn.form)
         console.post("sign-in", use: signIn.signIn)
         console.post("sign-out", use: signIn.signOut)
-        ConsoleStaffController(gateway: gateway, pages: pages).register(on: console)
-        ConsoleCaseController(gateway: gateway, pages: pages).register(on: console)
-        ConsoleNoticeController(gateway: gateway, pages: pages).register(on: console)
-        ConsoleProviderController(gateway: gateway, pages: pages).register(on: console)
-        ConsoleListsController(gateway: gateway, pages: pages, settings: settings).register(on: console)
+        ConsoleStaffController(
+            noticeDesk: gateway.noticeDesk, partnerDesk: gateway.partnerDesk, deliveryDesk: gateway.deliveryDesk,
+            holdDesk: gateway.holdDesk, referralDesk: gateway.referralDesk, figureDesk: gateway.figureDesk, pages: pages
+        ).register(on: console)
+        ConsoleCaseController(
+            caseDesk: gateway.caseDesk, holdDesk: gateway.holdDesk, noticeDesk: gateway.noticeDesk,
+            partnerDesk: gateway.partnerDesk, pages: pages
+        ).register(on: console)
+        ConsoleNoticeController(
+            noticeDesk: gateway.noticeDesk, partnerDesk: gateway.partnerDesk, deliveryDesk: gateway.deliveryDesk,
+            slaPolicyDesk: gateway.slaPolicyDesk, pages: pages
+        ).register(on: console)
+        ConsoleProviderController(
+            noticeDesk: gateway.noticeDesk, partnerDesk: gateway.partnerDesk, deliveryDesk: gateway.deliveryDesk,
+            figureDesk: gateway.figureDesk, pages: pages
+        ).register(on: console)
+        ConsoleListsController(
+            hashListDesk: gateway.hashListDesk, partnerDesk: gateway.partnerDesk, pages: pages, settings: settings
+        ).register(on: console)
     }
 
     /// Each role's first page.
@@ -35,7 +49,8 @@ struct ConsoleRoutes {
 
     static func homePath(of principal: Principal, _ gateway: Gateway) async throws -> String {
         guard let partner = principal.partnerID else { return "/console/dashboard" }
-        return try await gateway.partner(partner).kind == .lawEnforcement ? "/console/lists" : "/console/inbox"
+        return try await gateway.partnerDesk.partner(partner).kind == .lawEnforcement
+            ? "/console/lists" : "/console/inbox"
     }
 
     @Sendable func asset(_ request: Request, context: GatewayRequestContext) async throws -> Response {

@@ -6,7 +6,12 @@ import TakedownStore
 
 /// The analysts' dashboard and partner pages.
 struct ConsoleStaffController {
-    let gateway: Gateway
+    let noticeDesk: NoticeDesk
+    let partnerDesk: PartnerDesk
+    let deliveryDesk: DeliveryDesk
+    let holdDesk: HoldDesk
+    let referralDesk: ReferralDesk
+    let figureDesk: FigureDesk
     let pages: ConsolePages
 
     /// Open notices on one page of the dashboard.
@@ -44,19 +49,21 @@ struct ConsoleStaffController {
 
     @Sendable func dashboard(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let principal = try context.staff()
-        let now = gateway.now()
+        let now = noticeDesk.now()
         let pager = try Pager(request, size: Self.pageSize)
         let day = Calendar.utc.startOfDay(for: now)
         let week = Calendar.utc.dateInterval(of: .weekOfYear, for: now)?.start ?? day
-        let counts = try await gateway.noticeCounts(issuedSince: [day, week], for: principal)
+        let counts = try await noticeDesk.noticeCounts(issuedSince: [day, week], for: principal)
         // One more than a page, to know whether there is a next one.
-        let open = try await gateway.noticeBoard(offset: pager.offset, limit: pager.size + 1, for: principal)
+        let open = try await noticeDesk.noticeBoard(offset: pager.offset, limit: pager.size + 1, for: principal)
         let names = try await partnerNames()
         let rows = open.prefix(pager.size).map { Self.row($0, names: names, now: now) }
-        let paused = try await gateway.endpoints(partner: nil).filter { $0.pausedAt != nil || $0.disabledAt != nil }
-        let dead = try await gateway.deliveries(DeliveryQuery(state: .dead, limit: 20))
-        let waiting = try await gateway.incomingReferrals(ReferralQuery(limit: 20, state: .received))
-        let held = try await gateway.holds(status: .held, limit: 50, for: principal)
+        let paused = try await deliveryDesk.endpoints(partner: nil).filter {
+            $0.pausedAt != nil || $0.disabledAt != nil
+        }
+        let dead = try await deliveryDesk.deliveries(DeliveryQuery(state: .dead, limit: 20))
+        let waiting = try await referralDesk.incomingReferrals(ReferralQuery(limit: 20, state: .received))
+        let held = try await holdDesk.holds(status: .held, limit: 50, for: principal)
         let content = Dashboard(
             counts: counts, today: counts.issuedSince[0], week: counts.issuedSince[1], notices: rows,
             hasNotices: !rows.isEmpty, pager: pager.view(more: open.count > pager.size, total: counts.open),
@@ -102,13 +109,13 @@ struct ConsoleStaffController {
     }
 
     func partnerNames() async throws -> [PartnerID: String] {
-        Dictionary(try await gateway.partners().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        Dictionary(try await partnerDesk.partners().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
     }
 
     @Sendable func partners(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
-        let endpoints = try await gateway.endpoints(partner: nil)
-        let rows = try await gateway.partners().sorted { $0.name < $1.name }.map { partner in
+        let endpoints = try await deliveryDesk.endpoints(partner: nil)
+        let rows = try await partnerDesk.partners().sorted { $0.name < $1.name }.map { partner in
             [
                 "id": partner.id.rawValue, "name": partner.name,
                 "kind": partner.kind.rawValue.replacingOccurrences(
@@ -124,9 +131,9 @@ struct ConsoleStaffController {
     @Sendable func partner(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        let partner = try await gateway.partner(id)
-        let endpoints = try await gateway.endpoints(partner: id)
-        let card = try await ScorecardView.build(for: partner, gateway)
+        let partner = try await partnerDesk.partner(id)
+        let endpoints = try await deliveryDesk.endpoints(partner: id)
+        let card = try await ScorecardView.build(for: partner, figureDesk)
         let content: [String: Any] = [
             "partner": Self.describe(partner),
             "endpoints": endpoints.map(Self.describe), "has_endpoints": !endpoints.isEmpty,
@@ -139,7 +146,7 @@ struct ConsoleStaffController {
     @Sendable func resume(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         let id = try context.parameters.id("partner_id", as: PartnerID.self)
-        _ = try await gateway.resumeEndpoints(partner: id)
+        _ = try await deliveryDesk.resumeEndpoints(partner: id)
         return ConsolePages.redirect("/console/partners/\(id)?done=resumed")
     }
 
@@ -154,7 +161,7 @@ struct ConsoleStaffController {
         if since == nil { v.fail("since", "must be a date and time such as 2026-12-03T09:30") }
         if until == nil { v.fail("until", "must be a date and time such as 2026-12-03T18:00") }
         do { try v.check() } catch { throw GatewayError.invalid(error) }
-        let count = try await gateway.recoverDeliveries(partner: id, since: since!, until: until!)
+        let count = try await deliveryDesk.recoverDeliveries(partner: id, since: since!, until: until!)
         return ConsolePages.redirect("/console/partners/\(id)?done=recovered-\(count)")
     }
 

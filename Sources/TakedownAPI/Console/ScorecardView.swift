@@ -21,9 +21,9 @@ struct ScorecardView {
     var monthlyAcknowledgement: String
     var monthly: String
 
-    static func build(for partner: Partner, _ gateway: Gateway) async throws -> ScorecardView {
-        let card = try await gateway.scorecard(partner.id)
-        let rows = try await gateway.removalRows(from: nil, to: nil, partner: partner.id)
+    static func build(for partner: Partner, _ figureDesk: FigureDesk) async throws -> ScorecardView {
+        let card = try await figureDesk.scorecard(partner.id)
+        let rows = try await figureDesk.removalRows(from: nil, to: nil, partner: partner.id)
         let overall = card.overall
         func figure(_ label: String, _ durations: RemovalFigures.Durations) -> Figure {
             Figure(
