@@ -27,7 +27,7 @@ extension GatewayUseCase {
 public struct AuditDesk: GatewayUseCase {
     let gateway: Gateway
 
-    /// The gateway\'s current time (its injected clock).
+    /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 }
 
@@ -43,7 +43,7 @@ public struct NoticeDesk: GatewayUseCase {
     /// The language a notice to a partner of `locale` is written in.
     public func language(for locale: String) -> String { gateway.templates.language(for: locale) }
 
-    /// The gateway\'s current time (its injected clock).
+    /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 }
 
@@ -51,7 +51,7 @@ public struct NoticeDesk: GatewayUseCase {
 public struct CaseDesk: GatewayUseCase {
     let gateway: Gateway
 
-    /// The gateway\'s current time (its injected clock).
+    /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 }
 
@@ -59,7 +59,7 @@ public struct CaseDesk: GatewayUseCase {
 public struct FigureDesk: GatewayUseCase {
     let gateway: Gateway
 
-    /// The gateway\'s current time (its injected clock).
+    /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 }
 
@@ -70,7 +70,7 @@ public struct HashListDesk: GatewayUseCase {
     /// The list settings clients are told (poll intervals, retention).
     public var settings: HashListSettings { gateway.configuration.hashLists }
 
-    /// The gateway\'s current time (its injected clock).
+    /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 }
 
@@ -78,7 +78,7 @@ public struct HashListDesk: GatewayUseCase {
 public struct DeliveryDesk: GatewayUseCase {
     let gateway: Gateway
 
-    /// The gateway\'s current time (its injected clock).
+    /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 }
 
@@ -86,7 +86,7 @@ public struct DeliveryDesk: GatewayUseCase {
 public struct PartnerDesk: GatewayUseCase {
     let gateway: Gateway
 
-    /// The gateway\'s current time (its injected clock).
+    /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 }
 
@@ -94,7 +94,7 @@ public struct PartnerDesk: GatewayUseCase {
 public struct TokenDesk: GatewayUseCase {
     let gateway: Gateway
 
-    /// The gateway\'s current time (its injected clock).
+    /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 }
 
@@ -102,7 +102,7 @@ public struct TokenDesk: GatewayUseCase {
 public struct HoldDesk: GatewayUseCase {
     let gateway: Gateway
 
-    /// The gateway\'s current time (its injected clock).
+    /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 }
 
@@ -110,7 +110,7 @@ public struct HoldDesk: GatewayUseCase {
 public struct ReferralDesk: GatewayUseCase {
     let gateway: Gateway
 
-    /// The gateway\'s current time (its injected clock).
+    /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 }
 
@@ -118,7 +118,7 @@ public struct ReferralDesk: GatewayUseCase {
 public struct SLAPolicyDesk: GatewayUseCase {
     let gateway: Gateway
 
-    /// The gateway\'s current time (its injected clock).
+    /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 }
 

@@ -133,7 +133,8 @@ struct SLAPolicyAPITests {
 
             let gateway = api.test.gateway
             api.test.clock.advance(by: 600)
-            #expect(try await gateway.noticeDesk.climbLadder() == 1)  // the fast policy's reminder; the default waits 2 h
+            // The fast policy's reminder; the default waits 2 h.
+            #expect(try await gateway.noticeDesk.climbLadder() == 1)
             api.test.clock.advance(by: 3000)
             #expect(try await gateway.noticeDesk.climbLadder() == 1)  // escalation to the policy's partner
             let escalations = try await api.test.store.deliveries(
