@@ -46,8 +46,12 @@ extension HashListEntry {
 
     /// Whether a newly issued notice for this URL may put the entry back: not when staff took it off as a
     /// false positive or for legal reasons.
-    public var returnsWithANewNotice: Bool {
-        !(deletionReason.map(DeletionReason.staffFinal.contains) ?? false)
+    public var returnsWithANewNotice: Bool { Self.returnsWithANewNotice(deletionReason) }
+
+    /// Whether an entry that left for `reason` comes back with a new notice: unless staff took it off for
+    /// good. An entry whose last change was compacted away has no reason left, and comes back.
+    public static func returnsWithANewNotice(_ reason: DeletionReason?) -> Bool {
+        !(reason.map(DeletionReason.staffFinal.contains) ?? false)
     }
 
     /// What a move from this state to `moved` does to the list's count of live entries.

@@ -3,9 +3,10 @@ import PostgresNIO
 import TakedownModel
 import TakedownStore
 
-/// The rows a page of a source's changes writes, gathered to go in one multi-row statement per table.
+/// The rows a page of a source's changes (or a batch of cases' contributions) writes, gathered to go in one multi-row statement per table.
 struct PageRows {
-    var entries: [(entry: HashListEntry, key: String, remoteAt: Date)] = []
+    /// New entries; the source time is nil for an entry a case brought.
+    var entries: [(entry: HashListEntry, key: String, remoteAt: Date?)] = []
     var changes: [(change: HashListChange, number: Int64, line: String)] = []
     var superseded: [(previous: Int64, by: Int64)] = []
     /// Entries already stored whose state moved: number → (seq, deleted at).
@@ -81,6 +82,67 @@ extension PostgresHashListLog {
         return counts
     }
 
+    /// Takes a batch of cases' contributions in a handful of statements, as `takePage` does a source's: the
+    /// entries their keys name are read in one, the drafts are decided in order (a key named twice sees its
+    /// own earlier change), and the rows go in one multi-row statement per table. The same decisions as `add`
+    /// and `enter` one by one: a file never brings back an entry that left (`urls` false); a notice's URL
+    /// brings back one that left unless staff took it off for good (`returnsWithANewNotice`).
+    mutating func contribute(_ drafts: [(at: Date, draft: HashEntryDraft)], urls: Bool, _ transaction: Transaction)
+        async throws
+    {
+        let keys = Array(Set(drafts.map(\.draft.key)))
+        guard !keys.isEmpty else { return }
+        // Every entry with one of the keys, compacted ones too (their last change is gone: LEFT JOIN).
+        struct Held {
+            var id: HashEntryID
+            var number: Int64
+            var caseId: CaseID?
+            var createdAt: Date
+            var seq: Int64
+            var live: Bool
+            var reason: DeletionReason?
+        }
+        var known: [String: Held] = [:]
+        for row in try await transaction.rows(
+            """
+            SELECT e.key, e.id, e.number, e.case_id, e.created_at, e.deleted_at, e.seq, c.reason
+            FROM hash_list_entries e LEFT JOIN hash_list_changes c ON c.list_id = e.list_id AND c.seq = e.seq
+            WHERE e.list_id = \(listID.rawValue) AND e.key = ANY(\(keys)::text[])
+            """)
+        {
+            known[try row.get("key")] = Held(
+                id: HashEntryID(rawValue: try row.get("id")), number: try row.get("number"),
+                caseId: try row.get("case_id", as: String?.self).map(CaseID.init(rawValue:)),
+                createdAt: try row.date("created_at"), seq: try row.get("seq"),
+                live: try row.get("deleted_at", as: Double?.self) == nil,
+                reason: try row.get("reason", as: String?.self).flatMap(DeletionReason.init(rawValue:)))
+        }
+        var rows = PageRows()
+        for (at, draft) in drafts {
+            if let held = known[draft.key] {
+                guard urls, !held.live, HashListEntry.returnsWithANewNotice(held.reason) else { continue }
+                let restored = draft.restoring(
+                    held.id, on: listID, number: held.number, caseId: held.caseId, createdAt: held.createdAt,
+                    seq: held.seq, at: at)
+                entryCount += 1
+                let taken = try record(restored, previousSeq: restored.seq, &rows)
+                known[draft.key] = Held(
+                    id: taken.id, number: taken.number, caseId: taken.caseId, createdAt: taken.createdAt,
+                    seq: taken.seq, live: true, reason: nil)
+                continue
+            }
+            let entry = draft.newEntry(on: listID, number: nextNumber, origin: nil, at: at)
+            nextNumber += 1
+            entryCount += 1
+            let taken = try record(entry, previousSeq: nil, &rows)
+            rows.entries.append((taken, draft.key, nil))
+            known[draft.key] = Held(
+                id: taken.id, number: taken.number, caseId: taken.caseId, createdAt: taken.createdAt, seq: taken.seq,
+                live: true, reason: nil)
+        }
+        try await write(rows, transaction)
+    }
+
     /// Gives the entry's new state the next sequence number and gathers its change row.
     private mutating func record(_ entry: HashListEntry, previousSeq: Int64?, _ rows: inout PageRows) throws
         -> HashListEntry
@@ -111,12 +173,13 @@ extension PostgresHashListLog {
             try await transaction.run(
                 """
                 INSERT INTO hash_list_entries (list_id, number, id, key, case_id, created_at, deleted_at, seq, remote_at)
-                SELECT \(list), n, i, k, NULL, c, NULLIF(d, -1), s, r
+                SELECT \(list), n, i, k, NULLIF(ci, ''), c, NULLIF(d, -1), s, NULLIF(r, -1)
                 FROM UNNEST(\(entries.map(\.entry.number))::bigint[], \(entries.map(\.entry.id.rawValue))::text[],
-                            \(entries.map(\.key))::text[], \(entries.map(\.entry.createdAt.stored))::float8[],
+                            \(entries.map(\.key))::text[], \(entries.map { $0.entry.caseId?.rawValue ?? "" })::text[],
+                            \(entries.map(\.entry.createdAt.stored))::float8[],
                             \(entries.map { $0.entry.deletedAt?.stored ?? -1 })::float8[],
-                            \(entries.map(\.entry.seq))::bigint[], \(entries.map(\.remoteAt.stored))::float8[])
-                    AS t(n, i, k, c, d, s, r)
+                            \(entries.map(\.entry.seq))::bigint[], \(entries.map { $0.remoteAt?.stored ?? -1 })::float8[])
+                    AS t(n, i, k, ci, c, d, s, r)
                 """)
         }
         if !rows.changes.isEmpty {
@@ -126,10 +189,10 @@ extension PostgresHashListLog {
                 """
                 INSERT INTO hash_list_changes (list_id, seq, entry_number, entry_id, op, media_type, md5, sha1, sha256,
                                                pdq, pdq_quality, uk_grade, classification, updated_at, reason, line,
-                                               origin_source, origin_member, origin_id)
+                                               origin_source, origin_member, origin_id, url)
                 SELECT \(list), s, n, i, o, m, NULLIF(h1, ''), NULLIF(h2, ''), NULLIF(h3, ''), NULLIF(h4, ''),
                        NULLIF(q, -1), g, NULLIF(c, ''), u, NULLIF(r, ''), convert_to(l, 'UTF8'),
-                       CASE WHEN f THEN os END, CASE WHEN f THEN om END, CASE WHEN f THEN oi END
+                       CASE WHEN f THEN os END, CASE WHEN f THEN om END, CASE WHEN f THEN oi END, CASE WHEN w THEN url END
                 FROM UNNEST(\(changes.map(\.seq))::bigint[], \(rows.changes.map(\.number))::bigint[],
                             \(changes.map(\.entryId.rawValue))::text[], \(changes.map(\.op.rawValue))::text[],
                             \(changes.map(\.mediaType.rawValue))::text[], \(changes.map { text($0.hashes.md5) })::text[],
@@ -142,8 +205,9 @@ extension PostgresHashListLog {
                             \(changes.map(\.updatedAt.stored))::float8[], \(changes.map { text($0.reason?.rawValue) })::text[],
                             \(rows.changes.map(\.line))::text[], \(changes.map { $0.origin != nil })::bool[],
                             \(changes.map { text($0.origin?.source.rawValue) })::text[],
-                            \(changes.map { $0.origin?.member ?? 0 })::bigint[], \(changes.map { text($0.origin?.id) })::text[])
-                    AS t(s, n, i, o, m, h1, h2, h3, h4, q, g, c, u, r, l, f, os, om, oi)
+                            \(changes.map { $0.origin?.member ?? 0 })::bigint[], \(changes.map { text($0.origin?.id) })::text[],
+                            \(changes.map { $0.url != nil })::bool[], \(changes.map { text($0.url) })::text[])
+                    AS t(s, n, i, o, m, h1, h2, h3, h4, q, g, c, u, r, l, f, os, om, oi, w, url)
                 """)
         }
         if !rows.superseded.isEmpty {

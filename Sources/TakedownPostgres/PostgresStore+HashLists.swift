@@ -112,7 +112,8 @@ extension PostgresStore {
     }
 
     /// Adds new cases' files, and their issued notices' URLs, to every list whose rules take them, in the
-    /// cases' own transaction, case by case in the order given.
+    /// cases' own transaction, case by case in the order given: a handful of statements per list, however
+    /// many cases.
     static func contribute(_ cases: [(Case, [Notice])], _ transaction: Transaction) async throws {
         for list in try await hashLists(listSelect + " ORDER BY l.position", nil, transaction) {
             let drafts = cases.map { record, notices in
@@ -128,14 +129,9 @@ extension PostgresStore {
             }
             guard drafts.contains(where: { !$0.1.isEmpty }) else { continue }
             var log = try await PostgresHashListLog(list.id, transaction)
-            for (at, caseDrafts) in drafts {
-                for draft in caseDrafts {
-                    switch list.kind {
-                    case .hashes: try await log.add(draft, restoring: false, at: at, transaction)
-                    case .urls: try await log.enter(draft, at: at, transaction)
-                    }
-                }
-            }
+            try await log.contribute(
+                drafts.flatMap { at, caseDrafts in caseDrafts.map { (at: at, draft: $0) } }, urls: list.kind == .urls,
+                transaction)
             try await log.save(transaction)
         }
     }

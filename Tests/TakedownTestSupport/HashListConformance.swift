@@ -7,6 +7,7 @@ import Testing
 public enum HashListConformance {
     public static let checks: [String: StoreConformance.Check] = [
         "hash lists take in stored and new cases by grade and hash type, once per file": intake,
+        "many cases at once feed a list one entry per file, numbered without gap": concurrentIntake,
         "hash list edits get consecutive sequence numbers and leave tombstones": edits,
         "a version holds the entries live at its sequence number": versionContents,
         "versions are numbered once; tombstones are compacted once published and old": versionsAndPurge,
@@ -102,6 +103,36 @@ public enum HashListConformance {
         #expect(entry.caseId == graded.id && entry.number == 2 && entry.isLive)
         // Each line is the change's canonical JSON.
         #expect(records.allSatisfy { (try? $0.change.line()) == $0.line })
+    }
+
+    static func concurrentIntake(_ store: any GatewayStore) async throws {
+        let list = list()
+        try await store.insertHashList(list)
+        // 80 cases at once (batched together on a store that batches), each with a file of its own and one of
+        // ten files the others share.
+        let shared = (0..<10).map { _ in Synthetic.hashes() }
+        let records = (0..<80).map { index in
+            caseRecord(grade: .a, hashes: [Synthetic.hashes(), shared[index % 10]], at: Double(index))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for record in records {
+                group.addTask { _ = try await store.insertCase(record, notices: [], deliveries: [], idempotency: nil) }
+            }
+            try await group.waitForAll()
+        }
+        let stored = try #require(try await store.hashList(list.id))
+        #expect(stored.lastSeq == 90 && stored.entryCount == 90)
+        let feed = try await feed(store, list.id)
+        #expect(feed.map(\.change.seq) == Array(1...90))
+        #expect(Set(feed.map(\.number)) == Set(1...90))
+        let caseIDs = Set(records.map(\.id))
+        for hashes in shared {
+            let found = try await store.hashListEntryIDs(list.id, hash: try #require(hashes.sha256), limit: 10)
+            #expect(found.count == 1)
+            let id = try #require(found.first)
+            let entry = try #require(try await store.hashListEntry(list.id, id))
+            #expect(entry.caseId.map(caseIDs.contains) == true && entry.isLive)
+        }
     }
 
     static func window(_ store: any GatewayStore) async throws {
