@@ -35,11 +35,7 @@ final class GatewayProcess: @unchecked Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "takedown-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let port = Int.random(in: 20_000..<40_000)
         let token = "tdk_bench-admin-" + UUID().uuidString.lowercased()
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", directory.path]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TAKEDOWN_") }
         environment["TAKEDOWN_BOOTSTRAP_ADMIN_TOKEN"] = token
         environment["TAKEDOWN_LOG_LEVEL"] = "warning"
@@ -51,19 +47,36 @@ final class GatewayProcess: @unchecked Sendable {
             environment["TAKEDOWN_DATABASE_URL"] = try await BenchDatabase.recreate(url, name: database)
         }
         environment.merge(extra) { $1 }
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let server = GatewayProcess(
-            process: process, baseURL: "http://127.0.0.1:\(port)", adminToken: token, directory: directory,
-            executable: executable, environment: environment)
-        try await server.waitUntilReady()
-        return server
+        // A port below Linux's ephemeral range (32768–60999), so that no outgoing connection holds it; one
+        // taken all the same (the gateway exits at once) is tried again with another.
+        for attempt in 1...5 {
+            let port = Int.random(in: 20_000..<32_000)
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", directory.path]
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let server = GatewayProcess(
+                process: process, baseURL: "http://127.0.0.1:\(port)", adminToken: token, directory: directory,
+                executable: executable, environment: environment)
+            do {
+                try await server.waitUntilReady()
+                return server
+            } catch let error as BenchError where !process.isRunning && attempt < 5 {
+                print("takedown-bench: \(error); trying another port")
+            }
+        }
+        throw BenchError("the gateway did not start on any of five ports")
     }
 
     func waitUntilReady() async throws {
         let client = BenchClient(baseURL: baseURL, connections: 1)
         for _ in 0..<200 {
+            guard process.isRunning else {
+                try await client.shutdown()
+                throw BenchError("the gateway at \(baseURL) exited with status \(process.terminationStatus)")
+            }
             if (try? await client.request("GET", "/readyz").status) == 200 {
                 try await client.shutdown()
                 return
