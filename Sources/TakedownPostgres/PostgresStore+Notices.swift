@@ -18,16 +18,49 @@ extension PostgresStore {
     public func noticeStates(after position: Int64, limit: Int, partner: PartnerID?, filter: NoticeFilter)
         async throws -> [NoticeState]
     {
-        let sql = Self.page(
-            "id, position, status, sequence, issued_at, deadline_at", after: position, limit: limit, partner: partner,
-            filter: filter)
-        return try await rows(sql.query).map { row in
+        let found: [PostgresRandomAccessRow]
+        if let partner, filter == NoticeFilter() {
+            // A provider's poll, the request providers send most: prepared, planned once per connection.
+            found = try await guarded {
+                try await client.execute(LeanPoll(after: position, partner: partner, limit: limit), logger: logger)
+                    .reduce(into: []) { $0.append($1) }
+            }
+        } else {
+            found = try await rows(
+                Self.page(Self.stateColumns, after: position, limit: limit, partner: partner, filter: filter).query)
+        }
+        return try found.map { row in
             NoticeState(
                 id: NoticeID(rawValue: try row.get("id")), position: try row.get("position"),
                 status: NoticeStatus(rawValue: try row.get("status")) ?? .issued,
                 sequence: try row.get("sequence"), issuedAt: try row.date("issued_at"),
                 deadlineAt: try row.date("deadline_at"))
         }
+    }
+
+    static let stateColumns = "id, position, status, sequence, issued_at, deadline_at"
+
+    /// One partner's lean page with no other filter, as a prepared statement. Its text is the shared listing's
+    /// (placeholders in the order: after, partner, limit), so the two cannot drift apart.
+    struct LeanPoll: PostgresPreparedStatement {
+        static let name = "takedown_lean_poll_v1"
+        static let sql = NoticeFilter().listing(
+            stateColumns, from: "notices", after: 0, limit: 1, partner: PartnerID(rawValue: "")
+        ).sql(.postgres).0
+        typealias Row = PostgresRandomAccessRow
+        let after: Int64
+        let partner: PartnerID
+        let limit: Int
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings()
+            bindings.append(after)
+            bindings.append(partner.rawValue)
+            bindings.append(Int64(limit))
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> PostgresRandomAccessRow { row.makeRandomAccess() }
     }
 
     /// One page of notices in issue order, of the columns given.
