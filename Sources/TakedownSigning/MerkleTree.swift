@@ -78,26 +78,11 @@ public enum MerkleTree {
     /// (RFC 9162 §2.1.3.2).
     public static func verifyInclusion(leaf: Data, index: Int, treeSize: Int, proof: [Data], root: Data) -> Bool {
         guard index >= 0, index < treeSize else { return false }
-        var fn = index
-        var sn = treeSize - 1
         var r = leaf
-        for p in proof {
-            guard sn != 0 else { return false }
-            if fn & 1 == 1 || fn == sn {
-                r = nodeHash(p, r)
-                if fn & 1 == 0 {
-                    repeat {
-                        fn >>= 1
-                        sn >>= 1
-                    } while fn & 1 == 0 && fn != 0
-                }
-            } else {
-                r = nodeHash(r, p)
-            }
-            fn >>= 1
-            sn >>= 1
+        let walked = walk(from: index, last: treeSize - 1, proof[...]) { p, onLeft in
+            r = onLeft ? nodeHash(p, r) : nodeHash(r, p)
         }
-        return sn == 0 && r == root
+        return walked && r == root
     }
 
     /// Whether `proof` shows that the tree of `newSize` with root `newRoot` extends the tree of `oldSize`
@@ -111,20 +96,35 @@ public enum MerkleTree {
         var path = proof
         // An old tree that is a complete subtree is its own first node.
         if oldSize & (oldSize - 1) == 0 { path.insert(oldRoot, at: 0) }
-        guard !path.isEmpty else { return false }
+        guard let first = path.first else { return false }
         var fn = oldSize - 1
         var sn = newSize - 1
         while fn & 1 == 1 {
             fn >>= 1
             sn >>= 1
         }
-        var fr = path[0]
-        var sr = path[0]
-        for c in path.dropFirst() {
+        var fr = first
+        var sr = first
+        // The old root is rebuilt from the hashes joining on the left; the new one from all of them.
+        let walked = walk(from: fn, last: sn, path.dropFirst()) { c, onLeft in
+            if onLeft { fr = nodeHash(c, fr) }
+            sr = onLeft ? nodeHash(c, sr) : nodeHash(sr, c)
+        }
+        return walked && fr == oldRoot && sr == newRoot
+    }
+
+    /// The walk both verifications make: up from node `fn` of a level whose last node is `sn`, each proof
+    /// hash joining on the left or on the right of what was built so far. True when the proof reaches the
+    /// root exactly (neither short nor long).
+    private static func walk(
+        from fn: Int, last sn: Int, _ proof: ArraySlice<Data>, _ join: (Data, _ onLeft: Bool) -> Void
+    ) -> Bool {
+        var fn = fn
+        var sn = sn
+        for p in proof {
             guard sn != 0 else { return false }
             if fn & 1 == 1 || fn == sn {
-                fr = nodeHash(c, fr)
-                sr = nodeHash(c, sr)
+                join(p, true)
                 if fn & 1 == 0 {
                     repeat {
                         fn >>= 1
@@ -132,12 +132,12 @@ public enum MerkleTree {
                     } while fn & 1 == 0 && fn != 0
                 }
             } else {
-                sr = nodeHash(sr, c)
+                join(p, false)
             }
             fn >>= 1
             sn >>= 1
         }
-        return fr == oldRoot && sr == newRoot && sn == 0
+        return sn == 0
     }
 
     /// The largest power of two smaller than `n` (n > 1).
