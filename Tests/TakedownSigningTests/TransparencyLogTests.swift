@@ -164,3 +164,63 @@ struct TransparencyLogTests {
         #expect(throws: SignedNote.Refusal.self) { try SignedNote.sign(text, name: "has space", key: key) }
     }
 }
+
+@Suite("Transparency log: tiles")
+struct LogTileTests {
+    @Test("tile paths as C2SP tlog-tiles names them, read back; malformed ones refused")
+    func paths() {
+        #expect(LogTiles.indexPath(1_234_067) == "x001/x234/067")
+        #expect(LogTiles.indexPath(0) == "000" && LogTiles.indexPath(999) == "999")
+        #expect(LogTiles.indexPath(1000) == "x001/000")
+        #expect(LogTiles.tile(path: "tile/0/x001/234") == LogTiles.Tile(level: 0, index: 1234, width: 256))
+        #expect(LogTiles.Tile(level: 0, index: 1_234_067, width: 256).path == "tile/0/x001/x234/067")
+        #expect(LogTiles.Tile(level: 2, index: 5, width: 8).path == "tile/2/005.p/8")
+        for tile in [
+            LogTiles.Tile(level: 0, index: 0, width: 1), LogTiles.Tile(level: 1, index: 1_234_067, width: 256),
+            LogTiles.Tile(level: 63, index: 999_999_999, width: 255),
+        ] {
+            #expect(LogTiles.tile(path: tile.path) == tile)
+        }
+        for path in [
+            "tile/0/1234067", "tile/0/x1/234", "tile/00/000", "tile/0/000.p/0", "tile/0/000.p/256",
+            "tile/0/000.p/08", "tile/64/000", "tile/0/x000/001", "tile/0/", "tile/0", "tile//000", "tile/-1/000",
+            "tile/0/00a", "tile/0/x001/x002", "tile/0/000.p/", "tile/0/000.p/1/2", "tiles/0/000",
+            "tile/0/" + String(repeating: "x999/", count: 40) + "999", "tile/0/٠٠٠", "tile/entries/000",
+        ] {
+            #expect(LogTiles.tile(path: path) == nil, "\(path)")
+        }
+    }
+
+    @Test("which tiles a tree of a given size has, and how wide")
+    func widths() {
+        #expect(LogTiles.tile(level: 0, index: 0, treeSize: 0) == nil)
+        #expect(LogTiles.tile(level: 0, index: 0, treeSize: 1)?.width == 1)
+        #expect(LogTiles.tile(level: 0, index: 0, treeSize: 256)?.width == 256)
+        #expect(LogTiles.tile(level: 0, index: 1, treeSize: 256) == nil)
+        #expect(LogTiles.tile(level: 1, index: 0, treeSize: 255) == nil)
+        #expect(LogTiles.tile(level: 1, index: 0, treeSize: 256)?.width == 1)
+        #expect(LogTiles.tile(level: 1, index: 0, treeSize: 70_000)?.width == 256)
+        #expect(LogTiles.tile(level: 1, index: 1, treeSize: 70_000)?.width == 17)
+        #expect(LogTiles.tile(level: 2, index: 0, treeSize: 70_000)?.width == 1)
+        #expect(LogTiles.tile(level: 63, index: 0, treeSize: .max) == nil)
+        // A narrower partial tile than today's is still served; a wider one, or one beyond the tree, not.
+        #expect(LogTiles.serves(.init(level: 0, index: 1, width: 10), treeSize: 300))
+        #expect(LogTiles.serves(.init(level: 0, index: 0, width: 256), treeSize: 300))
+        #expect(!LogTiles.serves(.init(level: 0, index: 1, width: 45), treeSize: 300))
+        #expect(!LogTiles.serves(.init(level: 0, index: 2, width: 1), treeSize: 300))
+    }
+
+    @Test("a tile's bytes are the hashes of its level, and the tree's root is built from them")
+    func data() {
+        let leaves = (0..<600).map { MerkleTree.leafHash(Data("entry \($0)".utf8)) }
+        func hash(_ level: Int, _ index: Int64) -> Data { MerkleTree.subtreeHash(level: level, index: index, leaves) }
+        let partial = LogTiles.tile(level: 0, index: 2, treeSize: 600)!
+        #expect(partial.width == 88 && partial.path == "tile/0/002.p/88")
+        #expect(LogTiles.data(of: partial, hash: hash) == leaves[512..<600].reduce(Data(), +))
+        let upper = LogTiles.tile(level: 1, index: 0, treeSize: 600)!
+        #expect(upper.width == 2)
+        let data = LogTiles.data(of: upper, hash: hash)
+        #expect(data.prefix(32) == MerkleTree.rootHash(Array(leaves[0..<256])))
+        #expect(MerkleTree.nodeHash(data.prefix(32), data.suffix(32)) == MerkleTree.rootHash(Array(leaves[0..<512])))
+    }
+}
