@@ -5,7 +5,6 @@ import TakedownSigning
 import TakedownStore
 
 extension DeliveryDesk {
-
     /// A new webhook secret for a partner, and until when the previous ones keep signing.
     public func rotateWebhookSecret(_ id: PartnerID) async throws -> (secret: String, previousValidUntil: Date) {
         let partner = try await gateway.partnerDesk.partner(id)

@@ -72,6 +72,9 @@ public enum LogTiles {
             else { return nil }
             index = index * 1000 + group
         }
+        // No tree has more than 2^63 nodes at a level, so no more than 2^55 tiles: a larger index would
+        // overflow `first`.
+        guard index <= Int64.max >> height else { return nil }
         let tile = Tile(level: level, index: index, width: width)
         return tile.path == path ? tile : nil
     }
@@ -79,7 +82,7 @@ public enum LogTiles {
     /// The tile at `level`, `index` as the tree of `treeSize` leaves has it: full, partial, or nil when the
     /// tree holds none of its hashes yet.
     public static func tile(level: Int, index: Int64, treeSize: Int64) -> Tile? {
-        guard level >= 0, level <= 63, index >= 0 else { return nil }
+        guard level >= 0, level <= 63, index >= 0, index <= Int64.max >> height, treeSize >= 0 else { return nil }
         let nodes = level * height >= 63 ? 0 : treeSize >> Int64(level * height)
         let available = nodes - index * Int64(width)
         guard available > 0 else { return nil }

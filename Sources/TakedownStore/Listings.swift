@@ -7,8 +7,6 @@ import TakedownModel
 extension SQLValue {
     /// A time as both stores keep it: seconds since 1970.
     public static func time(_ date: Date) -> SQLValue { .double(date.timeIntervalSince1970) }
-
-    static func id(_ raw: String) -> SQLValue { .text(raw) }
 }
 
 extension NoticeFilter {
@@ -19,7 +17,7 @@ extension NoticeFilter {
     {
         var listing = Listing("SELECT \(columns) FROM \(table)", order: "position", limit: limit)
         listing.filter("position", ">", .integer(position))
-        listing.filter("partner_id", partner.map { .id($0.rawValue) })
+        listing.filter("partner_id", partner.map { .text($0.rawValue) })
         listing.filter("status", oneOf: statuses.map { $0.map(\.rawValue).sorted() })
         listing.filter("deadline_at", "<", deadlineBefore.map { .time($0) })
         return listing
@@ -61,8 +59,8 @@ extension DeliveryQuery {
     public var listing: Listing {
         var listing = Listing("SELECT * FROM deliveries", order: "position", limit: limit)
         listing.filter("position", ">", .integer(after))
-        listing.filter("notice_id", notice.map { .id($0.rawValue) })
-        listing.filter("partner_id", partner.map { .id($0.rawValue) })
+        listing.filter("notice_id", notice.map { .text($0.rawValue) })
+        listing.filter("partner_id", partner.map { .text($0.rawValue) })
         listing.filter("state", state.map { .text($0.rawValue) })
         return listing
     }
@@ -72,7 +70,7 @@ extension HoldQuery {
     /// The holds asked for, newest first.
     public var listing: Listing {
         var listing = Listing("SELECT record FROM police_holds", order: "held_at DESC, id DESC", limit: limit)
-        listing.filter("police_partner_id", policePartner.map { .id($0.rawValue) })
+        listing.filter("police_partner_id", policePartner.map { .text($0.rawValue) })
         listing.filter("status", status.map { .text($0.rawValue) })
         listing.filter("held_at", ">=", heldFrom.map { .time($0) })
         listing.filter("held_at", "<", heldTo.map { .time($0) })
@@ -86,7 +84,7 @@ extension ReferralQuery {
         var listing = Listing("SELECT * FROM referrals", order: "position", limit: limit)
         listing.filter("position", ">", .integer(after))
         listing.filter("state", state.map { .text($0.rawValue) })
-        listing.filter("sender_id", sender.map { .id($0.rawValue) })
+        listing.filter("sender_id", sender.map { .text($0.rawValue) })
         return listing
     }
 }
@@ -97,9 +95,9 @@ extension HashListFeedback {
         _ list: HashListID, status: Status?, partner: PartnerID?, after position: Int64, limit: Int
     ) -> Listing {
         var listing = Listing("SELECT * FROM hash_list_feedback", order: "position", limit: limit)
-        listing.filter("list_id", .id(list.rawValue))
+        listing.filter("list_id", .text(list.rawValue))
         listing.filter("status", status.map { .text($0.rawValue) })
-        listing.filter("partner_id", partner.map { .id($0.rawValue) })
+        listing.filter("partner_id", partner.map { .text($0.rawValue) })
         listing.filter("position", ">", .integer(position))
         return listing
     }

@@ -186,6 +186,8 @@ struct LogTileTests {
             "tile/0/000.p/08", "tile/64/000", "tile/0/x000/001", "tile/0/", "tile/0", "tile//000", "tile/-1/000",
             "tile/0/00a", "tile/0/x001/x002", "tile/0/000.p/", "tile/0/000.p/1/2", "tiles/0/000",
             "tile/0/" + String(repeating: "x999/", count: 40) + "999", "tile/0/٠٠٠", "tile/entries/000",
+            // 9,223,372,036,854,775,807: an index whose first hash would overflow.
+            "tile/0/x009/x223/x372/x036/x854/x775/807",
         ] {
             #expect(LogTiles.tile(path: path) == nil, "\(path)")
         }
@@ -203,6 +205,9 @@ struct LogTileTests {
         #expect(LogTiles.tile(level: 1, index: 1, treeSize: 70_000)?.width == 17)
         #expect(LogTiles.tile(level: 2, index: 0, treeSize: 70_000)?.width == 1)
         #expect(LogTiles.tile(level: 63, index: 0, treeSize: .max) == nil)
+        #expect(LogTiles.tile(level: 0, index: .max, treeSize: .max) == nil)
+        #expect(LogTiles.tile(level: 0, index: Int64.max >> 8, treeSize: .max)?.width == 255)
+        #expect(!LogTiles.serves(.init(level: 0, index: .max, width: 1), treeSize: .max))
         // A narrower partial tile than today's is still served; a wider one, or one beyond the tree, not.
         #expect(LogTiles.serves(.init(level: 0, index: 1, width: 10), treeSize: 300))
         #expect(LogTiles.serves(.init(level: 0, index: 0, width: 256), treeSize: 300))
