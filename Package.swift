@@ -34,16 +34,22 @@ let package = Package(
     ],
     targets: [
         .target(name: "TakedownModel", swiftSettings: strict),
-        .target(name: "TakedownStore", dependencies: ["TakedownModel"], swiftSettings: strict),
+        .target(
+            name: "TakedownStore",
+            dependencies: ["TakedownModel", "TakedownSigning", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .target(
             name: "TakedownSQLite",
-            dependencies: ["TakedownModel", "TakedownStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "TakedownModel", "TakedownStore", "TakedownSigning", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .target(
             name: "TakedownPostgres",
             dependencies: [
-                "TakedownModel", "TakedownStore",
+                "TakedownModel", "TakedownStore", "TakedownSigning",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -12,6 +12,10 @@ public enum GatewayAPI {
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: RateLimitMiddleware(settings: settings))
         DiscoveryController(gateway: gateway, settings: settings).register(on: router)
+        let log = LogController(
+            logDesk: gateway.logDesk, noticeDesk: gateway.noticeDesk, hashListDesk: gateway.hashListDesk,
+            referralDesk: gateway.referralDesk)
+        log.registerPublic(on: router)
         let referrals = ReferralsController(referralDesk: gateway.referralDesk, settings: settings)
         referrals.registerPeerRoutes(on: router.group("v1"))
         let v1 = router.group("v1").add(middleware: AuthMiddleware(tokenDesk: gateway.tokenDesk, settings: settings))
@@ -36,6 +40,7 @@ public enum GatewayAPI {
         AuditController(auditDesk: gateway.auditDesk, settings: settings).register(on: v1)
         HoldsController(holdDesk: gateway.holdDesk, settings: settings).register(on: v1)
         referrals.register(on: v1)
+        log.register(on: v1)
         if let pages = settings.console {
             ConsoleRoutes(gateway: gateway, pages: pages, settings: settings).register(on: router)
         }

@@ -209,6 +209,12 @@ extension PostgresHashListLog {
                             \(changes.map { $0.url != nil })::bool[], \(changes.map { text($0.url) })::text[])
                     AS t(s, n, i, o, m, h1, h2, h3, h4, q, g, c, u, r, l, f, os, om, oi, w, url)
                 """)
+            try await PostgresStore.log(
+                rows.changes.map { change, _, line in
+                    .hashListChange(
+                        list: listID, seq: change.seq, entry: change.entryId.rawValue, op: change.op.rawValue,
+                        line: Data(line.utf8))
+                }, transaction)
         }
         if !rows.superseded.isEmpty {
             try await transaction.run(

@@ -97,6 +97,9 @@ struct PostgresHashListLog {
                     \(entry.updatedAt.stored), \(entry.deletionReason?.rawValue), \(line),
                     \(entry.origin?.source.rawValue), \(entry.origin?.member), \(entry.origin?.id), \(entry.url))
             """)
+        try await PostgresStore.log(
+            [.hashListChange(list: listID, seq: lastSeq, entry: entry.id.rawValue, op: change.op.rawValue, line: line)],
+            transaction)
         // A new entry was inserted with this state already.
         if previousSeq != nil {
             try await transaction.run(

@@ -43,6 +43,7 @@ extension PostgresStore {
                 .v(entry.summary), .v(entry.client),
             ]
         }
+        try await log(entries.map(LogEntry.audit), transaction)
     }
 
     public func auditEntries(actor: String?, target: String?, after position: Int64, limit: Int) async throws

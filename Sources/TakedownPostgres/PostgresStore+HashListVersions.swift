@@ -6,14 +6,18 @@ import TakedownStore
 extension PostgresStore {
     public func insertHashListVersion(_ version: HashListVersion) async throws -> Bool {
         try await transaction { transaction in
-            try await transaction.count(
-                """
-                INSERT INTO hash_list_versions (list_id, version, seq, entry_count, created_at, expires_at, manifest, jws)
-                VALUES (\(version.listId.rawValue), \(version.version), \(version.seq), \(version.entryCount),
-                        \(version.createdAt.stored), \(version.expiresAt.stored), \(version.manifest), \(version.jws))
-                ON CONFLICT (list_id, version) DO NOTHING
-                RETURNING 1
-                """) == 1
+            let inserted =
+                try await transaction.count(
+                    """
+                    INSERT INTO hash_list_versions (list_id, version, seq, entry_count, created_at, expires_at, manifest,
+                                                    jws)
+                    VALUES (\(version.listId.rawValue), \(version.version), \(version.seq), \(version.entryCount),
+                            \(version.createdAt.stored), \(version.expiresAt.stored), \(version.manifest), \(version.jws))
+                    ON CONFLICT (list_id, version) DO NOTHING
+                    RETURNING 1
+                    """) == 1
+            if inserted { try await Self.log([.hashListVersion(version)], transaction) }
+            return inserted
         }
     }
 

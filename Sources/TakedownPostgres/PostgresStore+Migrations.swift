@@ -30,6 +30,7 @@ extension PostgresStore {
         Migration(name: "v15-signing-keys", statements: signingKeySchema),
         Migration(name: "v16-outbox-workers", statements: outboxWorkerSchema),
         Migration(name: "v17-lz4-documents", statements: lz4Documents),
+        Migration(name: "v18-transparency-log", statements: transparencyLogSchema),
     ]
 
     /// `v17-lz4-documents`: notice documents, signatures and delivery payloads compressed with LZ4 instead

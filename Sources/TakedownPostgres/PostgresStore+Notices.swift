@@ -195,6 +195,8 @@ extension PostgresStore {
         ) { id, event in
             [.v(id.rawValue), .v(event.at.stored), .v(event.event), .v(event.actor), .v(event.detail)]
         }
+        try await log(
+            notices.map { .noticeIssued($0.0) } + events.map { id, event in .noticeEvent(event, of: id) }, transaction)
     }
 
     static func insert(_ event: TimelineEvent, for id: NoticeID, _ transaction: Transaction) async throws {
@@ -203,6 +205,7 @@ extension PostgresStore {
             INSERT INTO notice_events (notice_id, at, event, actor, detail)
             VALUES (\(id.rawValue), \(event.at.stored), \(event.event), \(event.actor), \(event.detail))
             """)
+        try await log([.noticeEvent(event, of: id)], transaction)
     }
 
     /// Notices from their rows, with every timeline read in one query.

@@ -59,6 +59,7 @@ extension PostgresStore {
                 """)
             var stored = referral
             stored.position = try rows.first?.get("position", as: Int64.self) ?? 0
+            try await Self.log([.referral(stored)], transaction)
             return (stored, true)
         }
     }
@@ -138,6 +139,7 @@ extension PostgresStore {
             guard let current = try rows.first?.get("state", as: String.self) else { throw StoreError.notFound }
             throw StoreError.conflict("referral \(id) is \(current), not received")
         }
+        try await log([.referral(referral(id, transaction))], transaction)
     }
 
     static func referral(_ id: ReferralID, _ transaction: Transaction) async throws -> Referral {

@@ -75,6 +75,7 @@ struct HashListLog {
         }
         let change = HashListChange(entry)
         let h = entry.hashes
+        let line = try change.line(using: encoder)
         try db.cachedStatement(
             sql: """
                 INSERT INTO hash_list_changes (list_id, seq, entry_number, entry_id, op, media_type, md5, sha1, sha256,
@@ -86,9 +87,12 @@ struct HashListLog {
             listID.rawValue, lastSeq, entry.number, entry.id.rawValue, change.op.rawValue, entry.mediaType.rawValue,
             h.md5, h.sha1, h.sha256, h.pdq, h.pdqQuality, entry.classification.ukGrade.rawValue,
             entry.classification.classification?.rawValue, entry.updatedAt.storedValue,
-            entry.deletionReason?.rawValue, try change.line(using: encoder), entry.origin?.source.rawValue,
+            entry.deletionReason?.rawValue, line, entry.origin?.source.rawValue,
             entry.origin?.member, entry.origin?.id, entry.url,
         ])
+        try SQLiteStore.log(
+            .hashListChange(list: listID, seq: lastSeq, entry: entry.id.rawValue, op: change.op.rawValue, line: line),
+            db: db)
         // A new entry was inserted with this state already.
         if previousSeq != nil {
             try db.cachedStatement(

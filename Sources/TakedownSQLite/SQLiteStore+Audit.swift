@@ -76,6 +76,7 @@ extension SQLiteStore {
                 entry.at.storedValue, entry.actor, entry.tokenId.rawValue, entry.action, entry.target, entry.summary,
                 entry.client,
             ])
+        try log(.audit(entry), db: db)
     }
 
     public func auditEntries(actor: String?, target: String?, after position: Int64, limit: Int) async throws

@@ -17,7 +17,9 @@ extension SQLiteStore {
                         version.listId.rawValue, version.version, version.seq, version.entryCount,
                         version.createdAt.storedValue, version.expiresAt.storedValue, version.manifest, version.jws,
                     ])
-                return db.changesCount == 1
+                guard db.changesCount == 1 else { return false }
+                try Self.log(.hashListVersion(version), db: db)
+                return true
             }
         }
     }

@@ -111,6 +111,7 @@ extension SQLiteStore {
         registerNoticeDocuments(&migrator)
         registerSigningKeys(&migrator)
         registerOutboxWorkers(&migrator)
+        registerTransparencyLog(&migrator)
         return migrator
     }()
 }

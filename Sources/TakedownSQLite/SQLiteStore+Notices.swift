@@ -153,6 +153,7 @@ extension SQLiteStore {
             ])
         let position = db.lastInsertedRowID
         try insertDocument(notice.document, jws: notice.jws, position: position, db)
+        try log(.noticeIssued(notice), db: db)
         for event in notice.timeline { try insert(event, for: notice.id, db) }
         try enterURLs(of: notice, db)
         return position
@@ -162,6 +163,7 @@ extension SQLiteStore {
         try db.cachedStatement(
             sql: "INSERT INTO notice_events (notice_id, at, event, actor, detail) VALUES (?, ?, ?, ?, ?)"
         ).execute(arguments: [id.rawValue, event.at.storedValue, event.event, event.actor, event.detail])
+        try log(.noticeEvent(event, of: id), db: db)
     }
 
     static func notice(from row: Row, _ db: Database) throws -> Notice {

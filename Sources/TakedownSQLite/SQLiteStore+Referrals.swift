@@ -87,6 +87,7 @@ extension SQLiteStore {
                     ])
                 var stored = referral
                 stored.position = db.lastInsertedRowID
+                try Self.log(.referral(stored), db: db)
                 return (stored, true)
             }
         }
@@ -188,6 +189,7 @@ extension SQLiteStore {
             guard let current else { throw StoreError.notFound }
             throw StoreError.conflict("referral \(id) is \(current), not received")
         }
+        try log(.referral(referral(id, db)), db: db)
     }
 
     static func referral(_ id: ReferralID, _ db: Database) throws -> Referral {

@@ -137,6 +137,7 @@ public enum GatewayComposition {
         configuration.ladder = settings.ladder
         configuration.hashLists = settings.hashLists
         configuration.retiredKeyPublication = settings.retiredKeyPublication
+        if let origin = settings.logOrigin { configuration.logOrigin = origin }
         configuration.verifyInterval = settings.verification.interval
         configuration.dnsTimeout = settings.dnsTimeout
         if let server = settings.dnsServer {
@@ -262,6 +263,9 @@ public enum GatewayComposition {
             },
             RepeatingService("referral status updates", every: settings.referralReportInterval, logger: logger) {
                 try await gateway.referralDesk.reportReferrals()
+            },
+            RepeatingService("log checkpoints", every: settings.logCheckpointInterval, logger: logger) {
+                try await gateway.logDesk.checkpoint()
             },
 
             HashListImportWorker(store: gateway.store, configuration: settings.imports, clock: clock, logger: logger),

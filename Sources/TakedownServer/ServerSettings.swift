@@ -71,6 +71,11 @@ public struct ServerSettings: Sendable {
     /// How often the signing keys are read again from the store (`TAKEDOWN_KEY_REFRESH_SECONDS`): a key
     /// rotated on one instance signs on all within this.
     public var keyRefreshInterval: TimeInterval = 10
+    /// How often the log's pending entries are sequenced and a checkpoint signed when the tree grew
+    /// (`TAKEDOWN_LOG_CHECKPOINT_SECONDS`).
+    public var logCheckpointInterval: TimeInterval = 10
+    /// The log's name (`TAKEDOWN_LOG_ORIGIN`); nil: the public URL without its scheme, then `/log`.
+    public var logOrigin: String?
     /// How long a retired signing key stays published (`TAKEDOWN_RETIRED_KEY_PUBLISH_DAYS`).
     public var retiredKeyPublication: TimeInterval = 3650 * 86_400
     /// The key that seals signing keys, webhook secrets and source credentials in the store: base64 of 32
@@ -307,6 +312,21 @@ public struct ServerSettings: Sendable {
         secretsKeyFile = env("SECRETS_KEY_FILE").flatMap { $0.isEmpty ? nil : $0 }
         if secretsKey != nil, secretsKeyFile != nil {
             throw SettingsError("TAKEDOWN_SECRETS_KEY and TAKEDOWN_SECRETS_KEY_FILE are both set; set one")
+        }
+        if let value = env("LOG_CHECKPOINT_SECONDS") {
+            guard let seconds = Self.finite(value), seconds >= Self.shortest, seconds <= 86_400 else {
+                throw SettingsError("TAKEDOWN_LOG_CHECKPOINT_SECONDS", value)
+            }
+            logCheckpointInterval = seconds
+        }
+        if let value = env("LOG_ORIGIN") {
+            // A C2SP key name: the log's origin names its key.
+            guard !value.isEmpty, value.utf8.count <= 200,
+                !value.contains(where: { $0 == " " || $0 == "+" || $0.isNewline })
+            else {
+                throw SettingsError("TAKEDOWN_LOG_ORIGIN is a name without spaces or plus signs: \(value.prefix(200))")
+            }
+            logOrigin = value
         }
         if let value = env("REFERRAL_REPORT_SECONDS") {
             guard let seconds = Self.finite(value), seconds >= Self.shortest, seconds <= 86_400 else {

@@ -40,6 +40,10 @@ public struct GatewayConfiguration: Sendable {
     public var webhookProbe: (@Sendable (WebhookProbe) async -> WebhookProbe.Result)?
     /// How old a referral or update may be (its `iat`) and still be taken: older ones are refused as replays.
     public var referralMaxAge: TimeInterval = 30 * 24 * 3600
+    /// The tamper-evident log's name (`TAKEDOWN_LOG_ORIGIN`): its checkpoints' first line and its key's name.
+    /// By default the public URL without its scheme, then `/log`. It names the log for good: set it before
+    /// the first checkpoint.
+    public var logOrigin: String
 
     public init(
         publicURL: String, issuer: IssuerProfile = IssuerProfile(), defaultDeadline: TimeInterval = 24 * 3600,
@@ -49,6 +53,16 @@ public struct GatewayConfiguration: Sendable {
         self.issuer = issuer
         self.defaultDeadline = defaultDeadline
         self.routingCacheSeconds = routingCacheSeconds
+        self.logOrigin = Self.logOrigin(publicURL: publicURL)
+    }
+
+    /// `gateway.example.org/log` for `https://gateway.example.org/`.
+    public static func logOrigin(publicURL: String) -> String {
+        var origin = Substring(publicURL)
+        if let scheme = origin.range(of: "://") { origin = origin[scheme.upperBound...] }
+        while origin.hasSuffix("/") { origin = origin.dropLast() }
+        let name = String(origin).replacingOccurrences(of: " ", with: "").replacingOccurrences(of: "+", with: "")
+        return (name.isEmpty ? "takedown-gateway" : name) + "/log"
     }
 }
 

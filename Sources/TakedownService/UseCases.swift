@@ -124,6 +124,7 @@ public struct SLAPolicyDesk: GatewayUseCase {
 
 extension Gateway {
     public var auditDesk: AuditDesk { AuditDesk(gateway: self) }
+    public var logDesk: LogDesk { LogDesk(gateway: self) }
     public var noticeDesk: NoticeDesk { NoticeDesk(gateway: self) }
     public var caseDesk: CaseDesk { CaseDesk(gateway: self) }
     public var figureDesk: FigureDesk { FigureDesk(gateway: self) }

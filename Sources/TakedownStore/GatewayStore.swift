@@ -5,7 +5,7 @@ import TakedownModel
 /// passes the one conformance suite in `TakedownTestSupport`.
 public protocol GatewayStore: TokenStore, PartnerStore, PartnerStatusStore, CaseStore, NoticeStore, DeliveryStore,
     ClockStore, HashListStore, HashListSourceStore, AuditStore, ASNStore, ReferralStore, ConsoleSessionStore,
-    NoticeBoardStore, PoliceHoldStore, SigningKeyStore
+    NoticeBoardStore, PoliceHoldStore, SigningKeyStore, TransparencyLogStore
 {
     /// Creates or upgrades the schema; safe to run at every start.
     func migrate() async throws

@@ -38,6 +38,7 @@ public enum StoreConformance {
             .merging(PoliceHoldConformance.checks) { $1 }
             .merging(URLListConformance.checks) { $1 }
             .merging(SigningKeyConformance.checks) { $1 }
+            .merging(TransparencyLogConformance.checks) { $1 }
     }
 
     static func tokensRoundTrip(_ store: any GatewayStore) async throws {

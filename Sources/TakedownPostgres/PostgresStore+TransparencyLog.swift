@@ -1,0 +1,160 @@
+import Foundation
+import PostgresNIO
+import TakedownSigning
+import TakedownStore
+
+/// The tamper-evident log: entries appended in the changes' transactions, sequenced into the tree after, by
+/// one instance at a time (the lock on `log_state`'s row), in the order they became visible.
+extension PostgresStore {
+    static let transparencyLogSchema = [
+        """
+        CREATE TABLE log_entries (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            subject text NOT NULL,
+            body bytea NOT NULL,
+            leaf_index bigint UNIQUE
+        )
+        """,
+        // The sequencer reads the pending entries only: without this it would scan the whole log.
+        "CREATE INDEX log_entries_pending ON log_entries(seq) WHERE leaf_index IS NULL",
+        "CREATE INDEX log_entries_subject ON log_entries(subject, seq)",
+        """
+        CREATE TABLE log_nodes (
+            level integer NOT NULL,
+            idx bigint NOT NULL,
+            hash bytea NOT NULL,
+            PRIMARY KEY (level, idx)
+        )
+        """,
+        """
+        CREATE TABLE log_checkpoints (
+            size bigint PRIMARY KEY,
+            root bytea NOT NULL,
+            note text NOT NULL,
+            signed_at double precision NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE log_state (
+            one integer PRIMARY KEY CHECK (one = 1),
+            size bigint NOT NULL,
+            private_key text
+        )
+        """,
+        "INSERT INTO log_state (one, size) VALUES (1, 0)",
+    ]
+
+    /// Appends entries in the caller's transaction; they wait there for `sequenceLog`.
+    static func log(_ entries: [LogEntry], _ transaction: Transaction) async throws {
+        guard !entries.isEmpty else { return }
+        try await transaction.insertRows("INSERT INTO log_entries (subject, body)", entries, columns: 2) { entry in
+            [.v(entry.subject), .v(entry.body)]
+        }
+    }
+
+    public func sequenceLog(limit: Int) async throws -> Int64 {
+        try await transaction { transaction in
+            // Held to commit: one sequencer at a time, so one tree, whichever instances run.
+            let size: Int64 =
+                try await transaction.rows("SELECT size FROM log_state FOR UPDATE").first?.get("size") ?? 0
+            let pending = try await transaction.rows(
+                "SELECT seq, body FROM log_entries WHERE leaf_index IS NULL ORDER BY seq LIMIT \(Int64(limit))")
+            guard !pending.isEmpty else { return size }
+            let seqs: [Int64] = try pending.map { try $0.get("seq") }
+            let leaves = try pending.map { MerkleTree.leafHash(try $0.get("body", as: Data.self)) }
+            let frontier = try await Self.nodes(Set(MerkleTree.frontier(size: size)), transaction)
+            let added = MerkleTree.append(leaves, to: size, frontier: frontier)
+            try await transaction.run(
+                """
+                UPDATE log_entries SET leaf_index = t.i
+                FROM UNNEST(\(seqs)::bigint[], \(seqs.indices.map { size + Int64($0) })::bigint[]) AS t(s, i)
+                WHERE seq = t.s
+                """)
+            try await transaction.insertRows("INSERT INTO log_nodes (level, idx, hash)", added, columns: 3) {
+                node, hash in [.v(Int64(node.level)), .v(node.index), .v(hash)]
+            }
+            let grown = size + Int64(pending.count)
+            try await transaction.run("UPDATE log_state SET size = \(grown)")
+            return grown
+        }
+    }
+
+    public func logSize() async throws -> Int64 {
+        try await rows("SELECT size FROM log_state").first?.get("size") ?? 0
+    }
+
+    public func logNodes(_ nodes: Set<MerkleNode>) async throws -> [MerkleNode: Data] {
+        try await Self.nodes(nodes, self)
+    }
+
+    static func nodes(_ nodes: Set<MerkleNode>, _ source: some RowSource) async throws -> [MerkleNode: Data] {
+        guard !nodes.isEmpty else { return [:] }
+        let wanted = Array(nodes)
+        let found = try await source.rows(
+            """
+            SELECT n.level, n.idx, n.hash FROM log_nodes n
+            JOIN UNNEST(\(wanted.map { Int64($0.level) })::bigint[], \(wanted.map(\.index))::bigint[]) AS t(l, i)
+                ON n.level = t.l AND n.idx = t.i
+            """)
+        var hashes: [MerkleNode: Data] = [:]
+        for row in found {
+            let level: Int32 = try row.get("level")
+            hashes[MerkleNode(level: Int(level), index: try row.get("idx"))] = try row.get("hash")
+        }
+        return hashes
+    }
+
+    public func logEntries(from start: Int64, to end: Int64) async throws -> [LoggedEntry] {
+        try await rows(
+            """
+            SELECT leaf_index, subject, body FROM log_entries
+            WHERE leaf_index >= \(start) AND leaf_index < \(end) ORDER BY leaf_index
+            """
+        ).map(Self.loggedEntry)
+    }
+
+    public func logEntries(about subject: String) async throws -> (entries: [LoggedEntry], pending: Bool) {
+        let found = try await rows(
+            "SELECT leaf_index, subject, body FROM log_entries WHERE subject = \(subject) ORDER BY seq")
+        let sequenced = try found.filter { try $0.get("leaf_index", as: Int64?.self) != nil }
+        return (try sequenced.map(Self.loggedEntry).sorted { $0.index < $1.index }, sequenced.count < found.count)
+    }
+
+    static func loggedEntry(_ row: PostgresRandomAccessRow) throws -> LoggedEntry {
+        LoggedEntry(index: try row.get("leaf_index"), subject: try row.get("subject"), body: try row.get("body"))
+    }
+
+    public func addCheckpoint(_ checkpoint: StoredCheckpoint) async throws {
+        try await transaction { transaction in
+            try await transaction.run(
+                """
+                INSERT INTO log_checkpoints (size, root, note, signed_at)
+                VALUES (\(checkpoint.size), \(checkpoint.rootHash), \(checkpoint.note), \(checkpoint.signedAt.stored))
+                ON CONFLICT (size) DO NOTHING
+                """)
+        }
+    }
+
+    public func latestCheckpoint() async throws -> StoredCheckpoint? {
+        try await rows("SELECT * FROM log_checkpoints ORDER BY size DESC LIMIT 1").first.map(Self.checkpoint)
+    }
+
+    public func checkpoint(size: Int64) async throws -> StoredCheckpoint? {
+        try await rows("SELECT * FROM log_checkpoints WHERE size = \(size)").first.map(Self.checkpoint)
+    }
+
+    static func checkpoint(_ row: PostgresRandomAccessRow) throws -> StoredCheckpoint {
+        StoredCheckpoint(
+            size: try row.get("size"), rootHash: try row.get("root"), note: try row.get("note"),
+            signedAt: try row.date("signed_at"))
+    }
+
+    public func logKey(proposing proposed: String) async throws -> String {
+        let sealed = try secrets.seal(proposed)
+        let stored: String = try await transaction { transaction in
+            try await transaction.run("UPDATE log_state SET private_key = \(sealed) WHERE private_key IS NULL")
+            return try await transaction.rows("SELECT private_key FROM log_state").first?.get("private_key") ?? sealed
+        }
+        return try secrets.open(stored)
+    }
+}
