@@ -92,8 +92,9 @@ public struct LogEntry: Sendable, Equatable {
         self.init(subject: subject, body: Self.canonical(fields))
     }
 
-    /// `{"a":"…","b":"…"}` with the keys sorted by their UTF-16 code units, as Python sorts them.
-    static func canonical(_ fields: [String: String]) -> Data {
+    /// `{"a":"…","b":"…"}` with the keys sorted by their UTF-16 code units, as Python sorts them: the bytes
+    /// of an entry with these fields, for a verifier rebuilding one from a record.
+    public static func canonical(_ fields: [String: String]) -> Data {
         var text = "{"
         for (offset, key) in fields.keys.sorted(by: { $0.utf16.lexicographicallyPrecedes($1.utf16) }).enumerated() {
             if offset > 0 { text += "," }
@@ -121,7 +122,7 @@ public struct LogEntry: Sendable, Equatable {
         return text + "\""
     }
 
-    static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
+    public static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
 
-    static func sha256(_ data: Data) -> String { Hex.encode(SHA256.hash(data: data)) }
+    public static func sha256(_ data: Data) -> String { Hex.encode(SHA256.hash(data: data)) }
 }

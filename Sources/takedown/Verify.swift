@@ -4,41 +4,71 @@ import Crypto
 import Foundation
 import NIOCore
 import TakedownModel
+import TakedownService
 import TakedownSigning
 
 /// Checks a notice's or hash-list manifest's signature offline (against a JWKS file) or against a JWKS
 /// URL, and export files against a manifest.
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Verify a notice's or manifest's compact JWS against a JWKS file or URL.",
+        abstract: "Verify a notice's or manifest's compact JWS against a JWKS file or URL, and its place in the log.",
         discussion: """
             The file holds the compact JWS, or the notice or manifest JSON with its `jws` field. With --export, each \
-            file's SHA-256 and size must match an export the signed manifest lists. Exit status 0 means valid.
+            file's SHA-256 and size must match an export the signed manifest lists.
+
+            With --log (the record's proofs, from `/v1/notices/{id}/proof` or \
+            `/v1/hash-lists/{id}/versions/{n}/proof`) and --log-key (the log's verifier key, from \
+            `/.well-known/takedown-log-key`), the proofs' checkpoint must be signed by the log's key, every entry \
+            must be in its tree, and the record must be what the log holds: the document's SHA-256, and for a \
+            notice's JSON every step of its timeline, no more and no fewer. With --since (a checkpoint kept \
+            earlier) and --consistency (`/v1/log/consistency?first=OLD&second=NEW`), the tree must extend the old \
+            one. Without a record, --checkpoint names the newer checkpoint. Exit status 0 means valid.
             """)
 
-    @Argument(help: "Notice or manifest file (compact JWS or JSON); - reads standard input.") var notice: String
-    @Option(help: "JWKS file path or http(s) URL.") var jwks: String
+    @Argument(help: "Notice or manifest file (compact JWS or JSON); - reads standard input.") var notice: String?
+    @Option(help: "JWKS file path or http(s) URL (needed with a notice or manifest).") var jwks: String?
     @Option(name: .customLong("export"), help: "An export file to check against the manifest (repeatable).")
     var exports: [String] = []
+    @Option(help: "The record's log proofs (JSON file or URL).") var log: String?
+    @Option(help: "The log's verifier key: the text itself, or a file or URL holding it.") var logKey: String?
+    @Option(help: "A signed checkpoint to check (file or URL), when no --log proofs give one.") var checkpoint: String?
+    @Option(help: "A checkpoint kept earlier (file) that the current tree must extend.") var since: String?
+    @Option(help: "The consistency proof from --since to the newer checkpoint (JSON file or URL).")
+    var consistency: String?
 
     func run() async throws {
-        let input =
-            notice == "-"
-            ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: notice))
-        let compact = try Self.compactJWS(in: input)
-        let keys = try JSONDecoder().decode(JWKSet.self, from: try await Self.load(jwks))
-        do {
-            let (header, payload) = try JWS.verify(compact, keys: keys)
-            print("valid signature, key \(header.kid), alg \(header.alg)")
-            if exports.isEmpty {
-                print(String(decoding: payload, as: UTF8.self))
-            } else {
-                try Self.checkManifestObject(in: input, matches: payload)
-                try checkExports(against: payload)
+        guard notice != nil || log != nil || checkpoint != nil else {
+            throw ValidationError("give a notice or manifest, or --log or --checkpoint")
+        }
+        var record: (input: Data, compact: String)?
+        if let notice {
+            guard let jwks else { throw ValidationError("a notice or manifest needs --jwks") }
+            let input =
+                notice == "-"
+                ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: notice))
+            let compact = try Self.compactJWS(in: input)
+            let keys = try JSONDecoder().decode(JWKSet.self, from: try await Self.load(jwks))
+            do {
+                let (header, payload) = try JWS.verify(compact, keys: keys)
+                print("valid signature, key \(header.kid), alg \(header.alg)")
+                if !exports.isEmpty {
+                    try Self.checkManifestObject(in: input, matches: payload)
+                    try checkExports(against: payload)
+                } else if log == nil {
+                    print(String(decoding: payload, as: UTF8.self))
+                }
+            } catch let error as JWS.VerificationError {
+                FileHandle.standardError.write(Data("INVALID: \(error)\n".utf8))
+                throw ExitCode(1)
             }
-        } catch let error as JWS.VerificationError {
-            FileHandle.standardError.write(Data("INVALID: \(error)\n".utf8))
-            throw ExitCode(1)
+            record = (input, compact)
+        }
+        if log != nil || checkpoint != nil {
+            do {
+                try await checkLog(record: record)
+            } catch let failure as LogVerifier.Failure {
+                throw Self.fail(failure.description)
+            }
         }
     }
 

@@ -138,12 +138,17 @@ class OpenAPI:
         """The path template matching `path` (literal segments beat parameters) and its operation's pointer."""
         segments = path.split("/")
         best: tuple[int, str] | None = None
-        for template in self.document["paths"]:
+        for template, item in self.document["paths"].items():
             pattern = template.split("/")
-            if len(pattern) != len(segments):
+            if item.get("x-catch-all") and len(segments) > len(pattern):
+                # The last parameter takes the rest of the path, slashes included (`/log/tile/{tile_path}`).
+                segments_here = segments[:len(pattern) - 1] + ["/".join(segments[len(pattern) - 1:])]
+            else:
+                segments_here = segments
+            if len(pattern) != len(segments_here):
                 continue
             literal = 0
-            for expected, actual in zip(pattern, segments):
+            for expected, actual in zip(pattern, segments_here):
                 if expected.startswith("{") and expected.endswith("}"):
                     if not actual:
                         break
@@ -442,6 +447,7 @@ class Scenario:
         self.referrals()
         self.holds()
         self.audit()
+        self.log()
         self.errors()
         self.collect_documents()
 
@@ -972,6 +978,54 @@ class Scenario:
         c.call("GET", f"/v1/notices/{self.n_de}/statement-of-reasons", token=analyst, expect=200)
         c.call("GET", f"/v1/notices/{self.n_de}/statement-of-reasons", token=fr["token"], expect=404)
         c.call("GET", f"/v1/notices/{self.n_de}/statement-of-reasons", expect=401)
+
+    # the tamper-evident log ---------------------------------------------------------------------------
+
+    def log(self) -> None:
+        c, admin, analyst, de, fr = self.c, self.admin, self.analyst, self.de, self.fr
+        key = c.call("GET", "/.well-known/takedown-log-key", expect=200).text
+        assert key.count("+") >= 2 and key.endswith("\n"), key
+        signed = c.call("POST", "/v1/log/checkpoint", token=analyst, expect=200).text
+        c.call("POST", "/v1/log/checkpoint", token=de["token"], expect=403)
+        c.call("POST", "/v1/log/checkpoint", expect=401)
+        size = int(signed.split("\n")[1])
+        assert size > 0, signed
+        assert c.call("GET", "/log/checkpoint", expect=200).text == signed
+        assert c.call("GET", "/v1/log/checkpoint", token=de["token"], expect=200).text == signed
+        assert c.call("GET", "/v1/log/checkpoint", token=admin, params={"size": str(size)}, expect=200).text == signed
+        c.call("GET", "/v1/log/checkpoint", token=admin, params={"size": str(size + 1000)}, expect=404)
+        c.call("GET", "/v1/log/checkpoint", token=admin, params={"size": "0"}, expect=400)
+        c.call("GET", "/v1/log/checkpoint", expect=401)
+        page = c.call("GET", "/v1/log/entries", token=analyst, params={"start": "0", "end": "5"}, expect=200).json()
+        assert [e["index"] for e in page["entries"]] == [0, 1, 2, 3, 4] and page["tree_size"] >= size, page
+        c.call("GET", "/v1/log/entries", token=admin, params={"start": "5", "end": "2"}, expect=400)
+        c.call("GET", "/v1/log/entries", token=admin, params={"start": "x"}, expect=400)
+        c.call("GET", "/v1/log/entries", token=de["token"], expect=403)
+        c.call("GET", "/v1/log/entries", expect=401)
+        proof = c.call("GET", "/v1/log/consistency", token=de["token"], params={"first": "1", "second": str(size)}, expect=200).json()
+        assert proof["first"] == 1 and proof["second"] == size, proof
+        c.call("GET", "/v1/log/consistency", token=admin, params={"first": "2", "second": "1"}, expect=400)
+        c.call("GET", "/v1/log/consistency", token=admin, params={"first": "1"}, expect=400)
+        c.call("GET", "/v1/log/consistency", token=admin, params={"first": "1", "second": str(10**12)}, expect=400)
+        c.call("GET", "/v1/log/consistency", expect=401)
+        own = c.call("GET", f"/v1/notices/{self.n_de}/proof", token=de["token"], expect=200).json()
+        assert own["entries"] and own["entries"][0]["entry"]["kind"] == "notice.issued", own
+        c.call("GET", f"/v1/notices/{self.n_de}/proof", token=analyst, expect=200)
+        c.call("GET", f"/v1/notices/{self.n_de}/proof", token=fr["token"], expect=404)
+        c.call("GET", f"/v1/notices/{self.n_de}/proof", expect=401)
+        hl = f"/v1/hash-lists/{self.hl['id']}/versions/1/proof"
+        assert c.call("GET", hl, token=analyst, expect=200).json()["entries"][0]["entry"]["kind"] == "hash_list.version"
+        c.call("GET", f"/v1/hash-lists/{self.hl['id']}/versions/999/proof", token=analyst, expect=404)
+        c.call("GET", hl, expect=401)
+        rp = f"/v1/referrals/{self.referral_id}/proof"
+        assert c.call("GET", rp, token=admin, expect=200).json()["entries"][0]["entry"]["kind"] == "referral"
+        c.call("GET", rp, token=de["token"], expect=403)
+        c.call("GET", "/v1/referrals/rfl_" + "0" * 26 + "/proof", token=admin, expect=404)
+        c.call("GET", rp, expect=401)
+        tile = c.call("GET", "/log/tile/0/000" + (f".p/{size}" if size < 256 else ""), expect=200)
+        assert len(tile.content) == 32 * min(size, 256)
+        c.call("GET", "/log/tile/0/x000/000", expect=404)
+        c.call("GET", "/log/tile/9/000", expect=404)
 
     # the outbox: deliveries, endpoints, webhook secrets ----------------------------------------------
 
@@ -1787,6 +1841,7 @@ class Scenario:
             return document
         first = sign(referral("ntc_" + "1" * 26, "https://www.example.com/ref/1.jpg"))
         received = c.call("POST", "/v1/referrals", raw=first.encode(), content_type="application/jose", expect=201).json()
+        self.referral_id = received["id"]
         assert received["state"] == "received"
         assert c.call("POST", "/v1/referrals", raw=first.encode(), content_type="application/jose", expect=200).json() == received
         c.call("POST", "/v1/referrals", raw=sign(referral("ntc_" + "2" * 26, "https://www.example.com/ref/2.jpg"), kid="never-published").encode(), content_type="application/jose", expect=401)
