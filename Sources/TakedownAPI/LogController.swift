@@ -88,7 +88,9 @@ struct LogController {
     @Sendable func entries(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.staff()
         let start = try request.int64("start", in: 0...Int64.max) ?? 0
-        let end = try request.int64("end", in: 0...Int64.max) ?? (start + LogDesk.pageLimit)
+        let end =
+            try request.int64("end", in: 0...Int64.max)
+            ?? (start > Int64.max - LogDesk.pageLimit ? Int64.max : start + LogDesk.pageLimit)
         guard end >= start else { throw APIError.badParameter("end", "must not be below start") }
         let size = try await logDesk.size()
         let page = try await logDesk.entries(start: start, end: min(end, size))

@@ -38,7 +38,8 @@ extension PostgresStore {
         CREATE TABLE log_state (
             one integer PRIMARY KEY CHECK (one = 1),
             size bigint NOT NULL,
-            private_key text
+            private_key text,
+            origin text
         )
         """,
         "INSERT INTO log_state (one, size) VALUES (1, 0)",
@@ -149,12 +150,17 @@ extension PostgresStore {
             signedAt: try row.date("signed_at"))
     }
 
-    public func logKey(proposing proposed: String) async throws -> String {
-        let sealed = try secrets.seal(proposed)
-        let stored: String = try await transaction { transaction in
-            try await transaction.run("UPDATE log_state SET private_key = \(sealed) WHERE private_key IS NULL")
-            return try await transaction.rows("SELECT private_key FROM log_state").first?.get("private_key") ?? sealed
+    public func logIdentity(proposing key: String, origin: String) async throws -> (key: String, origin: String) {
+        let sealed = try secrets.seal(key)
+        let (storedKey, storedOrigin) = try await transaction { transaction in
+            try await transaction.run(
+                "UPDATE log_state SET private_key = \(sealed), origin = \(origin) WHERE private_key IS NULL")
+            let row = try await transaction.rows("SELECT private_key, origin FROM log_state").first
+            return (
+                try row?.get("private_key", as: String?.self) ?? sealed,
+                try row?.get("origin", as: String?.self) ?? origin
+            )
         }
-        return try secrets.open(stored)
+        return (try secrets.open(storedKey), storedOrigin)
     }
 }

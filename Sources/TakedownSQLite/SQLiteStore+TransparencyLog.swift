@@ -32,7 +32,8 @@ extension SQLiteStore {
                     CREATE TABLE log_state (
                         one INTEGER PRIMARY KEY CHECK (one = 1),
                         size INTEGER NOT NULL,
-                        private_key TEXT
+                        private_key TEXT,
+                        origin TEXT
                     );
                     INSERT INTO log_state (one, size) VALUES (1, 0);
                     """)
@@ -159,15 +160,17 @@ extension SQLiteStore {
             size: row["size"], rootHash: row["root"], note: row["note"], signedAt: Date(stored: row["signed_at"]))
     }
 
-    public func logKey(proposing proposed: String) async throws -> String {
-        let sealed = try secrets.seal(proposed)
-        let stored = try await guarded {
+    public func logIdentity(proposing key: String, origin: String) async throws -> (key: String, origin: String) {
+        let sealed = try secrets.seal(key)
+        let (storedKey, storedOrigin) = try await guarded {
             try await pool.write { db in
                 try db.execute(
-                    sql: "UPDATE log_state SET private_key = ? WHERE private_key IS NULL", arguments: [sealed])
-                return try String.fetchOne(db, sql: "SELECT private_key FROM log_state") ?? sealed
+                    sql: "UPDATE log_state SET private_key = ?, origin = ? WHERE private_key IS NULL",
+                    arguments: [sealed, origin])
+                let row = try Row.fetchOne(db, sql: "SELECT private_key, origin FROM log_state")
+                return ((row?["private_key"] as String?) ?? sealed, (row?["origin"] as String?) ?? origin)
             }
         }
-        return try secrets.open(stored)
+        return (try secrets.open(storedKey), storedOrigin)
     }
 }

@@ -16,8 +16,8 @@ public final class Gateway: Sendable {
     public let templates: NoticeTemplates
     let composer: NoticeComposer
     let keys: Mutex<KeyRing>
-    /// The key checkpoints of the log are signed with, once read from the store (`logSigningKey()`).
-    let logKey = Mutex<Curve25519.Signing.PrivateKey?>(nil)
+    /// The log's key and name, once read from the store (`logIdentity()`).
+    let log = Mutex<LogIdentity?>(nil)
     /// What went wrong when the keys were last read again from the store; nil when it went well.
     let keyRefreshProblem = Mutex<String?>(nil)
     let routing = Mutex<RoutingSnapshot?>(nil)

@@ -41,8 +41,8 @@ public struct GatewayConfiguration: Sendable {
     /// How old a referral or update may be (its `iat`) and still be taken: older ones are refused as replays.
     public var referralMaxAge: TimeInterval = 30 * 24 * 3600
     /// The tamper-evident log's name (`TAKEDOWN_LOG_ORIGIN`): its checkpoints' first line and its key's name.
-    /// By default the public URL without its scheme, then `/log`. It names the log for good: set it before
-    /// the first checkpoint.
+    /// By default the public URL without its scheme, then `/log`. The store keeps the name the first instance
+    /// gave it, for good: set it before the first checkpoint.
     public var logOrigin: String
 
     public init(

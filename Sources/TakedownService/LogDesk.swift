@@ -14,15 +14,13 @@ public struct LogDesk: GatewayUseCase {
     /// Entries a page of `/v1/log/entries` holds at most.
     public static let pageLimit: Int64 = 1_000
 
-    /// The log's name, the first line of its checkpoints and the name of its key.
-    public var origin: String { configuration.logOrigin }
-
     /// The gateway's current time (its injected clock).
     public func now() -> Date { gateway.now() }
 
     /// The key checkpoints are signed with, as C2SP writes a verifier key: `origin+keyid+base64`.
     public func verifierKey() async throws -> String {
-        SignedNote.verifierKey(name: origin, publicKey: try await gateway.logSigningKey().publicKey)
+        let identity = try await gateway.logIdentity()
+        return SignedNote.verifierKey(name: identity.origin, publicKey: identity.key.publicKey)
     }
 
     /// The number of sequenced entries.
@@ -58,8 +56,9 @@ public struct LogDesk: GatewayUseCase {
                 throw GatewayError.unavailable("the log's tree does not extend its last checkpoint; not signed")
             }
         }
-        let text = Checkpoint(origin: origin, size: Int(size), rootHash: root).text
-        let note = try SignedNote.sign(text, name: origin, key: try await gateway.logSigningKey())
+        let identity = try await gateway.logIdentity()
+        let text = Checkpoint(origin: identity.origin, size: Int(size), rootHash: root).text
+        let note = try SignedNote.sign(text, name: identity.origin, key: identity.key)
         try await store.addCheckpoint(StoredCheckpoint(size: size, rootHash: root, note: note, signedAt: now()))
         return try await store.checkpoint(size: size)
             ?? StoredCheckpoint(
@@ -114,7 +113,8 @@ public struct LogDesk: GatewayUseCase {
 
     /// Sequenced entries `start ..< end`, at most `pageLimit`.
     public func entries(start: Int64, end: Int64) async throws -> [LoggedEntry] {
-        try await store.logEntries(from: start, to: min(end, start + Self.pageLimit))
+        let (last, overflow) = start.addingReportingOverflow(Self.pageLimit)
+        return try await store.logEntries(from: start, to: overflow ? end : min(end, last))
     }
 
     /// The entries about a record with their inclusion proofs in the latest checkpoint; a record's entries
@@ -152,21 +152,6 @@ public struct LogDesk: GatewayUseCase {
             return hash
         }
     }
-
-    /// A C2SP entry bundle: entries `256·index ..< 256·index + width`, each as a big-endian 16-bit length and
-    /// its bytes.
-    public func entryBundle(index: Int64, width: Int) async throws -> Data? {
-        let size = try await store.logSize()
-        let first = index * Int64(LogTiles.width)
-        guard first + Int64(width) <= size else { return nil }
-        var data = Data()
-        for entry in try await store.logEntries(from: first, to: first + Int64(width)) {
-            data.append(UInt8(entry.body.count >> 8))
-            data.append(UInt8(entry.body.count & 0xFF))
-            data.append(entry.body)
-        }
-        return data
-    }
 }
 
 /// A record's entries, each with its inclusion proof in one checkpoint.
@@ -180,15 +165,29 @@ public struct LogProofs: Sendable {
     public var entries: [Proven]
 }
 
+/// The log's key and name, as the store keeps them for every instance.
+struct LogIdentity: Sendable {
+    var key: Curve25519.Signing.PrivateKey
+    var origin: String
+}
+
 extension Gateway {
-    /// The checkpoint key, read from the store once (made there by the first instance that needed it).
-    func logSigningKey() async throws -> Curve25519.Signing.PrivateKey {
-        if let key = logKey.withLock({ $0 }) { return key }
+    /// The log's key and name, read from the store once (made there by the first instance that needed them,
+    /// with the name from its settings: the log keeps it for good).
+    func logIdentity() async throws -> LogIdentity {
+        if let identity = log.withLock({ $0 }) { return identity }
         let proposed = Base64URL.encode(Curve25519.Signing.PrivateKey().rawRepresentation)
-        guard let raw = Base64URL.decode(try await store.logKey(proposing: proposed)),
+        let stored = try await store.logIdentity(proposing: proposed, origin: configuration.logOrigin)
+        guard let raw = Base64URL.decode(stored.key),
             let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
         else { throw GatewayError.unavailable("the store's log key is not an Ed25519 key") }
-        logKey.withLock { $0 = key }
-        return key
+        if stored.origin != configuration.logOrigin {
+            logger.notice(
+                "the log keeps the name it was given first",
+                metadata: ["origin": "\(stored.origin)", "configured": "\(configuration.logOrigin)"])
+        }
+        let identity = LogIdentity(key: key, origin: stored.origin)
+        log.withLock { $0 = identity }
+        return identity
     }
 }

@@ -51,7 +51,8 @@ public protocol TransparencyLogStore: Sendable {
     func latestCheckpoint() async throws -> StoredCheckpoint?
     /// The checkpoint kept at `size`, when one was.
     func checkpoint(size: Int64) async throws -> StoredCheckpoint?
-    /// The log's Ed25519 signing key (base64url of its raw private bytes): the one kept, or `proposed` when
-    /// none was (stored first, so that instances starting together end with one key).
-    func logKey(proposing proposed: String) async throws -> String
+    /// The log's Ed25519 signing key (base64url of its raw private bytes) and its name (the checkpoints'
+    /// origin): the ones kept, or those proposed when none were (stored first, so that instances starting
+    /// together, each with its own address, end with one log).
+    func logIdentity(proposing key: String, origin: String) async throws -> (key: String, origin: String)
 }

@@ -32,6 +32,7 @@ struct Bench {
         if options.suites.contains("console") { try await ConsoleBench.run(options) }
         if options.suites.contains("answers") { try await AnswersBench.run(options) }
         if options.suites.contains("polling") { try await PollBench.run(options) }
+        if options.suites.contains("log") { try await LogBench.run(options) }
     }
 
     /// Deliveries per second with 1, 2, 4 … instances sharing one PostgreSQL: a backlog issued with no
@@ -291,7 +292,7 @@ struct BenchOptions: CustomStringConvertible {
     }
 
     static let usage =
-        "usage: takedown-bench [--suites issuance,hashlists,instances,exchange,referrals,console,answers,polling] "
+        "usage: takedown-bench [--suites issuance,hashlists,instances,exchange,referrals,console,answers,polling,log] "
         + "[--database-url postgres://…] [--instances 1,2,4] [--cases N] [--concurrency N] [--partners N] "
         + "[--page N] [--ceiling-seconds S] [--deliveries N] [--endpoints N] [--endpoint-cap N] "
         + "[--hash-entries N] [--hash-small N]"

@@ -18,12 +18,15 @@ import hashlib
 import json
 import sqlite3
 import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import requests
 
 import tlog
-from conftest import Gateway, item, psql, tag
+from conftest import TEST_DATABASE_URL, Gateway, fresh_database, item, psql, tag
 
 
 def entry_bytes(fields: dict) -> bytes:
@@ -139,7 +142,7 @@ class Run:
     def __init__(self, tmp_path: Path, store_env: dict[str, str]) -> None:
         self.store_env = store_env
         self.gateway = Gateway(tmp_path / "tlog", name="tlog", extra_env={
-            **store_env, "TAKEDOWN_HASH_LIST_PUBLISH_SECONDS": "0", "TAKEDOWN_LOG_CHECKPOINT_SECONDS": "1"})
+            **store_env, "TAKEDOWN_HASH_PUBLISH_INTERVAL_SECONDS": "0", "TAKEDOWN_LOG_CHECKPOINT_SECONDS": "1"})
         self.gateway.start()
         self.admin = self.gateway.admin_token
         self.auditor = Auditor(self.gateway, self.admin)
@@ -344,14 +347,36 @@ def test_a_notice_document_swapped_in_the_database_is_caught(run: Run, tmp_path:
     assert result.returncode == 1 and "SHA-256" in result.stderr, result.stdout + result.stderr
 
 
-def test_a_list_entry_changed_in_the_database_is_caught(run: Run):
+def test_a_list_entry_changed_in_the_database_is_caught(run: Run, tmp_path: Path):
+    """A published version's entry regraded in the database: the change feed no longer matches the log (the
+    auditor), and the version's export no longer matches the manifest the log holds (`takedown verify --log
+    --export`)."""
+    list_id = run.list["id"]
     logged = run.auditor.entries(run.auditor.checkpoint(run.auditor.sign_now()).size)
-    run.auditor.check_changes(run.list["id"], logged)
-    line_sql = ("convert_to(replace(convert_from(line, 'UTF8'), '\"A\"', '\"B\"'), 'UTF8')"
-                if "TAKEDOWN_DATABASE_URL" in run.store_env else "CAST(replace(CAST(line AS TEXT), '\"A\"', '\"B\"') AS BLOB)")
-    run.sql(f"UPDATE hash_list_changes SET line = {line_sql} WHERE list_id = '{run.list['id']}' AND seq = 1")
+    run.auditor.check_changes(list_id, logged)
+    (tmp_path / "manifest.json").write_text(json.dumps(run.gateway.get_json(f"/v1/hash-lists/{list_id}/versions/1/manifest", run.admin)))
+    (tmp_path / "version.json").write_text(json.dumps(run.gateway.get_json(f"/v1/hash-lists/{list_id}/versions/1/proof", run.admin)))
+    (tmp_path / "jwks.json").write_text(json.dumps(run.gateway.jwks()))
+    (tmp_path / "log.key").write_text(run.auditor.key_text)
+
+    def verify_export() -> subprocess.CompletedProcess:
+        export = run.gateway.request("GET", f"/v1/hash-lists/{list_id}/versions/1/export", token=run.admin,
+                                     params={"format": "ndjson"})
+        (tmp_path / "export.ndjson").write_bytes(export.content)
+        return run.gateway.cli("verify", str(tmp_path / "manifest.json"), "--jwks", str(tmp_path / "jwks.json"),
+                               "--export", str(tmp_path / "export.ndjson"), "--log", str(tmp_path / "version.json"),
+                               "--log-key", str(tmp_path / "log.key"), check=False)
+
+    good = verify_export()
+    assert good.returncode == 0 and "version 1: logged at index" in good.stdout, good.stdout + good.stderr
+    postgres = "TAKEDOWN_DATABASE_URL" in run.store_env
+    line_sql = ("convert_to(replace(convert_from(line, 'UTF8'), '\"uk_grade\":\"A\"', '\"uk_grade\":\"B\"'), 'UTF8')"
+                if postgres else "CAST(replace(CAST(line AS TEXT), '\"uk_grade\":\"A\"', '\"uk_grade\":\"B\"') AS BLOB)")
+    run.sql(f"UPDATE hash_list_changes SET uk_grade = 'B', line = {line_sql} WHERE list_id = '{list_id}' AND seq = 1")
     with pytest.raises(AssertionError):
-        run.auditor.check_changes(run.list["id"], logged)
+        run.auditor.check_changes(list_id, logged)
+    bad = verify_export()
+    assert bad.returncode == 1 and "INVALID" in bad.stderr, bad.stdout + bad.stderr
 
 
 def test_a_rewritten_history_fails_against_a_kept_checkpoint(run: Run, tmp_path: Path):
@@ -392,3 +417,94 @@ def test_a_rewritten_history_fails_against_a_kept_checkpoint(run: Run, tmp_path:
     result = run.gateway.cli("verify", "--checkpoint", str(tmp_path / "forged.checkpoint"), "--log-key", run.auditor.key_text,
                              "--since", str(tmp_path / "kept.checkpoint"), "--consistency", str(tmp_path / "consistency.json"), check=False)
     assert result.returncode == 1 and "does not extend" in result.stderr, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TAKEDOWN_TEST_DATABASE_URL is not set")
+def test_instances_on_one_postgresql_append_to_one_tree(gateway_factory, tmp_path: Path):
+    """Three instances on one database take cases and answers at once, each sequencing and signing on its
+    own clock (every 50 ms) and on request: one tree results, every notice and answer in it once, no gap,
+    and every checkpoint any instance signed is consistent with the one before."""
+    with fresh_database("takedown_tlog") as url:
+        env = {"TAKEDOWN_DATABASE_URL": url, "TAKEDOWN_LOG_CHECKPOINT_SECONDS": "0.05",
+               "TAKEDOWN_HASH_PUBLISH_INTERVAL_SECONDS": "0"}
+        shared = tmp_path / "shared-data"
+        gateways = []
+        for n in range(3):
+            gateway = gateway_factory(f"tlog{n}", start=False, extra_env=env)
+            gateway.data_dir = shared  # one sealing key for all
+            if gateways:
+                gateway.admin_token = gateways[0].admin_token
+            gateway.start()
+            gateways.append(gateway)
+        first = gateways[0]
+        s = tag()
+        partner = first.create_partner(name=f"Tree {s}", locale="en", jurisdiction="GB", domains=[f"tree-{s}.test"])
+        auditor = Auditor(first, first.admin_token)
+        notes: list[str] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def flow(n: int) -> list[str]:
+            gateway = gateways[n % 3]
+            session = requests.Session()
+            session.trust_env = False
+            issued = []
+            for index in range(20):
+                body = {"reference": f"TREE-{n}-{index}", "category": {"uk_grade": "A"}, "media_type": "image",
+                        "items": [item(f"https://cdn.tree-{s}.test/{n}-{index}.jpg", full=False)]}
+                response = session.post(gateway.url + "/v1/cases", json=body, timeout=30,
+                                        headers={"Authorization": f"Bearer {first.admin_token}"})
+                assert response.status_code == 201, response.text[:500]
+                notice = response.json()["notices"][0]["id"]
+                answer = session.post(gateways[(n + 1) % 3].url + f"/v1/notices/{notice}/acknowledge", json={},
+                                      headers={"Authorization": f"Bearer {partner['token']}"}, timeout=30)
+                assert answer.status_code == 200, answer.text[:500]
+                issued.append(notice)
+            return issued
+
+        def sign() -> None:
+            index = 0
+            while not stop.is_set():
+                note = gateways[index % 3].request("POST", "/v1/log/checkpoint", token=first.admin_token).text
+                with lock:
+                    notes.append(note)
+                index += 1
+
+        signer = threading.Thread(target=sign, name="signer")
+        signer.start()
+        try:
+            with ThreadPoolExecutor(6) as pool:
+                notices = [n for part in pool.map(flow, range(6)) for n in part]
+        finally:
+            stop.set()
+            signer.join(timeout=60)
+        assert not signer.is_alive()
+        notes.append(auditor.sign_now())
+        # The checkpoints each instance kept on its clock, too.
+        sizes = sorted({auditor.checkpoint(note).size for note in notes})
+        assert len(sizes) > 3, sizes
+        by_size: dict[int, tlog.Checkpoint] = {}
+        for note in notes:
+            checkpoint = auditor.checkpoint(note)
+            assert by_size.setdefault(checkpoint.size, checkpoint).root_hash == checkpoint.root_hash, "a fork"
+        for size in sizes:
+            kept = first.request("GET", "/v1/log/checkpoint", token=first.admin_token, params={"size": str(size)}).text
+            assert auditor.checkpoint(kept).root_hash == by_size[size].root_hash
+        for older, newer in zip(sizes, sizes[1:]):
+            proof = gateways[older % 3].get_json("/v1/log/consistency", first.admin_token,
+                                                 params={"first": str(older), "second": str(newer)})
+            assert tlog.verify_consistency(older, newer, by_size[older].root_hash, by_size[newer].root_hash,
+                                           [b64(h) for h in proof["proof"]]), (older, newer)
+        latest = by_size[sizes[-1]]
+        logged = auditor.entries(latest.size)  # indexes 0 … size-1, no gap
+        assert tlog.root([tlog.leaf_hash(b64(e["body"])) for e in logged]) == latest.root_hash
+        assert tlog.root(auditor.tile_leaves(latest.size)) == latest.root_hash
+        issued = [e["entry"]["notice"] for e in logged if e["entry"]["kind"] == "notice.issued"]
+        assert sorted(issued) == sorted(notices), "a notice logged twice or not at all"
+        acknowledged = [e["entry"]["notice"] for e in logged
+                        if e["entry"]["kind"] == "notice.event" and e["entry"]["event"] == "acknowledged"]
+        assert sorted(acknowledged) == sorted(notices), "an answer logged twice or not at all"
+        for notice in notices[::10]:
+            auditor.check_notice(notice)
+        for gateway in gateways:
+            gateway.stop()

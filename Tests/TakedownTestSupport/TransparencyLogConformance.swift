@@ -11,7 +11,7 @@ public enum TransparencyLogConformance {
         "each change logs its entries in its own transaction, and a failed one logs none": loggedWithChanges,
         "sequencing in any batches stores the nodes of one tree": oneTree,
         "sequencers racing cases make one tree without gaps": racingSequencers,
-        "checkpoints are kept one per size, and the log key is made once": checkpointsAndKey,
+        "checkpoints are kept one per size, and the log's key and name are made once": checkpointsAndKey,
     ]
 
     static func everything(_ store: any GatewayStore) async throws -> [LoggedEntry] {
@@ -148,8 +148,9 @@ public enum TransparencyLogConformance {
         try await store.addCheckpoint(larger)
         #expect(try await store.latestCheckpoint() == larger)
         #expect(try await store.checkpoint(size: 4) == nil)
-        let key = try await store.logKey(proposing: "first-key")
-        #expect(key == "first-key")
-        #expect(try await store.logKey(proposing: "another") == "first-key")
+        let made = try await store.logIdentity(proposing: "first-key", origin: "gateway.example/log")
+        #expect(made.key == "first-key" && made.origin == "gateway.example/log")
+        let kept = try await store.logIdentity(proposing: "another", origin: "127.0.0.1:9000/log")
+        #expect(kept.key == "first-key" && kept.origin == "gateway.example/log")
     }
 }
