@@ -15,7 +15,6 @@ extension SQLiteStore {
                         body BLOB NOT NULL,
                         leaf_index INTEGER UNIQUE
                     );
-                    CREATE INDEX log_entries_pending ON log_entries(seq) WHERE leaf_index IS NULL;
                     CREATE INDEX log_entries_subject ON log_entries(subject, seq);
                     CREATE TABLE log_nodes (
                         level INTEGER NOT NULL,
@@ -32,6 +31,7 @@ extension SQLiteStore {
                     CREATE TABLE log_state (
                         one INTEGER PRIMARY KEY CHECK (one = 1),
                         size INTEGER NOT NULL,
+                        sequenced_seq INTEGER NOT NULL DEFAULT 0,
                         private_key TEXT,
                         origin TEXT
                     );
@@ -51,10 +51,13 @@ extension SQLiteStore {
     public func sequenceLog(limit: Int) async throws -> Int64 {
         try await guarded {
             try await pool.write { db in
-                let size = try Int64.fetchOne(db, sql: "SELECT size FROM log_state") ?? 0
+                let state = try Row.fetchOne(db, sql: "SELECT size, sequenced_seq FROM log_state")
+                let size: Int64 = state?["size"] ?? 0
+                // One writer at a time: entries commit in the order of their numbers, so those waiting are the
+                // ones after the last sequenced, read by the primary key (no index of pending rows to keep).
                 let pending = try Row.fetchAll(
-                    db, sql: "SELECT seq, body FROM log_entries WHERE leaf_index IS NULL ORDER BY seq LIMIT ?",
-                    arguments: [limit])
+                    db.cachedStatement(sql: "SELECT seq, body FROM log_entries WHERE seq > ? ORDER BY seq LIMIT ?"),
+                    arguments: [state?["sequenced_seq"] ?? 0, limit])
                 guard !pending.isEmpty else { return size }
                 let frontier = try Self.nodes(Set(MerkleTree.frontier(size: size)), db)
                 let added = MerkleTree.append(
@@ -68,7 +71,9 @@ extension SQLiteStore {
                         .execute(arguments: [node.level, node.index, hash])
                 }
                 let grown = size + Int64(pending.count)
-                try db.execute(sql: "UPDATE log_state SET size = ?", arguments: [grown])
+                try db.execute(
+                    sql: "UPDATE log_state SET size = ?, sequenced_seq = ?",
+                    arguments: [grown, pending[pending.count - 1]["seq"] as Int64])
                 return grown
             }
         }
@@ -86,12 +91,28 @@ extension SQLiteStore {
 
     static func nodes(_ nodes: Set<MerkleNode>, _ db: Database) throws -> [MerkleNode: Data] {
         var hashes: [MerkleNode: Data] = [:]
-        for node in nodes {
-            if let hash = try Data.fetchOne(
-                db.cachedStatement(sql: "SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"),
-                arguments: [node.level, node.index])
-            {
-                hashes[node] = hash
+        for (level, wanted) in Dictionary(grouping: nodes, by: \.level) {
+            let indexes = wanted.map(\.index)
+            guard let low = indexes.min(), let high = indexes.max() else { continue }
+            if high - low < Int64(wanted.count) * 2 {
+                // A run (a tile): one range read.
+                let rows = try Row.fetchAll(
+                    db.cachedStatement(sql: "SELECT idx, hash FROM log_nodes WHERE level = ? AND idx BETWEEN ? AND ?"),
+                    arguments: [level, low, high])
+                for row in rows {
+                    let node = MerkleNode(level: level, index: row["idx"])
+                    if nodes.contains(node) { hashes[node] = row["hash"] }
+                }
+            } else {
+                // Scattered nodes (a proof's): one lookup each.
+                for node in wanted {
+                    if let hash = try Data.fetchOne(
+                        db.cachedStatement(sql: "SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"),
+                        arguments: [node.level, node.index])
+                    {
+                        hashes[node] = hash
+                    }
+                }
             }
         }
         return hashes

@@ -10,7 +10,7 @@ public struct LogDesk: GatewayUseCase {
     let gateway: Gateway
 
     /// Entries sequenced in one transaction at most: a round's transaction stays short.
-    static let sequencingBatch = 2_000
+    static let sequencingBatch = 1_000
     /// Entries a page of `/v1/log/entries` holds at most.
     public static let pageLimit: Int64 = 1_000
 

@@ -105,6 +105,8 @@ public struct LogEntry: Sendable, Equatable {
 
     /// A JSON string as Python writes it with `ensure_ascii=False`.
     static func quoted(_ value: String) -> String {
+        // Ids, hex, names and times: nothing to escape, and every notice writes a few.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + value + "\"" }
         var text = "\""
         for scalar in value.unicodeScalars {
             switch scalar {
