@@ -168,7 +168,7 @@ let package = Package(
             name: "TakedownTestSupport",
             dependencies: [
                 "TakedownModel", "TakedownStore", "TakedownService", "TakedownSQLite", "TakedownPostgres",
-                "TakedownServer", "LoopbackDNS",
+                "TakedownServer", "TakedownSigning", "LoopbackDNS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
