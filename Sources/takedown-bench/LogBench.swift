@@ -1,4 +1,5 @@
 import Foundation
+import TakedownSigning
 
 /// The tamper-evident log once cases have filled it: sequencing and signing every pending entry at once,
 /// then inclusion proofs of notices (each proof read from the stored nodes), consistency proofs, and the
@@ -63,7 +64,7 @@ enum LogBench {
         let fullTiles = max(1, size / 256)
         let tiles = try await load.drive(count: 10_000) { index in
             let tile = index % fullTiles
-            let path = size >= 256 ? "/log/tile/0/\(tilePath(tile))" : "/log/tile/0/000.p/\(size)"
+            let path = "/log/" + LogTiles.Tile(level: 0, index: Int64(tile), width: min(size, LogTiles.width)).path
             let answer = try await client.request("GET", path)
             guard answer.status == 200 else { throw BenchError("GET \(path) answered \(answer.status)") }
             return 1
@@ -79,17 +80,5 @@ enum LogBench {
             String(
                 format: "  %@: %6.0f/s  p50 %6.1f ms  p99 %6.1f ms", what, Double(count) / elapsed,
                 samples.percentile(50), samples.percentile(99)))
-    }
-
-    /// `x001/234` for 1234.
-    static func tilePath(_ index: Int) -> String {
-        var groups: [String] = []
-        var rest = index
-        repeat {
-            groups.append(String(format: "%03d", rest % 1000))
-            rest /= 1000
-        } while rest > 0
-        return groups.reversed().enumerated().map { $0.offset == groups.count - 1 ? $0.element : "x" + $0.element }
-            .joined(separator: "/")
     }
 }
