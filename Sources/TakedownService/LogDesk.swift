@@ -89,12 +89,12 @@ public struct LogDesk: GatewayUseCase {
         try await hashes(of: MerkleTree.inclusionRanges(index: index, size: size))
     }
 
-    /// PROOF(old, D[size]), after checking both sizes against the tree.
+    /// PROOF(old, D[size]), after checking both sizes against the tree (the API names its parameters and
+    /// refuses bad ones first; this keeps any other caller from the proof's preconditions).
     public func consistencyProof(from old: Int64, to size: Int64) async throws -> [Data] {
         let current = try await store.logSize()
         guard old >= 0, old <= size, size <= current else {
-            throw GatewayError.badParameter(
-                name: "first", reason: "a consistency proof is between sizes 0 ≤ first ≤ second ≤ \(current)")
+            throw GatewayError.notFound("a proof from \(old) to \(size) entries in a tree of \(current)")
         }
         return try await hashes(of: MerkleTree.consistencyRanges(from: old, to: size))
     }
