@@ -190,7 +190,8 @@ let package = Package(
         .testTarget(
             name: "TakedownPostgresTests",
             dependencies: [
-                "TakedownPostgres", "TakedownSQLite", "TakedownServer", "TakedownStore", "TakedownModel",
+                "TakedownPostgres", "TakedownSQLite", "TakedownServer", "TakedownSigning", "TakedownStore",
+                "TakedownModel",
                 "TakedownTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

@@ -159,10 +159,11 @@ extension PostgresStore {
         }
         let found = batch.map { job in job.idempotency.flatMap { earlier[[$0.scope, $0.key]] } }
         let fresh = zip(batch, found).filter { $1 == nil }.map(\.0)
+        // Before the cases, whose position counters stay held to commit: what needs no position.
+        try await insertAudit(audits.compactMap { $0 }, transaction)
+        try await insert(idempotency: fresh.compactMap(\.idempotency), transaction)
         try await writeCases(
             fresh.map { ($0.record, $0.notices) }, deliveries: fresh.flatMap(\.deliveries), transaction)
-        try await insert(idempotency: fresh.compactMap(\.idempotency), transaction)
-        try await insertAudit(audits.compactMap { $0 }, transaction)
         return found
     }
 }

@@ -65,12 +65,15 @@ extension PostgresStore {
     static func writeCases(
         _ cases: [(Case, [(Notice, String)])], deliveries: [Delivery], _ transaction: Transaction
     ) async throws {
+        let notices = cases.flatMap(\.1)
+        // Before the counters, which stay held to commit: the log's entries need no position, and written
+        // here they add nothing to the time other batches wait for the counters.
+        try await log(logEntries(of: notices.map(\.0)), transaction)
         try await insertEndpoints(of: deliveries, transaction)
         let casePosition = try await reservePositions("cases", count: cases.count, transaction)
         try await insert(cases.map(\.0), firstPosition: casePosition, transaction)
-        let notices = cases.flatMap(\.1)
         let noticePosition = try await reservePositions("notices", count: notices.count, transaction)
-        try await insert(notices: notices, firstPosition: noticePosition, transaction)
+        try await insert(notices: notices, firstPosition: noticePosition, logged: true, transaction)
         try await insert(deliveries, endpointsWritten: true, transaction)
         // After the case counter is held: a list being created meanwhile is either committed (and seen
         // here) or waits for these cases to commit (and takes them in).

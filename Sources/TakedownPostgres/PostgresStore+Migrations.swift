@@ -31,6 +31,7 @@ extension PostgresStore {
         Migration(name: "v16-outbox-workers", statements: outboxWorkerSchema),
         Migration(name: "v17-lz4-documents", statements: lz4Documents),
         Migration(name: "v18-transparency-log", statements: transparencyLogSchema),
+        Migration(name: "v19-log-leaves", statements: logLeavesSchema),
     ]
 
     /// `v17-lz4-documents`: notice documents, signatures and delivery payloads compressed with LZ4 instead

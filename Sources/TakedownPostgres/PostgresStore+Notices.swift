@@ -168,10 +168,11 @@ extension PostgresStore {
     }
 
     /// Notices (items encoded) and their timelines, one multi-row statement per table; numbered from
-    /// `firstPosition` on in the order given, or left without a position for `assignPositions`.
-    static func insert(notices: [(Notice, String)], firstPosition: Int64? = nil, _ transaction: Transaction)
-        async throws
-    {
+    /// `firstPosition` on in the order given, or left without a position for `assignPositions`. Their log
+    /// entries too, unless the caller `logged` them already.
+    static func insert(
+        notices: [(Notice, String)], firstPosition: Int64? = nil, logged: Bool = false, _ transaction: Transaction
+    ) async throws {
         try await transaction.insertRows(
             """
             INSERT INTO notices (id, case_id, partner_id, status, issued_at, deadline_at, acknowledged_at,
@@ -195,8 +196,13 @@ extension PostgresStore {
         ) { id, event in
             [.v(id.rawValue), .v(event.at.stored), .v(event.event), .v(event.actor), .v(event.detail)]
         }
-        try await log(
-            notices.map { .noticeIssued($0.0) } + events.map { id, event in .noticeEvent(event, of: id) }, transaction)
+        if !logged { try await log(logEntries(of: notices.map(\.0)), transaction) }
+    }
+
+    /// The log's entries of notices issued: the issue, then each step of the timeline.
+    static func logEntries(of notices: [Notice]) -> [LogEntry] {
+        notices.map(LogEntry.noticeIssued)
+            + notices.flatMap { notice in notice.timeline.map { .noticeEvent($0, of: notice.id) } }
     }
 
     static func insert(_ event: TimelineEvent, for id: NoticeID, _ transaction: Transaction) async throws {

@@ -310,9 +310,10 @@ def tampering(change: str, run: Run, n: str, postgres: bool) -> list[str]:
         return [f"DELETE FROM log_entries WHERE subject = '{n}' AND {text} LIKE '%acknowledged%'"]
     if change == "log entries reordered":  # the notice's first two entries swap places in the tree
         first, second = [e["index"] for e in run.gateway.get_json(f"/v1/notices/{n}/proof", run.admin)["entries"][:2]]
-        return [f"UPDATE log_entries SET leaf_index = -1 WHERE leaf_index = {first}",
-                f"UPDATE log_entries SET leaf_index = {first} WHERE leaf_index = {second}",
-                f"UPDATE log_entries SET leaf_index = {second} WHERE leaf_index = -1"]
+        table = "log_leaves" if postgres else "log_entries"  # PostgreSQL keeps the tree's order apart
+        return [f"UPDATE {table} SET leaf_index = -1 WHERE leaf_index = {first}",
+                f"UPDATE {table} SET leaf_index = {first} WHERE leaf_index = {second}",
+                f"UPDATE {table} SET leaf_index = {second} WHERE leaf_index = -1"]
     raise KeyError(change)
 
 

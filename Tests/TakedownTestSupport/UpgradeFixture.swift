@@ -15,7 +15,7 @@ public enum UpgradeFixture {
         earlierVersions + [
             "v9-hosting-trace", "v10-referrals", "v11-console-and-disputes", "v12-police-holds",
             "v13-url-lists", "v15-signing-keys", "v16-outbox-workers", "v17-lz4-documents",
-            "v18-transparency-log",
+            "v18-transparency-log", "v19-log-leaves",
         ]
     /// Every migration the current SQLite store applies: PostgreSQL's, and the move of notice documents out
     /// of the notice rows (v14), which PostgreSQL keeps apart on its own (TOAST).
