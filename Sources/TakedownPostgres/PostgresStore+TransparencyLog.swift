@@ -156,10 +156,14 @@ extension PostgresStore {
         return hashes
     }
 
+    /// Each entry looked up by its number, place by place (`OFFSET 0` keeps the lateral subquery from being
+    /// made a join): as a join, the planner hashed the whole log for every page, analyzed or not (26 ms
+    /// against 1.4 ms for a page of 1,000 places in a log of 200,000 here, and growing with the log).
     public func logEntries(from start: Int64, to end: Int64) async throws -> [LoggedEntry] {
         try await rows(
             """
-            SELECT l.leaf_index, e.subject, e.body FROM log_leaves l JOIN log_entries e ON e.seq = l.seq
+            SELECT l.leaf_index, e.subject, e.body FROM log_leaves l
+            CROSS JOIN LATERAL (SELECT subject, body FROM log_entries WHERE seq = l.seq OFFSET 0) e
             WHERE l.leaf_index >= \(start) AND l.leaf_index < \(end) ORDER BY l.leaf_index
             """
         ).map(Self.loggedEntry)
