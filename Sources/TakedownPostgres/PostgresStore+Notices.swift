@@ -205,13 +205,15 @@ extension PostgresStore {
             + notices.flatMap { notice in notice.timeline.map { .noticeEvent($0, of: notice.id) } }
     }
 
+    /// A timeline step and its log entry, in one statement (a round trip fewer for every answer).
     static func insert(_ event: TimelineEvent, for id: NoticeID, _ transaction: Transaction) async throws {
+        let entry = LogEntry.noticeEvent(event, of: id)
         try await transaction.run(
             """
+            WITH logged AS (INSERT INTO log_entries (subject, body) VALUES (\(entry.subject), \(entry.body)))
             INSERT INTO notice_events (notice_id, at, event, actor, detail)
             VALUES (\(id.rawValue), \(event.at.stored), \(event.event), \(event.actor), \(event.detail))
             """)
-        try await log([.noticeEvent(event, of: id)], transaction)
     }
 
     /// Notices from their rows, with every timeline read in one query.
