@@ -4,7 +4,8 @@ import TakedownSigning
 import TakedownStore
 
 /// The tamper-evident log: entries appended in the changes' transactions, sequenced into the tree after, by
-/// one instance at a time (the lock on `log_state`'s row), in the order they became visible.
+/// one instance at a time (the lock on `log_state`'s row), as they commit: each round takes those committed
+/// since the last in the order of the transactions that wrote them, then of their numbers.
 extension PostgresStore {
     static let transparencyLogSchema = [
         """

@@ -32,8 +32,8 @@ public struct StoredCheckpoint: Sendable, Equatable {
 
 /// The tamper-evident log (RFC 9162 Merkle tree). Every change the log records is appended in the change's
 /// own transaction, unsequenced; `sequenceLog` then gives pending entries their places, one sequencer at a
-/// time across every instance, in the order they were written (on PostgreSQL, the order they became
-/// visible), and stores the tree's complete nodes. A place, once given, never changes, nor does a node.
+/// time across every instance, in the order they were written (on PostgreSQL, as they commit: each round in
+/// the order of the transactions that wrote them), and stores the tree's complete nodes. A place, once given, never changes, nor does a node.
 public protocol TransparencyLogStore: Sendable {
     /// Sequences up to `limit` pending entries and stores the nodes they complete; returns the tree's size.
     func sequenceLog(limit: Int) async throws -> Int64
